@@ -1,0 +1,26 @@
+/* Durations ("90s", "15m", "1h", "7d", or a sum "1h30m") and wall-clock
+ * times (RFC 3339 UTC, "2026-11-23T04:13:50Z"). */
+#ifndef AIRLOCK_DURATION_H
+#define AIRLOCK_DURATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+/* Parse into seconds. A bare number is seconds. Refuses empty, negative,
+ * unknown units, overflow, and results outside [min, max]. */
+int duration_parse(const char *s, int64_t min, int64_t max, int64_t *seconds) AL_MUST_CHECK;
+
+/* "1h30m", "45s", "7d" */
+void duration_format(int64_t seconds, char *buf, size_t cap);
+
+#define AL_TIME_STR_MAX 32
+/* Seconds since the epoch, wall clock. */
+int64_t time_now(void);
+/* Milliseconds, monotonic. */
+int64_t time_mono_ms(void);
+void time_format(int64_t unix_seconds, char buf[AL_TIME_STR_MAX]);
+int time_parse(const char *s, int64_t *unix_seconds) AL_MUST_CHECK;
+
+#endif

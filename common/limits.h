@@ -1,0 +1,47 @@
+/* Every cap on a buffer or count that grows from input, named once.
+ * Each has a unit test at cap + 1. Changing one here changes it everywhere. */
+#ifndef AIRLOCK_LIMITS_H
+#define AIRLOCK_LIMITS_H
+
+/* Names and identifiers */
+#define AL_HOST_MAX            253     /* DNS name, RFC 1035, without the trailing dot */
+#define AL_LABEL_MAX           63      /* one DNS label */
+#define AL_NAME_MAX            64      /* client and secret names: [A-Za-z0-9._-] */
+#define AL_METHOD_MAX          32      /* an HTTP method token */
+#define AL_PATH_MAX            2048    /* a rule path pattern or a normalised request path */
+#define AL_TOKEN_MAX           128     /* a client token as presented */
+
+/* Rules */
+#define AL_RULE_LIST_MAX       32      /* entries in one rule's methods, paths or ports */
+#define AL_RULES_PER_CLIENT    1024
+#define AL_CLIENTS_MAX         4096
+#define AL_SECRETS_MAX         1024
+#define AL_TTL_MIN_SECONDS     1
+#define AL_TTL_MAX_SECONDS     (366LL * 24 * 3600)   /* one year */
+
+/* Control API */
+#define AL_API_BODY_MAX        (64 * 1024)           /* JSON request body; secrets included */
+#define AL_SECRET_VALUE_MAX    (32 * 1024)           /* a secret's value (OAuth files are a few KiB) */
+#define AL_JSON_DEPTH_MAX      16                    /* nesting in any JSON we accept */
+#define AL_STATE_FILE_MAX      (64 * 1024 * 1024)    /* state.json */
+
+/* IPC between broker and enforcer */
+#define AL_IPC_FRAME_MAX       (16 * 1024 * 1024)    /* one frame; a full policy snapshot fits */
+
+/* Proxy (defaults; each is a flag of `airlock up`) */
+#define AL_REQ_HEAD_MAX        (64 * 1024)           /* request head bytes -> 431 */
+#define AL_REQ_HEADERS_MAX     100                   /* header fields -> 431 */
+#define AL_HEAD_TIMEOUT_MS     10000                 /* slowloris */
+#define AL_IDLE_TIMEOUT_MS     60000                 /* idle keep-alive */
+#define AL_CONNS_PER_CLIENT    512                   /* -> 429 */
+#define AL_CONNS_TOTAL         10000
+#define AL_UPSTREAM_CONNECT_TIMEOUT_MS 10000         /* -> 504 */
+#define AL_UPSTREAM_IDLE_TIMEOUT_MS    300000        /* an LLM may think for minutes */
+#define AL_LEAF_CACHE_MAX      1024                  /* minted leaves kept (LRU) */
+#define AL_BROKER_ASK_TIMEOUT_MS 2000                /* headers ask -> 503 broker-unavailable */
+
+/* Files */
+#define AL_CRED_FILE_MAX       (256 * 1024)          /* a vendor credential file */
+#define AL_PEM_MAX             (64 * 1024)
+
+#endif

@@ -1,0 +1,40 @@
+/* Sealing of secret values at rest: AES-256-GCM (GnuTLS AEAD), a fresh
+ * 96-bit nonce per seal, and the secret's name bound as associated data so a
+ * sealed value moved to another name does not open. Format (text, for JSON):
+ *   "v1:" base64(nonce || ciphertext || tag)
+ * The seal key is 32 bytes: a 0600 file (hex), or the OS keyring. */
+#ifndef AIRLOCK_SEAL_H
+#define AIRLOCK_SEAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+#define SEAL_KEY_LEN 32
+
+struct seal_key {
+	uint8_t k[SEAL_KEY_LEN];
+};
+
+int seal_key_generate(struct seal_key *key) AL_MUST_CHECK;
+/* Load a key file (64 hex chars and an optional newline). Refuses a file
+ * readable by group or others, a short or torn file. With create, a missing
+ * file is made (0600, atomically). */
+int seal_key_load_file(const char *path, bool create, struct seal_key *key) AL_MUST_CHECK;
+/* OS keyring (libsecret), when built with it: AL_EUNAVAIL otherwise or when
+ * no Secret Service answers. With create, a missing key is generated and stored. */
+int seal_key_load_keyring(const char *state_dir, bool create, struct seal_key *key) AL_MUST_CHECK;
+void seal_key_wipe(struct seal_key *key);
+
+/* out is malloc'd text; free with free(). */
+int seal_encrypt(const struct seal_key *key, const char *name, const uint8_t *pt, size_t len,
+		 char **out) AL_MUST_CHECK;
+/* pt is malloc'd (NUL-terminated for convenience, *len excludes it); wipe it
+ * with secure_free(pt, *len) when done. AL_ECRYPTO when the tag, key or name
+ * does not match. */
+int seal_decrypt(const struct seal_key *key, const char *name, const char *sealed, uint8_t **pt,
+		 size_t *len) AL_MUST_CHECK;
+
+#endif
