@@ -1,0 +1,106 @@
+/* The policy snapshot the enforcer decides with: parsed strictly from the
+ * broker's "policy" frame (common/ipc.h), immutable afterwards, and shared by
+ * reference count so every connection keeps the snapshot it started with
+ * while a newer one replaces it for the next request. */
+#ifndef AIRLOCK_ENFORCER_POLICY_H
+#define AIRLOCK_ENFORCER_POLICY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+struct policy_rule {
+	uint64_t id;
+	char *host;             /* canonical pattern: "*", "*.example.com" or a canonical host */
+	uint16_t *ports;        /* never empty: the broker fills the defaults */
+	size_t nports;
+	char **methods;         /* upper case; empty = any */
+	size_t nmethods;
+	char **paths;           /* path patterns (netmatch.h); empty = any */
+	size_t npaths;
+	char *secret;           /* secret name, or NULL */
+	bool passthrough;
+	int64_t expires_at;     /* unix seconds; 0 = never */
+};
+
+struct policy_client {
+	char *name;
+	uint8_t token_hash[32]; /* SHA-256 of the token (common/token.h) */
+	struct policy_rule *rules;  /* declaration order */
+	size_t nrules;
+};
+
+/* Opaque: version, clients, token-hash index, atomic refcount. */
+struct policy;
+
+/* Parse a "policy" frame ({type:"policy", version, clients:[...]}). Every
+ * field is type-checked and re-validated (hosts, paths, methods, names,
+ * token hashes); unknown fields, duplicate client names or token hashes,
+ * and lists over their caps are refused with AL_EINVAL / AL_ETOOBIG /
+ * AL_ERANGE. On success *out holds one reference. */
+int policy_parse(const json_t *msg, struct policy **out) AL_MUST_CHECK;
+
+/* Version 0, no clients: denies everything. Returns one reference. */
+struct policy *policy_empty(void);
+
+/* Take another reference (returns p). Thread-safe. */
+struct policy *policy_ref(struct policy *p);
+/* Drop a reference; the last one frees. Thread-safe (atomic); NULL is a no-op. */
+void policy_unref(struct policy *p);
+
+uint64_t policy_version(const struct policy *p);
+
+/* The token as presented (not NUL-terminated necessarily): hashed, then looked
+ * up by its hash; the final compare is constant-time. NULL if no client has
+ * it. The client lives as long as the reference on p. */
+const struct policy_client *policy_client_by_token(const struct policy *p, const char *tok, size_t len);
+const struct policy_client *policy_client_by_name(const struct policy *p, const char *name);
+
+struct policy_req {
+	const char *host;       /* canonical host (netmatch.h host_canon) */
+	uint16_t port;
+	const char *method;     /* upper case; NULL for CONNECT */
+	const char *path;       /* normalised, no query; NULL for CONNECT */
+	int64_t now;            /* unix seconds */
+};
+
+enum policy_action {
+	POLICY_DENY,
+	POLICY_TUNNEL,          /* CONNECT matched a bare rule: blind tunnel */
+	POLICY_PASSTHROUGH,     /* CONNECT matched a passthrough rule: splice TCP */
+	POLICY_INSPECT,         /* CONNECT matched a rule with methods/paths/secret: needs MITM */
+	POLICY_FORWARD,         /* a plain HTTP request is allowed */
+};
+
+/* First match in declaration order; expired rules (expires_at != 0 and
+ * expires_at <= now) never match.
+ * CONNECT (req->method NULL): the first rule whose host and port match
+ * decides: passthrough -> PASSTHROUGH; no methods, paths or secret -> TUNNEL;
+ * else INSPECT.
+ * Request (req->method set): the first rule whose host, port, method and path
+ * all match -> FORWARD.
+ * On allow *rule is set (and *reason NULL). On deny *rule is NULL and
+ * *reason a static string: "no-rule" when no live rule's host matched, else
+ * the most specific failure among host-matching rules, "port-not-allowed" <
+ * "method-not-allowed" < "path-not-allowed". c may be NULL (deny, no-rule).
+ * rule and reason may be NULL when the caller does not want them. */
+enum policy_action policy_decide(const struct policy_client *c, const struct policy_req *req,
+				 const struct policy_rule **rule, const char **reason);
+
+/* Is rule `rule_id` still present and unexpired in p for client `client`?
+ * Tunnels ask after each policy change and close when not ("revoking a rule
+ * also closes the tunnels it opened"). */
+bool policy_rule_live(const struct policy *p, const char *client, uint64_t rule_id, int64_t now);
+
+/* The earliest expires_at > now over all rules of all clients, 0 if none: for
+ * a timer that closes tunnels whose rule expired. */
+int64_t policy_next_expiry(const struct policy *p, int64_t now);
+
+/* Static name of an action ("deny", "tunnel", "passthrough", "inspect",
+ * "forward") for logs. */
+const char *policy_action_name(enum policy_action a);
+
+#endif
