@@ -51,7 +51,9 @@ void log_decision_(const char *verdict, const struct log_kv *kv, size_t n);
 	log_decision_((verdict), (const struct log_kv[]){ __VA_ARGS__ }, \
 		      sizeof((const struct log_kv[]){ __VA_ARGS__ }) / sizeof(struct log_kv))
 
-/* Render into buf (for tests and for callers that route lines elsewhere).
+/* Render into buf (for tests and for callers that route lines elsewhere),
+ * NUL-terminated, without a trailing newline. msg == NULL renders a decision
+ * line (verdict_or_level is the verdict word); otherwise level= and msg=.
  * Returns the length written (truncated lines end in "..."). */
 size_t log_render(char *buf, size_t cap, enum log_format fmt, const char *verdict_or_level,
 		  const char *msg, const struct log_kv *kv, size_t n);

@@ -38,10 +38,11 @@ int port_parse(const char *s, uint16_t *out) AL_MUST_CHECK;
 int method_parse(const char *s, char out[AL_METHOD_MAX + 1]) AL_MUST_CHECK;
 
 /* A rule path: starts with '/', at most AL_PATH_MAX, no dot segments, no
- * '%', no '?', no '#', no whitespace or control bytes; '*' only as a final
- * "/*" (suffix glob). */
+ * '%', no '?', no '#', no '\\', no whitespace, control or non-ASCII bytes;
+ * '*' only as the whole last segment (a suffix glob such as /ubuntu/<star>).
+ * Returns 0, AL_EINVAL, or AL_ETOOBIG past AL_PATH_MAX. */
 int path_pattern_parse(const char *in) AL_MUST_CHECK;
-/* "/x/*" matches "/x/" and anything strictly under it, never "/x" or "/x10";
+/* The suffix glob /x/<star> matches "/x/" and anything under it, never "/x" or "/x10";
  * any other pattern matches the exact path. `path` is normalised, without
  * its query. */
 bool path_pattern_match(const char *pattern, const char *path);
@@ -50,7 +51,9 @@ bool path_pattern_match(const char *pattern, const char *path);
  * and ".." segments (above the root is refused), decode %XX of unreserved
  * characters, refuse encoded '/', '.', '%' (and '\\', NUL, controls) that
  * would change the meaning, collapse nothing else. The query is kept apart:
- * *query points into `in` at '?' (or NULL). Output at most AL_PATH_MAX. */
+ * *query points into `in` at '?' (or NULL). Output at most AL_PATH_MAX
+ * (AL_ETOOBIG past it). Encoded bytes that stay encoded are written with
+ * upper-case hex; a trailing slash is kept ("/a/b/.." is "/a/"). */
 int path_normalise(const char *in, size_t len, char out[AL_PATH_MAX + 1],
 		   const char **query) AL_MUST_CHECK;
 
