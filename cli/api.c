@@ -1,0 +1,188 @@
+/* The REST client of the CLI: one HTTP/1.1 request per call to the broker's
+ * API over its unix socket (libcurl, CURLOPT_UNIX_SOCKET_PATH, URL
+ * http://airlock/proxy/v1/...), JSON bodies via jansson. Request bodies may
+ * carry a secret value: they are wiped once sent. */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/limits.h"
+#include "common/xmalloc.h"
+
+/* An answer can never be bigger than the state it describes. */
+#define API_REPLY_MAX AL_STATE_FILE_MAX
+#define API_CONNECT_TIMEOUT_S 5L
+#define API_TIMEOUT_S 120L
+
+static bool curl_ready;
+
+struct sink {
+	char *buf;
+	size_t len, cap;
+	bool over;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+	if (s->len + n > API_REPLY_MAX) {
+		s->over = true;
+		return 0; /* aborts the transfer */
+	}
+	if (s->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		char *nb = xmalloc(cap);
+		if (s->buf) {
+			memcpy(nb, s->buf, s->len);
+			secure_free(s->buf, s->cap);
+		}
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+char *api_escape(const char *segment)
+{
+	char *e = curl_easy_escape(NULL, segment, 0);
+	if (e == NULL)
+		abort(); /* only fails on OOM: the process-wide decision (xmalloc.h) */
+	char *out = xstrdup(e);
+	curl_free(e);
+	return out;
+}
+
+void api_global_cleanup(void)
+{
+	if (curl_ready)
+		curl_global_cleanup();
+	curl_ready = false;
+}
+
+void api_reply_free(struct api_reply *r)
+{
+	if (r->body)
+		secure_free(r->body, r->len);
+	if (r->json)
+		json_decref(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+int api_request(struct cli *cli, const char *method, const char *path, const json_t *body,
+		struct api_reply *r)
+{
+	int ret = AL_EIO;
+	const char *sock = cli_socket(cli);
+	struct curl_slist *hdrs = NULL;
+	struct sink sink = { 0 };
+	char *payload = NULL;
+	size_t payload_len = 0;
+	char *url = NULL;
+	CURL *c = NULL;
+
+	memset(r, 0, sizeof *r);
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			abort();
+		curl_ready = true;
+	}
+	c = curl_easy_init();
+	if (c == NULL)
+		abort();
+
+	url = xmalloc(strlen(path) + sizeof "http://airlock");
+	sprintf(url, "http://airlock%s", path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	/* Never through an HTTP(S)_PROXY from the environment: the API is local. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, API_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, API_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "airlock-cli/" PACKAGE_VERSION);
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (body) {
+		payload = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (payload == NULL)
+			abort();
+		payload_len = strlen(payload);
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
+	}
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+
+	CURLcode cc = curl_easy_perform(c);
+	if (cc == CURLE_COULDNT_CONNECT) {
+		ret = AL_EUNAVAIL;
+		goto out;
+	}
+	if (sink.over) {
+		cli_fail("the broker's answer is over %d bytes", API_REPLY_MAX);
+		ret = AL_ETOOBIG;
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		cli_fail("the broker at %s did not answer: %s", sock, curl_easy_strerror(cc));
+		ret = AL_EIO;
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	r->body = sink.buf ? sink.buf : xstrdup("");
+	r->len = sink.buf ? sink.len : 0;
+	sink.buf = NULL;
+	r->json = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+	ret = 0;
+out:
+	if (payload)
+		secure_free(payload, payload_len);
+	if (sink.buf)
+		secure_free(sink.buf, sink.cap);
+	curl_slist_free_all(hdrs);
+	if (c)
+		curl_easy_cleanup(c);
+	free(url);
+	return ret;
+}
+
+int api_call(struct cli *cli, const char *method, const char *path, const json_t *body, json_t **out)
+{
+	struct api_reply r;
+	if (out)
+		*out = NULL;
+	int err = api_request(cli, method, path, body, &r);
+	if (err == AL_EUNAVAIL)
+		return cli_fail("cannot reach the broker at %s: is `airlock up` running?", cli_socket(cli));
+	if (err < 0)
+		return CLI_EXIT_FAIL; /* already reported */
+	if (r.status < 200 || r.status > 299) {
+		const char *msg = json_is_object(r.json) ? json_string_value(json_object_get(r.json, "error")) : NULL;
+		if (msg)
+			cli_fail("%s", msg);
+		else
+			cli_fail("the broker answered HTTP %ld to %s %s", r.status, method, path);
+		api_reply_free(&r);
+		return CLI_EXIT_FAIL;
+	}
+	if (out) {
+		*out = r.json;
+		r.json = NULL;
+	}
+	api_reply_free(&r);
+	return CLI_EXIT_OK;
+}

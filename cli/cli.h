@@ -1,0 +1,141 @@
+/* The airlock command line: shared types of the command table, option
+ * parsing with one uniform error style, and the REST client (api.c).
+ * Exit status everywhere: 0 done, 1 refused or failed (one line on stderr),
+ * 2 usage error (one line on stderr). --help prints usage on stdout, exit 0. */
+#ifndef AIRLOCK_CLI_H
+#define AIRLOCK_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+struct cli;
+
+/* One command or subcommand. A group (client, secret, ca, ...) has subs and
+ * no run; main.c dispatches through these tables, never a strcmp chain. */
+struct cli_cmd {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *summary;     /* one line, for the group's help */
+	const char *usage;       /* full --help text */
+	const struct cli_cmd *subs;
+	size_t nsubs;
+	bool own_options;        /* usage lists every option itself (up) */
+	void (*print_help)(void); /* when set, --help calls it instead of printing usage */
+};
+
+struct cli {
+	const char *url;         /* --url / AIRLOCK_URL: the API's unix socket path */
+	const char *state_dir;   /* --state-dir / AIRLOCK_STATE_DIR */
+	char *state_dir_buf;     /* the resolved default, owned */
+	char *url_buf;           /* the resolved default socket path, owned */
+	char cmdpath[64];        /* "client create", for messages */
+	const struct cli_cmd *cmd;
+	int stop_rc;             /* exit status when cli_getopt returns CLI_OPT_STOP */
+};
+
+/* Options every command accepts; their ids are above any short option. */
+enum { OPT_HELP = 'h', OPT_URL = 0x1000, OPT_STATE_DIR, OPT_FIRST_LOCAL };
+#define CLI_COMMON_OPTS                                          \
+	{ "help", no_argument, NULL, OPT_HELP },                  \
+	{ "url", required_argument, NULL, OPT_URL },              \
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR }
+#define CLI_COMMON_USAGE                                                          \
+	"Common options:\n"                                                        \
+	"  --url PATH         the broker's API socket (default $AIRLOCK_URL, else\n" \
+	"                     <state dir>/api.sock)\n"                              \
+	"  --state-dir DIR    state directory (default $AIRLOCK_STATE_DIR, else\n"  \
+	"                     $XDG_STATE_HOME/airlock, else ~/.local/state/airlock)\n" \
+	"  -h, --help         show this help\n"
+
+#define CLI_OPT_DONE (-1)
+#define CLI_OPT_STOP (-2) /* --help shown or usage error printed: exit with cli->stop_rc */
+
+/* Start parsing argv (argv[0] is the command word) with `opts` (terminated by
+ * a zero entry). Each call returns the next option's id with its argument in
+ * *arg; handles --help, --url and --state-dir itself; returns CLI_OPT_DONE
+ * when the options end (positionals start at cli_optind()), CLI_OPT_STOP on
+ * --help or a usage error (already reported). */
+void cli_opts_begin(void);
+int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *opts, const char **arg);
+int cli_optind(void);
+
+/* Report a usage error ("airlock: client create: MSG (see ...)") and return 2. */
+int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report a failure ("airlock: MSG") and return 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Positional argument count check: exactly n, with names for the message. */
+int cli_want_args(struct cli *cli, int argc, char **argv, int n, const char *names);
+
+/* The state dir (flag, env, XDG, HOME) and the API socket path. */
+const char *cli_state_dir(struct cli *cli);
+const char *cli_socket(struct cli *cli);
+
+/* Print a JSON value as the API gave it (indented, key order kept). */
+void cli_print_json(const json_t *v);
+
+/* A table printed with aligned columns. Cells are copied. */
+struct cli_table {
+	size_t ncols, nrows;
+	char **cells; /* nrows * ncols, row 0 is the header */
+};
+void cli_table_init(struct cli_table *t, size_t ncols, const char *const *header);
+void cli_table_add(struct cli_table *t, const char *const *row);
+void cli_table_print(struct cli_table *t);
+void cli_table_free(struct cli_table *t);
+/* "a,b,c" from a JSON array of strings or integers; `empty` when absent or empty. */
+char *cli_join_array(const json_t *arr, const char *empty);
+
+/* --- api.c: the REST client over the unix socket --- */
+
+struct api_reply {
+	long status;
+	char *body;      /* NUL-terminated */
+	size_t len;
+	json_t *json;    /* parsed when the body is JSON, else NULL */
+};
+
+/* One HTTP request to http://airlock<path> over the API socket. `body` is
+ * sent as JSON when not NULL and wiped after sending (it may hold a secret).
+ * AL_EUNAVAIL when the broker cannot be reached (nothing printed). */
+int api_request(struct cli *cli, const char *method, const char *path, const json_t *body,
+		struct api_reply *r) AL_MUST_CHECK;
+void api_reply_free(struct api_reply *r);
+/* The usual case: request, then on success (2xx) hand over the JSON answer
+ * (*out, may be NULL when not wanted). On failure print one line (the API's
+ * error, or that the broker is down) and return 1; 0 on success. */
+int api_call(struct cli *cli, const char *method, const char *path, const json_t *body, json_t **out);
+/* Escape one path segment (a name or a host) for the URL; malloc'd. */
+char *api_escape(const char *segment);
+void api_global_cleanup(void);
+
+/* --- the command groups --- */
+/* Each is a command or a group with its subcommands; main.c lists them. */
+extern const struct cli_cmd cmd_up;        /* cmd_up.c */
+extern const struct cli_cmd cmd_ca;        /* cmd_ca.c: init, cert */
+extern const struct cli_cmd cmd_client;    /* cmd_client.c: create, list, delete */
+extern const struct cli_cmd cmd_secret;    /* cmd_secret.c: create, list, delete (+ stub) */
+extern const struct cli_cmd cmd_allow;     /* cmd_allow.c */
+extern const struct cli_cmd cmd_rules;     /* cmd_allow.c */
+extern const struct cli_cmd cmd_revoke;    /* cmd_allow.c */
+extern const struct cli_cmd cmd_oauth;     /* cmd_misc.c: later work */
+extern const struct cli_cmd cmd_sandbox;   /* cmd_misc.c */
+extern const struct cli_cmd cmd_connect;   /* cmd_misc.c */
+extern const struct cli_cmd cmd_audit;     /* cmd_misc.c */
+/* cmd_misc.c: `secret stub` belongs to the secret group */
+int cmd_secret_stub(struct cli *cli, int argc, char **argv);
+extern const char cmd_secret_stub_usage[];
+
+/* util.c: free with wiping (jansson's allocator in this process). */
+void cli_wiping_free(void *p);
+
+#endif

@@ -1,0 +1,363 @@
+/* `airlock allow`, `airlock rules`, `airlock revoke`: a client's allow rules.
+ * Rules are first-match-wins in the order they were added. revoke is bulk by
+ * host without tuple flags (DELETE /proxy/v1/allows/{client}/{host}) and
+ * surgical with them (POST /proxy/v1/allows/revoke, exact tuple match). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/duration.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/netmatch.h"
+#include "common/xmalloc.h"
+
+static const char allow_usage[] =
+	"Usage: airlock allow CLIENT --host H [--path P]... [--method M]... [--port N]...\n"
+	"                     [--ttl 1h] [--secret S] [--passthrough] [--json]\n"
+	"\n"
+	"Add an allow rule for CLIENT. A client with no rules reaches nothing; rules\n"
+	"are first-match-wins in the order they were added (add the narrowest first).\n"
+	"  --host H           exact name, *.example.com (subdomains), or * (any)\n"
+	"  --path P           exact path or suffix glob /ubuntu/* (repeatable; default any)\n"
+	"  --method M         HTTP method (repeatable; default any)\n"
+	"  --port N           upstream port (repeatable; default 80 and 443)\n"
+	"  --ttl DURATION     the rule ends by itself after 90s, 15m, 1h, 7d... (max 366d)\n"
+	"  --secret S         inject secret S into matching requests\n"
+	"  --passthrough      splice the TCP stream, no TLS termination (SSH, databases,\n"
+	"                     pinned certificates); not with --secret/--method/--path\n"
+	"  --json             print the created rule as the API's JSON\n";
+
+static const char rules_usage[] =
+	"Usage: airlock rules CLIENT [--json]\n"
+	"\n"
+	"List CLIENT's rules in declaration order (the order they are evaluated in).\n"
+	"Expired rules are not listed.\n"
+	"  --json             print the API's JSON answer\n";
+
+static const char revoke_usage[] =
+	"Usage: airlock revoke CLIENT --host H [--method M]... [--path P]... [--port N]...\n"
+	"                      [--secret S] [--passthrough]\n"
+	"\n"
+	"Remove rules. With --host only: every rule of CLIENT for host H (bulk).\n"
+	"With any of --method, --path, --port, --secret, --passthrough: only the rule\n"
+	"with exactly that tuple, as given to `airlock allow` (surgical; TTL is not\n"
+	"part of a rule's identity).\n";
+
+enum {
+	OPT_HOST = OPT_FIRST_LOCAL, OPT_PATH, OPT_METHOD, OPT_PORT, OPT_TTL, OPT_SECRET,
+	OPT_PASSTHROUGH, OPT_JSON,
+};
+
+/* The rule tuple shared by allow and surgical revoke. */
+struct tuple {
+	const char *host, *secret;
+	json_t *paths, *methods, *ports;
+	bool passthrough, has_ttl, json;
+	int64_t ttl;
+};
+
+static void tuple_free(struct tuple *t)
+{
+	json_decref(t->paths);
+	json_decref(t->methods);
+	json_decref(t->ports);
+}
+
+/* Parse CLIENT and the tuple flags. Returns TUPLE_GO to go on, else the
+ * command is over (--help, usage error) with that exit status. */
+#define TUPLE_GO (-1)
+static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, struct tuple *t)
+{
+	static const struct option allow_opts[] = {
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "method", required_argument, NULL, OPT_METHOD },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "secret", required_argument, NULL, OPT_SECRET },
+		{ "passthrough", no_argument, NULL, OPT_PASSTHROUGH },
+		{ "json", no_argument, NULL, OPT_JSON },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option revoke_opts[] = {
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "method", required_argument, NULL, OPT_METHOD },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "secret", required_argument, NULL, OPT_SECRET },
+		{ "passthrough", no_argument, NULL, OPT_PASSTHROUGH },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arg;
+	int c, rc;
+	uint16_t port;
+
+	memset(t, 0, sizeof *t);
+	t->paths = json_array();
+	t->methods = json_array();
+	t->ports = json_array();
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, allow_ttl ? allow_opts : revoke_opts, &arg)) >= 0) {
+		switch (c) {
+		case OPT_HOST:
+			t->host = arg;
+			break;
+		case OPT_PATH:
+			json_array_append_new(t->paths, json_string(arg));
+			break;
+		case OPT_METHOD:
+			json_array_append_new(t->methods, json_string(arg));
+			break;
+		case OPT_PORT:
+			if (port_parse(arg, &port) < 0)
+				return cli_usage(cli, "bad --port '%s': expected 1 to 65535", arg);
+			json_array_append_new(t->ports, json_integer(port));
+			break;
+		case OPT_TTL:
+			if (duration_parse(arg, AL_TTL_MIN_SECONDS, AL_TTL_MAX_SECONDS, &t->ttl) < 0)
+				return cli_usage(cli, "bad --ttl '%s': expected a duration such as 90s, 15m, "
+						      "1h or 7d, from 1s to 366d",
+						 arg);
+			t->has_ttl = true;
+			break;
+		case OPT_SECRET:
+			t->secret = arg;
+			break;
+		case OPT_PASSTHROUGH:
+			t->passthrough = true;
+			break;
+		case OPT_JSON:
+			t->json = true;
+			break;
+		}
+	}
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 1, "CLIENT")) != 0)
+		return rc;
+	if (t->host == NULL || t->host[0] == '\0')
+		return cli_usage(cli, "--host is required");
+	if (t->secret && t->secret[0] == '\0')
+		return cli_usage(cli, "--secret needs a name");
+	return TUPLE_GO;
+}
+
+/* Build the JSON body {client, host, ...} with only the fields given. */
+static json_t *tuple_body(const char *client, const struct tuple *t)
+{
+	json_t *b = json_pack("{s:s, s:s}", "client", client, "host", t->host);
+	if (t->secret)
+		json_object_set_new(b, "secret", json_string(t->secret));
+	if (json_array_size(t->methods))
+		json_object_set(b, "methods", t->methods);
+	if (json_array_size(t->paths))
+		json_object_set(b, "paths", t->paths);
+	if (json_array_size(t->ports))
+		json_object_set(b, "ports", t->ports);
+	if (t->has_ttl)
+		json_object_set_new(b, "ttl_seconds", json_integer(t->ttl));
+	if (t->passthrough)
+		json_object_set_new(b, "passthrough", json_true());
+	return b;
+}
+
+/* "2026-11-23T05:13:50Z (in 59m)" */
+static char *expiry_text(const json_t *rule)
+{
+	const char *at = json_string_value(json_object_get(rule, "expires_at"));
+	if (at == NULL)
+		return xstrdup("never");
+	int64_t t;
+	if (time_parse(at, &t) < 0)
+		return xstrdup(at);
+	char d[32];
+	int64_t left = t - time_now();
+	duration_format(left > 0 ? left : 0, d, sizeof d);
+	char *out = xmalloc(strlen(at) + strlen(d) + 8);
+	sprintf(out, "%s (in %s)", at, d);
+	return out;
+}
+
+static char *action_text(const json_t *rule)
+{
+	if (json_is_true(json_object_get(rule, "passthrough")))
+		return xstrdup("passthrough");
+	const char *secret = json_string_value(json_object_get(rule, "secret"));
+	if (secret == NULL)
+		return xstrdup("allow");
+	bool missing = json_is_true(json_object_get(rule, "secret_missing"));
+	char *out = xmalloc(strlen(secret) + 32);
+	sprintf(out, "inject %s%s", secret, missing ? " (missing!)" : "");
+	return out;
+}
+
+static int cmd_allow_run(struct cli *cli, int argc, char **argv)
+{
+	struct tuple t;
+	json_t *body = NULL, *resp = NULL;
+	int rc = tuple_parse(cli, argc, argv, true, &t);
+	if (rc != TUPLE_GO)
+		goto out;
+	const char *client = argv[cli_optind()];
+	body = tuple_body(client, &t);
+	rc = api_call(cli, "POST", "/proxy/v1/allows", body, &resp);
+	if (rc != 0)
+		goto out;
+	if (t.json) {
+		cli_print_json(resp);
+		goto out;
+	}
+	char *ports = cli_join_array(json_object_get(resp, "ports"), "80,443");
+	char *methods = cli_join_array(json_object_get(resp, "methods"), "any");
+	char *paths = cli_join_array(json_object_get(resp, "paths"), "any");
+	char *action = action_text(resp);
+	char *exp = expiry_text(resp);
+	printf("rule %lld: %s may reach %s ports=%s methods=%s paths=%s action=%s expires=%s\n",
+	       (long long)json_integer_value(json_object_get(resp, "id")), client,
+	       json_string_value(json_object_get(resp, "host")) ?: t.host, ports, methods, paths, action,
+	       exp);
+	if (json_is_true(json_object_get(resp, "secret_missing")))
+		cli_warn("secret %s does not exist: the rule never matches until it does", t.secret);
+	free(ports);
+	free(methods);
+	free(paths);
+	free(action);
+	free(exp);
+out:
+	tuple_free(&t);
+	json_decref(body);
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_rules_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arg;
+	bool json = false;
+	int c, rc;
+	json_t *resp = NULL;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		if (c == OPT_JSON)
+			json = true;
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 1, "CLIENT")) != 0)
+		return rc;
+	const char *client = argv[cli_optind()];
+
+	char *esc = api_escape(client);
+	char *path = xmalloc(strlen(esc) + sizeof "/proxy/v1/clients/");
+	sprintf(path, "/proxy/v1/clients/%s", esc);
+	rc = api_call(cli, "GET", path, NULL, &resp);
+	free(path);
+	free(esc);
+	if (rc != 0)
+		goto out;
+	if (json) {
+		cli_print_json(resp);
+		goto out;
+	}
+	const json_t *rules = json_object_get(resp, "rules");
+	if (json_array_size(rules) == 0) {
+		printf("no rules: %s reaches nothing (add one with: airlock allow %s --host H)\n", client,
+		       client);
+		goto out;
+	}
+	static const char *const header[] = { "ID", "HOST", "PORTS", "METHODS", "PATHS", "ACTION", "EXPIRES" };
+	struct cli_table tab;
+	cli_table_init(&tab, ARRAY_SIZE(header), header);
+	size_t i;
+	const json_t *r;
+	json_array_foreach(rules, i, r)
+	{
+		char id[32];
+		snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(r, "id")));
+		char *ports = cli_join_array(json_object_get(r, "ports"), "80,443");
+		char *methods = cli_join_array(json_object_get(r, "methods"), "any");
+		char *paths = cli_join_array(json_object_get(r, "paths"), "any");
+		char *action = action_text(r);
+		char *exp = expiry_text(r);
+		const char *row[] = { id, json_string_value(json_object_get(r, "host")), ports, methods,
+				      paths, action, exp };
+		cli_table_add(&tab, row);
+		free(ports);
+		free(methods);
+		free(paths);
+		free(action);
+		free(exp);
+	}
+	cli_table_print(&tab);
+	cli_table_free(&tab);
+out:
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_revoke_run(struct cli *cli, int argc, char **argv)
+{
+	struct tuple t;
+	json_t *body = NULL, *resp = NULL;
+	char *path = NULL;
+	int rc = tuple_parse(cli, argc, argv, false, &t);
+	if (rc != TUPLE_GO)
+		goto out;
+	const char *client = argv[cli_optind()];
+	bool surgical = t.secret || t.passthrough || json_array_size(t.methods) ||
+			json_array_size(t.paths) || json_array_size(t.ports);
+	if (surgical) {
+		body = tuple_body(client, &t);
+		rc = api_call(cli, "POST", "/proxy/v1/allows/revoke", body, &resp);
+	} else {
+		char *ec = api_escape(client), *eh = api_escape(t.host);
+		path = xmalloc(strlen(ec) + strlen(eh) + sizeof "/proxy/v1/allows//");
+		sprintf(path, "/proxy/v1/allows/%s/%s", ec, eh);
+		free(ec);
+		free(eh);
+		rc = api_call(cli, "DELETE", path, NULL, &resp);
+	}
+	if (rc != 0)
+		goto out;
+	const json_t *ids = json_object_get(resp, "revoked");
+	char *list = cli_join_array(ids, "none");
+	printf("revoked rule%s %s of %s for %s\n", json_array_size(ids) == 1 ? "" : "s", list, client,
+	       t.host);
+	free(list);
+out:
+	tuple_free(&t);
+	free(path);
+	json_decref(body);
+	json_decref(resp);
+	return rc;
+}
+
+const struct cli_cmd cmd_allow = {
+	.name = "allow",
+	.run = cmd_allow_run,
+	.summary = "add an allow rule for a client",
+	.usage = allow_usage,
+};
+
+const struct cli_cmd cmd_rules = {
+	.name = "rules",
+	.run = cmd_rules_run,
+	.summary = "list a client's rules in evaluation order",
+	.usage = rules_usage,
+};
+
+const struct cli_cmd cmd_revoke = {
+	.name = "revoke",
+	.run = cmd_revoke_run,
+	.summary = "remove rules (bulk by host, or one exact rule)",
+	.usage = revoke_usage,
+};

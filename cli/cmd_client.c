@@ -1,0 +1,177 @@
+/* `airlock client create|list|delete`: the sandboxes (or workloads) that may
+ * use the proxy. The token is shown once, bare on stdout, at creation: it is
+ * the only thing on stdout so that `TOKEN=$(airlock client create web-1)`
+ * works, and it is wiped from memory once printed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/jsonutil.h"
+#include "common/xmalloc.h"
+
+static const char create_usage[] =
+	"Usage: airlock client create NAME\n"
+	"\n"
+	"Create a client and print its token, bare on stdout, exactly once:\n"
+	"  TOKEN=$(airlock client create web-1)\n"
+	"The sandbox presents the token as the proxy password\n"
+	"(HTTPS_PROXY=https://proxy:TOKEN@HOST:3129). Only its hash is stored: a lost\n"
+	"token cannot be shown again; delete the client and create it anew.\n"
+	"NAME: 1 to 64 of A-Z a-z 0-9 . _ - (not starting with . or -).\n";
+
+static const char list_usage[] =
+	"Usage: airlock client list [--json]\n"
+	"\n"
+	"List clients with their number of rules (tokens are never shown).\n"
+	"  --json             print the API's JSON answer\n";
+
+static const char delete_usage[] =
+	"Usage: airlock client delete NAME\n"
+	"\n"
+	"Delete a client: its token stops working and its rules are dropped at once.\n";
+
+static const char group_usage[] =
+	"Usage: airlock client create NAME | client list [--json] | client delete NAME\n"
+	"\n"
+	"Clients are the sandboxes or workloads that use the proxy; each has a name\n"
+	"and a token.\n";
+
+enum { OPT_JSON = OPT_FIRST_LOCAL };
+
+static int client_create(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	const char *arg;
+	int c, rc;
+	json_t *body = NULL, *resp = NULL;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		;
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
+		return rc;
+	const char *name = argv[cli_optind()];
+
+	body = json_pack("{s:s}", "name", name);
+	rc = api_call(cli, "POST", "/proxy/v1/clients", body, &resp);
+	if (rc != 0)
+		goto out;
+	const char *tok = json_string_value(json_object_get(resp, "token"));
+	if (tok == NULL || tok[0] == '\0') {
+		rc = cli_fail("the broker's answer has no token");
+		goto out;
+	}
+	printf("%s\n", tok);
+	fflush(stdout);
+	fprintf(stderr, "airlock: client %s created; its token is shown only this once "
+			"(the sandbox uses it as the proxy password)\n",
+		name);
+out:
+	json_decref(body);
+	json_decref(resp); /* wipes the token (cli_wiping_free) */
+	return rc;
+}
+
+static int client_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arg;
+	bool json = false;
+	int c, rc;
+	json_t *resp = NULL;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		if (c == OPT_JSON)
+			json = true;
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 0, "")) != 0)
+		return rc;
+
+	rc = api_call(cli, "GET", "/proxy/v1/clients", NULL, &resp);
+	if (rc != 0)
+		goto out;
+	if (json) {
+		cli_print_json(resp);
+		goto out;
+	}
+	const json_t *clients = json_object_get(resp, "clients");
+	if (json_array_size(clients) == 0) {
+		printf("no clients (create one with: airlock client create NAME)\n");
+		goto out;
+	}
+	static const char *const header[] = { "NAME", "RULES", "CREATED" };
+	struct cli_table t;
+	cli_table_init(&t, ARRAY_SIZE(header), header);
+	size_t i;
+	const json_t *cl;
+	json_array_foreach(clients, i, cl)
+	{
+		char rules[32];
+		snprintf(rules, sizeof rules, "%lld", (long long)json_integer_value(json_object_get(cl, "rules")));
+		const char *row[] = {
+			json_string_value(json_object_get(cl, "name")),
+			rules,
+			json_string_value(json_object_get(cl, "created_at")),
+		};
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t);
+	cli_table_free(&t);
+out:
+	json_decref(resp);
+	return rc;
+}
+
+static int client_delete(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	const char *arg;
+	int c, rc;
+	json_t *resp = NULL;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		;
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
+		return rc;
+	const char *name = argv[cli_optind()];
+
+	char *esc = api_escape(name);
+	char *path = xmalloc(strlen(esc) + sizeof "/proxy/v1/clients/");
+	sprintf(path, "/proxy/v1/clients/%s", esc);
+	rc = api_call(cli, "DELETE", path, NULL, &resp);
+	if (rc == 0)
+		printf("deleted client %s (%lld rules dropped)\n", name,
+		       (long long)json_integer_value(json_object_get(resp, "rules_dropped")));
+	json_decref(resp);
+	free(path);
+	free(esc);
+	return rc;
+}
+
+static const struct cli_cmd client_cmds[] = {
+	{ .name = "create", .run = client_create, .summary = "create a client, print its token once",
+	  .usage = create_usage },
+	{ .name = "list", .run = client_list, .summary = "list clients", .usage = list_usage },
+	{ .name = "delete", .run = client_delete, .summary = "delete a client and its rules",
+	  .usage = delete_usage },
+};
+
+const struct cli_cmd cmd_client = {
+	.name = "client",
+	.summary = "create, list, delete clients (sandboxes)",
+	.usage = group_usage,
+	.subs = client_cmds,
+	.nsubs = ARRAY_SIZE(client_cmds),
+};

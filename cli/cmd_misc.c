@@ -1,0 +1,147 @@
+/* Commands that later work implements (SPEC §4, §5): `oauth xai`,
+ * `secret stub`, `sandbox env`, `connect`, `audit suggest`. They parse and
+ * document their options now, so --help is right and scripts fail with a
+ * clear "not implemented yet" (exit 1) rather than a usage error. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "common/jsonutil.h"
+
+enum { OPT_TOKEN = OPT_FIRST_LOCAL, OPT_CA_PATH, OPT_SHELL, OPT_SINCE };
+
+static int not_yet(struct cli *cli, int argc, char **argv, const struct option *opts)
+{
+	const char *arg;
+	int c;
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		;
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	return cli_fail("%s: not implemented yet", cli->cmdpath);
+}
+
+static const struct option plain_opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
+
+const char cmd_secret_stub_usage[] =
+	"Usage: airlock secret stub NAME > creds.json\n"
+	"\n"
+	"Print a placeholder credential file in the vendor's own format (Claude's\n"
+	".credentials.json, Codex's auth.json, opencode's auth.json) for OAuth secret\n"
+	"NAME, with dummy tokens and a far-future expiry, so the vendor CLI in the\n"
+	"sandbox runs as if logged in and never holds a real token.\n"
+	"(not implemented yet)\n";
+
+int cmd_secret_stub(struct cli *cli, int argc, char **argv)
+{
+	return not_yet(cli, argc, argv, plain_opts);
+}
+
+static const char oauth_xai_usage[] =
+	"Usage: airlock oauth xai > xai.json\n"
+	"\n"
+	"Log in to xAI in a browser through a loopback callback and print the\n"
+	"credential, for `airlock secret create NAME --type oauth-xai --value-file xai.json`.\n"
+	"(not implemented yet)\n";
+
+static int oauth_xai_run(struct cli *cli, int argc, char **argv)
+{
+	return not_yet(cli, argc, argv, plain_opts);
+}
+
+static const char sandbox_env_usage[] =
+	"Usage: airlock sandbox env CLIENT --token T --ca-path P [--shell sh|json|dotenv]\n"
+	"\n"
+	"Print the variables a sandbox needs: HTTP_PROXY, HTTPS_PROXY, their lower-case\n"
+	"twins, NO_PROXY, and the CA variables common runtimes read (SSL_CERT_FILE,\n"
+	"NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO,\n"
+	"DENO_CERT) pointing at P, the CA's path inside the sandbox.\n"
+	"  --token T          the client's token\n"
+	"  --ca-path P        where the sandbox finds airlock's CA certificate\n"
+	"  --shell FORMAT     sh (default), json or dotenv\n"
+	"(not implemented yet)\n";
+
+static int sandbox_env_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "token", required_argument, NULL, OPT_TOKEN },
+		{ "ca-path", required_argument, NULL, OPT_CA_PATH },
+		{ "shell", required_argument, NULL, OPT_SHELL },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	return not_yet(cli, argc, argv, opts);
+}
+
+static const char connect_usage[] =
+	"Usage: airlock connect HOST:PORT\n"
+	"\n"
+	"A stdin/stdout tunnel to HOST:PORT through the proxy named by HTTPS_PROXY\n"
+	"(a passthrough rule must allow it), for ssh -o ProxyCommand and psql.\n"
+	"(not implemented yet)\n";
+
+static int connect_run(struct cli *cli, int argc, char **argv)
+{
+	return not_yet(cli, argc, argv, plain_opts);
+}
+
+static const char audit_suggest_usage[] =
+	"Usage: airlock audit suggest [--since 1h] [CLIENT]\n"
+	"\n"
+	"Read recent audit log lines and print the `airlock allow` commands that would\n"
+	"have allowed what was denied.\n"
+	"  --since DURATION   how far back to read (default 1h)\n"
+	"(not implemented yet)\n";
+
+static int audit_suggest_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, OPT_SINCE },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	return not_yet(cli, argc, argv, opts);
+}
+
+static const struct cli_cmd oauth_cmds[] = {
+	{ .name = "xai", .run = oauth_xai_run, .summary = "log in to xAI, print the credential (not yet)",
+	  .usage = oauth_xai_usage },
+};
+const struct cli_cmd cmd_oauth = {
+	.name = "oauth",
+	.summary = "host-side OAuth logins (not yet)",
+	.usage = "Usage: airlock oauth xai > xai.json\n",
+	.subs = oauth_cmds,
+	.nsubs = ARRAY_SIZE(oauth_cmds),
+};
+
+static const struct cli_cmd sandbox_cmds[] = {
+	{ .name = "env", .run = sandbox_env_run, .summary = "print a sandbox's proxy and CA variables (not yet)",
+	  .usage = sandbox_env_usage },
+};
+const struct cli_cmd cmd_sandbox = {
+	.name = "sandbox",
+	.summary = "what a sandbox needs to use airlock (not yet)",
+	.usage = "Usage: airlock sandbox env CLIENT --token T --ca-path P [--shell sh|json|dotenv]\n",
+	.subs = sandbox_cmds,
+	.nsubs = ARRAY_SIZE(sandbox_cmds),
+};
+
+const struct cli_cmd cmd_connect = {
+	.name = "connect",
+	.run = connect_run,
+	.summary = "stdin/stdout tunnel through a passthrough rule (not yet)",
+	.usage = connect_usage,
+};
+
+static const struct cli_cmd audit_cmds[] = {
+	{ .name = "suggest", .run = audit_suggest_run, .summary = "allow commands from audit lines (not yet)",
+	  .usage = audit_suggest_usage },
+};
+const struct cli_cmd cmd_audit = {
+	.name = "audit",
+	.summary = "turn audit log lines into rules (not yet)",
+	.usage = "Usage: airlock audit suggest [--since 1h] [CLIENT]\n",
+	.subs = audit_cmds,
+	.nsubs = ARRAY_SIZE(audit_cmds),
+};

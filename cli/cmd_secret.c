@@ -1,0 +1,281 @@
+/* `airlock secret create|list|delete`: credentials that live on the host and
+ * are injected by the proxy. The value goes from a file (or stdin, or --value
+ * with a warning) straight into one request body and is wiped after sending;
+ * nothing ever prints it, and the API never returns it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/fileutil.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/xmalloc.h"
+
+static const char create_usage[] =
+	"Usage: airlock secret create NAME --host H [--type T] (--value-file F | --value V) [--force]\n"
+	"\n"
+	"Store a credential on the host, bound to one host; rules that name it\n"
+	"(airlock allow CLIENT --host H --secret NAME) inject it into matching requests.\n"
+	"  --host H           the host it may be sent to: a name or *.example.com\n"
+	"  --type T           bearer (default), basic (value user:pass), oauth-claude,\n"
+	"                     oauth-codex, oauth-github-copilot, oauth-xai\n"
+	"  --value-file F     read the value from file F ('-' reads stdin); trailing\n"
+	"                     line ends are dropped\n"
+	"  --value V          the value itself (lands in shell history: prefer a file)\n"
+	"  --force            replace an existing secret of that name (re-adopt)\n";
+
+static const char list_usage[] =
+	"Usage: airlock secret list [--json]\n"
+	"\n"
+	"List secrets: name, type, bound host, status. Values are never shown.\n"
+	"  --json             print the API's JSON answer\n";
+
+static const char delete_usage[] =
+	"Usage: airlock secret delete NAME\n"
+	"\n"
+	"Delete a secret. Rules that reference it stay and stop matching; they are\n"
+	"reported so you can revoke them.\n";
+
+static const char group_usage[] =
+	"Usage: airlock secret create NAME --host H [--type T] (--value-file F | --value V) [--force]\n"
+	"       airlock secret list [--json] | secret delete NAME | secret stub NAME\n"
+	"\n"
+	"Secrets are credentials kept on the host (sealed at rest) and added to the\n"
+	"sandbox's requests by the proxy; the sandbox never holds them.\n";
+
+enum { OPT_HOST = OPT_FIRST_LOCAL, OPT_TYPE, OPT_VALUE_FILE, OPT_VALUE, OPT_FORCE, OPT_JSON };
+
+/* Drop trailing CR/LF: `echo token > file` must not send "token\n". */
+static void chomp(char *s, size_t *len)
+{
+	while (*len > 0 && (s[*len - 1] == '\n' || s[*len - 1] == '\r'))
+		s[--*len] = '\0';
+}
+
+static int secret_create(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "value-file", required_argument, NULL, OPT_VALUE_FILE },
+		{ "value", required_argument, NULL, OPT_VALUE },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arg, *host = NULL, *type = NULL, *file = NULL;
+	char *value = NULL, *argv_value = NULL;
+	size_t vlen = 0;
+	bool force = false;
+	int c, rc;
+	json_t *body = NULL, *resp = NULL, *jv = NULL;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0) {
+		switch (c) {
+		case OPT_HOST: host = arg; break;
+		case OPT_TYPE: type = arg; break;
+		case OPT_VALUE_FILE: file = arg; break;
+		case OPT_VALUE: argv_value = (char *)arg; break;
+		case OPT_FORCE: force = true; break;
+		}
+	}
+	if (argv_value) {
+		/* Keep a copy, then blank the one in argv so it leaves the
+		 * process list (/proc/PID/cmdline) as early as we can. */
+		vlen = strlen(argv_value);
+		value = xstrndup(argv_value, vlen);
+		secure_wipe(argv_value, vlen);
+	}
+	if (c == CLI_OPT_STOP) {
+		rc = cli->stop_rc;
+		goto out;
+	}
+	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
+		goto out;
+	const char *name = argv[cli_optind()];
+	if (host == NULL || host[0] == '\0') {
+		rc = cli_usage(cli, "--host is required");
+		goto out;
+	}
+	if ((file != NULL) == (value != NULL)) {
+		rc = cli_usage(cli, "give exactly one of --value-file F or --value V");
+		goto out;
+	}
+	if (type && type[0] == '\0') {
+		rc = cli_usage(cli, "--type needs a value");
+		goto out;
+	}
+	if (value) {
+		cli_warn("--value lands in your shell history and the process list; "
+			 "prefer --value-file FILE or --value-file - (stdin)");
+	} else {
+		int err = file_read_all(file, AL_SECRET_VALUE_MAX, &value, &vlen);
+		if (err == AL_ETOOBIG) {
+			rc = cli_fail("secret create: %s is over %d bytes", strcmp(file, "-") ? file : "stdin",
+				      AL_SECRET_VALUE_MAX);
+			goto out;
+		}
+		if (err < 0) {
+			rc = cli_fail("secret create: cannot read %s: %s", strcmp(file, "-") ? file : "stdin",
+				      airlock_strerror(err));
+			goto out;
+		}
+	}
+	chomp(value, &vlen);
+	if (vlen == 0) {
+		rc = cli_fail("secret create: the value is empty");
+		goto out;
+	}
+	if (vlen > AL_SECRET_VALUE_MAX) {
+		rc = cli_fail("secret create: the value is over %d bytes", AL_SECRET_VALUE_MAX);
+		goto out;
+	}
+	jv = json_stringn(value, vlen);
+	if (jv == NULL) {
+		rc = cli_fail("secret create: the value is not UTF-8 text without NUL bytes");
+		goto out;
+	}
+
+	body = json_pack("{s:s, s:s}", "name", name, "host", host);
+	if (type)
+		json_object_set_new(body, "type", json_string(type));
+	json_object_set(body, "value", jv);
+	/* OAuth credentials are adopted from a vendor's file: tell the broker
+	 * where it came from (it never reads or writes it on our behalf here). */
+	if (file && strcmp(file, "-") != 0 && type && strncmp(type, "oauth-", 6) == 0) {
+		char *abs = realpath(file, NULL);
+		if (abs) {
+			json_object_set_new(body, "source_file", json_string(abs));
+			free(abs);
+		}
+	}
+	if (force)
+		json_object_set_new(body, "force", json_true());
+
+	rc = api_call(cli, "POST", "/proxy/v1/secrets", body, &resp);
+	if (rc == 0)
+		printf("%s secret %s (%s, for %s)\n", force ? "stored" : "created", name,
+		       json_string_value(json_object_get(resp, "type")) ?: (type ? type : "bearer"),
+		       json_string_value(json_object_get(resp, "host")) ?: host);
+out:
+	if (value)
+		secure_free(value, vlen);
+	json_decref(jv);
+	json_decref(body); /* jansson's copy of the value is wiped on free */
+	json_decref(resp);
+	return rc;
+}
+
+static int secret_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arg;
+	bool json = false;
+	int c, rc;
+	json_t *resp = NULL;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		if (c == OPT_JSON)
+			json = true;
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 0, "")) != 0)
+		return rc;
+
+	rc = api_call(cli, "GET", "/proxy/v1/secrets", NULL, &resp);
+	if (rc != 0)
+		goto out;
+	if (json) {
+		cli_print_json(resp);
+		goto out;
+	}
+	const json_t *secrets = json_object_get(resp, "secrets");
+	if (json_array_size(secrets) == 0) {
+		printf("no secrets (add one with: airlock secret create NAME --host H --value-file F)\n");
+		goto out;
+	}
+	static const char *const header[] = { "NAME", "TYPE", "HOST", "STATUS", "CREATED", "EXPIRES" };
+	struct cli_table t;
+	cli_table_init(&t, ARRAY_SIZE(header), header);
+	size_t i;
+	const json_t *s;
+	json_array_foreach(secrets, i, s)
+	{
+		const char *row[] = {
+			json_string_value(json_object_get(s, "name")),
+			json_string_value(json_object_get(s, "type")),
+			json_string_value(json_object_get(s, "host")),
+			json_string_value(json_object_get(s, "status")),
+			json_string_value(json_object_get(s, "created_at")),
+			json_string_value(json_object_get(s, "expires_at")),
+		};
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t);
+	cli_table_free(&t);
+out:
+	json_decref(resp);
+	return rc;
+}
+
+static int secret_delete(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	const char *arg;
+	int c, rc;
+	json_t *resp = NULL;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		;
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
+		return rc;
+	const char *name = argv[cli_optind()];
+
+	char *esc = api_escape(name);
+	char *path = xmalloc(strlen(esc) + sizeof "/proxy/v1/secrets/");
+	sprintf(path, "/proxy/v1/secrets/%s", esc);
+	rc = api_call(cli, "DELETE", path, NULL, &resp);
+	if (rc == 0) {
+		printf("deleted secret %s\n", name);
+		const json_t *affected = json_object_get(resp, "rules_affected");
+		if (json_array_size(affected) > 0) {
+			char *ids = cli_join_array(affected, "");
+			cli_warn("rules %s still name secret %s and now never match: revoke them, or "
+				 "create the secret again",
+				 ids, name);
+			free(ids);
+		}
+	}
+	json_decref(resp);
+	free(path);
+	free(esc);
+	return rc;
+}
+
+static const struct cli_cmd secret_cmds[] = {
+	{ .name = "create", .run = secret_create, .summary = "store a credential for one host",
+	  .usage = create_usage },
+	{ .name = "list", .run = secret_list, .summary = "list secrets (never their values)",
+	  .usage = list_usage },
+	{ .name = "delete", .run = secret_delete, .summary = "delete a secret", .usage = delete_usage },
+	{ .name = "stub", .run = cmd_secret_stub, .summary = "print a placeholder credential file (not yet)",
+	  .usage = cmd_secret_stub_usage },
+};
+
+const struct cli_cmd cmd_secret = {
+	.name = "secret",
+	.summary = "create, list, delete secrets (credentials to inject)",
+	.usage = group_usage,
+	.subs = secret_cmds,
+	.nsubs = ARRAY_SIZE(secret_cmds),
+};

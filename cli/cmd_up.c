@@ -1,0 +1,291 @@
+/* `airlock up`: validate the flags (one table: name, value, check, help),
+ * then exec airlock-broker --banner with the same flags. The broker creates
+ * the state, serves the API and supervises the enforcer; exec (not fork) so
+ * that signals, exit status and the pid a supervisor sees are the broker's. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/fileutil.h"
+#include "common/jsonutil.h"
+#include "common/netmatch.h"
+#include "common/xmalloc.h"
+
+#define BROKER_NAME "airlock-broker"
+
+typedef int up_check_fn(const char *v);
+
+struct up_flag {
+	const char *name;
+	const char *metavar;     /* NULL: takes no value */
+	bool repeat;
+	up_check_fn *check;      /* 0 when the value is acceptable */
+	const char *expect;      /* what a good value looks like, for the error */
+	const char *help;
+};
+
+static int check_ip(const char *v)
+{
+	uint8_t buf[16];
+	return inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1 ? 0 : -1;
+}
+
+static int check_port(const char *v)
+{
+	uint16_t p;
+	return port_parse(v, &p);
+}
+
+static int check_nonempty(const char *v)
+{
+	return v[0] ? 0 : -1;
+}
+
+static int check_mode(const char *v)
+{
+	return strcmp(v, "strict") == 0 || strcmp(v, "audit") == 0 ? 0 : -1;
+}
+
+static int check_log_format(const char *v)
+{
+	return strcmp(v, "kv") == 0 || strcmp(v, "json") == 0 ? 0 : -1;
+}
+
+static int check_cidr(const char *v)
+{
+	struct cidr c;
+	return cidr_parse(v, &c);
+}
+
+static int check_host(const char *v)
+{
+	char out[AL_HOST_BUF];
+	enum host_kind kind;
+	return host_canon(v, strlen(v), out, &kind);
+}
+
+static int check_readable(const char *v)
+{
+	return v[0] && access(v, R_OK) == 0 ? 0 : -1;
+}
+
+static int check_exec(const char *v)
+{
+	return v[0] && access(v, X_OK) == 0 ? 0 : -1;
+}
+
+/* HOST:PORT:ADDR, ADDR an IPv4 or IPv6 literal (brackets optional). */
+static int check_resolve(const char *v)
+{
+	int ret = -1;
+	char *s = xstrdup(v);
+	char *c1 = strchr(s, ':');
+	char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (c2 == NULL)
+		goto out;
+	*c1 = *c2 = '\0';
+	char *addr = c2 + 1;
+	size_t al = strlen(addr);
+	if (al >= 2 && addr[0] == '[' && addr[al - 1] == ']') {
+		addr[al - 1] = '\0';
+		addr++;
+	}
+	if (check_host(s) == 0 && check_port(c1 + 1) == 0 && check_ip(addr) == 0)
+		ret = 0;
+out:
+	free(s);
+	return ret;
+}
+
+static const struct up_flag up_flags[] = {
+	{ "bind", "IP", false, check_ip, "an IPv4 or IPv6 address",
+	  "address both proxy listeners bind (default 127.0.0.1)" },
+	{ "http-port", "N", false, check_port, "a port from 1 to 65535",
+	  "plain HTTP proxy port (default 3128)" },
+	{ "https-port", "N", false, check_port, "a port from 1 to 65535",
+	  "TLS proxy port (default 3129)" },
+	{ "state-dir", "DIR", false, check_nonempty, "a directory",
+	  "state directory (default $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else "
+	  "~/.local/state/airlock); made 0700 on first run" },
+	{ "mode", "strict|audit", false, check_mode, "strict or audit",
+	  "strict (default) denies unknown HTTPS at once; audit also reads and logs the first "
+	  "inner request before denying" },
+	{ "deny-cidr", "CIDR", true, check_cidr, "an address or network such as 10.0.0.0/8",
+	  "never connect to addresses in CIDR, whatever the rules say (repeatable)" },
+	{ "san", "NAME", true, check_host, "a DNS name or an IP address",
+	  "extra name or address in the TLS listener's certificate (repeatable)" },
+	{ "seal-key-file", "F", false, check_nonempty, "a file name",
+	  "the key that seals secrets at rest (default <state dir>/seal.key, made 0600 on first "
+	  "run)" },
+	{ "keyring", NULL, false, NULL, NULL, "keep the seal key in the OS keyring (libsecret)" },
+	{ "resolve", "H:P:A", true, check_resolve, "HOST:PORT:ADDR, like curl's --resolve",
+	  "pin host H on port P to address A, for both daemons (repeatable)" },
+	{ "upstream-ca", "F", false, check_readable, "a readable PEM file",
+	  "also trust the CA certificates in F for upstream servers" },
+	{ "log-format", "kv|json", false, check_log_format, "kv or json",
+	  "decision log lines as key=value (default) or JSON" },
+	{ "enforcer", "PATH", false, check_exec, "an executable file",
+	  "the airlock-enforcer binary to run (default: next to airlock-broker)" },
+	{ "no-enforcer", NULL, false, NULL, NULL, "run the broker alone (API only; for tests)" },
+};
+#define NFLAGS ARRAY_SIZE(up_flags)
+
+/* "  --flag VALUE   help text" with the help wrapped at 79 columns. */
+static void print_wrapped(const char *head, const char *help)
+{
+	enum { INDENT = 25, WIDTH = 79 };
+	int col = printf("  %-22s", head);
+	const char *p = help;
+	while (*p) {
+		const char *sp = strchr(p, ' ');
+		int wl = sp ? (int)(sp - p) : (int)strlen(p);
+		if (col + 1 + wl > WIDTH && col > INDENT)
+			col = printf("\n%*s", INDENT - 1, "") - 1;
+		col += printf(" %.*s", wl, p);
+		p += wl;
+		while (*p == ' ')
+			p++;
+	}
+	printf("\n");
+}
+
+static void up_help(void)
+{
+	printf("Usage: airlock up [--bind IP] [--http-port 3128] [--https-port 3129] [--state-dir DIR]\n"
+	       "                  [--mode strict|audit] [--deny-cidr CIDR]... [--san NAME]...\n"
+	       "                  [--seal-key-file F] [--keyring] [--resolve H:P:A]... [--upstream-ca F]\n"
+	       "                  [--log-format kv|json]\n"
+	       "\n"
+	       "Start airlock in the foreground: the broker (REST API on <state dir>/api.sock)\n"
+	       "and the enforcer (the two proxy listeners). On first run it creates the state\n"
+	       "dir, the seal key and the CA. It prints the API socket, the CA certificate\n"
+	       "that sandboxes must trust, and the two proxy URLs. SIGTERM or SIGINT stops it.\n"
+	       "\n"
+	       "Options:\n");
+	for (size_t i = 0; i < NFLAGS; i++) {
+		char head[64];
+		snprintf(head, sizeof head, "--%s%s%s", up_flags[i].name, up_flags[i].metavar ? " " : "",
+			 up_flags[i].metavar ? up_flags[i].metavar : "");
+		print_wrapped(head, up_flags[i].help);
+	}
+	printf("  %-22s %s\n", "-h, --help", "show this help");
+}
+
+/* airlock-broker next to this binary (a build tree or an install), else in
+ * BINDIR, else in LIBEXECDIR. */
+static char *find_broker(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			char *p = path_join(self[0] ? self : "/", BROKER_NAME);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	static const char *const dirs[] = { BINDIR, LIBEXECDIR };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		char *p = path_join(dirs[i], BROKER_NAME);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static int cmd_up_run(struct cli *cli, int argc, char **argv)
+{
+	struct option opts[NFLAGS + 2];
+	size_t seen[NFLAGS] = { 0 };
+	const char *arg;
+	int c, rc = CLI_EXIT_OK;
+	/* broker, --banner, every flag with its value, --state-dir DIR, NULL */
+	char **bargv = xcalloc((size_t)argc * 2 + 6, sizeof *bargv);
+	size_t nb = 2;
+	char *broker = NULL;
+	bool state_dir_given = false;
+
+	for (size_t i = 0; i < NFLAGS; i++)
+		opts[i] = (struct option){ up_flags[i].name,
+					   up_flags[i].metavar ? required_argument : no_argument, NULL,
+					   OPT_FIRST_LOCAL + (int)i };
+	opts[NFLAGS] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	opts[NFLAGS + 1] = (struct option){ NULL, 0, NULL, 0 };
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0) {
+		size_t i = (size_t)(c - OPT_FIRST_LOCAL);
+		const struct up_flag *f = &up_flags[i];
+		if (seen[i]++ && !f->repeat) {
+			rc = cli_usage(cli, "--%s given twice", f->name);
+			goto out;
+		}
+		if (f->check && f->check(arg) != 0) {
+			rc = cli_usage(cli, "bad --%s '%s': expected %s", f->name, arg, f->expect);
+			goto out;
+		}
+		/* Normalised as "--name" "value": the broker parses the same way. */
+		size_t l = strlen(f->name) + 3;
+		bargv[nb] = xmalloc(l);
+		snprintf(bargv[nb++], l, "--%s", f->name);
+		if (f->metavar)
+			bargv[nb++] = xstrdup(arg);
+		if (strcmp(f->name, "state-dir") == 0) {
+			cli->state_dir = arg;
+			state_dir_given = true;
+		}
+	}
+	if (c == CLI_OPT_STOP) {
+		rc = cli->stop_rc;
+		goto out;
+	}
+	if (cli_optind() < argc) {
+		rc = cli_usage(cli, "unexpected argument '%s'", argv[cli_optind()]);
+		goto out;
+	}
+	/* Always name the state dir: the broker and this CLI (which finds the
+	 * API socket inside it) must agree on one. */
+	if (!state_dir_given) {
+		bargv[nb++] = xstrdup("--state-dir");
+		bargv[nb++] = xstrdup(cli_state_dir(cli));
+	}
+	broker = find_broker();
+	if (broker == NULL) {
+		rc = cli_fail("up: cannot find %s next to this program or in %s", BROKER_NAME, BINDIR);
+		goto out;
+	}
+	bargv[0] = xstrdup(broker);
+	bargv[1] = xstrdup("--banner");
+	bargv[nb] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	execv(broker, bargv);
+	rc = cli_fail("up: cannot run %s: %s", broker, strerror(errno));
+out:
+	for (size_t i = 0; i < nb; i++)
+		free(bargv[i]);
+	free(bargv);
+	free(broker);
+	return rc;
+}
+
+const struct cli_cmd cmd_up = {
+	.name = "up",
+	.run = cmd_up_run,
+	.summary = "start airlock (broker and proxy) in the foreground",
+	.usage = "Usage: airlock up [OPTIONS]\n",
+	.own_options = true,
+	.print_help = up_help,
+};
