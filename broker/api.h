@@ -1,0 +1,73 @@
+/* The REST API (docs/api.md): the server (api_server.c: libmicrohttpd on
+ * the uv loop, body caps, routing) and the handlers, one file per noun
+ * (api_clients.c, api_secrets.c, api_allows.c, api_info.c). A handler gets
+ * a parsed request and fills one answer; it commits any change to the state
+ * before it answers. */
+#ifndef AIRLOCK_BROKER_API_H
+#define AIRLOCK_BROKER_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "common/error.h"
+#include "common/jsonutil.h"
+
+#define API_PREFIX "/proxy/v1/"
+#define API_SEG_MAX 3
+
+struct api_request {
+	const char *method;
+	const char *seg[API_SEG_MAX];   /* path segments after /proxy/v1/ */
+	size_t nseg;
+	json_t *body;                   /* POST: a parsed JSON object */
+};
+
+struct api_answer {
+	unsigned status;
+	json_t *json;                   /* owned; or text below */
+	char *text;
+	size_t text_len;
+	const char *content_type;
+};
+
+typedef void (*api_handler)(struct broker *b, const struct api_request *req,
+			    struct api_answer *ans);
+
+/* Answer helpers: json_ok steals obj. */
+void api_json(struct api_answer *ans, unsigned status, json_t *obj);
+void api_error(struct api_answer *ans, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Validate a body against a field table: 400 with the path on failure. */
+bool api_validate(struct api_answer *ans, const json_t *body, const struct json_field *fields,
+		  size_t nfields);
+/* RFC 3339 UTC string of unix seconds, as a new JSON string. */
+json_t *api_time(int64_t t);
+/* The committed change: write the state, push the policy. 500 on failure. */
+bool api_commit(struct broker *b, struct api_answer *ans, json_t *draft, bool policy_changed);
+
+/* Handlers. */
+void api_clients_create(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_clients_list(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_clients_get(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_clients_delete(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_secrets_create(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_secrets_list(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_secrets_delete(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_allows_create(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_allows_delete_host(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_allows_revoke(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_info_status(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_info_ca(struct broker *b, const struct api_request *req, struct api_answer *ans);
+
+/* A rule as the API shows it (RULE in docs/api.md). */
+json_t *api_rule_view(const json_t *doc, const json_t *rule);
+
+/* The server: listen on path (0600), serve on the broker's loop. */
+int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
+		     size_t errlen) AL_MUST_CHECK;
+void api_server_stop(struct api_server *s);
+
+#endif

@@ -1,0 +1,177 @@
+/* /proxy/v1/clients: create (the token is shown here once and stored only
+ * as its SHA-256), list, show with rules, delete (its rules go with it). */
+#include "config.h"
+
+#include <string.h>
+
+#include "broker/api.h"
+#include "common/duration.h"
+#include "common/limits.h"
+#include "common/netmatch.h"
+#include "common/token.h"
+#include "common/xmalloc.h"
+
+static const struct json_field client_create_fields[] = {
+	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
+	{ "token", JF_STRING, false, 0, 0, AL_TOKEN_MAX, 0 },
+};
+
+static size_t live_rule_count(const json_t *doc, const char *client, int64_t now)
+{
+	size_t i, n = 0;
+	json_t *r;
+	json_array_foreach(state_rules(doc), i, r)
+		if (strcmp(json_string_value(json_object_get(r, "client")), client) == 0 &&
+		    state_rule_live(r, now))
+			n++;
+	return n;
+}
+
+void api_clients_create(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	char tok[AL_TOKEN_MAX + 1];
+	char hex[TOKEN_HASH_HEX_LEN + 1];
+	const json_t *doc = b->state.doc;
+	int64_t now = time_now();
+	size_t i;
+	json_t *c;
+
+	if (!api_validate(ans, req->body, client_create_fields, ARRAY_SIZE(client_create_fields)))
+		return;
+	const char *name = json_str(req->body, "name", NULL);
+	const char *given = json_str(req->body, "token", NULL);
+	if (name_validate(name) < 0) {
+		api_error(ans, 400, ".name: 1 to %d of A-Z a-z 0-9 . _ -, not starting with . or -",
+			  AL_NAME_MAX);
+		return;
+	}
+	if (state_client(doc, name, NULL)) {
+		api_error(ans, 409, "client %s already exists", name);
+		return;
+	}
+	if (json_array_size(state_clients(doc)) >= AL_CLIENTS_MAX) {
+		api_error(ans, 409, "too many clients (at most %d)", AL_CLIENTS_MAX);
+		return;
+	}
+	if (given) {
+		if (token_validate(given) < 0) {
+			api_error(ans, 400, ".token: 24 to %d printable ASCII characters without spaces",
+				  AL_TOKEN_MAX);
+			return;
+		}
+		snprintf(tok, sizeof tok, "%s", given);
+	} else if (token_generate(tok) < 0) {
+		api_error(ans, 500, "cannot generate a token");
+		return;
+	}
+	token_hash_hex(tok, strlen(tok), hex);
+	json_array_foreach(state_clients(doc), i, c) {
+		const char *h = json_string_value(json_object_get(c, "token_sha256"));
+		if (strlen(h) == TOKEN_HASH_HEX_LEN && ct_memeq(h, hex, TOKEN_HASH_HEX_LEN)) {
+			secure_wipe(tok, sizeof tok);
+			api_error(ans, 409, "that token is already in use");
+			return;
+		}
+	}
+
+	json_t *draft = state_begin(&b->state);
+	json_array_append_new(state_clients(draft),
+			      json_pack("{s:s, s:s, s:I}", "name", name, "token_sha256", hex,
+					"created_at", (json_int_t)now));
+	if (api_commit(b, ans, draft, true))
+		api_json(ans, 201,
+			 json_pack("{s:s, s:s, s:o}", "name", name, "token", tok, "created_at",
+				   api_time(now)));
+	secure_wipe(tok, sizeof tok);
+}
+
+void api_clients_list(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	const json_t *doc = b->state.doc;
+	int64_t now = time_now();
+	json_t *out = json_array();
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(state_clients(doc), i, c) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		json_array_append_new(out, json_pack("{s:s, s:o, s:I}", "name", name, "created_at",
+						     api_time(json_integer_value(json_object_get(c, "created_at"))),
+						     "rules", (json_int_t)live_rule_count(doc, name, now)));
+	}
+	api_json(ans, 200, json_pack("{s:o}", "clients", out));
+}
+
+json_t *api_rule_view(const json_t *doc, const json_t *r)
+{
+	json_t *o = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(r, "id"),
+			      "client", json_object_get(r, "client"), "host", json_object_get(r, "host"),
+			      "ports", json_object_get(r, "ports"), "methods",
+			      json_object_get(r, "methods"), "paths", json_object_get(r, "paths"));
+	json_t *v;
+	if ((v = json_object_get(r, "secret"))) {
+		json_object_set(o, "secret", v);
+		if (!state_secret(doc, json_string_value(v), NULL))
+			json_object_set_new(o, "secret_missing", json_true());
+	}
+	json_object_set(o, "passthrough", json_object_get(r, "passthrough"));
+	if ((v = json_object_get(r, "ttl_seconds")))
+		json_object_set(o, "ttl_seconds", v);
+	json_object_set_new(o, "created_at",
+			    api_time(json_integer_value(json_object_get(r, "created_at"))));
+	if ((v = json_object_get(r, "expires_at")))
+		json_object_set_new(o, "expires_at", api_time(json_integer_value(v)));
+	return o;
+}
+
+void api_clients_get(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	const json_t *doc = b->state.doc;
+	const char *name = req->seg[1];
+	int64_t now = time_now();
+	json_t *c = state_client(doc, name, NULL);
+	size_t i;
+	json_t *r;
+
+	if (!c) {
+		api_error(ans, 404, "unknown client %s", name);
+		return;
+	}
+	json_t *rules = json_array();
+	json_array_foreach(state_rules(doc), i, r)
+		if (strcmp(json_string_value(json_object_get(r, "client")), name) == 0 &&
+		    state_rule_live(r, now))
+			json_array_append_new(rules, api_rule_view(doc, r));
+	api_json(ans, 200,
+		 json_pack("{s:s, s:o, s:o}", "name", name, "created_at",
+			   api_time(json_integer_value(json_object_get(c, "created_at"))), "rules",
+			   rules));
+}
+
+void api_clients_delete(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	const char *name = req->seg[1];
+	int64_t now = time_now();
+	size_t idx, dropped = 0;
+
+	if (!state_client(b->state.doc, name, NULL)) {
+		api_error(ans, 404, "unknown client %s", name);
+		return;
+	}
+	json_t *draft = state_begin(&b->state);
+	state_client(draft, name, &idx);
+	json_array_remove(state_clients(draft), idx);
+	json_t *rules = state_rules(draft);
+	for (size_t i = json_array_size(rules); i-- > 0;) {
+		json_t *r = json_array_get(rules, i);
+		if (strcmp(json_string_value(json_object_get(r, "client")), name) != 0)
+			continue;
+		if (state_rule_live(r, now))
+			dropped++;
+		json_array_remove(rules, i);
+	}
+	/* name points into the request, not the state: safe after the commit */
+	if (api_commit(b, ans, draft, true))
+		api_json(ans, 200, json_pack("{s:s, s:I}", "deleted", name, "rules_dropped",
+					     (json_int_t)dropped));
+}

@@ -1,0 +1,47 @@
+/* /proxy/v1/status (where things are, is the enforcer up, which policy
+ * version it has been sent) and /proxy/v1/ca (the CA certificate PEM that
+ * sandboxes must trust). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api.h"
+#include "broker/supervise.h"
+#include "common/ca.h"
+
+
+void api_info_status(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	char http[128], https[128];
+	struct supervisor_status st = { 0 };
+
+	broker_proxy_url(b, "http", b->cfg.http_port, http, sizeof http);
+	broker_proxy_url(b, "https", b->cfg.https_port, https, sizeof https);
+	supervisor_status(b->sup, &st);
+	json_t *enf = json_pack("{s:b, s:I, s:I}", "running", st.running, "pid", (json_int_t)st.pid,
+				"restarts", (json_int_t)st.restarts);
+	if (!st.enabled)
+		json_object_set_new(enf, "disabled", json_true());
+	api_json(ans, 200,
+		 json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "version", PACKAGE_VERSION,
+			   "state_dir", b->cfg.state_dir, "api_socket", b->api_sock_path, "ca_cert",
+			   b->ca_path, "http_proxy", http, "https_proxy", https, "mode", b->cfg.mode,
+			   "enforcer", enf, "policy_version", (json_int_t)b->policy_version));
+}
+
+void api_info_ca(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	int ret = ca_cert_pem(b->cfg.state_dir, &pem, &len);
+	if (ret < 0) {
+		api_error(ans, 500, "cannot read the CA certificate: %s", airlock_strerror(ret));
+		return;
+	}
+	ans->status = 200;
+	ans->text = pem;
+	ans->text_len = len;
+	ans->content_type = "text/plain";
+}

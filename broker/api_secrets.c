@@ -1,0 +1,156 @@
+/* /proxy/v1/secrets: store (value checked by its type, sealed with the
+ * secret's name as associated data; the plaintext is wiped), list (never a
+ * value), delete (rules that use it are reported and stop matching). */
+#include "config.h"
+
+#include <string.h>
+
+#include "broker/api.h"
+#include "broker/secret_types.h"
+#include "common/duration.h"
+#include "common/limits.h"
+#include "common/netmatch.h"
+#include "common/seal.h"
+#include "common/xmalloc.h"
+
+#define SECRET_TYPE_MAX 32
+#define SOURCE_FILE_MAX 4096
+
+static const struct json_field secret_create_fields[] = {
+	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
+	{ "host", JF_STRING, true, 0, 0, 0, 0 },
+	{ "type", JF_STRING, false, 0, 0, SECRET_TYPE_MAX, 0 },
+	{ "value", JF_STRING, true, 0, 0, AL_SECRET_VALUE_MAX, 0 },
+	{ "source_file", JF_STRING, false, 0, 0, SOURCE_FILE_MAX, 0 },
+	{ "force", JF_BOOL, false, 0, 0, 0, 0 },
+};
+
+static json_t *secret_view(const json_t *s)
+{
+	json_t *o = json_pack("{s:O, s:O, s:O, s:o}", "name", json_object_get(s, "name"), "host",
+			      json_object_get(s, "host"), "type", json_object_get(s, "type"),
+			      "created_at",
+			      api_time(json_integer_value(json_object_get(s, "created_at"))));
+	static const char *const times[] = { "adopted_at", "refreshed_at", "expires_at" };
+	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
+		json_t *v = json_object_get(s, times[i]);
+		if (v)
+			json_object_set_new(o, times[i], api_time(json_integer_value(v)));
+	}
+	json_object_set_new(o, "status", json_string(json_str(s, "status", "ok")));
+	return o;
+}
+
+void api_secrets_create(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	const json_t *doc = b->state.doc;
+	char host[AL_HOST_BUF + 2];
+	char err[256];
+	char *sealed = NULL;
+	int64_t now = time_now();
+	size_t idx;
+
+	if (!api_validate(ans, req->body, secret_create_fields, ARRAY_SIZE(secret_create_fields)))
+		return;
+	const char *name = json_str(req->body, "name", NULL);
+	const char *tname = json_str(req->body, "type", "bearer");
+	const char *hostin = json_str(req->body, "host", NULL);
+	const char *source = json_str(req->body, "source_file", NULL);
+	bool force = json_bool(req->body, "force", false);
+	json_t *jv = json_object_get(req->body, "value");
+	const uint8_t *value = (const uint8_t *)json_string_value(jv);
+	size_t vlen = json_string_length(jv);
+
+	if (name_validate(name) < 0) {
+		api_error(ans, 400, ".name: 1 to %d of A-Z a-z 0-9 . _ -, not starting with . or -",
+			  AL_NAME_MAX);
+		return;
+	}
+	const struct secret_type *type = secret_type_find(tname);
+	if (!type) {
+		api_error(ans, 400, ".type: unknown secret type \"%s\" (bearer, basic, oauth-claude, "
+			  "oauth-codex, oauth-github-copilot, oauth-xai)", tname);
+		return;
+	}
+	if (!secret_type_supported(type)) {
+		api_error(ans, 400, "type %s is not supported yet", tname);
+		return;
+	}
+	if (host_pattern_parse(hostin, host) < 0) {
+		api_error(ans, 400, ".host: not a host name, *.domain pattern or IP address");
+		return;
+	}
+	if (strcmp(host, "*") == 0) {
+		api_error(ans, 400, ".host: a secret is bound to one host or one *.domain, never *");
+		return;
+	}
+	if (type->check(value, vlen, err, sizeof err) < 0) {
+		api_error(ans, 400, ".value: %s", err);
+		return;
+	}
+	json_t *old = state_secret(doc, name, NULL);
+	if (old && !force) {
+		api_error(ans, 409, "secret %s already exists (force replaces it)", name);
+		return;
+	}
+	if (!old && json_array_size(state_secrets(doc)) >= AL_SECRETS_MAX) {
+		api_error(ans, 409, "too many secrets (at most %d)", AL_SECRETS_MAX);
+		return;
+	}
+	if (seal_encrypt(&b->key, name, value, vlen, &sealed) < 0) {
+		api_error(ans, 500, "cannot seal the value");
+		return;
+	}
+
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "name", name, "host", host, "type",
+				tname, "sealed", sealed, "created_at", (json_int_t)now, "status", "ok");
+	free(sealed);
+	if (source)
+		json_object_set_new(rec, "source_file", json_string(source));
+	json_t *draft = state_begin(&b->state);
+	if (state_secret(draft, name, &idx))
+		json_array_set(state_secrets(draft), idx, rec);
+	else
+		json_array_append(state_secrets(draft), rec);
+	if (api_commit(b, ans, draft, false))
+		api_json(ans, 201, secret_view(rec));
+	json_decref(rec);
+}
+
+void api_secrets_list(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *s;
+	json_array_foreach(state_secrets(b->state.doc), i, s)
+		json_array_append_new(out, secret_view(s));
+	api_json(ans, 200, json_pack("{s:o}", "secrets", out));
+}
+
+void api_secrets_delete(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	const char *name = req->seg[1];
+	int64_t now = time_now();
+	size_t idx, i;
+	json_t *r;
+
+	if (!state_secret(b->state.doc, name, NULL)) {
+		api_error(ans, 404, "unknown secret %s", name);
+		return;
+	}
+	json_t *affected = json_array();
+	json_array_foreach(state_rules(b->state.doc), i, r) {
+		const char *s = json_str(r, "secret", NULL);
+		if (s && strcmp(s, name) == 0 && state_rule_live(r, now))
+			json_array_append(affected, json_object_get(r, "id"));
+	}
+	json_t *draft = state_begin(&b->state);
+	state_secret(draft, name, &idx);
+	json_array_remove(state_secrets(draft), idx);
+	/* the policy names secrets, it does not hold them: rules stay, the
+	 * enforcer's next headers ask for this name is refused */
+	if (api_commit(b, ans, draft, true))
+		api_json(ans, 200, json_pack("{s:s, s:o}", "deleted", name, "rules_affected", affected));
+	else
+		json_decref(affected);
+}

@@ -1,0 +1,222 @@
+/* Bringing the broker up and down: state dir, seal key, CA, state, the two
+ * sockets, the enforcer, signals, and the TTL timer that pushes a new
+ * policy at the instant a rule expires. */
+#include "config.h"
+
+#include "broker/broker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/api.h"
+#include "broker/ipc_server.h"
+#include "broker/snapshot.h"
+#include "broker/supervise.h"
+#include "common/ca.h"
+#include "common/duration.h"
+#include "common/fileutil.h"
+#include "common/ipc.h"
+#include "common/jsonutil.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+/* The timer may run a little ahead of the wall clock that TTLs use. */
+#define TTL_SLACK_MS 5
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_ttl_timer(uv_timer_t *t)
+{
+	struct broker *b = t->data;
+	log_info("rule TTL ended; pushing a new policy", KV_I("expires_at", b->ttl_armed_for));
+	broker_policy_changed(b);
+}
+
+static void ttl_rearm(struct broker *b)
+{
+	int64_t now = time_now();
+	int64_t next = state_next_expiry(b->state.doc, now);
+	b->ttl_armed_for = next;
+	if (next == 0) {
+		uv_timer_stop(&b->ttl_timer);
+		return;
+	}
+	int64_t ms = next * 1000 - wall_ms() + TTL_SLACK_MS;
+	uv_timer_start(&b->ttl_timer, on_ttl_timer, ms > 0 ? (uint64_t)ms : 0, 0);
+}
+
+void broker_policy_changed(struct broker *b)
+{
+	b->policy_version++;
+	json_t *snap = snapshot_build(b->state.doc, b->policy_version, time_now());
+	ipc_server_broadcast(b->ipc, snap);
+	json_decref(snap);
+	ttl_rearm(b);
+}
+
+void broker_proxy_url(const struct broker *b, const char *scheme, unsigned port, char *buf,
+		      size_t cap)
+{
+	bool v6 = strchr(b->cfg.bind, ':') != NULL;
+	snprintf(buf, cap, "%s://%s%s%s:%u", scheme, v6 ? "[" : "", b->cfg.bind, v6 ? "]" : "", port);
+}
+
+static int load_seal_key(struct broker *b, char *err, size_t errlen)
+{
+	int ret;
+	if (b->cfg.keyring) {
+		ret = seal_key_load_keyring(b->cfg.state_dir, true, &b->key);
+		if (ret < 0)
+			snprintf(err, errlen, "the OS keyring is not available (%s): run without "
+				 "--keyring to use a seal-key file", airlock_strerror(ret));
+		return ret;
+	}
+	char *path = b->cfg.seal_key_file ? xstrdup(b->cfg.seal_key_file)
+					  : path_join(b->cfg.state_dir, SEAL_KEY_FILE_NAME);
+	ret = seal_key_load_file(path, true, &b->key);
+	if (ret < 0)
+		snprintf(err, errlen, "seal key %s: %s", path, airlock_strerror(ret));
+	free(path);
+	return ret;
+}
+
+/* A wrong key (another --seal-key-file, a new keyring) must not look like
+ * a working broker whose injections all fail: check every sealed value. */
+static int check_seal_key(struct broker *b, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(state_secrets(b->state.doc), i, s) {
+		uint8_t *pt = NULL;
+		size_t len = 0;
+		const char *name = json_str(s, "name", "");
+		if (seal_decrypt(&b->key, name, json_str(s, "sealed", ""), &pt, &len) < 0) {
+			snprintf(err, errlen, "the seal key does not open secret %s: wrong seal key?",
+				 name);
+			return AL_ECRYPTO;
+		}
+		secure_free(pt, len);
+	}
+	return 0;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct broker *b = h->data;
+	log_info("stopping", KV_S("signal", signum == SIGTERM ? "TERM" : "INT"));
+	broker_stop(b);
+}
+
+static void print_banner(const struct broker *b)
+{
+	char http[128], https[128];
+	broker_proxy_url(b, "http", b->cfg.http_port, http, sizeof http);
+	broker_proxy_url(b, "https", b->cfg.https_port, https, sizeof https);
+	printf("API socket:      %s\n"
+	       "CA certificate:  %s   (sandboxes must trust it)\n"
+	       "HTTP proxy:      %s\n"
+	       "HTTPS proxy:     %s\n"
+	       "mode:            %s\n"
+	       "airlock is up\n",
+	       b->api_sock_path, b->ca_path, http, https, b->cfg.mode);
+	fflush(stdout);
+}
+
+int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
+{
+	int ret;
+	const char *dir = b->cfg.state_dir;
+
+	b->loop = loop;
+	b->policy_version = 1;
+	b->api_sock_path = path_join(dir, API_SOCKET_NAME);
+	b->ipc_sock_path = path_join(dir, IPC_SOCKET_NAME);
+	b->ca_path = path_join(dir, CA_CERT_FILE);
+
+	if ((ret = dir_ensure_private(dir, 0700)) < 0) {
+		snprintf(err, errlen, "state dir %s: %s (it must be ours and closed to others)", dir,
+			 airlock_strerror(ret));
+		return ret;
+	}
+	if ((ret = load_seal_key(b, err, errlen)) < 0)
+		return ret;
+	if ((ret = ca_ensure(dir)) < 0) {
+		snprintf(err, errlen, "CA in %s: %s", dir, airlock_strerror(ret));
+		return ret;
+	}
+	if ((ret = state_open(dir, &b->state, err, errlen)) < 0)
+		return ret;
+	if ((ret = check_seal_key(b, err, errlen)) < 0)
+		return ret;
+
+	uv_timer_init(loop, &b->ttl_timer);
+	b->ttl_timer.data = b;
+	uv_signal_init(loop, &b->sig_term);
+	uv_signal_init(loop, &b->sig_int);
+	b->sig_term.data = b;
+	b->sig_int.data = b;
+	uv_signal_start(&b->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&b->sig_int, on_signal, SIGINT);
+	b->handles_open = true;
+	ttl_rearm(b);
+
+	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
+		return ret;
+	/* api.sock last: its appearance means the broker is ready */
+	if ((ret = api_server_start(b, b->api_sock_path, &b->api, err, errlen)) < 0)
+		return ret;
+	if (!b->cfg.no_enforcer && (ret = supervisor_start(b, &b->sup)) < 0) {
+		snprintf(err, errlen, "cannot supervise the enforcer");
+		return ret;
+	}
+	log_info("broker ready", KV_S("state_dir", dir), KV_S("api", b->api_sock_path),
+		 KV_S("mode", b->cfg.mode), KV_I("clients", json_array_size(state_clients(b->state.doc))),
+		 KV_I("rules", json_array_size(state_rules(b->state.doc))),
+		 KV_I("secrets", json_array_size(state_secrets(b->state.doc))));
+	if (b->cfg.banner)
+		print_banner(b);
+	return 0;
+}
+
+static void on_supervisor_done(void *arg)
+{
+	(void)arg;
+}
+
+void broker_stop(struct broker *b)
+{
+	if (b->stopping)
+		return;
+	b->stopping = true;
+	api_server_stop(b->api);
+	b->api = NULL;
+	ipc_server_stop(b->ipc);
+	b->ipc = NULL;
+	supervisor_stop(b->sup, on_supervisor_done, b);
+	b->sup = NULL;
+	if (b->handles_open) {
+		uv_close((uv_handle_t *)&b->ttl_timer, NULL);
+		uv_close((uv_handle_t *)&b->sig_term, NULL);
+		uv_close((uv_handle_t *)&b->sig_int, NULL);
+		b->handles_open = false;
+	}
+}
+
+void broker_free(struct broker *b)
+{
+	state_close(&b->state);
+	seal_key_wipe(&b->key);
+	free(b->api_sock_path);
+	free(b->ipc_sock_path);
+	free(b->ca_path);
+	options_free(&b->cfg);
+}

@@ -1,0 +1,60 @@
+/* The broker as one object: its options, state, seal key, and the loop
+ * pieces (REST API, IPC server, enforcer supervisor, TTL timer, signals)
+ * that main.c wires together. Everything runs on one libuv loop in one
+ * thread, so nothing here needs a lock. */
+#ifndef AIRLOCK_BROKER_BROKER_H
+#define AIRLOCK_BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "broker/options.h"
+#include "broker/state.h"
+#include "common/error.h"
+#include "common/seal.h"
+
+struct api_server;
+struct ipc_server;
+struct supervisor;
+
+#define API_SOCKET_NAME "api.sock"
+#define SEAL_KEY_FILE_NAME "seal.key"
+
+struct broker {
+	uv_loop_t *loop;
+	struct broker_config cfg;
+	struct state state;
+	struct seal_key key;
+	char *api_sock_path;
+	char *ipc_sock_path;
+	char *ca_path;
+	uint64_t policy_version;
+	struct api_server *api;
+	struct ipc_server *ipc;
+	struct supervisor *sup;
+	uv_timer_t ttl_timer;
+	int64_t ttl_armed_for;   /* the expires_at the timer waits for (0: none) */
+	uv_signal_t sig_term, sig_int;
+	bool handles_open;   /* ttl timer and signal handles need closing */
+	bool stopping;
+	int exit_code;
+};
+
+/* Bring everything up (state dir, seal key, CA, state, sockets, enforcer).
+ * err gets a one-line reason on failure. */
+int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen) AL_MUST_CHECK;
+/* Close everything, unlink the sockets (the loop then ends once the
+ * enforcer is gone). Safe to call more than once, and after a failed start. */
+void broker_stop(struct broker *b);
+/* After the loop has ended: free what start allocated, wipe the key. */
+void broker_free(struct broker *b);
+/* After every committed change, and when a TTL ends: new policy version
+ * to every enforcer, timer re-armed for the next expiry. */
+void broker_policy_changed(struct broker *b);
+/* "http://127.0.0.1:3128" from --bind and a port (brackets for IPv6). */
+void broker_proxy_url(const struct broker *b, const char *scheme, unsigned port, char *buf,
+		      size_t cap);
+
+#endif

@@ -1,0 +1,376 @@
+/* IPC server: one uv_pipe_t per enforcer connection, frames read with
+ * ipc_reader, each message handled by its row in the dispatch table;
+ * anything else closes the connection (the secret holder is strict).
+ * answer_headers() is the only place a secret value is opened. */
+#include "config.h"
+
+#include "broker/ipc_server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/secret_types.h"
+#include "broker/snapshot.h"
+#include "broker/unixsock.h"
+#include "common/duration.h"
+#include "common/ipc.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/netmatch.h"
+#include "common/seal.h"
+#include "common/xmalloc.h"
+
+#define IPC_READ_CHUNK (64 * 1024)
+/* An enforcer that stops reading is cut off rather than buffered forever. */
+#define IPC_WRITE_QUEUE_MAX (4 * (size_t)AL_IPC_FRAME_MAX)
+
+struct ipc_conn {
+	struct ipc_server *srv;
+	uv_pipe_t pipe;
+	struct ipc_reader rd;
+	bool hello;
+	bool closing;
+	int pid;
+	struct ipc_conn *next;
+};
+
+struct ipc_server {
+	struct broker *b;
+	uv_pipe_t listener;
+	char *path;
+	struct ipc_conn *conns;
+	char rbuf[IPC_READ_CHUNK];
+};
+
+struct ipc_write {
+	uv_write_t req;
+	uint8_t *buf;
+	size_t len;
+	bool wipe;
+};
+
+static void conn_close(struct ipc_conn *c);
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct ipc_write *w = (struct ipc_write *)req;
+	if (w->wipe)
+		secure_free(w->buf, w->len);
+	else
+		free(w->buf);
+	free(w);
+}
+
+/* Takes buf. */
+static void conn_send_buf(struct ipc_conn *c, uint8_t *buf, size_t len, bool wipe)
+{
+	if (c->closing || c->pipe.write_queue_size > IPC_WRITE_QUEUE_MAX) {
+		if (wipe)
+			secure_free(buf, len);
+		else
+			free(buf);
+		if (!c->closing) {
+			log_warn("enforcer is not reading its IPC; disconnecting", KV_I("pid", c->pid));
+			conn_close(c);
+		}
+		return;
+	}
+	struct ipc_write *w = xcalloc(1, sizeof *w);
+	w->buf = buf;
+	w->len = len;
+	w->wipe = wipe;
+	uv_buf_t ub = uv_buf_init((char *)buf, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &ub, 1, on_written) != 0) {
+		on_written(&w->req, -1);
+		conn_close(c);
+	}
+}
+
+static int conn_send(struct ipc_conn *c, const json_t *msg, bool wipe)
+{
+	uint8_t *buf;
+	size_t len;
+	int ret = ipc_frame_encode(msg, &buf, &len);
+	if (ret < 0) {
+		log_error("cannot encode an IPC frame", KV_S("error", airlock_strerror(ret)));
+		return ret;
+	}
+	conn_send_buf(c, buf, len, wipe);
+	return 0;
+}
+
+/* ---- answers ---- */
+
+static json_t *headers_error(json_int_t id, const char *code, const char *message)
+{
+	return json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", id, "error", code,
+			 "message", message);
+}
+
+static const struct json_field headers_fields[] = {
+	{ "type", JF_STRING, true, 0, 0, 32, 0 },
+	{ "id", JF_INT, true, 0, UINT32_MAX, 0, 0 },
+	{ "secret", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
+	{ "host", JF_STRING, true, 0, 0, AL_HOST_BUF, 0 },
+};
+
+json_t *answer_headers(struct broker *b, const json_t *ask)
+{
+	char err[256];
+	char host[AL_HOST_BUF];
+	enum host_kind kind;
+	uint8_t *pt = NULL;
+	size_t ptlen = 0;
+
+	if (json_validate(ask, headers_fields, ARRAY_SIZE(headers_fields), "", err, sizeof err) < 0)
+		return NULL;
+	json_int_t id = json_integer_value(json_object_get(ask, "id"));
+	const char *name = json_str(ask, "secret", "");
+	const char *asked = json_str(ask, "host", "");
+
+	/* what the enforcer claims is checked, not trusted */
+	if (host_canon(asked, strlen(asked), host, &kind) < 0)
+		return headers_error(id, "secret-host-mismatch", "host is not a canonical host name");
+	const json_t *sec = state_secret(b->state.doc, name, NULL);
+	if (!sec)
+		return headers_error(id, "secret-not-found", "no such secret");
+	if (!host_pattern_match(json_str(sec, "host", ""), host)) {
+		log_warn("headers refused: secret not bound to host", KV_S("secret", name),
+			 KV_S("host", host), KV_S("bound_to", json_str(sec, "host", "")));
+		return headers_error(id, "secret-host-mismatch", "secret is not bound to this host");
+	}
+	const char *status = json_str(sec, "status", "ok");
+	if (strcmp(status, "relogin-required") == 0)
+		return headers_error(id, "relogin-required", "the secret needs a new login");
+	const struct secret_type *type = secret_type_find(json_str(sec, "type", ""));
+	if (!secret_type_supported(type))
+		return headers_error(id, "broker-error", "secret type not supported");
+	if (seal_decrypt(&b->key, name, json_str(sec, "sealed", ""), &pt, &ptlen) < 0) {
+		log_error("a sealed secret did not open", KV_S("secret", name));
+		return headers_error(id, "broker-error", "the secret did not open");
+	}
+	json_t *headers = json_array(), *strip = json_array();
+	int ret = type->headers(pt, ptlen, host, headers, strip);
+	secure_free(pt, ptlen);
+	if (ret < 0) {
+		json_decref(headers);
+		json_decref(strip);
+		return headers_error(id, "broker-error", "cannot shape the headers");
+	}
+	log_debug("headers answered", KV_S("secret", name), KV_S("host", host));
+	return json_pack("{s:s, s:I, s:o, s:o}", "type", IPC_MSG_HEADERS, "id", id, "headers",
+			 headers, "strip", strip);
+}
+
+/* Header values are credentials: scrub jansson's copies before freeing. */
+static void wipe_headers_answer(json_t *ans)
+{
+	size_t i;
+	json_t *pair;
+	json_array_foreach(json_object_get(ans, "headers"), i, pair) {
+		json_t *v = json_array_get(pair, 1);
+		if (json_is_string(v))
+			secure_wipe((char *)json_string_value(v), json_string_length(v));
+	}
+}
+
+static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
+{
+	struct broker *b = c->srv->b;
+	if (json_int(msg, "proto", 0) != IPC_PROTO_VERSION) {
+		log_warn("enforcer speaks another IPC protocol", KV_I("proto", json_int(msg, "proto", 0)));
+		return AL_EPROTO;
+	}
+	c->hello = true;
+	log_info("enforcer connected", KV_I("pid", c->pid), KV_I("policy_version", b->policy_version));
+	json_t *snap = snapshot_build(b->state.doc, b->policy_version, time_now());
+	int ret = conn_send(c, snap, false);
+	json_decref(snap);
+	return ret;
+}
+
+static int on_msg_headers(struct ipc_conn *c, const json_t *msg)
+{
+	json_t *ans = answer_headers(c->srv->b, msg);
+	if (!ans)
+		return AL_EPROTO;
+	int ret = conn_send(c, ans, true);
+	wipe_headers_answer(ans);
+	json_decref(ans);
+	return ret;
+}
+
+static int on_msg_upstream_401(struct ipc_conn *c, const json_t *msg)
+{
+	/* bearer and basic cannot refresh; oauth types act on this (issue 6) */
+	log_info("upstream refused an injected credential", KV_S("secret", json_str(msg, "secret", "")),
+		 KV_S("host", json_str(msg, "host", "")));
+	return 0;
+}
+
+static const struct {
+	const char *type;
+	int (*handle)(struct ipc_conn *c, const json_t *msg);
+} ipc_dispatch[] = {
+	{ IPC_MSG_HELLO, on_msg_hello },
+	{ IPC_MSG_HEADERS, on_msg_headers },
+	{ IPC_MSG_UPSTREAM_401, on_msg_upstream_401 },
+};
+
+static int conn_handle(struct ipc_conn *c, const json_t *msg)
+{
+	const char *type = json_str(msg, "type", "");
+	for (size_t i = 0; i < ARRAY_SIZE(ipc_dispatch); i++)
+		if (strcmp(ipc_dispatch[i].type, type) == 0)
+			return ipc_dispatch[i].handle(c, msg);
+	log_warn("enforcer sent an unknown message; closing", KV_S("type", type), KV_I("pid", c->pid));
+	return AL_EPROTO;
+}
+
+/* ---- connections ---- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	struct ipc_conn *c = h->data;
+	ipc_reader_free(&c->rd);
+	free(c);
+}
+
+static void conn_close(struct ipc_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	struct ipc_conn **pp = &c->srv->conns;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct ipc_conn *c = h->data;
+	*buf = uv_buf_init(c->srv->rbuf, sizeof c->srv->rbuf);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ipc_conn *c = st->data;
+	json_t *msg;
+	int ret;
+
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		if (c->hello)
+			log_info("enforcer disconnected", KV_I("pid", c->pid));
+		conn_close(c);
+		return;
+	}
+	ret = ipc_reader_feed(&c->rd, (const uint8_t *)buf->base, (size_t)nread);
+	/* the read buffer may hold a headers ask: nothing secret, but cheap */
+	while (ret >= 0 && !c->closing && (ret = ipc_reader_next(&c->rd, &msg)) == 1) {
+		ret = conn_handle(c, msg);
+		json_decref(msg);
+	}
+	if (ret < 0 && !c->closing) {
+		log_warn("IPC protocol error; closing", KV_I("pid", c->pid),
+			 KV_S("error", airlock_strerror(ret)));
+		conn_close(c);
+	}
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+	struct ipc_server *s = ls->data;
+	uv_os_fd_t fd;
+
+	if (status < 0)
+		return;
+	struct ipc_conn *c = xcalloc(1, sizeof *c);
+	c->srv = s;
+	ipc_reader_init(&c->rd);
+	uv_pipe_init(s->b->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	c->next = s->conns;
+	s->conns = c;
+	if (uv_accept(ls, (uv_stream_t *)&c->pipe) != 0) {
+		conn_close(c);
+		return;
+	}
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 || ipc_peer_check(fd, &c->pid) < 0) {
+		log_warn("IPC peer refused (not our uid)");
+		conn_close(c);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct ipc_server *s = h->data;
+	free(s->path);
+	free(s);
+}
+
+int ipc_server_start(struct broker *b, const char *path, struct ipc_server **out, char *err,
+		     size_t errlen)
+{
+	struct ipc_server *s = xcalloc(1, sizeof *s);
+	int fd, r;
+
+	s->b = b;
+	s->path = xstrdup(path);
+	fd = unixsock_listen(path, 16, err, errlen);
+	if (fd < 0) {
+		free(s->path);
+		free(s);
+		return fd;
+	}
+	uv_pipe_init(b->loop, &s->listener, 0);
+	s->listener.data = s;
+	if ((r = uv_pipe_open(&s->listener, fd)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&s->listener, 16, on_connection)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(r));
+		unlink(path);
+		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+		return AL_EIO;
+	}
+	*out = s;
+	return 0;
+}
+
+void ipc_server_broadcast(struct ipc_server *s, const json_t *msg)
+{
+	uint8_t *buf;
+	size_t len;
+	if (!s || !s->conns)
+		return;
+	if (ipc_frame_encode(msg, &buf, &len) < 0) {
+		log_error("policy snapshot does not fit in an IPC frame");
+		return;
+	}
+	for (struct ipc_conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (!c->hello || c->closing)
+			continue;
+		uint8_t *copy = xmalloc(len);
+		memcpy(copy, buf, len);
+		conn_send_buf(c, copy, len, false);
+	}
+	free(buf);
+}
+
+void ipc_server_stop(struct ipc_server *s)
+{
+	if (!s)
+		return;
+	while (s->conns)
+		conn_close(s->conns);
+	unlink(s->path);
+	uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}

@@ -1,0 +1,53 @@
+/* airlock-broker: the control plane. main() only hardens the process,
+ * parses the options and runs the broker on one libuv loop; everything
+ * else lives in libbroker.a (broker.c wires it). */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "broker/broker.h"
+#include "common/log.h"
+
+int main(int argc, char **argv)
+{
+	struct broker b;
+	char err[512] = "";
+	struct rlimit nocore = { 0, 0 };
+	int ret;
+
+	/* secrets live in this process: no core dumps, no ptrace by others */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setrlimit(RLIMIT_CORE, &nocore);
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&b, 0, sizeof b);
+	ret = options_parse(argc, argv, &b.cfg);
+	if (ret != 0)
+		return ret > 0 ? 0 : 2;
+	log_init("airlock-broker", b.cfg.log_format, b.cfg.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+		 stderr);
+
+	uv_loop_t *loop = uv_default_loop();
+	ret = broker_start(&b, loop, err, sizeof err);
+	if (ret < 0) {
+		log_error("cannot start", KV_S("reason", err));
+		fprintf(stderr, "airlock-broker: %s\n", err);
+		broker_stop(&b);
+		uv_run(loop, UV_RUN_DEFAULT);
+		broker_free(&b);
+		uv_loop_close(loop);
+		return 1;
+	}
+	uv_run(loop, UV_RUN_DEFAULT);
+	log_info("stopped");
+	broker_free(&b);
+	uv_loop_close(loop);
+	return b.exit_code;
+}

@@ -1,0 +1,39 @@
+/* airlock-broker's command line: one table of options (name, argument,
+ * whether the enforcer gets it too), parsed into struct broker_config.
+ * Proxy flags are validated here and handed to the enforcer unchanged. */
+#ifndef AIRLOCK_BROKER_OPTIONS_H
+#define AIRLOCK_BROKER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/log.h"
+
+struct broker_config {
+	char *state_dir;
+	char *seal_key_file;   /* NULL: <state>/seal.key */
+	bool keyring;
+	char *bind;            /* "127.0.0.1" */
+	uint16_t http_port, https_port;
+	char *mode;            /* "strict" | "audit" */
+	char *enforcer_path;   /* NULL: look next to /proc/self/exe, then BINDIR/LIBEXECDIR */
+	bool no_enforcer;
+	bool banner;
+	enum log_format log_format;
+	bool debug;
+	/* Arguments passed to the enforcer as they were given (NULL-terminated). */
+	char **enforcer_argv;
+	size_t enforcer_argc;
+};
+
+/* Parse argv. Returns 0, or 1 when --help/--version was handled (exit 0),
+ * or AL_EINVAL after printing a one-line reason to stderr (exit 2). */
+int options_parse(int argc, char **argv, struct broker_config *cfg) AL_MUST_CHECK;
+void options_free(struct broker_config *cfg);
+/* The default state dir: $AIRLOCK_STATE_DIR, $XDG_STATE_HOME/airlock,
+ * ~/.local/state/airlock (malloc'd). */
+char *options_default_state_dir(void);
+
+#endif

@@ -1,0 +1,103 @@
+/* The table of secret types. A value becomes a header value, so anything
+ * that could end a header line (CR, LF, NUL, other controls) is refused
+ * when the secret is stored: the injection can never split a request. */
+#include "config.h"
+
+#include "broker/secret_types.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/limits.h"
+#include "common/token.h"
+#include "common/xmalloc.h"
+
+static bool header_safe(const uint8_t *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (v[i] < 0x20 || v[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int bearer_check(const uint8_t *v, size_t len, char *err, size_t errlen)
+{
+	if (len == 0) {
+		snprintf(err, errlen, "value is empty");
+		return AL_EINVAL;
+	}
+	if (!header_safe(v, len) || v[0] == ' ' || v[len - 1] == ' ') {
+		snprintf(err, errlen, "value holds control characters or surrounding spaces");
+		return AL_EINVAL;
+	}
+	return 0;
+}
+
+static int basic_check(const uint8_t *v, size_t len, char *err, size_t errlen)
+{
+	if (len == 0 || !memchr(v, ':', len)) {
+		snprintf(err, errlen, "a basic secret's value must be user:pass");
+		return AL_EINVAL;
+	}
+	if (!header_safe(v, len)) {
+		snprintf(err, errlen, "value holds control characters");
+		return AL_EINVAL;
+	}
+	return 0;
+}
+
+static void add_header(json_t *headers, const char *name, char *value)
+{
+	json_array_append_new(headers, json_pack("[s,s]", name, value));
+}
+
+static int bearer_headers(const uint8_t *v, size_t len, const char *host, json_t *headers,
+			  json_t *strip)
+{
+	size_t cap = len + sizeof "Bearer ";
+	char *h = xmalloc(cap);
+	memcpy(h, "Bearer ", 7);
+	memcpy(h + 7, v, len);
+	h[7 + len] = '\0';
+	add_header(headers, "Authorization", h);
+	secure_free(h, cap);
+	return 0;
+}
+
+static int basic_headers(const uint8_t *v, size_t len, const char *host, json_t *headers,
+			 json_t *strip)
+{
+	size_t cap = 6 + 4 * ((len + 2) / 3) + 1;
+	char *h = xmalloc(cap);
+	int ret;
+	memcpy(h, "Basic ", 6);
+	ret = b64_encode(v, len, false, h + 6, cap - 6);
+	if (ret >= 0) {
+		add_header(headers, "Authorization", h);
+		ret = 0;
+	}
+	secure_free(h, cap);
+	return ret;
+}
+
+static const struct secret_type types[] = {
+	{ "bearer", bearer_check, bearer_headers },
+	{ "basic", basic_check, basic_headers },
+	{ "oauth-claude", NULL, NULL },
+	{ "oauth-codex", NULL, NULL },
+	{ "oauth-github-copilot", NULL, NULL },
+	{ "oauth-xai", NULL, NULL },
+};
+
+const struct secret_type *secret_type_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(types[i].name, name) == 0)
+			return &types[i];
+	return NULL;
+}
+
+bool secret_type_supported(const struct secret_type *t)
+{
+	return t && t->check && t->headers;
+}

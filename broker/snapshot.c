@@ -1,0 +1,50 @@
+/* Builds the "policy" message from the state document. Only what the
+ * enforcer needs to decide goes out: no secret values, no creation times. */
+#include "config.h"
+
+#include "broker/snapshot.h"
+
+#include "broker/state.h"
+#include "common/ipc.h"
+
+static json_t *snapshot_rule(const json_t *r)
+{
+	json_t *o = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(r, "id"),
+			      "host", json_object_get(r, "host"), "ports", json_object_get(r, "ports"),
+			      "methods", json_object_get(r, "methods"), "paths",
+			      json_object_get(r, "paths"), "passthrough",
+			      json_object_get(r, "passthrough"));
+	json_t *v;
+	if ((v = json_object_get(r, "secret")))
+		json_object_set(o, "secret", v);
+	if ((v = json_object_get(r, "expires_at")))
+		json_object_set(o, "expires_at", v);
+	return o;
+}
+
+json_t *snapshot_build(const json_t *doc, uint64_t version, int64_t now)
+{
+	json_t *by_client = json_object();
+	json_t *clients = json_array();
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(state_clients(doc), i, v) {
+		json_t *rules = json_array();
+		json_object_set(by_client, json_string_value(json_object_get(v, "name")), rules);
+		json_array_append_new(clients,
+				      json_pack("{s:O, s:O, s:o}", "name", json_object_get(v, "name"),
+						"token_sha256", json_object_get(v, "token_sha256"),
+						"rules", rules));
+	}
+	json_array_foreach(state_rules(doc), i, v) {
+		if (!state_rule_live(v, now))
+			continue;
+		json_t *rules = json_object_get(by_client, json_string_value(json_object_get(v, "client")));
+		if (rules)
+			json_array_append_new(rules, snapshot_rule(v));
+	}
+	json_decref(by_client);
+	return json_pack("{s:s, s:I, s:o}", "type", IPC_MSG_POLICY, "version", (json_int_t)version,
+			 "clients", clients);
+}

@@ -1,0 +1,315 @@
+/* state.json: load and validate (refusing a torn or foreign file), commit a
+ * changed draft with one atomic write, and the small lookups every handler
+ * uses. Times are unix seconds here; the API formats them. */
+#include "config.h"
+
+#include "broker/state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/duration.h"
+#include "common/fileutil.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/netmatch.h"
+#include "common/token.h"
+#include "common/xmalloc.h"
+
+#define INT_FIELD(n, req) { (n), JF_INT, (req), 0, INT64_MAX, 0, 0 }
+
+static const struct json_field top_fields[] = {
+	{ "format", JF_INT, true, STATE_FORMAT, STATE_FORMAT, 0, 0 },
+	{ "next_id", JF_INT, true, 1, INT64_MAX, 0, 0 },
+	{ "clients", JF_OBJECT, true, 0, 0, 0, 0 },   /* arrays: checked below */
+	{ "rules", JF_OBJECT, true, 0, 0, 0, 0 },
+	{ "secrets", JF_OBJECT, true, 0, 0, 0, 0 },
+};
+
+static const struct json_field client_fields[] = {
+	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
+	{ "token_sha256", JF_STRING, true, 0, 0, TOKEN_HASH_HEX_LEN, 0 },
+	INT_FIELD("created_at", true),
+};
+
+static const struct json_field rule_fields[] = {
+	{ "id", JF_INT, true, 1, INT64_MAX, 0, 0 },
+	{ "client", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
+	{ "host", JF_STRING, true, 0, 0, AL_HOST_MAX + 2, 0 },
+	{ "ports", JF_INT_ARRAY, true, 1, 65535, 0, AL_RULE_LIST_MAX },
+	{ "methods", JF_STRING_ARRAY, true, 0, 0, AL_METHOD_MAX, AL_RULE_LIST_MAX },
+	{ "paths", JF_STRING_ARRAY, true, 0, 0, AL_PATH_MAX, AL_RULE_LIST_MAX },
+	{ "secret", JF_STRING, false, 0, 0, AL_NAME_MAX, 0 },
+	{ "passthrough", JF_BOOL, true, 0, 0, 0, 0 },
+	{ "ttl_seconds", JF_INT, false, AL_TTL_MIN_SECONDS, AL_TTL_MAX_SECONDS, 0, 0 },
+	INT_FIELD("created_at", true),
+	INT_FIELD("expires_at", false),
+};
+
+static const struct json_field secret_fields[] = {
+	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
+	{ "host", JF_STRING, true, 0, 0, AL_HOST_MAX + 2, 0 },
+	{ "type", JF_STRING, true, 0, 0, 32, 0 },
+	{ "sealed", JF_STRING, true, 0, 0, 0, 0 },
+	{ "source_file", JF_STRING, false, 0, 0, 4096, 0 },
+	{ "status", JF_STRING, false, 0, 0, 32, 0 },
+	{ "meta", JF_OBJECT, false, 0, 0, 0, 0 },   /* per-type data (oauth, issue 6) */
+	INT_FIELD("created_at", true),
+	INT_FIELD("adopted_at", false),
+	INT_FIELD("refreshed_at", false),
+	INT_FIELD("expires_at", false),
+};
+
+json_t *state_clients(const json_t *doc) { return json_object_get(doc, "clients"); }
+json_t *state_rules(const json_t *doc) { return json_object_get(doc, "rules"); }
+json_t *state_secrets(const json_t *doc) { return json_object_get(doc, "secrets"); }
+
+static json_t *find_named(json_t *arr, const char *name, size_t *idx)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const char *n = json_string_value(json_object_get(v, "name"));
+		if (n && strcmp(n, name) == 0) {
+			if (idx)
+				*idx = i;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+json_t *state_client(const json_t *doc, const char *name, size_t *idx)
+{
+	return find_named(state_clients(doc), name, idx);
+}
+
+json_t *state_secret(const json_t *doc, const char *name, size_t *idx)
+{
+	return find_named(state_secrets(doc), name, idx);
+}
+
+bool state_rule_live(const json_t *rule, int64_t now)
+{
+	json_t *e = json_object_get(rule, "expires_at");
+	return !e || json_integer_value(e) > now;
+}
+
+int64_t state_next_expiry(const json_t *doc, int64_t now)
+{
+	int64_t best = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(state_rules(doc), i, r) {
+		json_t *e = json_object_get(r, "expires_at");
+		if (!e)
+			continue;
+		int64_t t = json_integer_value(e);
+		if (t > now && (best == 0 || t < best))
+			best = t;
+	}
+	return best;
+}
+
+int64_t state_take_id(json_t *draft)
+{
+	int64_t id = json_integer_value(json_object_get(draft, "next_id"));
+	json_object_set_new(draft, "next_id", json_integer(id + 1));
+	return id;
+}
+
+static json_t *state_empty(void)
+{
+	return json_pack("{s:i, s:I, s:[], s:[], s:[]}", "format", STATE_FORMAT, "next_id",
+			 (json_int_t)1, "clients", "rules", "secrets");
+}
+
+/* Everything the API guarantees, checked again on load: a state edited by
+ * hand or by a newer version is refused rather than half understood. */
+static int check_array(const json_t *doc, const char *key, const struct json_field *fields,
+		       size_t nfields, char *err, size_t errlen)
+{
+	json_t *arr = json_object_get(doc, key);
+	size_t i;
+	json_t *v;
+	char path[64];
+
+	if (!json_is_array(arr)) {
+		snprintf(err, errlen, ".%s is not an array", key);
+		return AL_EINVAL;
+	}
+	json_array_foreach(arr, i, v) {
+		snprintf(path, sizeof path, ".%s[%zu]", key, i);
+		if (!json_is_object(v)) {
+			snprintf(err, errlen, "%s is not an object", path);
+			return AL_EINVAL;
+		}
+		int ret = json_validate(v, fields, nfields, path, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int check_doc(const json_t *doc, char *err, size_t errlen)
+{
+	int ret;
+	size_t i;
+	json_t *v;
+	char pat[AL_HOST_BUF + 2];
+
+	ret = json_validate(doc, top_fields, ARRAY_SIZE(top_fields), "", err, errlen);
+	if (ret < 0)
+		return ret;
+	if ((ret = check_array(doc, "clients", client_fields, ARRAY_SIZE(client_fields), err, errlen)) < 0 ||
+	    (ret = check_array(doc, "rules", rule_fields, ARRAY_SIZE(rule_fields), err, errlen)) < 0 ||
+	    (ret = check_array(doc, "secrets", secret_fields, ARRAY_SIZE(secret_fields), err, errlen)) < 0)
+		return ret;
+
+	json_array_foreach(state_clients(doc), i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		uint8_t h[TOKEN_HASH_LEN];
+		size_t first;
+		if (name_validate(name) < 0 || (state_client(doc, name, &first) && first != i)) {
+			snprintf(err, errlen, ".clients[%zu].name is invalid or repeated", i);
+			return AL_EINVAL;
+		}
+		if (token_hash_from_hex(json_string_value(json_object_get(v, "token_sha256")), h) < 0) {
+			snprintf(err, errlen, ".clients[%zu].token_sha256 is not a SHA-256 in hex", i);
+			return AL_EINVAL;
+		}
+	}
+	json_array_foreach(state_secrets(doc), i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		size_t first;
+		if (name_validate(name) < 0 || (state_secret(doc, name, &first) && first != i)) {
+			snprintf(err, errlen, ".secrets[%zu].name is invalid or repeated", i);
+			return AL_EINVAL;
+		}
+		if (host_pattern_parse(json_string_value(json_object_get(v, "host")), pat) < 0) {
+			snprintf(err, errlen, ".secrets[%zu].host is not a host pattern", i);
+			return AL_EINVAL;
+		}
+	}
+	int64_t next_id = json_integer_value(json_object_get(doc, "next_id"));
+	int64_t last_id = 0;
+	json_array_foreach(state_rules(doc), i, v) {
+		int64_t id = json_integer_value(json_object_get(v, "id"));
+		/* ids grow in declaration order: that also proves them unique */
+		if (id <= last_id || id >= next_id) {
+			snprintf(err, errlen, ".rules[%zu].id is out of order or not below next_id", i);
+			return AL_EINVAL;
+		}
+		last_id = id;
+		if (!state_client(doc, json_string_value(json_object_get(v, "client")), NULL)) {
+			snprintf(err, errlen, ".rules[%zu].client names no client", i);
+			return AL_EINVAL;
+		}
+		if (host_pattern_parse(json_string_value(json_object_get(v, "host")), pat) < 0) {
+			snprintf(err, errlen, ".rules[%zu].host is not a host pattern", i);
+			return AL_EINVAL;
+		}
+	}
+	return 0;
+}
+
+int state_open(const char *dir, struct state *st, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	json_t *doc = NULL;
+	char perr[256];
+	int ret;
+
+	memset(st, 0, sizeof *st);
+	st->dir = xstrdup(dir);
+	st->path = path_join(dir, STATE_FILE_NAME);
+
+	struct stat sb;
+	if (stat(st->path, &sb) != 0 && errno == ENOENT) {
+		st->doc = state_empty();
+		ret = 0;
+		goto out;
+	}
+	ret = file_read_all(st->path, AL_STATE_FILE_MAX, &buf, &len);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", st->path, airlock_strerror(ret));
+		goto out;
+	}
+	ret = json_parse_object(buf, len, AL_STATE_FILE_MAX, &doc, perr, sizeof perr);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s is not valid JSON (%s); refusing to start over it", st->path,
+			 perr);
+		goto out;
+	}
+	ret = check_doc(doc, perr, sizeof perr);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s is not a valid airlock state (%s); refusing to start over it",
+			 st->path, perr);
+		json_decref(doc);
+		goto out;
+	}
+	st->doc = doc;
+out:
+	free(buf);
+	if (ret < 0) {
+		free(st->dir);
+		free(st->path);
+		memset(st, 0, sizeof *st);
+	}
+	return ret;
+}
+
+void state_close(struct state *st)
+{
+	json_decref(st->doc);
+	free(st->dir);
+	free(st->path);
+	memset(st, 0, sizeof *st);
+}
+
+json_t *state_begin(const struct state *st)
+{
+	json_t *d = json_deep_copy(st->doc);
+	if (!d)
+		abort(); /* jansson only fails here on OOM: xmalloc.h's decision */
+	return d;
+}
+
+static void purge_expired(json_t *draft, int64_t now)
+{
+	json_t *rules = state_rules(draft);
+	for (size_t i = json_array_size(rules); i-- > 0;)
+		if (!state_rule_live(json_array_get(rules, i), now))
+			json_array_remove(rules, i);
+}
+
+int state_commit(struct state *st, json_t *draft)
+{
+	char *text;
+	int ret;
+
+	purge_expired(draft, time_now());
+	text = json_dumps(draft, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	if (!text)
+		abort();
+	size_t len = strlen(text);
+	text = xrealloc(text, len + 2);
+	text[len++] = '\n';
+	text[len] = '\0';
+	ret = file_write_atomic(st->path, text, len, 0600);
+	free(text);
+	if (ret < 0) {
+		log_error("cannot write the state", KV_S("path", st->path),
+			  KV_S("error", airlock_strerror(ret)));
+		json_decref(draft);
+		return ret;
+	}
+	json_decref(st->doc);
+	st->doc = draft;
+	return 0;
+}
