@@ -264,7 +264,12 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 		struct MHD_Response *resp;
 		char *j = json_dumps(ans.json, JSON_COMPACT);
 		json_decref(ans.json);
-		resp = MHD_create_response_from_buffer(strlen(j), j, MHD_RESPMEM_MUST_COPY);
+		if (!j)
+			abort();
+		size_t jl = strlen(j);
+		j = xrealloc(j, jl + 2);
+		j[jl++] = '\n';
+		resp = MHD_create_response_from_buffer(jl, j, MHD_RESPMEM_MUST_COPY);
 		free(j);
 		if (!resp)
 			return MHD_NO;
