@@ -8,6 +8,12 @@
  *       ...
  *   };
  *   if (json_validate(body, allow_fields, ARRAY_SIZE(allow_fields), "", err, sizeof err) < 0) ...
+ *
+ * Give every row at least one designated member (".required = false" will
+ * do): -Wmissing-field-initializers refuses { "x", JF_BOOL }. For JF_INT and
+ * JF_INT_ARRAY, min = max = 0 means any integer. Wrong type, unknown and
+ * missing fields are AL_EINVAL; numbers, lengths and item counts out of
+ * range are AL_ERANGE.
  */
 #ifndef AIRLOCK_JSONUTIL_H
 #define AIRLOCK_JSONUTIL_H

@@ -1,0 +1,162 @@
+/* Unit tests of common/duration.c: duration parsing and formatting (units,
+ * sums, bounds, overflow) and RFC 3339 UTC times. */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "common/duration.h"
+#include "common/limits.h"
+#include "tests/unit/unit.h"
+
+#define TTL_MIN AL_TTL_MIN_SECONDS
+#define TTL_MAX AL_TTL_MAX_SECONDS
+
+static void test_parse(void)
+{
+	static const struct {
+		const char *in;
+		int64_t min, max;
+		int rc;
+		int64_t want;
+	} cases[] = {
+		{ "90s", 0, INT64_MAX, 0, 90 },
+		{ "15m", 0, INT64_MAX, 0, 900 },
+		{ "1h", 0, INT64_MAX, 0, 3600 },
+		{ "7d", 0, INT64_MAX, 0, 604800 },
+		{ "1h30m", 0, INT64_MAX, 0, 5400 },
+		{ "1d2h3m4s", 0, INT64_MAX, 0, 93784 },
+		{ "2d30s", 0, INT64_MAX, 0, 172830 },
+		{ "45", 0, INT64_MAX, 0, 45 },
+		{ "0", 0, INT64_MAX, 0, 0 },
+		{ "0s", 0, INT64_MAX, 0, 0 },
+		{ "007m", 0, INT64_MAX, 0, 420 },
+		{ "", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "-1h", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "+1h", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "1x", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "h", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "1H", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "1h30", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "30m1h", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "1h1h", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "1.5h", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ " 1h", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "1h ", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "1 h", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "1hm", 0, INT64_MAX, AL_EINVAL, 0 },
+		{ "9223372036854775807", 0, INT64_MAX, 0, INT64_MAX },
+		{ "9223372036854775808", 0, INT64_MAX, AL_ERANGE, 0 },
+		{ "99999999999999999999", 0, INT64_MAX, AL_ERANGE, 0 },
+		{ "106751991167300d", 0, INT64_MAX, 0, 106751991167300LL * 86400 },
+		{ "106751991167301d", 0, INT64_MAX, AL_ERANGE, 0 },
+		{ "106751991167300d15h", 0, INT64_MAX, 0, 106751991167300LL * 86400 + 15 * 3600 },
+		{ "106751991167300d16h", 0, INT64_MAX, AL_ERANGE, 0 },
+		{ "9223372036854775807s1s", 0, INT64_MAX, AL_EINVAL, 0 }, /* s then s: repeated unit */
+		/* TTL bounds, and each bound + 1. */
+		{ "1s", TTL_MIN, TTL_MAX, 0, 1 },
+		{ "0s", TTL_MIN, TTL_MAX, AL_ERANGE, 0 },
+		{ "366d", TTL_MIN, TTL_MAX, 0, 31622400 },
+		{ "366d1s", TTL_MIN, TTL_MAX, AL_ERANGE, 0 },
+		{ "31622401", TTL_MIN, TTL_MAX, AL_ERANGE, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t v = -42;
+		int rc = duration_parse(cases[i].in, cases[i].min, cases[i].max, &v);
+		CHECK(rc == cases[i].rc, "\"%s\": rc %d want %d", cases[i].in, rc, cases[i].rc);
+		if (rc == 0)
+			CHECK(v == cases[i].want, "\"%s\": %lld", cases[i].in, (long long)v);
+		else
+			CHECK(v == -42, "\"%s\": output touched on failure", cases[i].in);
+	}
+	CHECK(duration_parse(NULL, 0, 10, &(int64_t){ 0 }) == AL_EINVAL);
+}
+
+static void test_format(void)
+{
+	static const struct {
+		int64_t s;
+		const char *want;
+	} cases[] = {
+		{ 0, "0s" }, { 1, "1s" }, { 45, "45s" }, { 60, "1m" }, { 90, "1m30s" },
+		{ 3600, "1h" }, { 5400, "1h30m" }, { 86400, "1d" }, { 604800, "7d" },
+		{ 90061, "1d1h1m1s" }, { 31622400, "366d" }, { -90, "-1m30s" },
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t back;
+		duration_format(cases[i].s, buf, sizeof buf);
+		CHECK_STR(buf, cases[i].want, cases[i].want);
+		if (cases[i].s >= 0)
+			CHECK(duration_parse(buf, 0, INT64_MAX, &back) == 0 && back == cases[i].s,
+			      "round trip of %s", buf);
+	}
+	/* A short buffer truncates, never overflows. */
+	duration_format(90061, buf, 4);
+	CHECK(strlen(buf) < 4);
+	duration_format(INT64_MAX, buf, sizeof buf);
+	CHECK(strlen(buf) > 0);
+}
+
+static void test_time(void)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		int64_t want;
+	} cases[] = {
+		{ "2026-11-23T04:13:50Z", 0, 1795407230 },
+		{ "2026-11-23T04:13:50+00:00", 0, 1795407230 },
+		{ "2026-11-23T04:13:50-00:00", 0, 1795407230 },
+		{ "2026-11-23T04:13:50.123Z", 0, 1795407230 },
+		{ "2026-11-23t04:13:50z", 0, 1795407230 },
+		{ "1970-01-01T00:00:00Z", 0, 0 },
+		{ "2024-02-29T00:00:00Z", 0, 1709164800 },
+		{ "2038-01-19T03:14:08Z", 0, 2147483648LL },
+		{ "2026-11-23T04:13:50+01:00", AL_EINVAL, 0 },
+		{ "2026-02-29T00:00:00Z", AL_EINVAL, 0 },
+		{ "1900-02-29T00:00:00Z", AL_EINVAL, 0 },
+		{ "2026-13-01T00:00:00Z", AL_EINVAL, 0 },
+		{ "2026-00-01T00:00:00Z", AL_EINVAL, 0 },
+		{ "2026-04-31T00:00:00Z", AL_EINVAL, 0 },
+		{ "2026-11-23 04:13:50Z", AL_EINVAL, 0 },
+		{ "2026-11-23T04:13:50", AL_EINVAL, 0 },
+		{ "2026-11-23T24:00:00Z", AL_EINVAL, 0 },
+		{ "2026-11-23T04:60:00Z", AL_EINVAL, 0 },
+		{ "2026-11-23T04:13:60Z", AL_EINVAL, 0 },
+		{ "2026-11-23T04:13:50.Z", AL_EINVAL, 0 },
+		{ "2026-11-23T04:13:50ZZ", AL_EINVAL, 0 },
+		{ "2026-1-23T04:13:50Z", AL_EINVAL, 0 },
+		{ "+026-11-23T04:13:50Z", AL_EINVAL, 0 },
+		{ "", AL_EINVAL, 0 },
+	};
+	char buf[AL_TIME_STR_MAX];
+	int64_t now = time_now(), back, m1, m2;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t v = 0;
+		int rc = time_parse(cases[i].in, &v);
+		CHECK(rc == cases[i].rc, "\"%s\": rc %d", cases[i].in, rc);
+		if (rc == 0)
+			CHECK(v == cases[i].want, "\"%s\": %lld", cases[i].in, (long long)v);
+	}
+	time_format(1795407230, buf);
+	CHECK_STR(buf, "2026-11-23T04:13:50Z", "time_format");
+	time_format(0, buf);
+	CHECK_STR(buf, "1970-01-01T00:00:00Z", "epoch");
+	time_format(now, buf);
+	CHECK(time_parse(buf, &back) == 0 && back == now, "round trip of now (%s)", buf);
+	CHECK(now > 1700000000, "wall clock looks sane");
+	m1 = time_mono_ms();
+	m2 = time_mono_ms();
+	CHECK(m2 >= m1 && m1 >= 0);
+}
+
+int main(void)
+{
+	test_parse();
+	test_format();
+	test_time();
+	return unit_finish("test-duration");
+}
