@@ -81,40 +81,52 @@ static int check4(const struct denyset *d, const uint8_t a[4], bool pinned)
 {
 	if (in_user(d, AF_INET, a))
 		return AL_EDENIED;
-	if (!pinned && (in_table(builtin4, sizeof builtin4 / sizeof builtin4[0], a) || in_table(d->if4, d->nif4, a)))
+	if (!pinned && (in_table(builtin4, sizeof builtin4 / sizeof builtin4[0], a) ||
+			in_table(d->if4, d->nif4, a)))
 		return AL_EDENIED;
 	return 0;
 }
 
 /* IPv4 inside IPv6: every place an IPv4 address can hide in an IPv6 one
  * that some stack on the path would turn back into that IPv4. Writes up to
- * 4 candidates (a NAT64 local-use prefix's length is not known, so each
- * RFC 6052 layout that fits inside it is tried). */
+ * 4 candidates. */
 static size_t embedded4(const uint8_t a[16], uint8_t out[4][4])
 {
 	static const uint8_t zero[12];
+	static const uint8_t one[4] = { 0, 0, 0, 1 };
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 	static const uint8_t translated[12] = { [8] = 0xff, [9] = 0xff };  /* ::ffff:0:0:0/96, SIIT */
 	static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
 	static const uint8_t nat64_local[6] = { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 };
-	/* RFC 6052 §2.2: where the 32 bits go for prefix lengths 48, 56, 64
-	 * (bits 64..71 are the reserved "u" octet). */
-	static const uint8_t layout[3][4] = { { 6, 7, 9, 10 }, { 7, 9, 10, 11 }, { 9, 10, 11, 12 } };
+	/* RFC 6052 §2.2: where the 32 bits go for prefix lengths 48, 56 and 64
+	 * (byte 8 is the "u" octet, always zero), and where the zero suffix
+	 * after them starts. */
+	static const struct {
+		uint8_t at[4], suffix;
+	} layout[3] = { { { 6, 7, 9, 10 }, 11 }, { { 7, 9, 10, 11 }, 12 }, { { 9, 10, 11, 12 }, 13 } };
 	size_t n = 0, i, k;
 
 	if (memcmp(a, mapped, 12) == 0 || memcmp(a, translated, 12) == 0 || memcmp(a, nat64, 12) == 0) {
 		memcpy(out[n++], a + 12, 4);
 	} else if (memcmp(a, zero, 12) == 0) {
 		/* IPv4-compatible ::a.b.c.d, except :: and ::1 (in the IPv6 set). */
-		static const uint8_t one[4] = { 0, 0, 0, 1 };
-
 		if (memcmp(a + 12, zero, 4) != 0 && memcmp(a + 12, one, 4) != 0)
 			memcpy(out[n++], a + 12, 4);
 	} else if (memcmp(a, nat64_local, 6) == 0) {
-		memcpy(out[n++], a + 12, 4);
-		for (i = 0; i < 3; i++)
-			for (k = 0, n++; k < 4; k++)
-				out[n - 1][k] = a[layout[i][k]];
+		/* The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215) may be cut
+		 * into any RFC 6052 prefix length >= 48, and the address does not
+		 * say which: judge every layout whose zero bits fit. The /96
+		 * reading is always taken, except as 0.0.0.0 when a shorter
+		 * layout fits (that is how /48../64 addresses look as /96). */
+		for (i = 0; i < 3; i++) {
+			if (a[8] != 0 || memcmp(a + layout[i].suffix, zero, 16 - layout[i].suffix) != 0)
+				continue;
+			for (k = 0; k < 4; k++)
+				out[n][k] = a[layout[i].at[k]];
+			n++;
+		}
+		if (n == 0 || memcmp(a + 12, zero, 4) != 0)
+			memcpy(out[n++], a + 12, 4);
 	} else if (a[0] == 0x20 && a[1] == 0x02) {
 		memcpy(out[n++], a + 2, 4);   /* 6to4 2002:AABB:CCDD::/48 */
 	} else if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) {
