@@ -1,0 +1,270 @@
+/* TLS set-up for both sides of the enforcer: listener and upstream
+ * credentials, and the per-session configuration (versions, ALPN, tickets,
+ * SNI, verification). Owns the process-wide priority cache and session-ticket
+ * key; see tlsconf.h for what is safe across threads. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/limits.h"
+#include "common/xmalloc.h"
+#include "enforcer/tlsconf.h"
+
+static const gnutls_datum_t alpn_http11 = { (unsigned char *)"http/1.1", 8 };
+
+/* Made once per process. The ticket key never leaves memory: a restart of
+ * the enforcer only costs the sandboxes one full handshake each. GnuTLS
+ * derives rotating ticket-encryption keys from it (TLS 1.3 STEK rotation). */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_err;
+static gnutls_priority_t priority;
+static gnutls_datum_t ticket_key;
+
+static void
+global_init(void)
+{
+	if (gnutls_priority_init2(&priority, TLSCONF_PRIORITY, NULL, 0) < 0) {
+		global_err = AL_ECRYPTO;
+		return;
+	}
+	if (gnutls_session_ticket_key_generate(&ticket_key) < 0)
+		global_err = AL_ECRYPTO;
+}
+
+static int
+global_get(void)
+{
+	pthread_once(&global_once, global_init);
+	return global_err;
+}
+
+/* Is s an IP literal ("[v6]" included)? Copies the bare address into buf. */
+static bool
+ip_literal(const char *s, char *buf, size_t cap)
+{
+	unsigned char addr[16];
+	size_t len = strlen(s);
+
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+	}
+	if (len >= cap)
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+static bool
+unspecified(const char *s)
+{
+	char buf[64];
+
+	if (!ip_literal(s, buf, sizeof(buf)))
+		return false;
+	return strcmp(buf, "0.0.0.0") == 0 || strcmp(buf, "::") == 0 || strcmp(buf, "0:0:0:0:0:0:0:0") == 0;
+}
+
+/* cred takes a chain of leaf + CA and its own copy of key. */
+static int
+cred_with_chain(const struct ca *ca, gnutls_x509_crt_t leaf, gnutls_x509_privkey_t key,
+		gnutls_certificate_credentials_t *out)
+{
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_x509_crt_t chain[2] = { leaf, ca->crt };
+	int err = AL_ECRYPTO;
+
+	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+		cred = NULL;
+		goto out;
+	}
+	if (gnutls_certificate_set_x509_key(cred, chain, 2, key) < 0)
+		goto out;
+	*out = cred;
+	cred = NULL;
+	err = 0;
+out:
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
+	return err;
+}
+
+int
+tlsconf_listener_cred(const struct ca *ca, const char *const *sans, size_t n,
+		      gnutls_certificate_credentials_t *out)
+{
+	static const char *const fallback[] = { "localhost", "127.0.0.1" };
+	const char **names = xcalloc(n + 1, sizeof(*names));
+	size_t i, nn = 0;
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t leaf = NULL;
+	int err;
+
+	for (i = 0; i < n; i++)
+		if (sans[i] && !unspecified(sans[i]))
+			names[nn++] = sans[i];
+	if ((err = leaf_key_generate(&key)) < 0)
+		goto out;
+	if (nn)
+		err = ca_mint_leaf(ca, key, names, nn, TLSCONF_LISTENER_VALIDITY_SECONDS, &leaf);
+	else
+		err = ca_mint_leaf(ca, key, fallback, 2, TLSCONF_LISTENER_VALIDITY_SECONDS, &leaf);
+	if (err < 0)
+		goto out;
+	err = cred_with_chain(ca, leaf, key, out);
+out:
+	if (leaf)
+		gnutls_x509_crt_deinit(leaf);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	free(names);
+	return err;
+}
+
+int
+tlsconf_upstream_cred(const char *upstream_ca_file, gnutls_certificate_credentials_t *out)
+{
+	gnutls_certificate_credentials_t cred = NULL;
+	int rc, err = AL_ECRYPTO;
+
+	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+		cred = NULL;
+		goto out;
+	}
+	/* No system store (a minimal container) is not fatal when a private
+	 * CA file is given; the handshake fails closed either way. */
+	if (gnutls_certificate_set_x509_system_trust(cred) < 0 && !upstream_ca_file)
+		goto out;
+	if (upstream_ca_file) {
+		rc = gnutls_certificate_set_x509_trust_file(cred, upstream_ca_file, GNUTLS_X509_FMT_PEM);
+		if (rc == GNUTLS_E_FILE_ERROR) {
+			err = AL_ENOTFOUND;
+			goto out;
+		}
+		if (rc <= 0) {
+			err = AL_EINVAL;
+			goto out;
+		}
+	}
+	*out = cred;
+	cred = NULL;
+	err = 0;
+out:
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
+	return err;
+}
+
+int
+tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred)
+{
+	gnutls_session_t session = NULL;
+	int err;
+
+	if ((err = global_get()) < 0)
+		return err;
+	err = AL_ECRYPTO;
+	/* NO_SIGNAL: a sandbox that hangs up must not SIGPIPE the enforcer. */
+	if (gnutls_init(&session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
+		session = NULL;
+		goto out;
+	}
+	if (gnutls_priority_set(session, priority) < 0)
+		goto out;
+	if (gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+		goto out;
+	/* Only what we speak. Without GNUTLS_ALPN_MANDATORY a client that
+	 * offers no http/1.1 simply gets no ALPN answer. */
+	if (gnutls_alpn_set_protocols(session, &alpn_http11, 1, GNUTLS_ALPN_SERVER_PRECEDENCE) < 0)
+		goto out;
+	if (gnutls_session_ticket_enable_server(session, &ticket_key) < 0)
+		goto out;
+	*s = session;
+	session = NULL;
+	err = 0;
+out:
+	if (session)
+		gnutls_deinit(session);
+	return err;
+}
+
+int
+tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred, const char *sni_host)
+{
+	gnutls_session_t session = NULL;
+	unsigned char addr[16];
+	bool is_ip;
+	int err;
+
+	if ((err = global_get()) < 0)
+		return err;
+	err = AL_EINVAL;
+	/* Canonical hosts only: an IPv6 literal comes without brackets. */
+	if (!sni_host || !sni_host[0] || sni_host[0] == '[' || strlen(sni_host) > AL_HOST_MAX)
+		goto out;
+	is_ip = inet_pton(AF_INET, sni_host, addr) == 1 || inet_pton(AF_INET6, sni_host, addr) == 1;
+	err = AL_ECRYPTO;
+	if (gnutls_init(&session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
+		session = NULL;
+		goto out;
+	}
+	if (gnutls_priority_set(session, priority) < 0)
+		goto out;
+	if (gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+		goto out;
+	if (gnutls_alpn_set_protocols(session, &alpn_http11, 1, 0) < 0)
+		goto out;
+	/* RFC 6066: no SNI for an address. */
+	if (!is_ip && gnutls_server_name_set(session, GNUTLS_NAME_DNS, sni_host, strlen(sni_host)) < 0)
+		goto out;
+	/* GnuTLS keeps this pointer, not a copy (hence the lifetime rule in
+	 * tlsconf.h). An IP literal is checked against iPAddress SANs. */
+	gnutls_session_set_verify_cert(session, sni_host, 0);
+	*s = session;
+	session = NULL;
+	err = 0;
+out:
+	if (session)
+		gnutls_deinit(session);
+	return err;
+}
+
+int
+tlsconf_sni_check(gnutls_session_t s, const char *canon_host)
+{
+	char name[AL_HOST_MAX + 2];
+	size_t len = sizeof(name), hlen;
+	unsigned int type = 0;
+	int rc;
+
+	rc = gnutls_server_name_get(s, name, &len, &type, 0);
+	if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return 0;
+	if (rc < 0 || type != GNUTLS_NAME_DNS)
+		return AL_EDENIED;
+	len = strnlen(name, sizeof(name));
+	if (len && name[len - 1] == '.')
+		len--;
+	hlen = strlen(canon_host);
+	if (hlen && canon_host[hlen - 1] == '.')
+		hlen--;
+	if (len != hlen || strncasecmp(name, canon_host, len) != 0)
+		return AL_EDENIED;
+	return 0;
+}
+
+bool
+tlsconf_alpn_is_http11(gnutls_session_t s)
+{
+	gnutls_datum_t p = { NULL, 0 };
+
+	if (gnutls_alpn_get_selected_protocol(s, &p) < 0)
+		return true;
+	return p.size == alpn_http11.size && memcmp(p.data, alpn_http11.data, p.size) == 0;
+}
