@@ -5,7 +5,10 @@
 
 #include "broker/state.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +25,13 @@
 
 #define INT_FIELD(n, req) { (n), JF_INT, (req), 0, INT64_MAX, 0, 0 }
 
+/* The top level: the three arrays are checked by check_array(), the
+ * table has no "array of objects" type. */
 static const struct json_field top_fields[] = {
 	{ "format", JF_INT, true, STATE_FORMAT, STATE_FORMAT, 0, 0 },
 	{ "next_id", JF_INT, true, 1, INT64_MAX, 0, 0 },
-	{ "clients", JF_OBJECT, true, 0, 0, 0, 0 },   /* arrays: checked below */
-	{ "rules", JF_OBJECT, true, 0, 0, 0, 0 },
-	{ "secrets", JF_OBJECT, true, 0, 0, 0, 0 },
 };
+static const char *const top_arrays[] = { "clients", "rules", "secrets" };
 
 static const struct json_field client_fields[] = {
 	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
@@ -162,7 +165,11 @@ static int check_doc(const json_t *doc, char *err, size_t errlen)
 	json_t *v;
 	char pat[AL_HOST_BUF + 2];
 
-	ret = json_validate(doc, top_fields, ARRAY_SIZE(top_fields), "", err, errlen);
+	json_t *top = json_deep_copy(doc);
+	for (i = 0; i < ARRAY_SIZE(top_arrays); i++)
+		json_object_del(top, top_arrays[i]);
+	ret = json_validate(top, top_fields, ARRAY_SIZE(top_fields), "", err, errlen);
+	json_decref(top);
 	if (ret < 0)
 		return ret;
 	if ((ret = check_array(doc, "clients", client_fields, ARRAY_SIZE(client_fields), err, errlen)) < 0 ||
@@ -217,6 +224,24 @@ static int check_doc(const json_t *doc, char *err, size_t errlen)
 	return 0;
 }
 
+/* A crash between mkstemp and rename leaves "state.json.tmp.XXXXXX":
+ * never the state, always safe to remove (only this process writes here). */
+static void remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	const char *prefix = STATE_FILE_NAME ".tmp.";
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			log_info("removed a temp file left by a crash", KV_S("file", e->d_name));
+	}
+	closedir(d);
+}
+
 int state_open(const char *dir, struct state *st, char *err, size_t errlen)
 {
 	char *buf = NULL;
@@ -229,6 +254,7 @@ int state_open(const char *dir, struct state *st, char *err, size_t errlen)
 	st->dir = xstrdup(dir);
 	st->path = path_join(dir, STATE_FILE_NAME);
 
+	remove_stale_temps(dir);
 	struct stat sb;
 	if (stat(st->path, &sb) != 0 && errno == ENOENT) {
 		st->doc = state_empty();
