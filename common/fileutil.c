@@ -239,7 +239,7 @@ out:
 char *path_join(const char *dir, const char *name)
 {
 	size_t dl = strlen(dir), nl = strlen(name);
-	bool slash = dl > 0 && dir[dl - 1] == '/';
+	bool slash = dl == 0 || dir[dl - 1] == '/'; /* "" + "x" is "x", not "/x" */
 	char *p = xmalloc(dl + nl + 2);
 
 	memcpy(p, dir, dl);
