@@ -404,6 +404,13 @@ leafcache_get(struct leafcache *lc, const char *canon_host, struct leaf **out)
 		*out = minted; /* the mint's own reference */
 	} else {
 		lc->stats.failures++;
+		/* A leaf about to expire is still better than none. */
+		e = table_find(lc, canon_host, h);
+		if (e && e->leaf->not_after > lc->now()) {
+			f->leaf = leaf_ref(e->leaf);
+			*out = leaf_ref(e->leaf);
+			err = 0;
+		}
 	}
 	f->err = err;
 	f->done = true;

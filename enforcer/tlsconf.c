@@ -235,6 +235,118 @@ out:
 	return err;
 }
 
+struct resume_slot {
+	char *host;          /* NULL: empty */
+	uint16_t port;
+	gnutls_datum_t data; /* gnutls_session_get_data2 */
+};
+
+struct tlsconf_resume {
+	pthread_mutex_t lock;
+	struct resume_slot *slots;
+	size_t nslots;
+};
+
+int
+tlsconf_resume_new(size_t slots, struct tlsconf_resume **out)
+{
+	struct tlsconf_resume *r;
+
+	if (slots == 0 || slots > (1u << 20))
+		return AL_EINVAL;
+	r = xcalloc(1, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	r->slots = xcalloc(slots, sizeof(*r->slots));
+	r->nslots = slots;
+	*out = r;
+	return 0;
+}
+
+static void
+slot_clear(struct resume_slot *sl)
+{
+	free(sl->host);
+	sl->host = NULL;
+	if (sl->data.data) {
+		/* Session data holds the resumption secret. */
+		gnutls_memset(sl->data.data, 0, sl->data.size);
+		gnutls_free(sl->data.data);
+	}
+	sl->data.data = NULL;
+	sl->data.size = 0;
+}
+
+void
+tlsconf_resume_free(struct tlsconf_resume *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nslots; i++)
+		slot_clear(&r->slots[i]);
+	free(r->slots);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static struct resume_slot *
+slot_for(struct tlsconf_resume *r, const char *host, uint16_t port)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	for (p = host; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 16777619u;
+	}
+	h ^= port;
+	h *= 16777619u;
+	return &r->slots[h % r->nslots];
+}
+
+void
+tlsconf_resume_apply(struct tlsconf_resume *r, gnutls_session_t s, const char *host, uint16_t port)
+{
+	struct resume_slot *sl;
+	unsigned char *copy = NULL;
+	size_t len = 0;
+
+	pthread_mutex_lock(&r->lock);
+	sl = slot_for(r, host, port);
+	if (sl->host && sl->port == port && strcmp(sl->host, host) == 0) {
+		len = sl->data.size;
+		copy = xmalloc(len);
+		memcpy(copy, sl->data.data, len);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!copy)
+		return;
+	/* Unusable data (expired, other parameters) just means no resumption. */
+	(void)gnutls_session_set_data(s, copy, len);
+	secure_free(copy, len);
+}
+
+void
+tlsconf_resume_store(struct tlsconf_resume *r, gnutls_session_t s, const char *host, uint16_t port)
+{
+	struct resume_slot *sl;
+	gnutls_datum_t data = { NULL, 0 };
+
+	if (gnutls_protocol_get_version(s) == GNUTLS_TLS1_3 &&
+	    !(gnutls_session_get_flags(s) & GNUTLS_SFLAGS_SESSION_TICKET))
+		return; /* no ticket yet: the data would not resume */
+	if (gnutls_session_get_data2(s, &data) < 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	sl = slot_for(r, host, port);
+	slot_clear(sl);
+	sl->host = xstrdup(host);
+	sl->port = port;
+	sl->data = data;
+	pthread_mutex_unlock(&r->lock);
+}
+
 int
 tlsconf_sni_check(gnutls_session_t s, const char *canon_host)
 {

@@ -15,6 +15,7 @@
 #include <gnutls/gnutls.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/ca.h"
 #include "common/error.h"
@@ -43,6 +44,9 @@ int tlsconf_upstream_cred(const char *upstream_ca_file, gnutls_certificate_crede
  * failed handshake), session tickets under the process's ticket key so a
  * sandbox's second connection resumes instead of a full handshake. */
 int tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred) AL_MUST_CHECK;
+/* Note for both session kinds: do not call gnutls_alpn_set_protocols() on
+ * them again: GnuTLS 3.7.9 appends to the list already set, and the stale
+ * entry it then sends breaks the handshake. */
 
 /* A client session toward an upstream: SNI for DNS names only (never for an
  * IP literal, RFC 6066 §3), the certificate verified during the handshake
@@ -53,6 +57,23 @@ int tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t
  * connection's canonical host string until gnutls_deinit). */
 int tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred,
 			   const char *sni_host) AL_MUST_CHECK;
+
+/* Upstream session resumption: a bounded store of the newest session data
+ * per host:port, so that a new upstream connection to a host we spoke to
+ * recently skips the full handshake (and its certificate verification,
+ * done once for the session that is resumed). Direct-mapped: two hosts that
+ * share a slot evict each other; a miss only costs a full handshake.
+ * Thread-safe. Keys are canonical hosts: a session is only ever offered
+ * to the host:port it was verified for. */
+struct tlsconf_resume;
+int tlsconf_resume_new(size_t slots, struct tlsconf_resume **out) AL_MUST_CHECK;
+void tlsconf_resume_free(struct tlsconf_resume *r);
+/* Before the handshake of a session from tlsconf_client_session. */
+void tlsconf_resume_apply(struct tlsconf_resume *r, gnutls_session_t s, const char *host, uint16_t port);
+/* After a successful handshake. Under TLS 1.3 the ticket arrives after the
+ * handshake, so call it once the first response bytes have been read (it
+ * does nothing while no ticket has arrived; calling it again is harmless). */
+void tlsconf_resume_store(struct tlsconf_resume *r, gnutls_session_t s, const char *host, uint16_t port);
 
 /* After (or during) a server handshake: does the SNI the sandbox sent name
  * canon_host? 0 when it does or when the client sent none (clients omit it

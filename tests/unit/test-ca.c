@@ -134,6 +134,8 @@ static const struct san_want san_table[] = {
 	{ { "::1" }, 1 },
 	{ { "[2001:db8::7]", "a.b.example" }, 2 },
 	{ { "xn--bcher-kva.example", "10.1.2.3", "*.wild.example" }, 3 },
+	/* Longer than a CN may be (64): SAN only. */
+	{ { "a-very-long-label-that-goes-on-and-on.another-long-label-here.example.com" }, 1 },
 };
 
 /* Does the certificate's SAN list hold exactly what names[] says, in order? */
@@ -260,6 +262,17 @@ test_mint(void)
 		na = gnutls_x509_crt_get_expiration_time(leaf);
 		CHECK(nb <= now - LEAF_BACKDATE_SECONDS + 5 && nb >= now - LEAF_BACKDATE_SECONDS - 5);
 		CHECK(na >= now + LEAF_VALIDITY_SECONDS - 5 && na <= now + LEAF_VALIDITY_SECONDS + 5);
+		{
+			char cn[128];
+			size_t cnlen = sizeof(cn);
+			int rc = gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME, 0, 0,
+							       cn, &cnlen);
+
+			if (strlen(w->names[0]) <= 64)
+				CHECK(rc >= 0 && strcmp(cn, w->names[0]) == 0);
+			else
+				CHECK(rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE);
+		}
 		/* GnuTLS's own host name check, as the enforcer's clients do. */
 		if (w->names[0][0] != '[' && !strchr(w->names[0], ':'))
 			CHECK(gnutls_x509_crt_check_hostname(leaf, w->names[0]));

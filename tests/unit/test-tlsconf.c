@@ -161,6 +161,54 @@ test_resumption(gnutls_certificate_credentials_t cred, const char *priority, con
 	gnutls_free(data.data);
 }
 
+/* The upstream store: a second connection to the same host:port resumes;
+ * another port or host does not get the session. */
+static int
+resume_once(gnutls_certificate_credentials_t cred, struct tlsconf_resume *store, const char *host,
+	    uint16_t port, int *resumed)
+{
+	struct pair_side sv = { 0 }, cl = { 0 };
+	int rc = -2;
+
+	if (tlsconf_server_session(&sv.s, cred) < 0)
+		return rc;
+	if (tlsconf_client_session(&cl.s, trust, host) < 0) {
+		gnutls_deinit(sv.s);
+		return rc;
+	}
+	tlsconf_resume_apply(store, cl.s, host, port);
+	rc = pair_run(&sv, &cl);
+	*resumed = cl.resumed;
+	if (rc == 0)
+		tlsconf_resume_store(store, cl.s, host, port);
+	gnutls_deinit(sv.s);
+	gnutls_deinit(cl.s);
+	return rc;
+}
+
+static void
+test_resume_store(gnutls_certificate_credentials_t cred)
+{
+	struct tlsconf_resume *store = NULL;
+	int resumed = -1;
+
+	CHECK(tlsconf_resume_new(0, &store) == AL_EINVAL);
+	CHECK(tlsconf_resume_new(64, &store) == 0);
+	CHECK(resume_once(cred, store, "proxy.local", 443, &resumed) == 0 && !resumed);
+	CHECK(resume_once(cred, store, "proxy.local", 443, &resumed) == 0 && resumed);
+	CHECK(resume_once(cred, store, "proxy.local", 443, &resumed) == 0 && resumed);
+	CHECK(resume_once(cred, store, "proxy.local", 8443, &resumed) == 0 && !resumed);
+	CHECK(resume_once(cred, store, "127.0.0.1", 443, &resumed) == 0 && !resumed);
+	tlsconf_resume_free(store);
+	/* One slot: hosts evict each other, and nothing leaks across them. */
+	CHECK(tlsconf_resume_new(1, &store) == 0);
+	CHECK(resume_once(cred, store, "proxy.local", 443, &resumed) == 0 && !resumed);
+	CHECK(resume_once(cred, store, "127.0.0.1", 443, &resumed) == 0 && !resumed);
+	CHECK(resume_once(cred, store, "proxy.local", 443, &resumed) == 0 && !resumed);
+	CHECK(resume_once(cred, store, "proxy.local", 443, &resumed) == 0 && resumed);
+	tlsconf_resume_free(store);
+}
+
 static void
 test_upstream_cred(void)
 {
@@ -211,6 +259,7 @@ main(void)
 		test_alpn_sni(cred);
 		test_resumption(cred, NULL, "TLS 1.3");
 		test_resumption(cred, "NORMAL:-VERS-ALL:+VERS-TLS1.2", "TLS 1.2");
+		test_resume_store(cred);
 		gnutls_certificate_free_credentials(cred);
 	}
 	test_upstream_cred();
