@@ -230,6 +230,18 @@ static bool is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+/* A secret's value and a client's token pass through the parsed body:
+ * scrub jansson's copies before they are freed. */
+static void wipe_body(json_t *body)
+{
+	static const char *const keys[] = { "value", "token" };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_t *v = json_object_get(body, keys[i]);
+		if (json_is_string(v))
+			secure_wipe((char *)json_string_value(v), json_string_length(v));
+	}
+}
+
 static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *conn,
 				const char *url, const char *method, struct api_body *body)
 {
@@ -305,6 +317,7 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 	r = send_answer(conn, &ans);
 	json_decref(ans.json);
 	free(ans.text);
+	wipe_body(req.body);
 	json_decref(req.body);
 	return r;
 }

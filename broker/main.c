@@ -29,8 +29,10 @@ int main(int argc, char **argv)
 
 	memset(&b, 0, sizeof b);
 	ret = options_parse(argc, argv, &b.cfg);
-	if (ret != 0)
+	if (ret != 0) {
+		options_free(&b.cfg);
 		return ret > 0 ? 0 : 2;
+	}
 	log_init("airlock-broker", b.cfg.log_format, b.cfg.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 		 stderr);
 

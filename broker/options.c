@@ -20,7 +20,7 @@ enum opt_id {
 	OPT_STATE_DIR = 256, OPT_SEAL_KEY_FILE, OPT_KEYRING, OPT_BIND, OPT_HTTP_PORT,
 	OPT_HTTPS_PORT, OPT_MODE, OPT_DENY_CIDR, OPT_SAN, OPT_RESOLVE, OPT_UPSTREAM_CA,
 	OPT_LOG_FORMAT, OPT_ENFORCER, OPT_NO_ENFORCER, OPT_BANNER, OPT_DEBUG, OPT_HELP,
-	OPT_VERSION,
+	OPT_VERSION, OPT_LIMIT,
 };
 
 struct opt_row {
@@ -28,36 +28,51 @@ struct opt_row {
 	int has_arg;
 	enum opt_id id;
 	bool to_enforcer;
+	const char *arg;
 	const char *help;
 };
 
 static const struct opt_row opt_table[] = {
-	{ "state-dir", 1, OPT_STATE_DIR, false, "DIR    state directory (0700)" },
-	{ "seal-key-file", 1, OPT_SEAL_KEY_FILE, false, "F  seal key file (default <state>/seal.key)" },
-	{ "keyring", 0, OPT_KEYRING, false, "          keep the seal key in the OS keyring (libsecret)" },
-	{ "bind", 1, OPT_BIND, true, "IP          proxy listen address (default 127.0.0.1)" },
-	{ "http-port", 1, OPT_HTTP_PORT, true, "N      plain HTTP proxy port (default 3128)" },
-	{ "https-port", 1, OPT_HTTPS_PORT, true, "N     TLS proxy port (default 3129)" },
-	{ "mode", 1, OPT_MODE, true, "MODE        strict (default) or audit" },
-	{ "deny-cidr", 1, OPT_DENY_CIDR, true, "CIDR   deny these addresses (repeatable)" },
-	{ "san", 1, OPT_SAN, true, "NAME         extra SAN of the TLS listener (repeatable)" },
-	{ "resolve", 1, OPT_RESOLVE, true, "H:P:A    pin a name to an address (repeatable)" },
-	{ "upstream-ca", 1, OPT_UPSTREAM_CA, true, "F    extra trusted CA for upstreams" },
-	{ "log-format", 1, OPT_LOG_FORMAT, true, "kv|json  log line format" },
-	{ "enforcer", 1, OPT_ENFORCER, false, "PATH    airlock-enforcer binary to run" },
-	{ "no-enforcer", 0, OPT_NO_ENFORCER, false, "      serve the API only" },
-	{ "banner", 0, OPT_BANNER, false, "           print where things are once ready" },
-	{ "debug", 0, OPT_DEBUG, false, "            debug log lines" },
-	{ "help", 0, OPT_HELP, false, "             this text" },
-	{ "version", 0, OPT_VERSION, false, "          print the version" },
+	{ "state-dir", 1, OPT_STATE_DIR, false, "DIR", "state directory (0700)" },
+	{ "seal-key-file", 1, OPT_SEAL_KEY_FILE, false, "F", "seal key file (default <state>/seal.key)" },
+	{ "keyring", 0, OPT_KEYRING, false, "", "keep the seal key in the OS keyring (libsecret)" },
+	{ "bind", 1, OPT_BIND, true, "IP", "proxy listen address (default 127.0.0.1)" },
+	{ "http-port", 1, OPT_HTTP_PORT, true, "N", "plain HTTP proxy port (default 3128)" },
+	{ "https-port", 1, OPT_HTTPS_PORT, true, "N", "TLS proxy port (default 3129)" },
+	{ "mode", 1, OPT_MODE, true, "MODE", "strict (default) or audit" },
+	{ "deny-cidr", 1, OPT_DENY_CIDR, true, "CIDR", "deny these addresses (repeatable)" },
+	{ "san", 1, OPT_SAN, true, "NAME", "extra SAN of the TLS listener (repeatable)" },
+	{ "resolve", 1, OPT_RESOLVE, true, "H:P:A", "pin a name to an address (repeatable)" },
+	{ "upstream-ca", 1, OPT_UPSTREAM_CA, true, "F", "extra trusted CA for upstreams" },
+	{ "log-format", 1, OPT_LOG_FORMAT, true, "kv|json", "log line format" },
+	{ "workers", 1, OPT_LIMIT, true, "N", "enforcer worker threads (default: one per core)" },
+	{ "max-head-bytes", 1, OPT_LIMIT, true, "N", "request head cap (431)" },
+	{ "max-headers", 1, OPT_LIMIT, true, "N", "header field cap (431)" },
+	{ "head-timeout", 1, OPT_LIMIT, true, "T", "request head read timeout (10s)" },
+	{ "idle-timeout", 1, OPT_LIMIT, true, "T", "idle keep-alive timeout (60s)" },
+	{ "connect-timeout", 1, OPT_LIMIT, true, "T", "upstream connect timeout (10s)" },
+	{ "upstream-idle-timeout", 1, OPT_LIMIT, true, "T", "upstream idle timeout (300s)" },
+	{ "max-conns-per-client", 1, OPT_LIMIT, true, "N", "open connections per client (429)" },
+	{ "max-conns", 1, OPT_LIMIT, true, "N", "open connections in all" },
+	{ "enforcer", 1, OPT_ENFORCER, false, "PATH", "airlock-enforcer binary to run" },
+	{ "no-enforcer", 0, OPT_NO_ENFORCER, false, "", "serve the API only" },
+	{ "banner", 0, OPT_BANNER, false, "", "print where things are once ready" },
+	{ "debug", 0, OPT_DEBUG, false, "", "debug log lines" },
+	{ "help", 0, OPT_HELP, false, "", "this text" },
+	{ "version", 0, OPT_VERSION, false, "", "print the version" },
 };
 #define NOPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+#define ROW_BASE 1000
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: airlock-broker [options]\n");
 	for (size_t i = 0; i < NOPTS; i++)
-		fprintf(out, "  --%s %s\n", opt_table[i].name, opt_table[i].help);
+	{
+		char left[64];
+		snprintf(left, sizeof left, "--%s %s", opt_table[i].name, opt_table[i].arg);
+		fprintf(out, "  %-30s %s\n", left, opt_table[i].help);
+	}
 }
 
 static int bad(const char *flag, const char *val, const char *why)
@@ -154,6 +169,13 @@ static int check_value(const struct opt_row *row, const char *v, struct broker_c
 		if (log_format_parse(v, &cfg->log_format) < 0)
 			return bad(row->name, v, "must be kv or json");
 		return 0;
+	case OPT_LIMIT:
+		/* the enforcer owns the ranges; refuse here what cannot be a
+		 * number or a duration, so a typo fails now */
+		if (!*v || strlen(v) > 16 || strspn(v, "0123456789msh") != strlen(v) ||
+		    !(v[0] >= '0' && v[0] <= '9'))
+			return bad(row->name, v, "expected a number or a duration (500ms, 10s, 1m)");
+		return 0;
 	default:
 		return 0;
 	}
@@ -193,8 +215,9 @@ int options_parse(int argc, char **argv, struct broker_config *cfg)
 	cfg->log_format = LOG_FMT_KV;
 
 	for (size_t i = 0; i < NOPTS; i++)
+		/* val is the row: several rows share an id (OPT_LIMIT) */
 		longopts[i] = (struct option){ opt_table[i].name, opt_table[i].has_arg, NULL,
-					       (int)opt_table[i].id };
+					       ROW_BASE + (int)i };
 	memset(&longopts[NOPTS], 0, sizeof longopts[NOPTS]);
 
 	optind = 1;
@@ -205,9 +228,8 @@ int options_parse(int argc, char **argv, struct broker_config *cfg)
 		if (c == -1)
 			break;
 		const struct opt_row *row = NULL;
-		for (size_t i = 0; i < NOPTS; i++)
-			if ((int)opt_table[i].id == c)
-				row = &opt_table[i];
+		if (c >= ROW_BASE && c < ROW_BASE + (int)NOPTS)
+			row = &opt_table[c - ROW_BASE];
 		if (!row) {
 			fprintf(stderr, "airlock-broker: unknown or incomplete option %s (see --help)\n",
 				argv[optind - 1]);
