@@ -336,8 +336,10 @@ ca_cert_pem(const char *dir, char **pem, size_t *len)
 /* A private copy of the CA certificate for one mint. gnutls_x509_crt_privkey_sign
  * DER-encodes the issuer's subject out of the issuer's ASN.1 tree, and
  * libtasn1's encoder keeps scratch lengths in the tree's nodes: two threads
- * signing with one issuer object race. So each mint parses its own copy (tens
- * of microseconds); only the export of the shared object is serialised. */
+ * signing with one issuer object would race. So each mint parses its own
+ * copy (tens of microseconds). Exporting the shared object only copies the
+ * DER cached at import (ca_load); the lock is there in case a caller ever
+ * hands in a CA built in memory, whose export re-encodes the tree. */
 static pthread_mutex_t issuer_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int

@@ -71,27 +71,54 @@ unspecified(const char *s)
 	return strcmp(buf, "0.0.0.0") == 0 || strcmp(buf, "::") == 0 || strcmp(buf, "0:0:0:0:0:0:0:0") == 0;
 }
 
-/* cred takes a chain of leaf + CA and its own copy of key. */
+/* cred takes a chain of leaf + CA and its own copy of key. The CA goes in
+ * from a DER copy, so ca->crt itself is only exported (which, for a
+ * certificate loaded from a file, copies its cached DER: safe while other
+ * threads mint with the same CA). */
 static int
 cred_with_chain(const struct ca *ca, gnutls_x509_crt_t leaf, gnutls_x509_privkey_t key,
 		gnutls_certificate_credentials_t *out)
 {
 	gnutls_certificate_credentials_t cred = NULL;
-	gnutls_x509_crt_t chain[2] = { leaf, ca->crt };
+	gnutls_datum_t ca_der = { NULL, 0 };
+	gnutls_pcert_st pcerts[2];
+	unsigned npcerts = 0;
+	gnutls_privkey_t pk = NULL;
 	int err = AL_ECRYPTO;
 
+	if (gnutls_x509_crt_export2(ca->crt, GNUTLS_X509_FMT_DER, &ca_der) < 0)
+		goto out;
+	if (gnutls_pcert_import_x509(&pcerts[0], leaf, 0) < 0)
+		goto out;
+	npcerts = 1;
+	if (gnutls_pcert_import_x509_raw(&pcerts[1], &ca_der, GNUTLS_X509_FMT_DER, 0) < 0)
+		goto out;
+	npcerts = 2;
+	if (gnutls_privkey_init(&pk) < 0) {
+		pk = NULL;
+		goto out;
+	}
+	if (gnutls_privkey_import_x509(pk, key, GNUTLS_PRIVKEY_IMPORT_COPY) < 0)
+		goto out;
 	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
 		cred = NULL;
 		goto out;
 	}
-	if (gnutls_certificate_set_x509_key(cred, chain, 2, key) < 0)
+	if (gnutls_certificate_set_key(cred, NULL, 0, pcerts, 2, pk) < 0)
 		goto out;
+	npcerts = 0; /* owned by cred now, as is pk */
+	pk = NULL;
 	*out = cred;
 	cred = NULL;
 	err = 0;
 out:
 	if (cred)
 		gnutls_certificate_free_credentials(cred);
+	if (pk)
+		gnutls_privkey_deinit(pk);
+	while (npcerts > 0)
+		gnutls_pcert_deinit(&pcerts[--npcerts]);
+	gnutls_free(ca_der.data);
 	return err;
 }
 

@@ -266,6 +266,57 @@ test_handshake(void)
 	leafcache_free(lc);
 }
 
+/* Worker threads share one leaf's credentials: handshakes on several
+ * threads at once with the same leaf, each fetching it from the cache. */
+struct shaker {
+	struct leafcache *lc;
+	gnutls_certificate_credentials_t trust;
+	int ok;
+};
+
+static void *
+shake(void *arg)
+{
+	struct shaker *sh = arg;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		struct leaf *l = NULL;
+
+		if (leafcache_get(sh->lc, "shared.example.com", &l) == 0 &&
+		    handshake_with(l, sh->trust, "shared.example.com") == 0)
+			sh->ok++;
+		leaf_unref(l);
+	}
+	return NULL;
+}
+
+static void
+test_shared_cred(void)
+{
+	struct leafcache *lc = NULL;
+	gnutls_certificate_credentials_t trust = NULL;
+	pthread_t t[4];
+	struct shaker sh[4];
+	struct leafcache_stats st;
+	int i;
+
+	CHECK(leafcache_new(&ca, 8, &lc) == 0);
+	CHECK(tlsconf_upstream_cred(ca_pem_path, &trust) == 0);
+	for (i = 0; i < 4; i++) {
+		sh[i] = (struct shaker){ .lc = lc, .trust = trust };
+		CHECK(pthread_create(&t[i], NULL, shake, &sh[i]) == 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(sh[i].ok == 5);
+	}
+	leafcache_stats(lc, &st);
+	CHECK(st.mints == 1);
+	gnutls_certificate_free_credentials(trust);
+	leafcache_free(lc);
+}
+
 /* What a first contact costs: mint + credentials for a new host. */
 static void
 test_mint_time(void)
@@ -314,6 +365,7 @@ main(void)
 	test_spread();
 	test_renew();
 	test_handshake();
+	test_shared_cred();
 	test_mint_time();
 	ca_free(&ca);
 	tmp_ca_remove();
