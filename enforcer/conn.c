@@ -1,0 +1,569 @@
+/* The sandbox connection's state machine: read a request head (head
+ * timeout, caps), check it (strictness, TRACE, client identity, per-client
+ * cap), then hand it to forward.c (absolute-URI request) or tunnel.c
+ * (CONNECT), and come back here for the next request on the same
+ * connection. Every refusal is a short text answer; refusals that leave the
+ * stream in a known state keep the connection open (407 must: clients retry
+ * on the same connection). */
+#include "conn.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "enforcer/policy.h"
+#include "enforcer/proxyauth.h"
+#include "enforcer/worker.h"
+
+/* unparsed client bytes kept beyond one head (pipelined requests) */
+#define CONN_IN_MAX_EXTRA (64 * 1024)
+#define CONN_CLOSE_GRACE_MS 5000
+
+static void conn_process(struct conn *c);
+static void update_reading(struct conn *c);
+
+static const struct config *cfg_of(const struct conn *c)
+{
+	return c->w->px->cfg;
+}
+
+/* ---- freeing and closing ---- */
+
+static void conn_free_if_done(struct conn *c)
+{
+	if (--c->handles > 0)
+		return;
+	http_msg_free(&c->req);
+	if (c->up.resp_init)
+		http_msg_free(&c->up.resp);
+	free(c->up.pending);
+	free(c->in);
+	free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	conn_free_if_done(h->data);
+}
+
+static void on_io_closed(void *arg)
+{
+	conn_free_if_done(arg);
+}
+
+void conn_abort(struct conn *c)
+{
+	if (c->closing)
+		return;
+	if (c->d.verdict && !c->logged)
+		conn_log(c);
+	c->closing = true;
+	c->state = CS_CLOSING;
+	upstream_close(c);
+	if (c->pol) {
+		policy_unref(c->pol);
+		c->pol = NULL;
+		c->client = NULL;
+	}
+	if (c->counted[0]) {
+		connlimit_release(c->w->px->per_client, c->counted);
+		c->counted[0] = '\0';
+	}
+	atomic_fetch_sub(&c->w->px->nconns, 1);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->up_timer, on_handle_closed);
+	io_close(c->io);
+}
+
+/* ---- timers ---- */
+
+static void on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	if (c->closing)
+		return;
+	if (c->tkind == T_HEAD && !c->close_after_flush) {
+		conn_reply(c, 408, "head-timeout", NULL, false);
+		return;
+	}
+	conn_abort(c);
+}
+
+static void timer_arm(struct conn *c, enum timer_kind k, uint64_t ms)
+{
+	c->tkind = k;
+	uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void timer_stop(struct conn *c)
+{
+	c->tkind = T_NONE;
+	uv_timer_stop(&c->timer);
+}
+
+/* Close once everything queued to the client is written. */
+static void close_after_flush(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->close_after_flush = true;
+	c->state = CS_CLOSING;
+	upstream_close(c);
+	io_read_stop(c->io);
+	c->reading = false;
+	if (io_queued(c->io) == 0) {
+		conn_abort(c);
+		return;
+	}
+	timer_arm(c, T_GRACE, CONN_CLOSE_GRACE_MS);
+}
+
+void conn_finish(struct conn *c)
+{
+	close_after_flush(c);
+}
+
+/* ---- the decision log ---- */
+
+void conn_log(struct conn *c)
+{
+	struct decision *d = &c->d;
+	if (c->logged || !d->verdict)
+		return;
+	c->logged = true;
+	long long ms = (long long)(time_mono_ms() - (int64_t)d->start_ms);
+	log_decision(d->verdict,
+		     KV_S("client", d->client[0] ? d->client : NULL),
+		     KV_S("method", d->method[0] ? d->method : NULL),
+		     KV_S("scheme", d->scheme),
+		     KV_S("host", d->host[0] ? d->host : NULL),
+		     d->port ? KV_I("port", d->port) : KV_S("port", NULL),
+		     KV_S("path", d->path[0] ? d->path : NULL),
+		     KV_S("mode", config_mode_name(cfg_of(c)->mode)),
+		     d->rule ? KV_I("rule", d->rule) : KV_S("rule", NULL),
+		     KV_S("reason", d->reason),
+		     d->status ? KV_I("status", d->status) : KV_S("status", NULL),
+		     KV_I("bytes_up", d->bytes_up),
+		     KV_I("bytes_down", d->bytes_down),
+		     KV_I("ms", ms));
+}
+
+/* ---- answers of our own ---- */
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200: return "Connection established";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 405: return "Method Not Allowed";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}
+
+void conn_reply(struct conn *c, int status, const char *reason, const char *extra, bool keep)
+{
+	char body[256], head[1024];
+	if (c->closing || c->close_after_flush)
+		return;
+	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", status_text(status), reason);
+	bool is_head = c->req.phase != MSG_IDLE && c->req.p.method == HTTP_HEAD;
+	int hlen = snprintf(head, sizeof head,
+			    "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			    "Content-Length: %d\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
+			    status, status_text(status), blen, reason, extra ? extra : "",
+			    keep ? "" : "Connection: close\r\n");
+	if (io_write(c->io, head, (size_t)hlen) == 0 && !is_head)
+		(void)io_write(c->io, body, (size_t)blen);
+	if (!c->d.verdict)
+		c->d.verdict = "deny";
+	c->d.status = status;
+	c->d.reason = reason;
+	c->d.bytes_down += (uint64_t)hlen + (is_head ? 0 : (uint64_t)blen);
+	conn_log(c);
+
+	if (c->pol) {
+		policy_unref(c->pol);
+		c->pol = NULL;
+		c->client = NULL;
+	}
+	if (!keep || c->req.phase == MSG_IDLE || c->req.phase == MSG_HEAD) {
+		close_after_flush(c);
+		return;
+	}
+	if (c->req.p.method == HTTP_CONNECT) {
+		/* a CONNECT has no body: the next bytes are a new request */
+		http_msg_reset(&c->req);
+		c->state = CS_HEAD;
+		timer_arm(c, T_IDLE, cfg_of(c)->idle_timeout_ms);
+	} else {
+		/* skip the refused request's body, then read the next one */
+		c->state = CS_DISCARD;
+		http_msg_resume(&c->req);
+		timer_arm(c, T_IDLE, cfg_of(c)->idle_timeout_ms);
+	}
+	conn_kick(c);
+}
+
+/* ---- one request head ---- */
+
+static void on_request_head(struct conn *c)
+{
+	const struct config *cfg = cfg_of(c);
+	timer_stop(c);
+	memset(&c->d, 0, sizeof c->d);
+	c->logged = false;
+	c->d.start_ms = (uint64_t)time_mono_ms();
+	c->d.scheme = c->req.p.method == HTTP_CONNECT ? "tcp" : "http";
+	snprintf(c->d.method, sizeof c->d.method, "%s", http_method_str(&c->req));
+
+	/* The worker's policy of this moment decides this request. */
+	if (c->pol)
+		policy_unref(c->pol);
+	c->pol = policy_ref(c->w->policy);
+	c->client = NULL;
+
+	if (c->req.p.method == HTTP_TRACE) {
+		conn_reply(c, 405, "trace-refused", "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT\r\n", true);
+		return;
+	}
+
+	long ai = http_find(&c->req, "proxy-authorization", 0);
+	static const char challenge[] = "Proxy-Authenticate: Basic realm=\"airlock\"\r\n";
+	if (ai < 0) {
+		conn_reply(c, 407, "proxy-auth-required", challenge, true);
+		return;
+	}
+	if (http_find(&c->req, "proxy-authorization", (size_t)ai + 1) >= 0) {
+		conn_reply(c, 400, "duplicate-proxy-authorization", NULL, false);
+		return;
+	}
+	c->client = proxyauth_client(c->pol, http_value(&c->req, (size_t)ai), c->req.hdrs[ai].vlen);
+	/* the header's bytes are not needed any more: wipe them from the arena */
+	secure_wipe(c->req.arena + c->req.hdrs[ai].val, c->req.hdrs[ai].vlen);
+	if (!c->client) {
+		conn_reply(c, 407, "proxy-auth-failed", challenge, true);
+		return;
+	}
+	snprintf(c->d.client, sizeof c->d.client, "%s", c->client->name);
+
+	if (strcmp(c->counted, c->client->name) != 0) {
+		if (c->counted[0])
+			connlimit_release(c->w->px->per_client, c->counted);
+		c->counted[0] = '\0';
+		if (connlimit_acquire(c->w->px->per_client, c->client->name, cfg->max_conns_per_client) < 0) {
+			conn_reply(c, 429, "too-many-connections", NULL, false);
+			return;
+		}
+		snprintf(c->counted, sizeof c->counted, "%s", c->client->name);
+	}
+
+	c->state = CS_WAIT;
+	if (c->req.p.method == HTTP_CONNECT)
+		tunnel_start(c);
+	else
+		forward_start(c);
+}
+
+/* ---- parser callbacks (request) ---- */
+
+static int req_on_head(void *arg)
+{
+	(void)arg;
+	return HPE_PAUSED;   /* decided after llhttp_execute returns */
+}
+
+static int req_on_body(void *arg, const char *at, size_t n)
+{
+	struct conn *c = arg;
+	if (c->state != CS_BODY)
+		return 0;
+	return forward_req_body(c, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int req_on_chunk_header(void *arg, uint64_t size)
+{
+	struct conn *c = arg;
+	if (c->state != CS_BODY)
+		return 0;
+	return forward_req_chunk(c, size) < 0 ? HPE_USER : 0;
+}
+
+static int req_on_chunk_complete(void *arg)
+{
+	struct conn *c = arg;
+	if (c->state != CS_BODY)
+		return 0;
+	return forward_req_chunk_done(c) < 0 ? HPE_USER : 0;
+}
+
+static int req_on_complete(void *arg)
+{
+	(void)arg;
+	return HPE_PAUSED;
+}
+
+static const struct http_msg_cb req_cb = {
+	.on_head = req_on_head,
+	.on_body = req_on_body,
+	.on_chunk_header = req_on_chunk_header,
+	.on_chunk_complete = req_on_chunk_complete,
+	.on_complete = req_on_complete,
+};
+
+/* ---- the loop over buffered input ---- */
+
+static bool may_parse(const struct conn *c)
+{
+	switch (c->state) {
+	case CS_HEAD:
+	case CS_DISCARD:
+		return true;
+	case CS_BODY:
+		return !c->up.req_done && c->up.connected && !c->up.pending && !forward_congested(c);
+	default:
+		return false;
+	}
+}
+
+static void on_parse_error(struct conn *c)
+{
+	int status = c->req.err_status ? c->req.err_status : 400;
+	const char *reason = c->req.err_reason ? c->req.err_reason : "bad-request";
+	if (c->state == CS_BODY) {
+		/* the head went upstream already: nothing sane to answer */
+		c->d.reason = reason;
+		conn_abort(c);
+		return;
+	}
+	/* llhttp does not know TRACK; it must still be a 405 */
+	if (c->inlen - c->inoff >= 6 && memcmp(c->in + c->inoff, "TRACK ", 6) == 0) {
+		status = 405;
+		reason = "trace-refused";
+	}
+	if (!c->d.start_ms || c->logged) {
+		memset(&c->d, 0, sizeof c->d);
+		c->logged = false;
+		c->d.start_ms = (uint64_t)time_mono_ms();
+	}
+	conn_reply(c, status, reason, NULL, false);
+}
+
+static void conn_process(struct conn *c)
+{
+	if (c->in_process)
+		return;
+	c->in_process = true;
+	while (!c->closing && may_parse(c) && c->inoff < c->inlen) {
+		size_t used = 0;
+		bool was_idle = c->req.phase == MSG_IDLE;
+		enum http_feed r = http_msg_feed(&c->req, c->in + c->inoff, c->inlen - c->inoff, &used);
+		if (r == HTTP_FEED_ERROR) {
+			on_parse_error(c);
+			break;
+		}
+		c->inoff += used;
+		if (c->state == CS_BODY)
+			c->d.bytes_up += used;
+		if (was_idle && c->state == CS_HEAD && c->req.phase != MSG_IDLE)
+			timer_arm(c, T_HEAD, cfg_of(c)->head_timeout_ms);
+		if (r == HTTP_FEED_MORE)
+			break;
+		/* paused */
+		if (c->req.phase == MSG_BODY && c->state == CS_HEAD) {
+			on_request_head(c);
+		} else if (c->req.phase == MSG_DONE) {
+			if (c->state == CS_DISCARD) {
+				c->state = CS_HEAD;
+				http_msg_resume(&c->req);
+			} else if (c->state == CS_BODY) {
+				forward_req_done(c);
+			}
+		} else if (c->req.phase == MSG_IDLE) {
+			http_msg_resume(&c->req);    /* after an Upgrade: header */
+		}
+	}
+	/* a message without body completes without input: give it a turn */
+	if (!c->closing && may_parse(c) && c->inoff == c->inlen && c->req.phase == MSG_BODY &&
+	    (c->state == CS_BODY || c->state == CS_DISCARD)) {
+		size_t used;
+		if (http_msg_feed(&c->req, "", 0, &used) == HTTP_FEED_PAUSED && c->req.phase == MSG_DONE) {
+			if (c->state == CS_DISCARD) {
+				c->state = CS_HEAD;
+				http_msg_resume(&c->req);
+			} else {
+				forward_req_done(c);
+			}
+		}
+	}
+	c->in_process = false;
+	if (c->closing)
+		return;
+	if (c->inoff == c->inlen)
+		c->inoff = c->inlen = 0;
+	else if (c->inoff > c->incap / 2) {
+		memmove(c->in, c->in + c->inoff, c->inlen - c->inoff);
+		c->inlen -= c->inoff;
+		c->inoff = 0;
+	}
+	update_reading(c);
+}
+
+void conn_kick(struct conn *c)
+{
+	if (c->closing)
+		return;
+	if (c->in_process) {
+		return;
+	}
+	conn_process(c);
+}
+
+static void update_reading(struct conn *c)
+{
+	if (c->closing || c->state == CS_TUNNEL)
+		return;
+	bool want = may_parse(c) && c->inlen - c->inoff < cfg_of(c)->max_head_bytes + CONN_IN_MAX_EXTRA;
+	if (want && !c->reading)
+		io_read_start(c->io);
+	else if (!want && c->reading)
+		io_read_stop(c->io);
+	c->reading = want;
+}
+
+void conn_take_input(struct conn *c, const char **buf, size_t *n)
+{
+	*buf = c->in + c->inoff;
+	*n = c->inlen - c->inoff;
+	c->inoff = c->inlen = 0;
+}
+
+void conn_exchange_done(struct conn *c, bool keep)
+{
+	if (c->closing)
+		return;
+	conn_log(c);
+	if (c->pol) {
+		policy_unref(c->pol);
+		c->pol = NULL;
+		c->client = NULL;
+	}
+	if (!keep || c->peer_eof) {
+		close_after_flush(c);
+		return;
+	}
+	c->state = CS_HEAD;
+	http_msg_resume(&c->req);
+	timer_arm(c, T_IDLE, cfg_of(c)->idle_timeout_ms);
+	conn_kick(c);
+}
+
+/* ---- client stream events ---- */
+
+static void on_read(void *arg, const char *buf, size_t n)
+{
+	struct conn *c = arg;
+	if (c->closing)
+		return;
+	if (c->state == CS_TUNNEL) {
+		tunnel_client_read(c, buf, n);
+		return;
+	}
+	if (c->inlen + n > c->incap) {
+		size_t cap = c->incap ? c->incap : 4096;
+		while (cap < c->inlen + n)
+			cap *= 2;
+		c->in = xrealloc(c->in, cap);
+		c->incap = cap;
+	}
+	memcpy(c->in + c->inlen, buf, n);
+	c->inlen += n;
+	conn_process(c);
+}
+
+static void on_eof(void *arg)
+{
+	struct conn *c = arg;
+	if (c->state == CS_TUNNEL) {
+		tunnel_client_eof(c);
+		return;
+	}
+	c->reading = false;
+	if (c->state == CS_WAIT || (c->state == CS_BODY && c->up.req_done)) {
+		c->peer_eof = true;   /* half-closed: answer, then close */
+		return;
+	}
+	conn_abort(c);
+}
+
+static void on_error(void *arg, int err)
+{
+	(void)err;
+	conn_abort(arg);
+}
+
+static void on_drain(void *arg)
+{
+	struct conn *c = arg;
+	if (c->closing)
+		return;
+	if (c->close_after_flush) {
+		if (io_queued(c->io) == 0)
+			conn_abort(c);
+		return;
+	}
+	if (c->state == CS_TUNNEL)
+		tunnel_client_drain(c);
+	else if (c->state == CS_BODY)
+		forward_client_drain(c);
+}
+
+static const struct io_handler client_h = {
+	.on_read = on_read,
+	.on_eof = on_eof,
+	.on_error = on_error,
+	.on_drain = on_drain,
+	.on_closed = on_io_closed,
+};
+
+void conn_new(struct worker *w, struct io *io, bool tls)
+{
+	const struct config *cfg = w->px->cfg;
+	struct conn *c = xcalloc(1, sizeof *c);
+	c->w = w;
+	c->io = io;
+	c->tls = tls;
+	c->state = CS_HEAD;
+	http_msg_init(&c->req, true, cfg->max_head_bytes, cfg->max_headers, &req_cb, c);
+	uv_timer_init(&w->loop, &c->timer);
+	c->timer.data = c;
+	uv_timer_init(&w->loop, &c->up_timer);
+	c->up_timer.data = c;
+	c->handles = 3;
+	io_set_handler(io, &client_h, c);
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	timer_arm(c, T_HEAD, cfg->head_timeout_ms);
+	update_reading(c);
+}

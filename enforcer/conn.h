@@ -1,0 +1,153 @@
+/* One sandbox connection and everything it owns: its byte stream (plain or
+ * TLS), its input buffer, the request parser, its timers, and the upstream
+ * it talks to (forward.c for plain HTTP, tunnel.c after CONNECT). The
+ * state machine lives in conn.c; each request is decided against the
+ * worker's policy of that moment, never one captured at accept. */
+#ifndef AIRLOCK_ENFORCER_CONN_H
+#define AIRLOCK_ENFORCER_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "common/limits.h"
+#include "common/netmatch.h"
+#include "enforcer/http.h"
+#include "enforcer/io.h"
+#include "enforcer/resolve.h"
+
+struct worker;
+struct conn;
+struct policy;
+struct policy_client;
+
+enum conn_state {
+	CS_HEAD,      /* reading a request head */
+	CS_WAIT,      /* deciding / resolving / connecting: client reads stopped */
+	CS_BODY,      /* request forwarded; body (if any) streaming; response pending */
+	CS_DISCARD,   /* refused request: skipping its body, then the next request */
+	CS_TUNNEL,    /* CONNECT established: bytes both ways */
+	CS_CLOSING,   /* answering a last time, then closing */
+};
+
+enum timer_kind { T_NONE, T_IDLE, T_HEAD, T_GRACE };
+
+/* The fields of one decision log line (SPEC §4). */
+struct decision {
+	const char *verdict;          /* "allow", "deny", "audit" */
+	char client[AL_NAME_MAX + 1];
+	char method[AL_METHOD_MAX + 1];
+	const char *scheme;
+	char host[AL_HOST_BUF];
+	uint16_t port;
+	char path[AL_PATH_MAX + 1];
+	uint64_t rule;                /* 0: none */
+	const char *reason;
+	int status;
+	uint64_t bytes_up, bytes_down;
+	uint64_t start_ms;
+};
+
+struct upstream {
+	struct io *io;                /* NULL when none */
+	bool connected;
+	char host[AL_HOST_BUF];       /* canonical target this io serves */
+	uint16_t port;
+	struct resolve_req *rr;
+	struct sockaddr_storage addrs[RESOLVE_ADDRS_MAX];
+	size_t naddrs, next;
+	struct http_msg resp;
+	bool resp_init;
+	/* current exchange */
+	bool req_chunked, req_done;
+	bool resp_started, resp_done, resp_chunked_out, resp_eof_delim, head_req, close_after;
+	uint64_t last_chunk;
+	bool client_keep, paused;     /* paused: upstream reads stopped (client congested) */
+	int timer_mode;
+	char *pending;                /* request head waiting for the connect */
+	size_t pending_len;
+	void (*done)(struct conn *c, int status, const char *reason);
+};
+
+struct tunnel {
+	char client[AL_NAME_MAX + 1];
+	uint64_t rule_id;
+	bool passthrough;
+	bool client_eof, up_eof;
+	bool client_paused, up_paused;
+};
+
+struct conn {
+	struct worker *w;
+	struct conn *next, *prev;      /* worker's list */
+	struct io *io;
+	bool tls;
+	enum conn_state state;
+	struct http_msg req;
+	char *in;                      /* unparsed client bytes */
+	size_t inlen, inoff, incap;
+	uv_timer_t timer;              /* head / idle timeout; closing grace */
+	uv_timer_t up_timer;           /* upstream connect / idle timeout */
+	int handles;                   /* handles still to close before free */
+	enum timer_kind tkind;
+	bool closing, close_after_flush, reading, in_process, peer_eof;
+	char counted[AL_NAME_MAX + 1]; /* client charged in the per-client count */
+	struct policy *pol;            /* reference held for the current decision */
+	const struct policy_client *client;
+	struct decision d;
+	bool logged;
+	struct upstream up;
+	struct tunnel tun;
+};
+
+/* New connection on w over io (already accepted; TLS already wrapped). */
+void conn_new(struct worker *w, struct io *io, bool tls);
+/* Close now (no further answer). */
+void conn_abort(struct conn *c);
+/* Close once what is queued to the client is written. */
+void conn_finish(struct conn *c);
+
+/* --- used by forward.c and tunnel.c --- */
+/* Answer with a short response; keep=false closes after it is written.
+ * extra: more header lines (each ending in \r\n) or NULL. */
+void conn_reply(struct conn *c, int status, const char *reason, const char *extra, bool keep);
+/* Log c->d once (verdict, status and reason as set). */
+void conn_log(struct conn *c);
+/* The current exchange is over: next request (keep) or close. */
+void conn_exchange_done(struct conn *c, bool keep);
+/* Re-evaluate whether to read from the client and parse buffered bytes. */
+void conn_kick(struct conn *c);
+/* Drop the input bytes already handed on (tunnel start). */
+void conn_take_input(struct conn *c, const char **buf, size_t *n);
+
+/* forward.c: a plain-HTTP absolute-URI request whose head c->req holds. */
+void forward_start(struct conn *c);
+int forward_req_body(struct conn *c, const char *at, size_t n);
+int forward_req_chunk(struct conn *c, uint64_t size);
+int forward_req_chunk_done(struct conn *c);
+void forward_req_done(struct conn *c);
+bool forward_congested(const struct conn *c);
+void forward_client_drain(struct conn *c);
+void upstream_close(struct conn *c);
+/* Resolve + connect to host:port (canonical), then call done(c, status, reason). */
+void upstream_open(struct conn *c, const char *host, enum host_kind kind, uint16_t port,
+		   void (*done)(struct conn *c, int status, const char *reason));
+
+/* "host", "host:port", "[v6]:port" -> canonical host; dflt 0: port required. */
+int authority_parse(const char *s, size_t n, uint16_t dflt, char host[AL_HOST_BUF], enum host_kind *kind,
+		    uint16_t *port) AL_MUST_CHECK;
+
+/* tunnel.c: CONNECT */
+void tunnel_start(struct conn *c);
+void tunnel_client_read(struct conn *c, const char *buf, size_t n);
+void tunnel_client_eof(struct conn *c);
+void tunnel_client_drain(struct conn *c);
+void tunnel_up_read(struct conn *c, const char *buf, size_t n);
+void tunnel_up_eof(struct conn *c);
+void tunnel_up_drain(struct conn *c);
+/* Close c if its tunnel's rule is no longer live in the worker's policy;
+ * why is the log reason ("rule-revoked", "rule-expired"). */
+void tunnel_check(struct conn *c, int64_t now, const char *why);
+
+#endif

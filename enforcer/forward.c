@@ -1,0 +1,713 @@
+/* Plain-HTTP forwarding of absolute-URI requests: canonical host, normalised
+ * path, first-match decision, resolution through the deny set (only the
+ * addresses it returns are dialled), connect with a timeout, origin-form
+ * request upstream without hop-by-hop headers, bodies streamed both ways
+ * as llhttp framed them (re-chunked by us when chunked), backpressure on
+ * both sides, keep-alive both sides. Also the upstream connection itself
+ * (upstream_open / upstream_close), which tunnel.c shares. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "enforcer/conn.h"
+#include "enforcer/policy.h"
+#include "enforcer/worker.h"
+
+/* Upstream response heads: origins send more than sandboxes do (cookies). */
+#define RESP_HEAD_MAX (256 * 1024)
+#define RESP_HEADERS_MAX 500
+
+static const struct config *cfg_of(const struct conn *c)
+{
+	return c->w->px->cfg;
+}
+
+/* ---- a growing byte buffer for heads we write ---- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->p = xrealloc(b->p, cap);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void sb_header(struct sbuf *b, const struct http_msg *m, size_t i)
+{
+	sb_add(b, http_name(m, i), m->hdrs[i].nlen);
+	sb_add(b, ": ", 2);
+	sb_add(b, http_value(m, i), m->hdrs[i].vlen);
+	sb_add(b, "\r\n", 2);
+}
+
+/* ---- authority: "host", "host:port", "[v6]:port" ---- */
+
+int authority_parse(const char *s, size_t n, uint16_t dflt, char host[AL_HOST_BUF], enum host_kind *kind,
+		    uint16_t *port)
+{
+	char tmp[AL_HOST_BUF + 8], pbuf[8];
+	size_t hlen;
+	const char *p = NULL;
+	size_t plen = 0;
+
+	if (n == 0 || memchr(s, '@', n) || memchr(s, '%', n))
+		return AL_EINVAL;
+	if (s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb)
+			return AL_EINVAL;
+		hlen = (size_t)(rb - s) + 1;
+		if (hlen < n) {
+			if (s[hlen] != ':')
+				return AL_EINVAL;
+			p = s + hlen + 1;
+			plen = n - hlen - 1;
+		}
+	} else {
+		const char *colon = memchr(s, ':', n);
+		if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)))
+			return AL_EINVAL;   /* an IPv6 literal needs brackets */
+		hlen = colon ? (size_t)(colon - s) : n;
+		if (colon) {
+			p = colon + 1;
+			plen = n - hlen - 1;
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof tmp)
+		return AL_EINVAL;
+	memcpy(tmp, s, hlen);
+	tmp[hlen] = '\0';
+	if (host_canon(tmp, hlen, host, kind) < 0)
+		return AL_EINVAL;
+	if (p) {
+		if (plen == 0 || plen >= sizeof pbuf)
+			return AL_EINVAL;
+		memcpy(pbuf, p, plen);
+		pbuf[plen] = '\0';
+		if (port_parse(pbuf, port) < 0)
+			return AL_EINVAL;
+	} else {
+		if (!dflt)
+			return AL_EINVAL;
+		*port = dflt;
+	}
+	return 0;
+}
+
+/* ---- the upstream connection ---- */
+
+enum { UT_NONE, UT_CONNECT, UT_IDLE };
+
+static void up_on_read(void *arg, const char *buf, size_t n);
+static void up_on_eof(void *arg);
+static void up_on_error(void *arg, int err);
+static void up_on_drain(void *arg);
+static void up_on_connect(void *arg, int status);
+
+static const struct io_handler up_h = {
+	.on_read = up_on_read,
+	.on_eof = up_on_eof,
+	.on_error = up_on_error,
+	.on_drain = up_on_drain,
+	.on_connect = up_on_connect,
+};
+
+static void up_timer_arm(struct conn *c, int mode, uint64_t ms);
+
+void upstream_close(struct conn *c)
+{
+	struct upstream *u = &c->up;
+	if (u->rr) {
+		resolve_cancel(u->rr);
+		u->rr = NULL;
+	}
+	if (u->io) {
+		io_set_handler(u->io, &up_h, NULL);
+		io_close(u->io);
+		u->io = NULL;
+	}
+	u->connected = false;
+	u->paused = false;
+	free(u->pending);
+	u->pending = NULL;
+	u->pending_len = 0;
+	u->timer_mode = UT_NONE;
+	if (!uv_is_closing((uv_handle_t *)&c->up_timer))
+		uv_timer_stop(&c->up_timer);
+}
+
+static void try_connect(struct conn *c)
+{
+	struct upstream *u = &c->up;
+	while (u->next < u->naddrs) {
+		const struct sockaddr *sa = (const struct sockaddr *)&u->addrs[u->next++];
+		if (io_tcp_connect(&c->w->loop, sa, &up_h, c, &u->io) == 0) {
+			up_timer_arm(c, UT_CONNECT, cfg_of(c)->connect_timeout_ms);
+			return;
+		}
+		u->io = NULL;
+	}
+	u->done(c, AL_EUNAVAIL, "upstream-connect-failed");
+}
+
+static void on_resolved(void *arg, int status, const struct sockaddr_storage *addrs, size_t naddrs,
+			const char *reason)
+{
+	struct conn *c = arg;
+	struct upstream *u = &c->up;
+	u->rr = NULL;
+	if (c->closing)
+		return;
+	if (status < 0 || naddrs == 0) {
+		u->done(c, status < 0 ? status : AL_ENOTFOUND, reason ? reason : "dns-failure");
+		return;
+	}
+	if (naddrs > RESOLVE_ADDRS_MAX)
+		naddrs = RESOLVE_ADDRS_MAX;
+	memcpy(u->addrs, addrs, naddrs * sizeof *addrs);
+	u->naddrs = naddrs;
+	u->next = 0;
+	try_connect(c);
+}
+
+void upstream_open(struct conn *c, const char *host, enum host_kind kind, uint16_t port,
+		   void (*done)(struct conn *c, int status, const char *reason))
+{
+	struct upstream *u = &c->up;
+	char *pending = u->pending;
+	size_t plen = u->pending_len;
+	u->pending = NULL;
+	upstream_close(c);
+	u->pending = pending;
+	u->pending_len = plen;
+	snprintf(u->host, sizeof u->host, "%s", host);
+	u->port = port;
+	u->done = done;
+	if (resolve_start(c->w->px->resolver, &c->w->loop, host, kind, port, on_resolved, c, &u->rr) < 0) {
+		u->rr = NULL;
+		done(c, AL_ENOTFOUND, "dns-failure");
+	}
+}
+
+static void up_on_connect(void *arg, int status)
+{
+	struct conn *c = arg;
+	struct upstream *u = &c->up;
+	if (!c || c->closing)
+		return;
+	uv_timer_stop(&c->up_timer);
+	u->timer_mode = UT_NONE;
+	if (status < 0) {
+		io_set_handler(u->io, &up_h, NULL);
+		io_close(u->io);
+		u->io = NULL;
+		try_connect(c);
+		return;
+	}
+	u->connected = true;
+	u->done(c, 0, NULL);
+}
+
+static void on_up_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	struct upstream *u = &c->up;
+	if (c->closing)
+		return;
+	int mode = u->timer_mode;
+	u->timer_mode = UT_NONE;
+	if (mode == UT_CONNECT) {
+		upstream_close(c);
+		u->done(c, AL_ETIMEOUT, "upstream-timeout");
+	} else if (mode == UT_IDLE) {
+		if (c->state == CS_BODY && !u->resp_started) {
+			c->d.reason = "upstream-timeout";
+			conn_reply(c, 504, "upstream-timeout", NULL, false);
+		} else if (c->state == CS_BODY) {
+			c->d.reason = "upstream-timeout";
+			conn_abort(c);
+		} else {
+			upstream_close(c);   /* idle keep-alive upstream */
+		}
+	}
+}
+
+static void up_timer_arm(struct conn *c, int mode, uint64_t ms)
+{
+	c->up.timer_mode = mode;
+	uv_timer_start(&c->up_timer, on_up_timer, ms, 0);
+}
+
+/* ---- response from upstream ---- */
+
+static int client_write(struct conn *c, const void *buf, size_t n)
+{
+	c->d.bytes_down += n;
+	int rc = io_write(c->io, buf, n);
+	if (rc == 0 && io_queued(c->io) > IO_HIGH_WATER && c->up.io && !c->up.paused) {
+		io_read_stop(c->up.io);
+		c->up.paused = true;
+	}
+	return rc;
+}
+
+static int resp_on_head(void *arg)
+{
+	struct conn *c = arg;
+	struct upstream *u = &c->up;
+	struct http_msg *m = &u->resp;
+	int status = m->p.status_code;
+	struct sbuf b = { 0 };
+	char line[64];
+
+	if (status == 101)
+		return -1;   /* we never ask for a protocol switch */
+	bool info = status >= 100 && status < 200;
+	bool no_body = info || u->head_req || status == 204 || status == 304;
+
+	snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
+	sb_str(&b, line);
+	sb_add(&b, m->arena + m->reason, m->reason_len);
+	sb_add(&b, "\r\n", 2);
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (!http_is_hop(m, i))
+			sb_header(&b, m, i);
+	if (!info) {
+		u->resp_started = true;
+		c->d.status = status;
+		if (!no_body) {
+			if (http_is_chunked(m)) {
+				u->resp_chunked_out = true;
+				sb_str(&b, "Transfer-Encoding: chunked\r\n");
+			} else if (http_find(m, "content-length", 0) < 0) {
+				u->resp_eof_delim = true;   /* body until the upstream closes */
+				u->close_after = true;
+			}
+		}
+		if (!u->client_keep)
+			u->close_after = true;
+		if (u->close_after)
+			sb_str(&b, "Connection: close\r\n");
+	}
+	sb_add(&b, "\r\n", 2);
+	int rc = client_write(c, b.p, b.len);
+	free(b.p);
+	if (rc < 0)
+		return -1;
+	return (no_body && !info) ? 1 : 0;
+}
+
+static int resp_on_body(void *arg, const char *at, size_t n)
+{
+	struct conn *c = arg;
+	if (c->up.resp_chunked_out) {
+		char hx[24];
+		int hl = snprintf(hx, sizeof hx, "%zx\r\n", n);
+		if (client_write(c, hx, (size_t)hl) < 0 || client_write(c, at, n) < 0 ||
+		    client_write(c, "\r\n", 2) < 0)
+			return HPE_USER;
+		return 0;
+	}
+	return client_write(c, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int resp_on_complete(void *arg)
+{
+	struct conn *c = arg;
+	struct upstream *u = &c->up;
+	int status = u->resp.p.status_code;
+	if (status >= 100 && status < 200)
+		return 0;   /* an interim answer: the real one follows */
+	u->resp_done = true;
+	if (u->resp_chunked_out && client_write(c, "0\r\n\r\n", 5) < 0)
+		return HPE_USER;
+	return HPE_PAUSED;
+}
+
+static const struct http_msg_cb resp_cb = {
+	.on_head = resp_on_head,
+	.on_body = resp_on_body,
+	.on_complete = resp_on_complete,
+};
+
+/* The response is complete: reuse or drop the upstream, then next request. */
+static void exchange_finish(struct conn *c, bool stray_bytes)
+{
+	struct upstream *u = &c->up;
+	bool up_keep = !stray_bytes && !u->resp_eof_delim && http_keep_alive(&u->resp);
+	uv_timer_stop(&c->up_timer);
+	u->timer_mode = UT_NONE;
+	if (!up_keep) {
+		upstream_close(c);
+	} else {
+		http_msg_resume(&u->resp);
+		if (u->paused) {
+			io_read_start(u->io);
+			u->paused = false;
+		}
+		/* keep it for the next request to the same host; it closes when idle */
+		up_timer_arm(c, UT_IDLE, cfg_of(c)->idle_timeout_ms);
+	}
+	c->d.verdict = c->d.verdict ? c->d.verdict : "allow";
+	if (!u->req_done)
+		u->close_after = true;   /* the request body is still coming: cannot reuse */
+	conn_exchange_done(c, !u->close_after);
+}
+
+static void up_on_read(void *arg, const char *buf, size_t n)
+{
+	struct conn *c = arg;
+	struct upstream *u = &c->up;
+	if (!c || c->closing)
+		return;
+	if (c->state == CS_TUNNEL) {
+		tunnel_up_read(c, buf, n);
+		return;
+	}
+	if (c->state != CS_BODY || u->resp_done) {
+		upstream_close(c);   /* bytes nobody asked for */
+		return;
+	}
+	up_timer_arm(c, UT_IDLE, cfg_of(c)->upstream_idle_timeout_ms);
+	size_t off = 0;
+	while (off < n) {
+		size_t used = 0;
+		enum http_feed r = http_msg_feed(&u->resp, buf + off, n - off, &used);
+		if (r == HTTP_FEED_ERROR) {
+			if (!u->resp_started) {
+				c->d.reason = "bad-upstream-response";
+				conn_reply(c, 502, "bad-upstream-response", NULL, false);
+			} else {
+				c->d.reason = "bad-upstream-response";
+				conn_abort(c);
+			}
+			return;
+		}
+		off += used;
+		if (r == HTTP_FEED_MORE)
+			break;
+		if (u->resp.phase == MSG_DONE && u->resp_done) {
+			exchange_finish(c, off < n);
+			return;
+		}
+		if (u->resp.phase == MSG_IDLE)
+			http_msg_resume(&u->resp);
+	}
+}
+
+static void up_fail(struct conn *c, const char *reason)
+{
+	struct upstream *u = &c->up;
+	if (c->state == CS_BODY && !u->resp_started) {
+		c->d.reason = reason;
+		conn_reply(c, 502, reason, NULL, false);
+	} else if (c->state == CS_BODY && !u->resp_done) {
+		c->d.reason = reason;
+		conn_abort(c);
+	} else {
+		upstream_close(c);
+	}
+}
+
+static void up_on_eof(void *arg)
+{
+	struct conn *c = arg;
+	struct upstream *u = &c->up;
+	if (!c || c->closing)
+		return;
+	if (c->state == CS_TUNNEL) {
+		tunnel_up_eof(c);
+		return;
+	}
+	if (c->state == CS_BODY && u->resp_started && !u->resp_done) {
+		if (http_msg_finish(&u->resp) && u->resp_done) {
+			exchange_finish(c, true);
+			return;
+		}
+		c->d.reason = "upstream-closed";
+		conn_abort(c);
+		return;
+	}
+	up_fail(c, "upstream-closed");
+}
+
+static void up_on_error(void *arg, int err)
+{
+	struct conn *c = arg;
+	(void)err;
+	if (!c || c->closing)
+		return;
+	if (c->state == CS_TUNNEL) {
+		conn_abort(c);
+		return;
+	}
+	up_fail(c, "upstream-error");
+}
+
+static void up_on_drain(void *arg)
+{
+	struct conn *c = arg;
+	if (!c || c->closing)
+		return;
+	if (c->state == CS_TUNNEL)
+		tunnel_up_drain(c);
+	else
+		conn_kick(c);
+}
+
+void forward_client_drain(struct conn *c)
+{
+	if (c->up.io && c->up.paused && io_queued(c->io) < IO_LOW_WATER) {
+		io_read_start(c->up.io);
+		c->up.paused = false;
+	}
+}
+
+bool forward_congested(const struct conn *c)
+{
+	return c->up.io && io_queued(c->up.io) > IO_HIGH_WATER;
+}
+
+/* ---- request body to upstream ---- */
+
+static int up_write(struct conn *c, const void *buf, size_t n)
+{
+	if (!c->up.io)
+		return AL_EIO;
+	return io_write(c->up.io, buf, n);
+}
+
+int forward_req_body(struct conn *c, const char *at, size_t n)
+{
+	if (c->up.req_chunked) {
+		char hx[24];
+		int hl = snprintf(hx, sizeof hx, "%zx\r\n", n);
+		if (up_write(c, hx, (size_t)hl) < 0 || up_write(c, at, n) < 0 || up_write(c, "\r\n", 2) < 0)
+			return AL_EIO;
+		return 0;
+	}
+	return up_write(c, at, n);
+}
+
+int forward_req_chunk(struct conn *c, uint64_t size)
+{
+	(void)c;
+	(void)size;
+	return 0;   /* we re-chunk per body piece */
+}
+
+int forward_req_chunk_done(struct conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+void forward_req_done(struct conn *c)
+{
+	struct upstream *u = &c->up;
+	if (u->req_done)
+		return;
+	u->req_done = true;
+	if (u->req_chunked && up_write(c, "0\r\n\r\n", 5) < 0) {
+		conn_abort(c);
+		return;
+	}
+	if (u->resp_done)
+		conn_exchange_done(c, false);
+}
+
+/* ---- the request ---- */
+
+static void exchange_begin(struct conn *c)
+{
+	struct upstream *u = &c->up;
+	u->req_chunked = http_is_chunked(&c->req);
+	u->req_done = false;
+	u->resp_started = u->resp_done = u->resp_chunked_out = u->resp_eof_delim = false;
+	u->close_after = false;
+	u->head_req = c->req.p.method == HTTP_HEAD;
+	u->client_keep = http_keep_alive(&c->req);
+	if (!u->resp_init) {
+		http_msg_init(&u->resp, false, RESP_HEAD_MAX, RESP_HEADERS_MAX, &resp_cb, c);
+		u->resp_init = true;
+	} else {
+		http_msg_reset(&u->resp);
+	}
+	int rc = io_write(u->io, u->pending, u->pending_len);
+	c->d.bytes_up += u->pending_len;
+	free(u->pending);
+	u->pending = NULL;
+	u->pending_len = 0;
+	if (rc < 0) {
+		up_fail(c, "upstream-error");
+		return;
+	}
+	c->state = CS_BODY;
+	io_read_start(u->io);
+	up_timer_arm(c, UT_IDLE, cfg_of(c)->upstream_idle_timeout_ms);
+	http_msg_resume(&c->req);
+	conn_kick(c);
+}
+
+static void on_upstream_ready(struct conn *c, int status, const char *reason)
+{
+	if (c->closing)
+		return;
+	if (status == 0) {
+		exchange_begin(c);
+		return;
+	}
+	if (status == AL_EDENIED) {
+		c->d.verdict = cfg_of(c)->mode == MODE_AUDIT ? "audit" : "deny";
+		conn_reply(c, 403, "denied-address", NULL, true);
+	} else if (status == AL_ETIMEOUT) {
+		conn_reply(c, 504, "upstream-timeout", NULL, true);
+	} else if (status == AL_ENOTFOUND) {
+		conn_reply(c, 502, "dns-failure", NULL, true);
+	} else {
+		conn_reply(c, 502, reason ? reason : "upstream-connect-failed", NULL, true);
+	}
+}
+
+static void deny(struct conn *c, int status, const char *reason)
+{
+	c->d.verdict = cfg_of(c)->mode == MODE_AUDIT ? "audit" : "deny";
+	conn_reply(c, status, reason, NULL, true);
+}
+
+void forward_start(struct conn *c)
+{
+	const struct http_msg *m = &c->req;
+	const char *url = m->arena + m->url;
+	size_t ulen = m->url_len;
+	char host[AL_HOST_BUF];
+	char path[AL_PATH_MAX + 1];
+	enum host_kind kind;
+	uint16_t port;
+	const char *query = NULL;
+
+	if (ulen >= 8 && strncasecmp(url, "https://", 8) == 0) {
+		conn_reply(c, 400, "https-needs-connect", NULL, true);
+		return;
+	}
+	if (ulen < 7 || strncasecmp(url, "http://", 7) != 0) {
+		conn_reply(c, 400, "not-a-proxy-request", NULL, true);
+		return;
+	}
+	if (memchr(url, '#', ulen)) {
+		conn_reply(c, 400, "bad-url", NULL, true);
+		return;
+	}
+	const char *auth = url + 7;
+	size_t alen = 0;
+	while (7 + alen < ulen && auth[alen] != '/' && auth[alen] != '?')
+		alen++;
+	if (authority_parse(auth, alen, 80, host, &kind, &port) < 0) {
+		deny(c, 403, "bad-host");
+		return;
+	}
+	snprintf(c->d.host, sizeof c->d.host, "%s", host);
+	c->d.port = port;
+	const char *rest = auth + alen;
+	size_t rlen = ulen - 7 - alen;
+	if (rlen == 0 || rest[0] == '?') {
+		/* "http://h" and "http://h?q" mean the root */
+		char tmp[AL_PATH_MAX + 2];
+		if (rlen + 1 > AL_PATH_MAX) {
+			conn_reply(c, 400, "bad-path", NULL, true);
+			return;
+		}
+		tmp[0] = '/';
+		memcpy(tmp + 1, rest, rlen);
+		if (path_normalise(tmp, rlen + 1, path, &query) < 0) {
+			conn_reply(c, 400, "bad-path", NULL, true);
+			return;
+		}
+		query = rlen ? rest : NULL;
+	} else if (path_normalise(rest, rlen, path, &query) < 0) {
+		snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(rlen < 200 ? rlen : 200), rest);
+		conn_reply(c, 400, "bad-path", NULL, true);
+		return;
+	}
+	snprintf(c->d.path, sizeof c->d.path, "%s", path);
+
+	const struct policy_rule *rule = NULL;
+	const char *reason = "no-rule";
+	struct policy_req pr = {
+		.host = host, .port = port, .method = c->d.method, .path = path, .now = time_now(),
+	};
+	enum policy_action a = policy_decide(c->client, &pr, &rule, &reason);
+	if (a != POLICY_FORWARD) {
+		deny(c, 403, reason ? reason : "no-rule");
+		return;
+	}
+	c->d.rule = rule->id;
+	if (rule->secret) {
+		/* a secret is never sent over plaintext HTTP */
+		deny(c, 403, "secret-needs-https");
+		return;
+	}
+	c->d.verdict = "allow";
+
+	/* origin-form request head */
+	struct sbuf b = { 0 };
+	sb_str(&b, c->d.method);
+	sb_add(&b, " ", 1);
+	sb_str(&b, path);
+	if (query)
+		sb_add(&b, query, (size_t)(url + ulen - query));
+	sb_str(&b, " HTTP/1.1\r\nHost: ");
+	if (kind == HOST_IPV6)
+		sb_add(&b, "[", 1);
+	sb_str(&b, host);
+	if (kind == HOST_IPV6)
+		sb_add(&b, "]", 1);
+	if (port != 80) {
+		char pb[8];
+		snprintf(pb, sizeof pb, ":%u", (unsigned)port);
+		sb_str(&b, pb);
+	}
+	sb_add(&b, "\r\n", 2);
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (!http_is_hop(m, i) && !http_name_is(m, i, "host"))
+			sb_header(&b, m, i);
+	if (http_is_chunked(m))
+		sb_str(&b, "Transfer-Encoding: chunked\r\n");
+	if (!http_keep_alive(m))
+		sb_str(&b, "Connection: close\r\n");
+	sb_add(&b, "\r\n", 2);
+
+	struct upstream *u = &c->up;
+	if (u->io && u->connected && strcmp(u->host, host) == 0 && u->port == port) {
+		free(u->pending);
+		u->pending = b.p;
+		u->pending_len = b.len;
+		exchange_begin(c);
+		return;
+	}
+	upstream_close(c);
+	u->pending = b.p;
+	u->pending_len = b.len;
+	upstream_open(c, host, kind, port, on_upstream_ready);
+}

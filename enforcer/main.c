@@ -1,0 +1,127 @@
+/* airlock-enforcer: the proxy that faces the sandboxes. Only wiring here:
+ * flags, deny set and resolver, TLS listener credentials, listening
+ * sockets, worker threads, the IPC client, and a clean stop on SIGTERM or
+ * SIGINT. Everything else is in libenforcer.a. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "common/ca.h"
+#include "common/log.h"
+#include "enforcer/denyset.h"
+#include "enforcer/ipc_client.h"
+#include "enforcer/resolve.h"
+#include "enforcer/settings.h"
+#include "enforcer/tlsconf.h"
+#include "enforcer/worker.h"
+
+static struct ipc_client *ipc;
+static uv_signal_t sig_term, sig_int;
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	(void)s;
+	log_info("stopping", KV_I("signal", signum));
+	ipc_client_stop(ipc);
+	ipc = NULL;
+	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&sig_int, NULL);
+}
+
+static int tls_listener_cred(const struct config *cfg, gnutls_certificate_credentials_t *out)
+{
+	struct ca ca;
+	int rc;
+	if (!cfg->state_dir) {
+		fprintf(stderr, "airlock-enforcer: --https-port needs --state-dir (the CA lives there)\n");
+		return AL_EINVAL;
+	}
+	if ((rc = ca_load(cfg->state_dir, &ca)) < 0) {
+		log_error("cannot load the CA", KV_S("state_dir", cfg->state_dir), KV_S("error", airlock_strerror(rc)));
+		return rc;
+	}
+	const char **sans = calloc(cfg->nsans + 1, sizeof *sans);
+	if (!sans)
+		abort();
+	sans[0] = cfg->bind;
+	for (size_t i = 0; i < cfg->nsans; i++)
+		sans[i + 1] = cfg->sans[i];
+	rc = tlsconf_listener_cred(&ca, sans, cfg->nsans + 1, out);
+	free(sans);
+	ca_free(&ca);
+	if (rc < 0)
+		log_error("cannot make the listener certificate", KV_S("error", airlock_strerror(rc)));
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct proxy px;
+	struct denyset *deny = NULL;
+	int rc, status = 1;
+
+	rc = config_parse(&cfg, argc, argv);
+	if (rc == 1)
+		return 0;
+	if (rc < 0)
+		return 2;
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	log_init("airlock-enforcer", cfg.log_format, LOG_LVL_INFO, stderr);
+
+	memset(&px, 0, sizeof px);
+	px.cfg = &cfg;
+	px.http_fd = px.https_fd = -1;
+	if ((rc = denyset_new(cfg.deny, cfg.ndeny, &deny)) < 0 ||
+	    (rc = resolver_new(cfg.pins, cfg.npins, deny, &px.resolver)) < 0 ||
+	    (rc = connlimit_new(&px.per_client)) < 0) {
+		log_error("start-up failed", KV_S("error", airlock_strerror(rc)));
+		goto out;
+	}
+	if (cfg.https_port && tls_listener_cred(&cfg, &px.tls_cred) < 0)
+		goto out;
+	if (cfg.http_port && listener_bind(cfg.bind, cfg.http_port, &px.http_fd) < 0)
+		goto out;
+	if (cfg.https_port && listener_bind(cfg.bind, cfg.https_port, &px.https_fd) < 0)
+		goto out;
+	if (workers_start(&px, cfg.workers) < 0) {
+		log_error("cannot start the workers");
+		goto out;
+	}
+
+	uv_loop_t *loop = uv_default_loop();
+	uv_signal_init(loop, &sig_term);
+	uv_signal_init(loop, &sig_int);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	if (cfg.ipc_socket && ipc_client_start(loop, &px, cfg.ipc_socket, &ipc) < 0)
+		goto stop;
+	if (!cfg.ipc_socket)
+		log_warn("no --ipc-socket or --state-dir: no policy will come, everything is denied");
+	log_info("listening", KV_S("bind", cfg.bind), KV_I("http_port", cfg.http_port),
+		 KV_I("https_port", cfg.https_port), KV_I("workers", cfg.workers),
+		 KV_S("mode", config_mode_name(cfg.mode)));
+	uv_run(loop, UV_RUN_DEFAULT);
+	status = 0;
+stop:
+	workers_stop(&px);
+	uv_loop_close(loop);
+out:
+	if (px.http_fd >= 0)
+		close(px.http_fd);
+	if (px.https_fd >= 0)
+		close(px.https_fd);
+	if (px.workers)
+		workers_stop(&px);
+	resolver_free(px.resolver);
+	denyset_free(deny);
+	connlimit_free(px.per_client);
+	if (px.tls_cred)
+		gnutls_certificate_free_credentials(px.tls_cred);
+	config_free(&cfg);
+	return status;
+}

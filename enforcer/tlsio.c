@@ -1,0 +1,299 @@
+/* TLS over any io: ciphertext from the lower stream is queued in an inbox
+ * that GnuTLS pulls from; what GnuTLS pushes goes to the lower stream's
+ * write. Plaintext is handed up as it is decrypted, only while the upper
+ * layer reads (backpressure passes through to the lower stream). */
+#include "tlsio.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "enforcer/tlsconf.h"
+
+#define TLS_INBOX_MAX (256 * 1024)
+
+struct io_tls {
+	struct io base;
+	struct io *lower;
+	gnutls_session_t s;
+	uv_timer_t kick;          /* deferred delivery after read_start */
+	char *in;
+	size_t inlen, inoff, incap;
+	int closes;
+	bool hs_done, reading, closing, lower_eof, eof_sent, in_deliver;
+};
+
+static __thread char tl_plain[32 * 1024];
+
+static ssize_t tls_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
+{
+	struct io_tls *t = p;
+	size_t avail = t->inlen - t->inoff;
+	if (avail == 0) {
+		if (t->lower_eof)
+			return 0;
+		gnutls_transport_set_errno(t->s, EAGAIN);
+		return -1;
+	}
+	if (n > avail)
+		n = avail;
+	memcpy(buf, t->in + t->inoff, n);
+	t->inoff += n;
+	if (t->inoff == t->inlen)
+		t->inoff = t->inlen = 0;
+	return (ssize_t)n;
+}
+
+static ssize_t tls_push(gnutls_transport_ptr_t p, const void *buf, size_t n)
+{
+	struct io_tls *t = p;
+	if (t->closing || io_write(t->lower, buf, n) < 0) {
+		gnutls_transport_set_errno(t->s, EIO);
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+static void fail(struct io_tls *t)
+{
+	if (!t->closing && t->base.h)
+		t->base.h->on_error(t->base.arg, AL_ECRYPTO);
+}
+
+/* Drive the handshake, then hand plaintext up while the upper layer reads. */
+static void deliver(struct io_tls *t)
+{
+	if (t->in_deliver || t->closing)
+		return;
+	t->in_deliver = true;
+	if (!t->hs_done) {
+		int r = gnutls_handshake(t->s);
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			if (t->lower_eof)
+				fail(t);
+			goto out;
+		}
+		if (r < 0) {
+			fail(t);
+			goto out;
+		}
+		t->hs_done = true;
+		if (t->base.h && t->base.h->on_connect)
+			t->base.h->on_connect(t->base.arg, 0);
+	}
+	while (t->reading && !t->closing) {
+		ssize_t n = gnutls_record_recv(t->s, tl_plain, sizeof tl_plain);
+		if (n > 0) {
+			t->base.h->on_read(t->base.arg, tl_plain, (size_t)n);
+			continue;
+		}
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			if (t->lower_eof && !t->eof_sent) {
+				t->eof_sent = true;
+				t->base.h->on_eof(t->base.arg);
+			}
+			break;
+		}
+		if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION) {
+			if (!t->eof_sent) {
+				t->eof_sent = true;
+				t->base.h->on_eof(t->base.arg);
+			}
+			break;
+		}
+		fail(t);
+		break;
+	}
+out:
+	t->in_deliver = false;
+}
+
+static void on_lower_read(void *arg, const char *buf, size_t n)
+{
+	struct io_tls *t = arg;
+	if (t->closing)
+		return;
+	if (t->inlen + n > TLS_INBOX_MAX) {
+		fail(t);
+		return;
+	}
+	if (t->inlen + n > t->incap) {
+		size_t cap = t->incap ? t->incap : 16 * 1024;
+		while (cap < t->inlen + n)
+			cap *= 2;
+		t->in = xrealloc(t->in, cap);
+		t->incap = cap;
+	}
+	memcpy(t->in + t->inlen, buf, n);
+	t->inlen += n;
+	deliver(t);
+	/* the upper layer stopped reading: let ciphertext wait in the kernel */
+	if (!t->closing && t->hs_done && !t->reading)
+		io_read_stop(t->lower);
+}
+
+static void on_lower_eof(void *arg)
+{
+	struct io_tls *t = arg;
+	t->lower_eof = true;
+	if (!t->hs_done) {
+		fail(t);
+		return;
+	}
+	deliver(t);
+}
+
+static void on_lower_error(void *arg, int err)
+{
+	struct io_tls *t = arg;
+	if (!t->closing && t->base.h)
+		t->base.h->on_error(t->base.arg, err);
+}
+
+static void on_lower_drain(void *arg)
+{
+	struct io_tls *t = arg;
+	if (!t->closing && t->base.h && t->base.h->on_drain)
+		t->base.h->on_drain(t->base.arg);
+}
+
+static void tls_free_if_done(struct io_tls *t)
+{
+	if (--t->closes > 0)
+		return;
+	if (t->base.h && t->base.h->on_closed)
+		t->base.h->on_closed(t->base.arg);
+	gnutls_deinit(t->s);
+	free(t->in);
+	free(t);
+}
+
+static void on_lower_closed(void *arg)
+{
+	tls_free_if_done(arg);
+}
+
+static void on_kick_closed(uv_handle_t *h)
+{
+	tls_free_if_done(h->data);
+}
+
+static const struct io_handler lower_h = {
+	.on_read = on_lower_read,
+	.on_eof = on_lower_eof,
+	.on_error = on_lower_error,
+	.on_drain = on_lower_drain,
+	.on_closed = on_lower_closed,
+};
+
+static int tls_write(struct io *io, const void *buf, size_t n)
+{
+	struct io_tls *t = (struct io_tls *)io;
+	const char *p = buf;
+	if (t->closing || !t->hs_done)
+		return AL_EIO;
+	while (n) {
+		ssize_t w = gnutls_record_send(t->s, p, n);
+		if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (w < 0)
+			return AL_EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void on_kick(uv_timer_t *k)
+{
+	struct io_tls *t = k->data;
+	if (t->reading)
+		deliver(t);
+}
+
+static void tls_read_start(struct io *io)
+{
+	struct io_tls *t = (struct io_tls *)io;
+	if (t->closing || t->reading)
+		return;
+	t->reading = true;
+	io_read_start(t->lower);
+	/* bytes may already wait in the inbox or in GnuTLS: deliver from the loop */
+	if (t->inlen > t->inoff || (t->hs_done && gnutls_record_check_pending(t->s) > 0) || t->lower_eof)
+		uv_timer_start(&t->kick, on_kick, 0, 0);
+}
+
+static void tls_read_stop(struct io *io)
+{
+	struct io_tls *t = (struct io_tls *)io;
+	if (t->closing || !t->reading)
+		return;
+	t->reading = false;
+	if (t->hs_done)
+		io_read_stop(t->lower);
+}
+
+static size_t tls_queued(const struct io *io)
+{
+	const struct io_tls *t = (const struct io_tls *)io;
+	return io_queued(t->lower);
+}
+
+static void tls_shutdown(struct io *io)
+{
+	struct io_tls *t = (struct io_tls *)io;
+	if (t->closing)
+		return;
+	if (t->hs_done)
+		gnutls_bye(t->s, GNUTLS_SHUT_WR);
+	io_shutdown(t->lower);
+}
+
+static void tls_close(struct io *io)
+{
+	struct io_tls *t = (struct io_tls *)io;
+	if (t->closing)
+		return;
+	t->closing = true;
+	uv_timer_stop(&t->kick);
+	uv_close((uv_handle_t *)&t->kick, on_kick_closed);
+	io_close(t->lower);
+}
+
+static const struct io_ops tls_ops = {
+	.write = tls_write,
+	.read_start = tls_read_start,
+	.read_stop = tls_read_stop,
+	.queued = tls_queued,
+	.shutdown = tls_shutdown,
+	.close = tls_close,
+};
+
+int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct io **out)
+{
+	gnutls_session_t s;
+	if (!cred || tlsconf_server_session(&s, cred) < 0)
+		return AL_ECRYPTO;
+	struct io_tls *t = xcalloc(1, sizeof *t);
+	t->base.ops = &tls_ops;
+	t->base.loop = lower->loop;
+	t->lower = lower;
+	t->s = s;
+	t->closes = 2;
+	uv_timer_init(lower->loop, &t->kick);
+	t->kick.data = t;
+	gnutls_transport_set_ptr(s, t);
+	gnutls_transport_set_push_function(s, tls_push);
+	gnutls_transport_set_pull_function(s, tls_pull);
+	io_set_handler(lower, &lower_h, t);
+	/* the handshake needs the lower stream read whatever the upper layer does */
+	io_read_start(lower);
+	*out = &t->base;
+	return 0;
+}
+
+gnutls_session_t tlsio_session(struct io *io)
+{
+	return io->ops == &tls_ops ? ((struct io_tls *)io)->s : NULL;
+}

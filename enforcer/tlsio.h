@@ -1,0 +1,19 @@
+/* A TLS byte stream on top of another io (io.h): GnuTLS with memory
+ * transport functions, so the layer below can be a TCP socket or, for
+ * interception inside a CONNECT that arrived over TLS, another TLS stream.
+ * The listener on --https-port wraps each accepted socket in one. */
+#ifndef AIRLOCK_ENFORCER_TLSIO_H
+#define AIRLOCK_ENFORCER_TLSIO_H
+
+#include <gnutls/gnutls.h>
+
+#include "common/error.h"
+#include "enforcer/io.h"
+
+/* Server side over `lower` (which the new io owns from now on) with the
+ * listener's credentials; the handshake runs as bytes arrive. */
+int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct io **out) AL_MUST_CHECK;
+/* The GnuTLS session of a TLS io (NULL if io is not one). */
+gnutls_session_t tlsio_session(struct io *io);
+
+#endif

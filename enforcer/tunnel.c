@@ -1,0 +1,192 @@
+/* CONNECT: decide on host and port alone, dial the checked address, answer
+ * 200 and copy bytes both ways (bare rules: blind TLS tunnel; passthrough:
+ * any TCP). Backpressure stops reading a side while the other's write queue
+ * is full. A tunnel remembers its client and rule id and is closed when a
+ * policy change or the rule's TTL makes that rule no longer live. One log
+ * line when it ends, with byte counts and duration. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/duration.h"
+#include "enforcer/conn.h"
+#include "enforcer/policy.h"
+#include "enforcer/worker.h"
+
+static void deny(struct conn *c, int status, const char *reason)
+{
+	c->d.verdict = c->w->px->cfg->mode == MODE_AUDIT ? "audit" : "deny";
+	conn_reply(c, status, reason, NULL, true);
+}
+
+static void on_tunnel_ready(struct conn *c, int status, const char *reason)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	if (c->closing)
+		return;
+	if (status == AL_EDENIED) {
+		deny(c, 403, "denied-address");
+		return;
+	}
+	if (status < 0) {
+		if (status == AL_ETIMEOUT)
+			reason = "upstream-timeout";
+		else if (status == AL_ENOTFOUND)
+			reason = "dns-failure";
+		else if (!reason)
+			reason = "upstream-connect-failed";
+		conn_reply(c, status == AL_ETIMEOUT ? 504 : 502, reason, NULL, true);
+		return;
+	}
+	/* the policy may have changed while we resolved and dialled */
+	if (!policy_rule_live(c->w->policy, c->tun.client, c->tun.rule_id, time_now())) {
+		upstream_close(c);
+		deny(c, 403, "rule-revoked");
+		return;
+	}
+	if (io_write(c->io, ok, sizeof ok - 1) < 0) {
+		conn_abort(c);
+		return;
+	}
+	c->d.status = 200;
+	c->state = CS_TUNNEL;
+	if (c->pol) {
+		policy_unref(c->pol);
+		c->pol = NULL;
+		c->client = NULL;
+	}
+	/* bytes the client sent right behind its CONNECT belong to the tunnel */
+	const char *early;
+	size_t n;
+	conn_take_input(c, &early, &n);
+	if (n) {
+		c->d.bytes_up += n;
+		if (io_write(c->up.io, early, n) < 0) {
+			conn_abort(c);
+			return;
+		}
+	}
+	io_read_start(c->io);
+	c->reading = true;
+	io_read_start(c->up.io);
+}
+
+void tunnel_start(struct conn *c)
+{
+	const struct http_msg *m = &c->req;
+	char host[AL_HOST_BUF];
+	enum host_kind kind;
+	uint16_t port;
+
+	if (authority_parse(m->arena + m->url, m->url_len, 0, host, &kind, &port) < 0) {
+		snprintf(c->d.host, sizeof c->d.host, "%.*s", (int)(m->url_len < 200 ? m->url_len : 200),
+			 m->arena + m->url);
+		deny(c, 403, "bad-host");
+		return;
+	}
+	snprintf(c->d.host, sizeof c->d.host, "%s", host);
+	c->d.port = port;
+	c->d.scheme = port == 443 ? "https" : "tcp";
+
+	const struct policy_rule *rule = NULL;
+	const char *reason = "no-rule";
+	struct policy_req pr = { .host = host, .port = port, .method = NULL, .path = NULL, .now = time_now() };
+	enum policy_action a = policy_decide(c->client, &pr, &rule, &reason);
+	switch (a) {
+	case POLICY_TUNNEL:
+	case POLICY_PASSTHROUGH:
+		break;
+	case POLICY_INSPECT:
+		c->d.rule = rule ? rule->id : 0;
+		deny(c, 403, "inspection-not-implemented");
+		return;
+	default:
+		deny(c, 403, reason ? reason : "no-rule");
+		return;
+	}
+	c->d.rule = rule->id;
+	c->d.verdict = "allow";
+	memset(&c->tun, 0, sizeof c->tun);
+	snprintf(c->tun.client, sizeof c->tun.client, "%s", c->client->name);
+	c->tun.rule_id = rule->id;
+	c->tun.passthrough = a == POLICY_PASSTHROUGH;
+	upstream_open(c, host, kind, port, on_tunnel_ready);
+}
+
+static void tunnel_end(struct conn *c)
+{
+	conn_finish(c);
+}
+
+void tunnel_client_read(struct conn *c, const char *buf, size_t n)
+{
+	c->d.bytes_up += n;
+	if (io_write(c->up.io, buf, n) < 0) {
+		tunnel_end(c);
+		return;
+	}
+	if (io_queued(c->up.io) > IO_HIGH_WATER && !c->tun.client_paused) {
+		io_read_stop(c->io);
+		c->tun.client_paused = true;
+	}
+}
+
+void tunnel_up_read(struct conn *c, const char *buf, size_t n)
+{
+	c->d.bytes_down += n;
+	if (io_write(c->io, buf, n) < 0) {
+		tunnel_end(c);
+		return;
+	}
+	if (io_queued(c->io) > IO_HIGH_WATER && !c->tun.up_paused) {
+		io_read_stop(c->up.io);
+		c->tun.up_paused = true;
+	}
+}
+
+void tunnel_client_drain(struct conn *c)
+{
+	if (c->tun.up_paused && io_queued(c->io) < IO_LOW_WATER) {
+		c->tun.up_paused = false;
+		if (!c->tun.up_eof)
+			io_read_start(c->up.io);
+	}
+}
+
+void tunnel_up_drain(struct conn *c)
+{
+	if (c->tun.client_paused && io_queued(c->up.io) < IO_LOW_WATER) {
+		c->tun.client_paused = false;
+		if (!c->tun.client_eof)
+			io_read_start(c->io);
+	}
+}
+
+void tunnel_client_eof(struct conn *c)
+{
+	c->tun.client_eof = true;
+	if (c->tun.up_eof) {
+		tunnel_end(c);
+		return;
+	}
+	io_shutdown(c->up.io);
+}
+
+void tunnel_up_eof(struct conn *c)
+{
+	c->tun.up_eof = true;
+	if (c->tun.client_eof) {
+		tunnel_end(c);
+		return;
+	}
+	io_shutdown(c->io);
+}
+
+void tunnel_check(struct conn *c, int64_t now, const char *why)
+{
+	if (c->closing || c->state != CS_TUNNEL)
+		return;
+	if (policy_rule_live(c->w->policy, c->tun.client, c->tun.rule_id, now))
+		return;
+	c->d.reason = why;
+	conn_abort(c);   /* cut at once: the permission is gone */
+}

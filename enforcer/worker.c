@@ -1,0 +1,238 @@
+/* Worker threads: each runs one libuv loop with its own listener handles,
+ * connections and policy reference. The IPC client (main thread) hands a
+ * new policy over through w->pending + uv_async; the worker swaps it in on
+ * its own thread, closes tunnels whose rule is gone, and re-arms the timer
+ * that closes tunnels when a rule's TTL runs out. Also the per-client
+ * connection counter shared by all workers. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "enforcer/conn.h"
+#include "enforcer/policy.h"
+#include "enforcer/worker.h"
+
+/* ---- per-client connection counts ---- */
+
+#define CL_BUCKETS 1024
+
+struct cl_entry {
+	struct cl_entry *next;
+	unsigned n;
+	char name[AL_NAME_MAX + 1];
+};
+
+struct connlimit {
+	uv_mutex_t mu;
+	struct cl_entry *b[CL_BUCKETS];
+};
+
+static unsigned cl_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % CL_BUCKETS;
+}
+
+int connlimit_new(struct connlimit **out)
+{
+	struct connlimit *cl = xcalloc(1, sizeof *cl);
+	if (uv_mutex_init(&cl->mu) < 0) {
+		free(cl);
+		return AL_EIO;
+	}
+	*out = cl;
+	return 0;
+}
+
+void connlimit_free(struct connlimit *cl)
+{
+	if (!cl)
+		return;
+	for (size_t i = 0; i < CL_BUCKETS; i++)
+		for (struct cl_entry *e = cl->b[i], *n; e; e = n) {
+			n = e->next;
+			free(e);
+		}
+	uv_mutex_destroy(&cl->mu);
+	free(cl);
+}
+
+int connlimit_acquire(struct connlimit *cl, const char *client, unsigned max)
+{
+	int rc = 0;
+	unsigned h = cl_hash(client);
+	uv_mutex_lock(&cl->mu);
+	struct cl_entry *e = cl->b[h];
+	while (e && strcmp(e->name, client) != 0)
+		e = e->next;
+	if (!e) {
+		e = xcalloc(1, sizeof *e);
+		snprintf(e->name, sizeof e->name, "%s", client);
+		e->next = cl->b[h];
+		cl->b[h] = e;
+	}
+	if (e->n >= max)
+		rc = AL_ERANGE;
+	else
+		e->n++;
+	uv_mutex_unlock(&cl->mu);
+	return rc;
+}
+
+void connlimit_release(struct connlimit *cl, const char *client)
+{
+	unsigned h = cl_hash(client);
+	uv_mutex_lock(&cl->mu);
+	struct cl_entry **pp = &cl->b[h];
+	while (*pp && strcmp((*pp)->name, client) != 0)
+		pp = &(*pp)->next;
+	if (*pp && --(*pp)->n == 0) {
+		struct cl_entry *e = *pp;
+		*pp = e->next;
+		free(e);
+	}
+	uv_mutex_unlock(&cl->mu);
+}
+
+/* ---- policy changes and TTLs ---- */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void check_tunnels(struct worker *w, const char *why);
+
+static void on_expiry(uv_timer_t *t)
+{
+	check_tunnels(t->data, "rule-expired");
+}
+
+static void check_tunnels(struct worker *w, const char *why)
+{
+	int64_t now = time_now();
+	for (struct conn *c = w->conns, *n; c; c = n) {
+		n = c->next;
+		tunnel_check(c, now, why);
+	}
+	if (w->stopping)
+		return;
+	int64_t next = policy_next_expiry(w->policy, now);
+	if (next > 0) {
+		int64_t delay = next * 1000 - wall_ms() + 5;
+		uv_timer_start(&w->expiry, on_expiry, delay > 0 ? (uint64_t)delay : 0, 0);
+	} else {
+		uv_timer_stop(&w->expiry);
+	}
+}
+
+void worker_policy_changed(struct worker *w)
+{
+	check_tunnels(w, "rule-revoked");
+}
+
+static void worker_shutdown(struct worker *w)
+{
+	w->stopping = true;
+	listener_stop(w);
+	for (struct conn *c = w->conns, *n; c; c = n) {
+		n = c->next;
+		conn_abort(c);
+	}
+	uv_close((uv_handle_t *)&w->async, NULL);
+	uv_close((uv_handle_t *)&w->expiry, NULL);
+}
+
+static void on_async(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	uv_mutex_lock(&w->mu);
+	struct policy *p = w->pending;
+	bool stop = w->stop;
+	w->pending = NULL;
+	uv_mutex_unlock(&w->mu);
+	if (p && !w->stopping) {
+		policy_unref(w->policy);
+		w->policy = p;
+		worker_policy_changed(w);
+	} else if (p) {
+		policy_unref(p);
+	}
+	if (stop && !w->stopping)
+		worker_shutdown(w);
+}
+
+static void worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int workers_start(struct proxy *px, unsigned n)
+{
+	px->workers = xcalloc(n, sizeof *px->workers);
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *w = &px->workers[i];
+		w->id = i;
+		w->px = px;
+		if (uv_loop_init(&w->loop) < 0 || uv_mutex_init(&w->mu) < 0)
+			return AL_EIO;
+		uv_async_init(&w->loop, &w->async, on_async);
+		w->async.data = w;
+		uv_timer_init(&w->loop, &w->expiry);
+		w->expiry.data = w;
+		w->policy = policy_empty();
+		if (px->http_fd >= 0 && listener_start(w, px->http_fd, false) < 0)
+			return AL_EIO;
+		if (px->https_fd >= 0 && listener_start(w, px->https_fd, true) < 0)
+			return AL_EIO;
+		px->nworkers++;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (uv_thread_create(&px->workers[i].thread, worker_main, &px->workers[i]) < 0)
+			return AL_EIO;
+	return 0;
+}
+
+void workers_set_policy(struct proxy *px, struct policy *p)
+{
+	for (unsigned i = 0; i < px->nworkers; i++) {
+		struct worker *w = &px->workers[i];
+		uv_mutex_lock(&w->mu);
+		if (w->pending)
+			policy_unref(w->pending);
+		w->pending = policy_ref(p);
+		uv_mutex_unlock(&w->mu);
+		uv_async_send(&w->async);
+	}
+}
+
+void workers_stop(struct proxy *px)
+{
+	for (unsigned i = 0; i < px->nworkers; i++) {
+		struct worker *w = &px->workers[i];
+		uv_mutex_lock(&w->mu);
+		w->stop = true;
+		uv_mutex_unlock(&w->mu);
+		uv_async_send(&w->async);
+	}
+	for (unsigned i = 0; i < px->nworkers; i++) {
+		struct worker *w = &px->workers[i];
+		uv_thread_join(&w->thread);
+		uv_loop_close(&w->loop);
+		uv_mutex_destroy(&w->mu);
+		if (w->pending)
+			policy_unref(w->pending);
+		policy_unref(w->policy);
+	}
+	free(px->workers);
+	px->workers = NULL;
+	px->nworkers = 0;
+}

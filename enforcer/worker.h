@@ -1,0 +1,73 @@
+/* Workers: one libuv loop per thread, each accepting on its own handles of
+ * the shared listening sockets (no thread per connection). struct proxy is
+ * what all workers share read-only (settings, resolver, TLS credentials)
+ * plus the two connection counters. Each worker holds its own reference to
+ * the current policy, swapped on its own thread when the IPC client hands a
+ * new one over (uv_async), and decides every request against it. */
+#ifndef AIRLOCK_ENFORCER_WORKER_H
+#define AIRLOCK_ENFORCER_WORKER_H
+
+#include <gnutls/gnutls.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "common/error.h"
+#include "enforcer/settings.h"
+
+struct policy;
+struct conn;
+struct resolver;
+struct connlimit;
+
+struct proxy {
+	const struct config *cfg;
+	struct resolver *resolver;
+	gnutls_certificate_credentials_t tls_cred;   /* TLS listener; NULL when off */
+	int http_fd, https_fd;                       /* listening sockets, -1 when off */
+	atomic_uint nconns;                          /* open client connections, all workers */
+	struct connlimit *per_client;
+	struct worker *workers;
+	unsigned nworkers;
+};
+
+struct worker {
+	unsigned id;
+	struct proxy *px;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t async;
+	uv_mutex_t mu;                 /* guards pending and stop */
+	struct policy *pending;
+	bool stop;
+	bool stopping;
+	struct policy *policy;         /* current; this thread only */
+	uv_timer_t expiry;             /* closes tunnels whose rule's TTL ran out */
+	uv_tcp_t lis[2];
+	bool lis_tls[2];
+	unsigned nlis;
+	struct conn *conns;            /* all open connections of this worker */
+};
+
+/* Bind and listen (in the main thread, so a busy port fails at start). */
+int listener_bind(const char *ip, uint16_t port, int *fd) AL_MUST_CHECK;
+/* Accept on fd from w's loop (a dup of fd is wrapped). */
+int listener_start(struct worker *w, int fd, bool tls) AL_MUST_CHECK;
+void listener_stop(struct worker *w);
+
+int workers_start(struct proxy *px, unsigned n) AL_MUST_CHECK;
+/* Hand a new policy to every worker (takes its own references). Any thread. */
+void workers_set_policy(struct proxy *px, struct policy *p);
+void workers_stop(struct proxy *px);   /* asks, then joins */
+
+/* Called by a worker for each new policy and on TTL expiry: close tunnels
+ * whose rule is no longer live; re-arm the expiry timer. */
+void worker_policy_changed(struct worker *w);
+
+/* Per-client connection counts shared by all workers (429 past the cap). */
+int connlimit_new(struct connlimit **out) AL_MUST_CHECK;
+void connlimit_free(struct connlimit *cl);
+int connlimit_acquire(struct connlimit *cl, const char *client, unsigned max) AL_MUST_CHECK;
+void connlimit_release(struct connlimit *cl, const char *client);
+
+#endif
