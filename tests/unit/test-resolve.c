@@ -167,20 +167,21 @@ static const struct {
 	{ "93.184.216.34", HOST_IPV4, 443, 0, "93.184.216.34/443", 1 },
 	{ "2606:4700:4700::1111", HOST_IPV6, 80, 0, "2606:4700:4700::1111/80", 1 },
 	{ "127.0.0.1", HOST_IPV4, 443, AL_EDENIED, NULL, 0 },
-	{ "127.0.0.1", HOST_IPV4, 8080, AL_EDENIED, NULL, 0 },   /* pinned.test's address */
+	{ "127.0.0.1", HOST_IPV4, 8080, AL_EDENIED, NULL, 0 },   /* pinned.invalid's address */
 	{ "169.254.169.254", HOST_IPV4, 80, AL_EDENIED, NULL, 0 },
 	{ "::1", HOST_IPV6, 443, AL_EDENIED, NULL, 0 },
 	{ "::ffff:127.0.0.1", HOST_IPV6, 443, AL_EDENIED, NULL, 0 },
 	{ "10.9.9.9", HOST_IPV4, 443, AL_EDENIED, NULL, 0 },      /* --deny-cidr */
 	/* pins: host and port */
-	{ "pinned.test", HOST_DNS, 8080, 0, "127.0.0.1/8080", 1 },
+	{ "pinned.invalid", HOST_DNS, 8080, 0, "127.0.0.1/8080", 1 },
+	{ "pinned.invalid", HOST_DNS, 9090, AL_ENOTFOUND, NULL, 0 },  /* the pin is for 8080 only */
 	{ "dual.test", HOST_DNS, 443, 0, "127.0.0.2/443", 2 },
 	{ "lan.test", HOST_DNS, 80, AL_EDENIED, NULL, 0 },        /* pinned into --deny-cidr */
 	{ "half.test", HOST_DNS, 80, 0, "127.0.0.3/80", 1 },      /* one of two pins in --deny-cidr */
 	/* DNS */
 	{ "localhost", HOST_DNS, 80, AL_EDENIED, NULL, 0 },
 	{ "nothing-here.invalid", HOST_DNS, 443, AL_ENOTFOUND, NULL, 0 },
-	{ "pinned.test.invalid", HOST_DNS, 8080, AL_ENOTFOUND, NULL, 0 },
+	{ "sub.pinned.invalid", HOST_DNS, 8080, AL_ENOTFOUND, NULL, 0 },
 };
 
 static void test_resolve(uv_loop_t *loop, const struct resolver *r)
@@ -213,7 +214,7 @@ static void test_resolve(uv_loop_t *loop, const struct resolver *r)
 		      o->n ? o->addrs[0] : "-");
 	}
 	/* dual.test: two pins for one host:port, the third a duplicate */
-	CHECK(has_addr(&out[9], "127.0.0.2/443") && has_addr(&out[9], "::1/443"));
+	CHECK(has_addr(&out[10], "127.0.0.2/443") && has_addr(&out[10], "::1/443"));
 }
 
 /* More pins than RESOLVE_ADDRS_MAX: the first eight, deduplicated. */
@@ -246,7 +247,7 @@ static void test_cancel(uv_loop_t *loop, const struct resolver *r)
 		enum host_kind kind;
 	} c[] = {
 		{ "93.184.216.34", HOST_IPV4 },
-		{ "pinned.test", HOST_DNS },
+		{ "pinned.invalid", HOST_DNS },
 		{ "localhost", HOST_DNS },
 		{ "cancelled.invalid", HOST_DNS },
 	};
@@ -292,7 +293,7 @@ static void test_bad_args(uv_loop_t *loop, const struct resolver *r)
 int main(void)
 {
 	static const char *const pin_specs[] = {
-		"pinned.test:8080:127.0.0.1",
+		"pinned.invalid:8080:127.0.0.1",
 		"dual.test:443:127.0.0.2",
 		"dual.test:443:[::1]",
 		"dual.test:443:127.0.0.2",
