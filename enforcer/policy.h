@@ -53,9 +53,10 @@ void policy_unref(struct policy *p);
 
 uint64_t policy_version(const struct policy *p);
 
-/* The token as presented (not NUL-terminated necessarily): hashed, then looked
- * up by its hash; the final compare is constant-time. NULL if no client has
- * it. The client lives as long as the reference on p. */
+/* The token as presented (len bytes, no NUL needed): hashed, then looked up
+ * by its hash; the final compare is constant-time. NULL if no client has it
+ * (always for len 0 or len > AL_TOKEN_MAX). The client lives as long as the
+ * reference on p. */
 const struct policy_client *policy_client_by_token(const struct policy *p, const char *tok, size_t len);
 const struct policy_client *policy_client_by_name(const struct policy *p, const char *name);
 
@@ -86,7 +87,10 @@ enum policy_action {
  * *reason a static string: "no-rule" when no live rule's host matched, else
  * the most specific failure among host-matching rules, "port-not-allowed" <
  * "method-not-allowed" < "path-not-allowed". c may be NULL (deny, no-rule).
- * rule and reason may be NULL when the caller does not want them. */
+ * rule and reason may be NULL when the caller does not want them.
+ * FORWARD does not know the scheme: when the request is plain HTTP and
+ * (*rule)->secret is set, the caller must not inject it (SPEC §3: a secret
+ * is never sent over plaintext HTTP). */
 enum policy_action policy_decide(const struct policy_client *c, const struct policy_req *req,
 				 const struct policy_rule **rule, const char **reason);
 
