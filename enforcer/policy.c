@@ -325,11 +325,19 @@ out:
 	return rc;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int parse_client(const json_t *o, struct policy_client *c)
 {
 	const json_t *rules;
+	uint64_t *ids = NULL;
 	const char *s;
-	size_t i, j;
+	size_t i;
 	int rc;
 
 	memset(c, 0, sizeof *c);
@@ -353,15 +361,23 @@ static int parse_client(const json_t *o, struct policy_client *c)
 		if (rc < 0)
 			goto out;
 		c->nrules++;
-		/* Rule ids are unique (policy_rule_live looks them up). */
-		for (j = 0; j < i; j++)
-			if (c->rules[j].id == c->rules[i].id) {
+	}
+	/* Rule ids are unique (policy_rule_live looks them up). Sorted, so a
+	 * full snapshot stays n log n rather than n^2 per client. */
+	if (c->nrules > 1) {
+		ids = xcalloc(c->nrules, sizeof *ids);
+		for (i = 0; i < c->nrules; i++)
+			ids[i] = c->rules[i].id;
+		qsort(ids, c->nrules, sizeof *ids, cmp_u64);
+		for (i = 1; i < c->nrules; i++)
+			if (ids[i] == ids[i - 1]) {
 				rc = AL_EINVAL;
 				goto out;
 			}
 	}
 	rc = 0;
 out:
+	free(ids);
 	if (rc < 0) {
 		client_free(c);
 		memset(c, 0, sizeof *c);
