@@ -58,7 +58,10 @@ int resolve_start(const struct resolver *r, uv_loop_t *loop, const char *host, e
 		  uint16_t port, resolve_cb cb, void *arg, struct resolve_req **req) AL_MUST_CHECK;
 
 /* Cancel a request whose callback has not run yet: cb is never called after
- * this returns. Memory is freed from the loop later. Call on the loop's thread. */
+ * this returns, and the request no longer touches the resolver (which may
+ * then be freed). Its memory is released from the loop later, so keep
+ * running the loop (uv_run) before uv_loop_close. A no-op on NULL and from
+ * inside the request's own callback. Call on the loop's thread. */
 void resolve_cancel(struct resolve_req *req);
 
 #endif
