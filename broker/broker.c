@@ -34,9 +34,16 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void ttl_rearm(struct broker *b);
+
 static void on_ttl_timer(uv_timer_t *t)
 {
 	struct broker *b = t->data;
+	if (wall_ms() < b->ttl_armed_for * 1000) {
+		/* early by the clocks' drift: nothing has expired yet */
+		ttl_rearm(b);
+		return;
+	}
 	log_info("rule TTL ended; pushing a new policy", KV_I("expires_at", b->ttl_armed_for));
 	broker_policy_changed(b);
 }
@@ -50,6 +57,9 @@ static void ttl_rearm(struct broker *b)
 		uv_timer_stop(&b->ttl_timer);
 		return;
 	}
+	/* the loop's cached time may be stale (a commit's fsync ran since):
+	 * the timer counts from it */
+	uv_update_time(b->loop);
 	int64_t ms = next * 1000 - wall_ms() + TTL_SLACK_MS;
 	uv_timer_start(&b->ttl_timer, on_ttl_timer, ms > 0 ? (uint64_t)ms : 0, 0);
 }
