@@ -118,8 +118,8 @@ void time_format(int64_t unix_seconds, char buf[AL_TIME_STR_MAX])
 		snprintf(buf, AL_TIME_STR_MAX, "1970-01-01T00:00:00Z");
 		return;
 	}
-	snprintf(buf, AL_TIME_STR_MAX, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (strftime(buf, AL_TIME_STR_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, AL_TIME_STR_MAX, "1970-01-01T00:00:00Z");
 }
 
 static int digits(const char *s, int n, int *out)

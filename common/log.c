@@ -203,8 +203,9 @@ static void render_ts(struct sb *b)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	/* strftime, not snprintf: gcc cannot bound tm's fields and would warn. */
+	size_t n = strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tmp + n, sizeof tmp - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
 	sb_puts(b, tmp);
 }
 
