@@ -321,6 +321,8 @@ static int resp_on_head(void *arg)
 static int resp_on_body(void *arg, const char *at, size_t n)
 {
 	struct conn *c = arg;
+	if (n == 0)
+		return 0;
 	if (c->up.resp_chunked_out) {
 		char hx[24];
 		int hl = snprintf(hx, sizeof hx, "%zx\r\n", n);
@@ -500,6 +502,8 @@ static int up_write(struct conn *c, const void *buf, size_t n)
 
 int forward_req_body(struct conn *c, const char *at, size_t n)
 {
+	if (n == 0)
+		return 0;   /* llhttp may end a span with no bytes; never a "0" chunk */
 	if (c->up.req_chunked) {
 		char hx[24];
 		int hl = snprintf(hx, sizeof hx, "%zx\r\n", n);
