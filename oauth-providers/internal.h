@@ -1,0 +1,89 @@
+/* Helpers shared by the provider files (not part of the interface): field
+ * readers whose messages name the JSON path and never a value, unsigned JWT
+ * encode/decode, form encoding, placeholder tokens, and the failure
+ * classification every token endpoint shares. Implemented in provider.c. */
+#ifndef AIRLOCK_OAUTH_INTERNAL_H
+#define AIRLOCK_OAUTH_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/limits.h"
+#include "oauth-providers/provider.h"
+
+void oa_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Parse a vendor file or an endpoint answer as a JSON object. The message
+ * gives line and column only (jansson's text can quote the input). */
+int oa_parse_object(const char *buf, size_t len, size_t cap, json_t **out, char *err,
+		    size_t errlen) AL_MUST_CHECK;
+
+/* Flags for oa_string. */
+#define OA_REQUIRED 1u
+#define OA_HEADER   2u   /* will become (part of) a header value: no controls, no spaces */
+/* obj[key] as a string. *out NULL when absent and not required.
+ * Messages: "PATH.key: missing", "... must be a string", "... is empty",
+ * "... holds characters that cannot go in a header". */
+int oa_string(const json_t *obj, const char *path, const char *key, unsigned flags,
+	      const char **out, char *err, size_t errlen) AL_MUST_CHECK;
+/* obj[key] as an object (required). */
+int oa_object(const json_t *obj, const char *path, const char *key, json_t **out, char *err,
+	      size_t errlen) AL_MUST_CHECK;
+/* obj[key] as an integer (JSON integer, or a real with no fraction).
+ * *present false when absent (not an error). */
+int oa_int(const json_t *obj, const char *path, const char *key, int64_t *out, bool *present,
+	   char *err, size_t errlen) AL_MUST_CHECK;
+
+bool oa_header_safe(const char *s);
+
+/* The JSON payload of a JWT (three non-empty base64url parts), or NULL. */
+json_t *oa_jwt_claims(const char *token);
+/* exp claim of a JWT, 0 when not a JWT or no exp. */
+int64_t oa_jwt_exp(const char *token);
+/* An unsigned JWT-shaped token: header.claims.signature (signature a fixed
+ * placeholder, so that it has three non-empty parts as Codex requires). */
+char *oa_jwt_make(const json_t *header, const json_t *claims);
+
+/* prefix + n random base64url characters (placeholder tokens). */
+char *oa_placeholder(const char *prefix, size_t n);
+
+/* application/x-www-form-urlencoded from NULL-terminated key, value pairs. */
+char *oa_form(const char *const *kv);
+/* Parse "a=b&c=d" into an object of strings (percent and '+' decoded). */
+json_t *oa_form_parse(const char *body, size_t len);
+
+/* Standard token endpoint answer handling:
+ *  - 2xx JSON with a usable access_token -> OAUTH_OK (caller goes on);
+ *  - error "invalid_grant" (RFC 6749), Codex refresh_token_{expired,reused,
+ *    invalidated} (in error, error.code or code), HTTP 400 or 401 -> PERMANENT;
+ *  - 429 -> TRANSIENT with Retry-After / Retry-After-Ms;
+ *  - status 0 (network), 5xx, other 4xx -> TRANSIENT.
+ * On OAUTH_OK *body is the parsed answer (caller decrefs). */
+int oa_classify(const struct oauth_http_resp *resp, json_t **body, struct oauth_result *res);
+/* Retry-After as seconds (delta-seconds or an HTTP-date), 0 if absent or bad. */
+int64_t oa_retry_after(const char *ra, const char *ra_ms, int64_t now);
+
+/* The common OK path: take access_token (required), refresh_token (keep
+ * old when absent), id_token, scope, and the expiry from expires_in, else
+ * the access token's JWT exp, else now + dflt_lifetime. Returns a new
+ * credential built from cred. */
+int oa_standard_tokens(const json_t *cred, const json_t *body, int64_t now, int64_t dflt_lifetime,
+		       json_t **next, struct oauth_result *res) AL_MUST_CHECK;
+
+/* A fresh credential object with v and type set. */
+json_t *oa_cred_new(const struct oauth_provider *p);
+/* "Bearer <tok>" header into headers. */
+void oa_add_bearer(json_t *headers, const char *tok);
+void oa_add_header(json_t *headers, const char *name, const char *value);
+/* Request helpers */
+void oa_req_header(struct oauth_http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void oa_req_json(struct oauth_http_req *r, const char *url, json_t *body);   /* takes body */
+void oa_req_form(struct oauth_http_req *r, const char *url, char *body);     /* takes body */
+
+/* Scopes string "a b c" <-> array */
+json_t *oa_scopes_from_string(const char *s);
+char *oa_scopes_to_string(const json_t *arr);
+
+#endif
