@@ -1,7 +1,8 @@
 /* Commands that later work implements (SPEC §4, §5): `oauth xai`,
- * `secret stub`, `sandbox env`, `connect`, `audit suggest`. They parse and
- * document their options now, so --help is right and scripts fail with a
- * clear "not implemented yet" (exit 1) rather than a usage error. */
+ * `secret stub`, `sandbox env`, `audit suggest`. They parse and document
+ * their options now, so --help is right and scripts fail with a clear
+ * "not implemented yet" (exit 1) rather than a usage error. Also the table
+ * entry of `connect` (cmd_connect.c), which parses its own argv. */
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -73,16 +74,9 @@ static int sandbox_env_run(struct cli *cli, int argc, char **argv)
 	return not_yet(cli, argc, argv, opts);
 }
 
-static const char connect_usage[] =
-	"Usage: airlock connect HOST:PORT\n"
-	"\n"
-	"A stdin/stdout tunnel to HOST:PORT through the proxy named by HTTPS_PROXY\n"
-	"(a passthrough rule must allow it), for ssh -o ProxyCommand and psql.\n"
-	"(not implemented yet)\n";
-
 static int connect_run(struct cli *cli, int argc, char **argv)
 {
-	return not_yet(cli, argc, argv, plain_opts);
+	return cmd_connect(argc, argv);
 }
 
 static const char audit_suggest_usage[] =
@@ -127,11 +121,11 @@ const struct cli_cmd cmd_sandbox = {
 	.nsubs = ARRAY_SIZE(sandbox_cmds),
 };
 
-const struct cli_cmd cmd_connect = {
+const struct cli_cmd cmd_connect_entry = {
 	.name = "connect",
 	.run = connect_run,
-	.summary = "stdin/stdout tunnel through a passthrough rule (not yet)",
-	.usage = connect_usage,
+	.summary = "stdin/stdout tunnel through a passthrough rule (ssh ProxyCommand)",
+	.usage = "Usage: airlock connect [--proxy-cacert FILE] HOST:PORT\n",
 };
 
 static const struct cli_cmd audit_cmds[] = {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/duration.h"
 #include "common/fileutil.h"
 #include "common/jsonutil.h"
 #include "common/netmatch.h"
@@ -20,7 +21,8 @@
 
 #define BROKER_NAME "airlock-broker"
 
-typedef int up_check_fn(const char *v);
+struct up_flag;
+typedef int up_check_fn(const struct up_flag *f, const char *v);
 
 struct up_flag {
 	const char *name;
@@ -29,60 +31,62 @@ struct up_flag {
 	up_check_fn *check;      /* 0 when the value is acceptable */
 	const char *expect;      /* what a good value looks like, for the error */
 	const char *help;
+	long long min, max;      /* check_count (a number), check_ms (milliseconds) */
 };
 
-static int check_ip(const char *v)
+static int check_ip(const struct up_flag *f, const char *v)
 {
 	uint8_t buf[16];
+	(void)f;
 	return inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1 ? 0 : -1;
 }
 
-static int check_port(const char *v)
+static int check_port(const struct up_flag *f, const char *v)
 {
 	uint16_t p;
 	return port_parse(v, &p);
 }
 
-static int check_nonempty(const char *v)
+static int check_nonempty(const struct up_flag *f, const char *v)
 {
 	return v[0] ? 0 : -1;
 }
 
-static int check_mode(const char *v)
+static int check_mode(const struct up_flag *f, const char *v)
 {
 	return strcmp(v, "strict") == 0 || strcmp(v, "audit") == 0 ? 0 : -1;
 }
 
-static int check_log_format(const char *v)
+static int check_log_format(const struct up_flag *f, const char *v)
 {
 	return strcmp(v, "kv") == 0 || strcmp(v, "json") == 0 ? 0 : -1;
 }
 
-static int check_cidr(const char *v)
+static int check_cidr(const struct up_flag *f, const char *v)
 {
 	struct cidr c;
 	return cidr_parse(v, &c);
 }
 
-static int check_host(const char *v)
+static int check_host(const struct up_flag *f, const char *v)
 {
 	char out[AL_HOST_BUF];
 	enum host_kind kind;
 	return host_canon(v, strlen(v), out, &kind);
 }
 
-static int check_readable(const char *v)
+static int check_readable(const struct up_flag *f, const char *v)
 {
 	return v[0] && access(v, R_OK) == 0 ? 0 : -1;
 }
 
-static int check_exec(const char *v)
+static int check_exec(const struct up_flag *f, const char *v)
 {
 	return v[0] && access(v, X_OK) == 0 ? 0 : -1;
 }
 
 /* HOST:PORT:ADDR, ADDR an IPv4 or IPv6 literal (brackets optional). */
-static int check_resolve(const char *v)
+static int check_resolve(const struct up_flag *f, const char *v)
 {
 	int ret = -1;
 	char *s = xstrdup(v);
@@ -97,51 +101,105 @@ static int check_resolve(const char *v)
 		addr[al - 1] = '\0';
 		addr++;
 	}
-	if (check_host(s) == 0 && check_port(c1 + 1) == 0 && check_ip(addr) == 0)
+	if (check_host(f, s) == 0 && check_port(f, c1 + 1) == 0 && check_ip(f, addr) == 0)
 		ret = 0;
 out:
 	free(s);
 	return ret;
 }
 
+/* A decimal count in [min, max]. */
+static int check_count(const struct up_flag *f, const char *v)
+{
+	char *end;
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	return errno == 0 && *end == '\0' && n >= f->min && n <= f->max ? 0 : -1;
+}
+
+/* A time in [min, max] milliseconds: "250ms", or a duration ("10s", "1m",
+ * a bare number of seconds), as the enforcer reads it. */
+static int check_ms(const struct up_flag *f, const char *v)
+{
+	size_t n = strlen(v);
+	long long ms;
+	if (n > 2 && strcmp(v + n - 2, "ms") == 0) {
+		char *end;
+		if (v[0] < '0' || v[0] > '9')
+			return -1;
+		errno = 0;
+		ms = strtoll(v, &end, 10);
+		if (errno || end != v + n - 2)
+			return -1;
+	} else {
+		int64_t sec;
+		if (duration_parse(v, 0, f->max / 1000 + 1, &sec) < 0)
+			return -1;
+		ms = sec * 1000;
+	}
+	return ms >= f->min && ms <= f->max ? 0 : -1;
+}
+
 static const struct up_flag up_flags[] = {
 	{ "bind", "IP", false, check_ip, "an IPv4 or IPv6 address",
-	  "address both proxy listeners bind (default 127.0.0.1)" },
+	  "address both proxy listeners bind (default 127.0.0.1)", 0, 0 },
 	{ "http-port", "N", false, check_port, "a port from 1 to 65535",
-	  "plain HTTP proxy port (default 3128)" },
+	  "plain HTTP proxy port (default 3128)", 0, 0 },
 	{ "https-port", "N", false, check_port, "a port from 1 to 65535",
-	  "TLS proxy port (default 3129)" },
+	  "TLS proxy port (default 3129)", 0, 0 },
 	{ "state-dir", "DIR", false, check_nonempty, "a directory",
 	  "state directory (default $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else "
-	  "~/.local/state/airlock); made 0700 on first run" },
+	  "~/.local/state/airlock); made 0700 on first run", 0, 0 },
 	{ "mode", "strict|audit", false, check_mode, "strict or audit",
 	  "strict (default) denies unknown HTTPS at once; audit also reads and logs the first "
-	  "inner request before denying" },
+	  "inner request before denying", 0, 0 },
 	{ "deny-cidr", "CIDR", true, check_cidr, "an address or network such as 10.0.0.0/8",
-	  "never connect to addresses in CIDR, whatever the rules say (repeatable)" },
+	  "never connect to addresses in CIDR, whatever the rules say (repeatable)", 0, 0 },
 	{ "san", "NAME", true, check_host, "a DNS name or an IP address",
-	  "extra name or address in the TLS listener's certificate (repeatable)" },
+	  "extra name or address in the TLS listener's certificate (repeatable)", 0, 0 },
 	{ "seal-key-file", "F", false, check_nonempty, "a file name",
 	  "the key that seals secrets at rest (default <state dir>/seal.key, made 0600 on first "
-	  "run)" },
-	{ "keyring", NULL, false, NULL, NULL, "keep the seal key in the OS keyring (libsecret)" },
+	  "run)", 0, 0 },
+	{ "keyring", NULL, false, NULL, NULL, "keep the seal key in the OS keyring (libsecret)", 0, 0 },
 	{ "resolve", "H:P:A", true, check_resolve, "HOST:PORT:ADDR, like curl's --resolve",
-	  "pin host H on port P to address A, for both daemons (repeatable)" },
+	  "pin host H on port P to address A, for both daemons (repeatable)", 0, 0 },
 	{ "upstream-ca", "F", false, check_readable, "a readable PEM file",
-	  "also trust the CA certificates in F for upstream servers" },
+	  "also trust the CA certificates in F for upstream servers", 0, 0 },
 	{ "log-format", "kv|json", false, check_log_format, "kv or json",
-	  "decision log lines as key=value (default) or JSON" },
+	  "decision log lines as key=value (default) or JSON", 0, 0 },
 	{ "enforcer", "PATH", false, check_exec, "an executable file",
-	  "the airlock-enforcer binary to run (default: next to airlock-broker)" },
-	{ "no-enforcer", NULL, false, NULL, NULL, "run the broker alone (API only; for tests)" },
+	  "the airlock-enforcer binary to run (default: next to airlock-broker)", 0, 0 },
+	{ "no-enforcer", NULL, false, NULL, NULL, "run the broker alone (API only; for tests)", 0, 0 },
+	{ "debug", NULL, false, NULL, NULL, "also log debug lines", 0, 0 },
+	/* Limits (SPEC §3), passed through to the enforcer. */
+	{ "workers", "N", false, check_count, "a number from 1 to 256",
+	  "proxy worker threads (default: one per core)", 1, 256 },
+	{ "max-head-bytes", "N", false, check_count, "a number from 1024 to 1048576",
+	  "request head cap in bytes, 431 past it (default 65536)", 1024, 1024 * 1024 },
+	{ "max-headers", "N", false, check_count, "a number from 1 to 10000",
+	  "header fields per request, 431 past it (default 100)", 1, 10000 },
+	{ "head-timeout", "T", false, check_ms, "a time such as 500ms, 10s or 1m (up to 1h)",
+	  "time to read a request head (default 10s)", 1, 3600000 },
+	{ "idle-timeout", "T", false, check_ms, "a time such as 500ms, 60s or 5m (up to 1d)",
+	  "idle keep-alive connections close after T (default 60s)", 1, 86400000 },
+	{ "connect-timeout", "T", false, check_ms, "a time such as 500ms, 10s or 1m (up to 1h)",
+	  "upstream connect timeout, 504 past it (default 10s)", 1, 3600000 },
+	{ "upstream-idle-timeout", "T", false, check_ms, "a time such as 30s or 5m (up to 1d)",
+	  "an upstream silent for T is closed (default 300s)", 1, 86400000 },
+	{ "max-conns-per-client", "N", false, check_count, "a number from 1 to 1000000",
+	  "open connections per client, 429 past it (default 512)", 1, 1000000 },
+	{ "max-conns", "N", false, check_count, "a number from 1 to 10000000",
+	  "open connections in all (default 10000)", 1, 10000000 },
 };
 #define NFLAGS ARRAY_SIZE(up_flags)
 
 /* "  --flag VALUE   help text" with the help wrapped at 79 columns. */
 static void print_wrapped(const char *head, const char *help)
 {
-	enum { INDENT = 25, WIDTH = 79 };
-	int col = printf("  %-22s", head);
+	enum { INDENT = 29, WIDTH = 79 };
+	int col = printf("  %-26s", head);
 	const char *p = help;
 	while (*p) {
 		const char *sp = strchr(p, ' ');
@@ -161,7 +219,7 @@ static void up_help(void)
 	printf("Usage: airlock up [--bind IP] [--http-port 3128] [--https-port 3129] [--state-dir DIR]\n"
 	       "                  [--mode strict|audit] [--deny-cidr CIDR]... [--san NAME]...\n"
 	       "                  [--seal-key-file F] [--keyring] [--resolve H:P:A]... [--upstream-ca F]\n"
-	       "                  [--log-format kv|json]\n"
+	       "                  [--log-format kv|json] [--debug] [LIMITS]\n"
 	       "\n"
 	       "Start airlock in the foreground: the broker (REST API on <state dir>/api.sock)\n"
 	       "and the enforcer (the two proxy listeners). On first run it creates the state\n"
@@ -175,7 +233,7 @@ static void up_help(void)
 			 up_flags[i].metavar ? up_flags[i].metavar : "");
 		print_wrapped(head, up_flags[i].help);
 	}
-	printf("  %-22s %s\n", "-h, --help", "show this help");
+	printf("  %-26s %s\n", "-h, --help", "show this help");
 }
 
 /* airlock-broker next to this binary (a build tree or an install), else in
@@ -232,7 +290,7 @@ static int cmd_up_run(struct cli *cli, int argc, char **argv)
 			rc = cli_usage(cli, "--%s given twice", f->name);
 			goto out;
 		}
-		if (f->check && f->check(arg) != 0) {
+		if (f->check && f->check(f, arg) != 0) {
 			rc = cli_usage(cli, "bad --%s '%s': expected %s", f->name, arg, f->expect);
 			goto out;
 		}
