@@ -47,6 +47,9 @@ USAGE = [
     (["up", "--mode", "strict", "--mode", "audit"], "twice"),
     (["up", "positional"], "unexpected argument"),
     (["sandbox", "env", "web-1", "--frob"], "unknown option"),
+    (["connect"], "HOST:PORT"),
+    (["connect", "--frob", "db.example.com:5432"], "unknown option"),
+    (["connect", "db.example.com:5432", "other.example.com:22"], "one HOST:PORT"),
     (["nope"], "unknown command"),
 ]
 
@@ -77,7 +80,7 @@ REFUSED = [
     (["oauth", "xai"], "not implemented yet"),
     (["secret", "stub", "llm"], "not implemented yet"),
     (["sandbox", "env", "web-1", "--token", "t", "--ca-path", "/ca.pem"], "not implemented yet"),
-    (["connect", "db.example.com:5432"], "not implemented yet"),
+    (["connect", "db.example.com:5432"], "HTTPS_PROXY is not set"),
     (["audit", "suggest"], "not implemented yet"),
 ]
 
@@ -109,8 +112,9 @@ def main():
                     "%s: not one line on stderr: %r" % (what, p.stderr))
             h.check(want in p.stderr, "%s: stderr %r does not say %r" % (what, p.stderr, want))
 
+        no_proxy_env = {"HTTPS_PROXY": "", "https_proxy": ""}  # for connect
         for args, want in REFUSED:
-            p = al.cli(*args, input="some-value-123")
+            p = al.cli(*args, input="some-value-123", env=no_proxy_env)
             what = "airlock " + " ".join(args)
             h.check_eq(p.returncode, 1, what + " (refused) exit status; stderr %r" % p.stderr)
             h.check_eq(p.stdout, "", what + " stdout")

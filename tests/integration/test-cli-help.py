@@ -15,7 +15,9 @@ import airlock_harness as h
 COMMANDS = {
     ("up",): ["--bind", "--http-port", "--https-port", "--state-dir", "--mode", "--deny-cidr",
               "--san", "--seal-key-file", "--resolve", "--upstream-ca", "--log-format",
-              "--keyring"],
+              "--keyring", "--debug", "--workers", "--max-head-bytes", "--max-headers",
+              "--head-timeout", "--idle-timeout", "--connect-timeout", "--upstream-idle-timeout",
+              "--max-conns-per-client", "--max-conns"],
     ("ca", "init"): ["--state-dir", "--force"],
     ("ca", "cert"): ["--url", "--state-dir"],
     ("client", "create"): ["NAME", "--url"],
@@ -30,7 +32,7 @@ COMMANDS = {
     ("revoke",): ["--host", "--method", "--path"],
     ("oauth", "xai"): [],
     ("sandbox", "env"): ["--token", "--ca-path", "--shell"],
-    ("connect",): ["HOST:PORT"],
+    ("connect",): ["HOST:PORT", "--proxy-cacert"],
     ("audit", "suggest"): ["--since"],
 }
 GROUPS = {
