@@ -220,7 +220,7 @@ int options_parse(int argc, char **argv, struct broker_config *cfg)
 					       ROW_BASE + (int)i };
 	memset(&longopts[NOPTS], 0, sizeof longopts[NOPTS]);
 
-	optind = 1;
+	optind = 0; /* glibc: 0 re-initialises getopt fully (tests parse more than once) */
 	opterr = 0;
 	for (;;) {
 		int idx = -1;
