@@ -115,7 +115,9 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *opts
 			cli->stop_rc = cli_usage(cli, "option '%s' needs a value", argv[optind - 1]);
 			return CLI_OPT_STOP;
 		case '?':
-			if (optopt && optopt < 0x100)
+			if (optopt >= OPT_URL)
+				cli->stop_rc = cli_usage(cli, "option '%s' takes no value", argv[optind - 1]);
+			else if (optopt && optopt < 0x100)
 				cli->stop_rc = cli_usage(cli, "unknown option '-%c'", optopt);
 			else
 				cli->stop_rc = cli_usage(cli, "unknown option '%s'", argv[optind - 1]);

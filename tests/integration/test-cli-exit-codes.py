@@ -13,7 +13,7 @@ USAGE = [
     (["client", "create", "a", "b"], "unexpected argument"),
     (["client", "list", "extra"], "unexpected argument"),
     (["client", "delete"], "missing NAME"),
-    (["client", "list", "--json=yes"], "unknown option"),
+    (["client", "list", "--json=yes"], "takes no value"),
     (["secret", "create", "s1", "--value", "v"], "--host"),
     (["secret", "create", "s1", "--host", "h.example.com"], "exactly one"),
     (["secret", "create", "s1", "--host", "h.example.com", "--value", "v",
