@@ -18,7 +18,7 @@
 
 static const struct json_field secret_create_fields[] = {
 	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
-	{ "host", JF_STRING, true, 0, 0, 0, 0 },
+	{ "host", JF_STRING, false, 0, 0, 0, 0 },   /* required unless the type has a default */
 	{ "type", JF_STRING, false, 0, 0, SECRET_TYPE_MAX, 0 },
 	{ "value", JF_STRING, true, 0, 0, AL_SECRET_VALUE_MAX, 0 },
 	{ "source_file", JF_STRING, false, 0, 0, SOURCE_FILE_MAX, 0 },
@@ -68,12 +68,17 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 	}
 	const struct secret_type *type = secret_type_find(tname);
 	if (!type) {
-		api_error(ans, 400, ".type: unknown secret type \"%s\" (bearer, basic, oauth-claude, "
-			  "oauth-codex, oauth-github-copilot, oauth-xai)", tname);
+		api_error(ans, 400, ".type: unknown secret type \"%s\" (%s)", tname, secret_type_names());
 		return;
 	}
 	if (!secret_type_supported(type)) {
 		api_error(ans, 400, "type %s is not supported yet", tname);
+		return;
+	}
+	if (!hostin)
+		hostin = type->default_host;
+	if (!hostin) {
+		api_error(ans, 400, "missing field .host");
 		return;
 	}
 	if (host_pattern_parse(hostin, host) < 0) {
@@ -82,10 +87,6 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 	}
 	if (strcmp(host, "*") == 0) {
 		api_error(ans, 400, ".host: a secret is bound to one host or one *.domain, never *");
-		return;
-	}
-	if (type->check(value, vlen, err, sizeof err) < 0) {
-		api_error(ans, 400, ".value: %s", err);
 		return;
 	}
 	json_t *old = state_secret(doc, name, NULL);
@@ -97,14 +98,32 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		api_error(ans, 409, "too many secrets (at most %d)", AL_SECRETS_MAX);
 		return;
 	}
-	if (seal_encrypt(&b->key, name, value, vlen, &sealed) < 0) {
+	uint8_t *pt = NULL;
+	size_t ptlen = 0;
+	json_t *meta = json_object();
+	if (type->prepare(value, vlen, now, &pt, &ptlen, meta, err, sizeof err) < 0) {
+		api_error(ans, 400, ".value: %s", err);
+		json_decref(meta);
+		return;
+	}
+	int sret = seal_encrypt(&b->key, name, pt, ptlen, &sealed);
+	secure_free(pt, ptlen);
+	if (sret < 0) {
 		api_error(ans, 500, "cannot seal the value");
+		json_decref(meta);
 		return;
 	}
 
 	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "name", name, "host", host, "type",
 				tname, "sealed", sealed, "created_at", (json_int_t)now, "status", "ok");
 	free(sealed);
+	static const char *const times[] = { "adopted_at", "refreshed_at", "expires_at" };
+	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
+		json_t *t = json_object_get(meta, times[i]);
+		if (json_is_integer(t))
+			json_object_set(rec, times[i], t);
+	}
+	json_decref(meta);
 	if (source)
 		json_object_set_new(rec, "source_file", json_string(source));
 	json_t *draft = state_begin(&b->state);

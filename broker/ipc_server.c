@@ -116,6 +116,24 @@ static const struct json_field headers_fields[] = {
 	{ "host", JF_STRING, true, 0, 0, AL_HOST_BUF, 0 },
 };
 
+/* Header values are credentials: scrub jansson's copies before freeing. */
+static void wipe_pairs(json_t *pairs)
+{
+	size_t i;
+	json_t *pair;
+	json_array_foreach(pairs, i, pair) {
+		json_t *v = json_array_get(pair, 1);
+		if (json_is_string(v))
+			secure_wipe((char *)json_string_value(v), json_string_length(v));
+	}
+}
+
+static void wipe_headers_answer(json_t *ans)
+{
+	wipe_pairs(json_object_get(ans, "headers"));
+	wipe_pairs(json_object_get(ans, "merge"));
+}
+
 json_t *answer_headers(struct broker *b, const json_t *ask)
 {
 	char err[256];
@@ -151,30 +169,27 @@ json_t *answer_headers(struct broker *b, const json_t *ask)
 		log_error("a sealed secret did not open", KV_S("secret", name));
 		return headers_error(id, "broker-error", "the secret did not open");
 	}
-	json_t *headers = json_array(), *strip = json_array();
-	int ret = type->headers(pt, ptlen, host, headers, strip);
+	json_t *headers = json_array(), *strip = json_array(), *merge = json_array();
+	int ret = type->headers(pt, ptlen, host, headers, strip, merge);
 	secure_free(pt, ptlen);
 	if (ret < 0) {
+		wipe_pairs(headers);
+		wipe_pairs(merge);
 		json_decref(headers);
 		json_decref(strip);
+		json_decref(merge);
 		return headers_error(id, "broker-error", "cannot shape the headers");
 	}
 	log_debug("headers answered", KV_S("secret", name), KV_S("host", host));
-	return json_pack("{s:s, s:I, s:o, s:o}", "type", IPC_MSG_HEADERS, "id", id, "headers",
-			 headers, "strip", strip);
+	json_t *ans = json_pack("{s:s, s:I, s:o, s:o}", "type", IPC_MSG_HEADERS, "id", id,
+				"headers", headers, "strip", strip);
+	/* "merge" only when a provider asks for it (common/ipc.h) */
+	if (json_array_size(merge))
+		json_object_set(ans, "merge", merge);
+	json_decref(merge);
+	return ans;
 }
 
-/* Header values are credentials: scrub jansson's copies before freeing. */
-static void wipe_headers_answer(json_t *ans)
-{
-	size_t i;
-	json_t *pair;
-	json_array_foreach(json_object_get(ans, "headers"), i, pair) {
-		json_t *v = json_array_get(pair, 1);
-		if (json_is_string(v))
-			secure_wipe((char *)json_string_value(v), json_string_length(v));
-	}
-}
 
 static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
 {

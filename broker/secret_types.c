@@ -46,13 +46,37 @@ static int basic_check(const uint8_t *v, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
+/* bearer and basic seal the value as given */
+static int copy_value(const uint8_t *v, size_t len, uint8_t **out, size_t *outlen)
+{
+	*out = xmalloc(len + 1);
+	memcpy(*out, v, len);
+	(*out)[len] = 0;
+	*outlen = len;
+	return 0;
+}
+
+static int bearer_prepare(const uint8_t *v, size_t len, int64_t now, uint8_t **out,
+			  size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	int ret = bearer_check(v, len, err, errlen);
+	return ret < 0 ? ret : copy_value(v, len, out, outlen);
+}
+
+static int basic_prepare(const uint8_t *v, size_t len, int64_t now, uint8_t **out,
+			 size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	int ret = basic_check(v, len, err, errlen);
+	return ret < 0 ? ret : copy_value(v, len, out, outlen);
+}
+
 static void add_header(json_t *headers, const char *name, char *value)
 {
 	json_array_append_new(headers, json_pack("[s,s]", name, value));
 }
 
 static int bearer_headers(const uint8_t *v, size_t len, const char *host, json_t *headers,
-			  json_t *strip)
+			  json_t *strip, json_t *merge)
 {
 	size_t cap = len + sizeof "Bearer ";
 	char *h = xmalloc(cap);
@@ -65,7 +89,7 @@ static int bearer_headers(const uint8_t *v, size_t len, const char *host, json_t
 }
 
 static int basic_headers(const uint8_t *v, size_t len, const char *host, json_t *headers,
-			 json_t *strip)
+			 json_t *strip, json_t *merge)
 {
 	size_t cap = 6 + 4 * ((len + 2) / 3) + 1;
 	char *h = xmalloc(cap);
@@ -81,12 +105,12 @@ static int basic_headers(const uint8_t *v, size_t len, const char *host, json_t 
 }
 
 static const struct secret_type types[] = {
-	{ "bearer", bearer_check, bearer_headers },
-	{ "basic", basic_check, basic_headers },
-	{ "oauth-claude", NULL, NULL },
-	{ "oauth-codex", NULL, NULL },
-	{ "oauth-github-copilot", NULL, NULL },
-	{ "oauth-xai", NULL, NULL },
+	{ "bearer", NULL, bearer_prepare, bearer_headers },
+	{ "basic", NULL, basic_prepare, basic_headers },
+	{ "oauth-claude", NULL, NULL, NULL },
+	{ "oauth-codex", NULL, NULL, NULL },
+	{ "oauth-github-copilot", NULL, NULL, NULL },
+	{ "oauth-xai", NULL, NULL, NULL },
 };
 
 const struct secret_type *secret_type_find(const char *name)
@@ -99,5 +123,17 @@ const struct secret_type *secret_type_find(const char *name)
 
 bool secret_type_supported(const struct secret_type *t)
 {
-	return t && t->check && t->headers;
+	return t && t->prepare && t->headers;
+}
+
+const char *secret_type_names(void)
+{
+	static char names[256];
+	if (!names[0])
+		for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+			if (i)
+				strcat(names, ", ");
+			strcat(names, types[i].name);
+		}
+	return names;
 }

@@ -56,6 +56,8 @@ def main():
             ("wrong type", "POST", "/proxy/v1/allows", allow(ports="443"), 400, [".ports"]),
             ("missing field", "POST", "/proxy/v1/secrets", {"name": "x", "host": "a.b"}, 400,
              [".value"]),
+            ("missing host", "POST", "/proxy/v1/secrets", {"name": "x", "value": "v"}, 400,
+             [".host"]),
             ("bad client name", "POST", "/proxy/v1/clients", {"name": "bad name!"}, 400,
              [".name"]),
             ("bad token", "POST", "/proxy/v1/clients", {"name": "x", "token": "short"}, 400,

@@ -141,8 +141,16 @@ int main(void)
 	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
 		const struct secret_type *t = secret_type_find(values[i].type);
 		CHECK(t && secret_type_supported(t));
-		int r = t->check((const uint8_t *)values[i].value, strlen(values[i].value), err,
-				 sizeof err);
+		uint8_t *out = NULL;
+		size_t outlen = 0;
+		json_t *meta = json_object();
+		int r = t->prepare((const uint8_t *)values[i].value, strlen(values[i].value), 0, &out,
+				   &outlen, meta, err, sizeof err);
+		if (r == 0)
+			CHECK(outlen == strlen(values[i].value) && memcmp(out, values[i].value, outlen) == 0,
+			      "%s value row %zu sealed as given", values[i].type, i);
+		free(out);
+		json_decref(meta);
 		CHECK((r == 0) == values[i].ok, "%s value row %zu", values[i].type, i);
 		if (r < 0)
 			CHECK(!strstr(err, values[i].value) || !*values[i].value,
