@@ -134,10 +134,6 @@ void upstream_close(struct conn *c);
 void upstream_open(struct conn *c, const char *host, enum host_kind kind, uint16_t port,
 		   void (*done)(struct conn *c, int status, const char *reason));
 
-/* "host", "host:port", "[v6]:port" -> canonical host; dflt 0: port required. */
-int authority_parse(const char *s, size_t n, uint16_t dflt, char host[AL_HOST_BUF], enum host_kind *kind,
-		    uint16_t *port) AL_MUST_CHECK;
-
 /* tunnel.c: CONNECT */
 void tunnel_start(struct conn *c);
 void tunnel_client_read(struct conn *c, const char *buf, size_t n);

@@ -61,60 +61,6 @@ static void sb_header(struct sbuf *b, const struct http_msg *m, size_t i)
 	sb_add(b, "\r\n", 2);
 }
 
-/* ---- authority: "host", "host:port", "[v6]:port" ---- */
-
-int authority_parse(const char *s, size_t n, uint16_t dflt, char host[AL_HOST_BUF], enum host_kind *kind,
-		    uint16_t *port)
-{
-	char tmp[AL_HOST_BUF + 8], pbuf[8];
-	size_t hlen;
-	const char *p = NULL;
-	size_t plen = 0;
-
-	if (n == 0 || memchr(s, '@', n) || memchr(s, '%', n))
-		return AL_EINVAL;
-	if (s[0] == '[') {
-		const char *rb = memchr(s, ']', n);
-		if (!rb)
-			return AL_EINVAL;
-		hlen = (size_t)(rb - s) + 1;
-		if (hlen < n) {
-			if (s[hlen] != ':')
-				return AL_EINVAL;
-			p = s + hlen + 1;
-			plen = n - hlen - 1;
-		}
-	} else {
-		const char *colon = memchr(s, ':', n);
-		if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)))
-			return AL_EINVAL;   /* an IPv6 literal needs brackets */
-		hlen = colon ? (size_t)(colon - s) : n;
-		if (colon) {
-			p = colon + 1;
-			plen = n - hlen - 1;
-		}
-	}
-	if (hlen == 0 || hlen >= sizeof tmp)
-		return AL_EINVAL;
-	memcpy(tmp, s, hlen);
-	tmp[hlen] = '\0';
-	if (host_canon(tmp, hlen, host, kind) < 0)
-		return AL_EINVAL;
-	if (p) {
-		if (plen == 0 || plen >= sizeof pbuf)
-			return AL_EINVAL;
-		memcpy(pbuf, p, plen);
-		pbuf[plen] = '\0';
-		if (port_parse(pbuf, port) < 0)
-			return AL_EINVAL;
-	} else {
-		if (!dflt)
-			return AL_EINVAL;
-		*port = dflt;
-	}
-	return 0;
-}
-
 /* ---- the upstream connection ---- */
 
 enum { UT_NONE, UT_CONNECT, UT_IDLE };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/netmatch.h"
 #include "common/xmalloc.h"
 
 static struct http_msg *M(llhttp_t *p) { return p->data; }
@@ -460,4 +461,59 @@ bool http_is_hop(const struct http_msg *m, size_t i)
 		if (http_list_has(http_value(m, (size_t)c), m->hdrs[c].vlen, n))
 			return true;
 	return false;
+}
+
+/* Authority of a CONNECT target or an absolute URI. Userinfo and percent
+ * signs are refused outright (host confusion); an IPv6 literal needs its
+ * brackets; the host is canonicalised once, here. */
+int authority_parse(const char *s, size_t n, uint16_t dflt, char host[AL_HOST_BUF], enum host_kind *kind,
+		    uint16_t *port)
+{
+	char tmp[AL_HOST_BUF + 8], pbuf[8];
+	size_t hlen;
+	const char *p = NULL;
+	size_t plen = 0;
+
+	if (n == 0 || memchr(s, '@', n) || memchr(s, '%', n))
+		return AL_EINVAL;
+	if (s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb)
+			return AL_EINVAL;
+		hlen = (size_t)(rb - s) + 1;
+		if (hlen < n) {
+			if (s[hlen] != ':')
+				return AL_EINVAL;
+			p = s + hlen + 1;
+			plen = n - hlen - 1;
+		}
+	} else {
+		const char *colon = memchr(s, ':', n);
+		if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)))
+			return AL_EINVAL;   /* an IPv6 literal needs brackets */
+		hlen = colon ? (size_t)(colon - s) : n;
+		if (colon) {
+			p = colon + 1;
+			plen = n - hlen - 1;
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof tmp)
+		return AL_EINVAL;
+	memcpy(tmp, s, hlen);
+	tmp[hlen] = '\0';
+	if (host_canon(tmp, hlen, host, kind) < 0)
+		return AL_EINVAL;
+	if (p) {
+		if (plen == 0 || plen >= sizeof pbuf)
+			return AL_EINVAL;
+		memcpy(pbuf, p, plen);
+		pbuf[plen] = '\0';
+		if (port_parse(pbuf, port) < 0)
+			return AL_EINVAL;
+	} else {
+		if (!dflt)
+			return AL_EINVAL;
+		*port = dflt;
+	}
+	return 0;
 }

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/error.h"
+#include "common/netmatch.h"
+
 struct http_hdr {
 	uint32_t name, nlen;    /* offsets into the arena */
 	uint32_t val, vlen;
@@ -84,5 +87,10 @@ bool http_keep_alive(const struct http_msg *m);
 /* Hop-by-hop: Connection, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding,
  * Upgrade, and any header named in Connection. */
 bool http_is_hop(const struct http_msg *m, size_t i);
+
+/* "host", "host:port", "[v6]:port" -> canonical host (host_canon); dflt 0:
+ * the port is required (CONNECT). AL_EINVAL for anything else. */
+int authority_parse(const char *s, size_t n, uint16_t dflt, char host[AL_HOST_BUF], enum host_kind *kind,
+		    uint16_t *port) AL_MUST_CHECK;
 
 #endif
