@@ -123,11 +123,15 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-class HTTPOrigin:
-    """A threaded HTTP/1.1 origin on 127.0.0.1 (HTTPS when tls=TestCA)."""
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
-    def __init__(self, tls=None, handler=_Handler):
-        self.srv = _Server(("127.0.0.1", 0), handler)
+
+class HTTPOrigin:
+    """A threaded HTTP/1.1 origin on 127.0.0.1 or ::1 (HTTPS when tls=TestCA)."""
+
+    def __init__(self, tls=None, handler=_Handler, host="127.0.0.1"):
+        self.srv = (_Server6 if ":" in host else _Server)((host, 0), handler)
         self.srv.requests = []
         if tls is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
