@@ -2,7 +2,13 @@
  * through --enforcer, else next to our own binary (/proc/self/exe: the
  * build tree and `make install` alike), else LIBEXECDIR and BINDIR. While
  * it is missing the broker warns once and looks again at the slowest
- * backoff; the API never waits for it. */
+ * backoff; the API never waits for it.
+ *
+ * An enforcer outlives a broker that was killed (-9): it keeps serving with
+ * the last policy and reconnects to ipc.sock. The next broker adopts it
+ * (enforcer.pid: pid and start time, so a reused pid is never mistaken for
+ * it) instead of starting a second one that could not bind the ports; an
+ * adopted enforcer is watched by polling and replaced when it exits. */
 #include "config.h"
 
 #include "broker/supervise.h"
@@ -23,10 +29,13 @@
 struct supervisor {
 	struct broker *b;
 	uv_process_t proc;
-	uv_timer_t restart_timer, kill_timer;
+	uv_timer_t restart_timer, kill_timer, watch_timer;
 	bool proc_open;          /* proc handle needs uv_close */
 	bool running;
+	bool adopted;            /* running, but not our child: watched by polling */
 	int pid;
+	uint64_t starttime;      /* /proc/PID/stat field 22 of the enforcer */
+	char *pidfile;
 	unsigned restarts;
 	uint64_t backoff_ms;
 	int64_t started_ms;
@@ -62,6 +71,66 @@ static char *find_enforcer(const struct broker *b)
 	return NULL;
 }
 
+#define ENFORCER_PID_FILE "enforcer.pid"
+#define WATCH_MS 250
+#define WATCH_STOPPING_MS 20
+
+/* Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when
+ * the process is gone or a zombie. */
+static uint64_t proc_starttime(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z')
+		return 0;
+	p += 2;
+	/* p is at field 3 (state); field 22 is 19 spaces further */
+	for (int i = 0; i < 19 && p; i++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p ? strtoull(p, NULL, 10) : 0;
+}
+
+static void pidfile_write(struct supervisor *s)
+{
+	char line[64];
+	int n = snprintf(line, sizeof line, "%d %llu\n", s->pid, (unsigned long long)s->starttime);
+	if (file_write_atomic(s->pidfile, line, (size_t)n, 0600) < 0)
+		log_warn("cannot write the enforcer pid file", KV_S("path", s->pidfile));
+}
+
+static bool try_adopt(struct supervisor *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int pid = 0;
+	unsigned long long st = 0;
+
+	if (file_read_all(s->pidfile, 64, &text, &len) < 0)
+		return false;
+	bool ok = sscanf(text, "%d %llu", &pid, &st) == 2 && pid > 1 && st != 0 &&
+		  proc_starttime(pid) == st;
+	free(text);
+	if (!ok)
+		return false;
+	s->adopted = true;
+	s->running = true;
+	s->pid = pid;
+	s->starttime = st;
+	s->started_ms = time_mono_ms();
+	log_info("adopted the enforcer a previous broker left running", KV_I("pid", pid));
+	return true;
+}
+
 static void spawn(struct supervisor *s);
 
 static void on_restart_timer(uv_timer_t *t)
@@ -81,6 +150,7 @@ static void maybe_done(struct supervisor *s)
 		void (*done)(void *) = s->done;
 		s->done = NULL;
 		done(s->done_arg);
+		free(s->pidfile);
 		free(s);
 	}
 }
@@ -126,7 +196,7 @@ static void spawn(struct supervisor *s)
 	char **argv;
 	int r;
 
-	if (s->stopping || s->proc_open) {
+	if (s->stopping || s->proc_open || s->adopted) {
 		free(path);
 		return;
 	}
@@ -173,12 +243,34 @@ static void spawn(struct supervisor *s)
 	} else {
 		s->running = true;
 		s->pid = s->proc.pid;
+		s->starttime = proc_starttime(s->pid);
+		pidfile_write(s);
 		s->started_ms = time_mono_ms();
 		s->warned_missing = false;
 		log_info("enforcer started", KV_S("path", path), KV_I("pid", s->pid));
 	}
 	free(path);
 	free(argv);
+}
+
+static void on_watch_timer(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+	if (!s->adopted || proc_starttime(s->pid) == s->starttime)
+		return;
+	s->adopted = false;
+	s->running = false;
+	uv_timer_stop(&s->watch_timer);
+	if (s->stopping) {
+		uv_timer_stop(&s->kill_timer);
+		uv_close((uv_handle_t *)&s->kill_timer, on_handle_closed);
+		uv_close((uv_handle_t *)&s->watch_timer, on_handle_closed);
+		log_info("enforcer stopped", KV_I("pid", s->pid));
+		return;
+	}
+	log_warn("the adopted enforcer exited; starting our own", KV_I("pid", s->pid));
+	s->restarts++;
+	schedule(s, SUPERVISE_BACKOFF_MIN_MS);
 }
 
 int supervisor_start(struct broker *b, struct supervisor **out)
@@ -188,10 +280,16 @@ int supervisor_start(struct broker *b, struct supervisor **out)
 	s->backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
 	uv_timer_init(b->loop, &s->restart_timer);
 	uv_timer_init(b->loop, &s->kill_timer);
+	uv_timer_init(b->loop, &s->watch_timer);
 	s->restart_timer.data = s;
 	s->kill_timer.data = s;
-	s->open_handles = 2;
-	spawn(s);
+	s->watch_timer.data = s;
+	s->open_handles = 3;
+	s->pidfile = path_join(b->cfg.state_dir, ENFORCER_PID_FILE);
+	if (try_adopt(s))
+		uv_timer_start(&s->watch_timer, on_watch_timer, WATCH_MS, WATCH_MS);
+	else
+		spawn(s);
 	*out = s;
 	return 0;
 }
@@ -212,7 +310,10 @@ static void on_kill_timer(uv_timer_t *t)
 	struct supervisor *s = t->data;
 	if (s->running) {
 		log_warn("enforcer did not stop in time; killing it", KV_I("pid", s->pid));
-		uv_process_kill(&s->proc, SIGKILL);
+		if (s->adopted)
+			kill(s->pid, SIGKILL);
+		else
+			uv_process_kill(&s->proc, SIGKILL);
 	}
 }
 
@@ -226,13 +327,26 @@ void supervisor_stop(struct supervisor *s, void (*done)(void *), void *arg)
 	s->done = done;
 	s->done_arg = arg;
 	uv_timer_stop(&s->restart_timer);
-	if (s->running) {
-		uv_process_kill(&s->proc, SIGTERM);
-		uv_timer_start(&s->kill_timer, on_kill_timer, SUPERVISE_STOP_GRACE_MS, 0);
-	}
 	uv_close((uv_handle_t *)&s->restart_timer, on_handle_closed);
-	/* with a child alive, the kill timer closes once it is gone (on_enforcer_exit) */
-	if (!s->running)
+	if (s->running) {
+		if (s->adopted) {
+			kill(s->pid, SIGTERM);
+			/* poll fast now: its exit is what the broker waits for */
+			uv_timer_start(&s->watch_timer, on_watch_timer, WATCH_STOPPING_MS,
+				       WATCH_STOPPING_MS);
+		} else {
+			uv_process_kill(&s->proc, SIGTERM);
+			uv_timer_stop(&s->watch_timer);
+			uv_close((uv_handle_t *)&s->watch_timer, on_handle_closed);
+		}
+		uv_timer_start(&s->kill_timer, on_kill_timer, SUPERVISE_STOP_GRACE_MS, 0);
+		/* the kill timer closes once the enforcer is gone */
+	} else {
+		uv_timer_stop(&s->watch_timer);
+		uv_close((uv_handle_t *)&s->watch_timer, on_handle_closed);
 		uv_close((uv_handle_t *)&s->kill_timer, on_handle_closed);
+	}
+	/* a clean stop leaves no enforcer to adopt */
+	unlink(s->pidfile);
 	maybe_done(s);
 }

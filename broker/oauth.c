@@ -1,0 +1,673 @@
+/* OAuth secrets in the broker: one slot per OAuth secret holds the loop
+ * state that is not worth persisting (refresh timer, the transfer in
+ * flight, backoff, asks waiting for a refresh). Everything durable is in
+ * state.json: a refresh's result is sealed and committed before any answer
+ * can carry its access token, because answers read the committed state.
+ * Losing a rotated refresh token logs the user out of their plan. */
+#include "config.h"
+
+#include "broker/oauth.h"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api.h"
+#include "broker/ipc_server.h"
+#include "common/duration.h"
+#include "common/fileutil.h"
+#include "common/ipc.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/netmatch.h"
+#include "common/seal.h"
+#include "common/xmalloc.h"
+#include "oauth-providers/provider.h"
+#include "oauth-providers/refresh.h"
+
+/* A refreshed credential that could not be saved is retried this often;
+ * the old refresh token is spent, so the network is not asked again. */
+#define OAUTH_SAVE_RETRY_S 5
+
+struct oauth_waiter {
+	uint64_t conn;
+	json_int_t id;
+	char host[AL_HOST_BUF];
+	struct oauth_waiter *next;
+};
+
+struct oauth_slot {
+	struct oauth_mgr *m;
+	char name[AL_NAME_MAX + 1];
+	uv_timer_t timer;             /* the next refresh (or save retry) */
+	uv_timer_t hold;              /* waiting asks' deadline */
+	bool hold_armed;
+	struct oauth_http_xfer *xfer; /* in flight: single flight per secret */
+	int64_t started_ms;
+	int attempts;                 /* consecutive transient failures */
+	int64_t not_before;           /* backoff / Retry-After (unix s) */
+	int64_t last_forced;          /* last upstream-401 forced refresh */
+	json_t *unsaved;              /* refreshed, not yet committed */
+	struct oauth_waiter *waiters, **wtail;
+	size_t nwaiters;
+	int open_handles;
+	struct oauth_slot *next;
+};
+
+struct oauth_mgr {
+	struct broker *b;
+	struct oauth_http *http;
+	struct oauth_slot *slots;
+	const char **resolve;
+	size_t nresolve;
+	bool stopping;
+};
+
+static void slot_schedule(struct oauth_slot *s);
+static void refresh_start(struct oauth_slot *s, bool forced);
+
+/* ---- credentials in the state ---- */
+
+bool broker_oauth_type(const char *type)
+{
+	return oauth_provider_find(type) != NULL;
+}
+
+const char *broker_oauth_default_host(const char *type)
+{
+	const struct oauth_provider *p = oauth_provider_find(type);
+	return p ? p->default_host : NULL;
+}
+
+int broker_oauth_adopt(const char *type, const uint8_t *value, size_t len, char **cred,
+		       size_t *cred_len, int64_t *expires_at, char *err, size_t errlen)
+{
+	const struct oauth_provider *p = oauth_provider_find(type);
+	json_t *c = NULL;
+	int ret;
+
+	*cred = NULL;
+	if (!p) {
+		snprintf(err, errlen, "not an OAuth type");
+		return AL_EINVAL;
+	}
+	if ((ret = oauth_adopt(p, (const char *)value, len, time_now(), &c, err, errlen)) < 0)
+		return ret;
+	*cred = oauth_cred_dump(c);
+	*cred_len = strlen(*cred);
+	*expires_at = json_int(c, "expires_at", 0);
+	oauth_json_wipe(c);
+	json_decref(c);
+	return 0;
+}
+
+/* The committed record's credential (wipe + decref when done), or NULL. */
+static json_t *cred_open(struct broker *b, const json_t *sec)
+{
+	uint8_t *pt = NULL;
+	size_t len = 0;
+	json_t *c = NULL;
+	const char *name = json_str(sec, "name", "");
+	if (seal_decrypt(&b->key, name, json_str(sec, "sealed", ""), &pt, &len) < 0) {
+		log_error("a sealed OAuth credential did not open", KV_S("secret", name));
+		return NULL;
+	}
+	if (oauth_cred_load((const char *)pt, len, &c) < 0)
+		log_error("a sealed OAuth credential is not one", KV_S("secret", name));
+	secure_free(pt, len);
+	return c;
+}
+
+static void cred_close(json_t *c)
+{
+	if (c) {
+		oauth_json_wipe(c);
+		json_decref(c);
+	}
+}
+
+/* ---- slots ---- */
+
+static struct oauth_slot *slot_find(struct oauth_mgr *m, const char *name)
+{
+	for (struct oauth_slot *s = m ? m->slots : NULL; s; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static void on_slot_handle_closed(uv_handle_t *h)
+{
+	struct oauth_slot *s = h->data;
+	if (--s->open_handles == 0)
+		free(s);
+}
+
+static json_t *headers_error(json_int_t id, const char *code, const char *message, int64_t retry)
+{
+	json_t *a = json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", id, "error", code,
+			      "message", message);
+	if (retry > 0)
+		json_object_set_new(a, "retry_after", json_integer(retry));
+	return a;
+}
+
+static void send_answer(struct oauth_mgr *m, uint64_t conn, json_t *ans)
+{
+	if (ipc_server_send_to(m->b->ipc, conn, ans, true) < 0)
+		log_debug("a held headers ask lost its enforcer");
+	oauth_json_wipe(ans);
+	json_decref(ans);
+}
+
+/* Answer every waiting ask: from the committed credential when usable,
+ * else with the error given. */
+static void waiters_answer(struct oauth_slot *s, const char *code, const char *message,
+			   int64_t retry)
+{
+	struct oauth_mgr *m = s->m;
+	struct oauth_waiter *w = s->waiters;
+	s->waiters = NULL;
+	s->wtail = &s->waiters;
+	s->nwaiters = 0;
+	if (s->hold_armed) {
+		uv_timer_stop(&s->hold);
+		s->hold_armed = false;
+	}
+	while (w) {
+		struct oauth_waiter *next = w->next;
+		json_t *ans = NULL;
+		const json_t *sec = state_secret(m->b->state.doc, s->name, NULL);
+		if (!code && sec)
+			ans = oauth_answer_headers(m->b, sec, w->host, w->id, 0, NULL);
+		if (!ans)
+			ans = headers_error(w->id, code ? code : "secret-not-found",
+					    code ? message : "no such secret", retry);
+		send_answer(m, w->conn, ans);
+		free(w);
+		w = next;
+	}
+}
+
+static void on_hold(uv_timer_t *t)
+{
+	struct oauth_slot *s = t->data;
+	s->hold_armed = false;
+	log_info("headers asks answered credential-refreshing: the refresh is slow",
+		 KV_S("secret", s->name), KV_I("asks", (long long)s->nwaiters));
+	waiters_answer(s, "credential-refreshing", "the credential is being refreshed", 2);
+}
+
+static struct oauth_slot *slot_get(struct oauth_mgr *m, const char *name)
+{
+	struct oauth_slot *s = slot_find(m, name);
+	if (s)
+		return s;
+	s = xcalloc(1, sizeof *s);
+	s->m = m;
+	snprintf(s->name, sizeof s->name, "%s", name);
+	s->wtail = &s->waiters;
+	uv_timer_init(m->b->loop, &s->timer);
+	uv_timer_init(m->b->loop, &s->hold);
+	s->timer.data = s->hold.data = s;
+	s->open_handles = 2;
+	s->next = m->slots;
+	m->slots = s;
+	return s;
+}
+
+static void slot_cancel(struct oauth_slot *s)
+{
+	if (s->xfer) {
+		oauth_http_cancel(s->xfer);
+		s->xfer = NULL;
+	}
+	uv_timer_stop(&s->timer);
+	cred_close(s->unsaved);
+	s->unsaved = NULL;
+	s->attempts = 0;
+	s->not_before = 0;
+}
+
+static void slot_free(struct oauth_slot *s)
+{
+	struct oauth_slot **pp = &s->m->slots;
+	while (*pp && *pp != s)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = s->next;
+	slot_cancel(s);
+	waiters_answer(s, "secret-not-found", "no such secret", 0);
+	uv_close((uv_handle_t *)&s->timer, on_slot_handle_closed);
+	uv_close((uv_handle_t *)&s->hold, on_slot_handle_closed);
+}
+
+/* ---- scheduling ---- */
+
+static void on_timer(uv_timer_t *t)
+{
+	refresh_start(t->data, false);
+}
+
+static void timer_at(struct oauth_slot *s, int64_t when)
+{
+	int64_t now = time_now();
+	uint64_t ms = when <= now ? 0 : (uint64_t)(when - now) * 1000;
+	uv_update_time(s->m->b->loop);
+	uv_timer_start(&s->timer, on_timer, ms, 0);
+}
+
+static void slot_schedule(struct oauth_slot *s)
+{
+	struct broker *b = s->m->b;
+	const json_t *sec = state_secret(b->state.doc, s->name, NULL);
+	if (!sec || s->xfer)
+		return;
+	if (s->unsaved) {
+		timer_at(s, time_now() + OAUTH_SAVE_RETRY_S);
+		return;
+	}
+	if (strcmp(json_str(sec, "status", "ok"), "relogin-required") == 0) {
+		uv_timer_stop(&s->timer);
+		return;
+	}
+	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
+	json_t *c = cred_open(b, sec);
+	if (!p || !c) {
+		cred_close(c);
+		uv_timer_stop(&s->timer);
+		return;
+	}
+	int64_t due = oauth_refresh_due(p, c);
+	cred_close(c);
+	if (due == INT64_MAX) {
+		uv_timer_stop(&s->timer);
+		return;
+	}
+	if (due < s->not_before)
+		due = s->not_before;
+	timer_at(s, due);
+}
+
+void broker_oauth_secret_changed(struct broker *b, const char *name)
+{
+	struct oauth_mgr *m = b->oauth;
+	if (!m || m->stopping)
+		return;
+	const json_t *sec = state_secret(b->state.doc, name, NULL);
+	struct oauth_slot *s = slot_find(m, name);
+	if (!sec || !broker_oauth_type(json_str(sec, "type", ""))) {
+		if (s)
+			slot_free(s);
+		return;
+	}
+	s = slot_get(m, name);
+	/* a re-adopted login starts over: a refresh in flight belongs to the
+	 * old token family */
+	slot_cancel(s);
+	slot_schedule(s);
+	if (s->nwaiters)
+		refresh_start(s, false);
+}
+
+/* ---- refresh ---- */
+
+static int64_t backoff_s(int attempts)
+{
+	int64_t d = OAUTH_BACKOFF_FIRST_S;
+	for (int i = 1; i < attempts && d < OAUTH_BACKOFF_MAX_S; i++)
+		d *= 2;
+	if (d > OAUTH_BACKOFF_MAX_S)
+		d = OAUTH_BACKOFF_MAX_S;
+	/* +-25% jitter so that many secrets (or brokers) do not retry in step */
+	uint32_t r = 0;
+	(void)!gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof r);
+	int64_t span = d / 2;
+	return d - d / 4 + (span ? (int64_t)(r % (uint32_t)(span + 1)) : 0);
+}
+
+static void write_back(struct broker *b, const json_t *sec, const json_t *cred)
+{
+	const char *path = json_str(sec, "source_file", NULL);
+	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
+	char *in = NULL, *out = NULL;
+	size_t inlen = 0, outlen = 0;
+	int ret;
+
+	if (!path || !p || !json_bool(json_object_get(sec, "meta"), "write_back", false))
+		return;
+	if ((ret = file_read_all(path, AL_CRED_FILE_MAX, &in, &inlen)) < 0 ||
+	    (ret = oauth_write_back(p, cred, in, inlen, time_now(), &out, &outlen)) < 0 ||
+	    (ret = file_write_atomic(path, out, outlen, 0600)) < 0)
+		log_warn("cannot write the rotated tokens back to the vendor file",
+			 KV_S("secret", json_str(sec, "name", "")), KV_S("file", path),
+			 KV_S("error", airlock_strerror(ret)));
+	else
+		log_info("rotated tokens written back", KV_S("secret", json_str(sec, "name", "")),
+			 KV_S("file", path));
+	if (in)
+		secure_free(in, inlen);
+	if (out)
+		secure_free(out, outlen);
+}
+
+/* Seal and commit a refreshed credential. 0 when it is durable. */
+static int save_refreshed(struct oauth_slot *s, const json_t *next)
+{
+	struct broker *b = s->m->b;
+	char *dump = oauth_cred_dump(next), *sealed = NULL;
+	size_t idx;
+	int ret = seal_encrypt(&b->key, s->name, (const uint8_t *)dump, strlen(dump), &sealed);
+	secure_free_str(dump);
+	if (ret < 0)
+		return ret;
+	json_t *draft = state_begin(&b->state);
+	json_t *rec = state_secret(draft, s->name, &idx);
+	if (!rec) {
+		free(sealed);
+		json_decref(draft);
+		return AL_ENOTFOUND;
+	}
+	int64_t now = time_now(), exp = json_int(next, "expires_at", 0);
+	json_object_set_new(rec, "sealed", json_string(sealed));
+	json_object_set_new(rec, "refreshed_at", json_integer(now));
+	if (exp > 0)
+		json_object_set_new(rec, "expires_at", json_integer(exp));
+	else
+		json_object_del(rec, "expires_at");
+	json_object_set_new(rec, "status", json_string("ok"));
+	free(sealed);
+	return state_commit(&b->state, draft);
+}
+
+static void mark_relogin(struct oauth_slot *s, const char *reason)
+{
+	struct broker *b = s->m->b;
+	size_t idx;
+	json_t *draft = state_begin(&b->state);
+	json_t *rec = state_secret(draft, s->name, &idx);
+	const char *type = rec ? json_str(rec, "type", "") : "";
+	log_error("OAuth login lost: relogin required (log in on the host, then: airlock secret "
+		  "create NAME --type TYPE --value-file FILE --force)",
+		  KV_S("secret", s->name), KV_S("type", type), KV_S("reason", reason));
+	if (!rec) {
+		json_decref(draft);
+		return;
+	}
+	json_object_set_new(rec, "status", json_string("relogin-required"));
+	if (state_commit(&b->state, draft) < 0)
+		log_error("cannot record relogin-required", KV_S("secret", s->name));
+}
+
+static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
+{
+	struct oauth_slot *s = arg;
+	struct broker *b = s->m->b;
+	struct oauth_result res = { .outcome = OAUTH_TRANSIENT };
+	json_t *next = NULL, *c = NULL;
+	const json_t *sec;
+	const struct oauth_provider *p;
+	int64_t now = time_now();
+	int64_t took = time_mono_ms() - s->started_ms;
+
+	s->xfer = NULL;
+	sec = state_secret(b->state.doc, s->name, NULL);
+	p = sec ? oauth_provider_find(json_str(sec, "type", "")) : NULL;
+	if (!p || !(c = cred_open(b, sec))) {
+		waiters_answer(s, "broker-error", "the credential did not open", 0);
+		return;
+	}
+	if (p->refresh_parse(c, resp, now, &next, &res) < 0)
+		res.outcome = OAUTH_TRANSIENT;
+	if (res.outcome == OAUTH_OK && next) {
+		if (save_refreshed(s, next) < 0) {
+			/* the old refresh token is spent: keep the new one in
+			 * memory and keep trying to save it; the old access
+			 * token goes on being served meanwhile */
+			log_error("refreshed OAuth credential not saved yet; retrying",
+				  KV_S("secret", s->name));
+			s->unsaved = next;
+			next = NULL;
+			waiters_answer(s, "credential-refreshing", "the credential is being saved",
+				       OAUTH_SAVE_RETRY_S);
+		} else {
+			s->attempts = 0;
+			s->not_before = 0;
+			log_info("OAuth credential refreshed", KV_S("secret", s->name),
+				 KV_S("type", p->type), KV_I("expires_at", json_int(next, "expires_at", 0)),
+				 KV_I("ms", took));
+			write_back(b, state_secret(b->state.doc, s->name, NULL), next);
+			waiters_answer(s, NULL, NULL, 0);
+		}
+	} else if (res.outcome == OAUTH_PERMANENT) {
+		mark_relogin(s, res.reason);
+		waiters_answer(s, "relogin-required", "the secret needs a new login", 0);
+	} else {
+		s->attempts++;
+		int64_t d = res.retry_after > 0 ? res.retry_after : backoff_s(s->attempts);
+		s->not_before = now + d;
+		log_warn("OAuth refresh failed; will retry", KV_S("secret", s->name),
+			 KV_S("reason", res.reason), KV_S("error", resp->status ? NULL : resp->error),
+			 KV_I("retry_in", d), KV_I("attempt", s->attempts));
+		/* asks get the old access token while it lasts */
+		waiters_answer(s, oauth_access_usable(c, now) ? NULL : "credential-refreshing",
+			       "the credential is being refreshed", d < 60 ? d : 60);
+	}
+	cred_close(next);
+	cred_close(c);
+	slot_schedule(s);
+}
+
+static void refresh_start(struct oauth_slot *s, bool forced)
+{
+	struct broker *b = s->m->b;
+	struct oauth_http_req req = { 0 };
+	int ret;
+
+	if (s->xfer || s->m->stopping)
+		return;
+	if (s->unsaved) {
+		if (save_refreshed(s, s->unsaved) == 0) {
+			log_info("refreshed OAuth credential saved", KV_S("secret", s->name));
+			write_back(b, state_secret(b->state.doc, s->name, NULL), s->unsaved);
+			cred_close(s->unsaved);
+			s->unsaved = NULL;
+			waiters_answer(s, NULL, NULL, 0);
+		}
+		slot_schedule(s);
+		return;
+	}
+	const json_t *sec = state_secret(b->state.doc, s->name, NULL);
+	if (!sec || strcmp(json_str(sec, "status", "ok"), "relogin-required") == 0)
+		return;
+	if (!forced && s->not_before > time_now()) {
+		slot_schedule(s);
+		return;
+	}
+	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
+	json_t *c = cred_open(b, sec);
+	if (!p || !c) {
+		cred_close(c);
+		return;
+	}
+	ret = p->refresh_request(c, &req);
+	cred_close(c);
+	if (ret == AL_ESTATE) {
+		/* nothing to refresh with (Copilot gho_, no refresh token) */
+		waiters_answer(s, "relogin-required", "the credential cannot be refreshed", 0);
+		oauth_http_req_free(&req);
+		return;
+	}
+	if (ret < 0 || (ret = oauth_http_start(s->m->http, &req, on_refresh_done, s, &s->xfer)) < 0) {
+		log_error("cannot start an OAuth refresh", KV_S("secret", s->name),
+			  KV_S("error", airlock_strerror(ret)));
+		oauth_http_req_free(&req);
+		s->attempts++;
+		s->not_before = time_now() + backoff_s(s->attempts);
+		slot_schedule(s);
+		return;
+	}
+	oauth_http_req_free(&req);
+	s->started_ms = time_mono_ms();
+	uv_timer_stop(&s->timer);
+	log_debug("OAuth refresh started", KV_S("secret", s->name), KV_S("forced", forced ? "yes" : "no"));
+}
+
+/* ---- headers ---- */
+
+json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *host,
+			     json_int_t id, uint64_t conn, bool *deferred)
+{
+	struct oauth_mgr *m = b->oauth;
+	const char *name = json_str(sec, "name", "");
+	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
+	int64_t now = time_now();
+	json_t *c, *ans = NULL;
+
+	if (deferred)
+		*deferred = false;
+	if (!p || !(c = cred_open(b, sec)))
+		return headers_error(id, "broker-error", "the secret did not open", 0);
+	if (oauth_access_usable(c, now)) {
+		json_t *h = json_array(), *strip = json_array(), *merge = json_array();
+		if (p->headers(c, host, h, strip, merge) == 0) {
+			ans = json_pack("{s:s, s:I, s:o, s:o}", "type", IPC_MSG_HEADERS, "id", id,
+					"headers", h, "strip", strip);
+			if (json_array_size(merge))
+				json_object_set_new(ans, "merge", merge);
+			else
+				json_decref(merge);
+			cred_close(c);
+			return ans;
+		}
+		cred_close(h);
+		json_decref(strip);
+		json_decref(merge);
+	}
+	cred_close(c);
+	/* expired, or nothing to inject yet (Copilot ghu_ before its first
+	 * exchange): refresh, and let the ask wait for it a little */
+	struct oauth_slot *s = m && !m->stopping ? slot_get(m, name) : NULL;
+	if (s)
+		refresh_start(s, false);
+	if (s && s->xfer && conn && deferred && s->nwaiters < OAUTH_WAITERS_MAX) {
+		struct oauth_waiter *w = xcalloc(1, sizeof *w);
+		w->conn = conn;
+		w->id = id;
+		snprintf(w->host, sizeof w->host, "%s", host);
+		*s->wtail = w;
+		s->wtail = &w->next;
+		s->nwaiters++;
+		if (!s->hold_armed) {
+			uv_update_time(b->loop);
+			uv_timer_start(&s->hold, on_hold, OAUTH_HOLD_MS, 0);
+			s->hold_armed = true;
+		}
+		*deferred = true;
+		return NULL;
+	}
+	if (s && !s->xfer && !s->unsaved &&
+	    strcmp(json_str(state_secret(b->state.doc, name, NULL), "status", "ok"), "relogin-required") == 0)
+		return headers_error(id, "relogin-required", "the secret needs a new login", 0);
+	int64_t retry = s && s->not_before > now ? s->not_before - now : 2;
+	return headers_error(id, "credential-refreshing", "the credential is being refreshed",
+			     retry < 60 ? retry : 60);
+}
+
+void oauth_on_upstream_401(struct broker *b, const char *name, const char *host)
+{
+	struct oauth_mgr *m = b->oauth;
+	const json_t *sec = state_secret(b->state.doc, name, NULL);
+	if (!m || m->stopping || !sec || !broker_oauth_type(json_str(sec, "type", "")))
+		return;
+	struct oauth_slot *s = slot_get(m, name);
+	int64_t now = time_now();
+	if (s->xfer)
+		return;   /* the refresh in flight answers this too */
+	if (now - s->last_forced < OAUTH_FORCED_MIN_INTERVAL_S) {
+		log_warn("upstream refused a freshly refreshed OAuth credential; not refreshing again yet",
+			 KV_S("secret", name), KV_S("host", host));
+		return;
+	}
+	s->last_forced = now;
+	log_info("upstream refused an injected OAuth credential; forcing a refresh",
+		 KV_S("secret", name), KV_S("host", host));
+	refresh_start(s, true);
+}
+
+/* ---- GET /proxy/v1/secrets/{name}/stub ---- */
+
+void api_secrets_stub(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	const char *name = req->seg[1];
+	const json_t *sec = state_secret(b->state.doc, name, NULL);
+	json_t *c, *file = NULL;
+
+	if (!sec) {
+		api_error(ans, 404, "unknown secret %s", name);
+		return;
+	}
+	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
+	if (!p) {
+		api_error(ans, 400, "secret %s is of type %s: only oauth-* secrets have a stub", name,
+			  json_str(sec, "type", ""));
+		return;
+	}
+	if (!(c = cred_open(b, sec))) {
+		api_error(ans, 500, "the secret did not open");
+		return;
+	}
+	if (p->stub(c, time_now(), &file) < 0 || !file)
+		api_error(ans, 500, "cannot build the stub");
+	else
+		api_json(ans, 200, file);
+	cred_close(c);
+}
+
+/* ---- start / stop ---- */
+
+int broker_oauth_start(struct broker *b)
+{
+	struct oauth_mgr *m = xcalloc(1, sizeof *m);
+	struct oauth_http_opts o = { 0 };
+	int ret;
+
+	m->b = b;
+	/* the enforcer's --resolve and --upstream-ca apply to token endpoints */
+	m->resolve = xcalloc(b->cfg.enforcer_argc + 1, sizeof *m->resolve);
+	for (size_t i = 0; i + 1 < b->cfg.enforcer_argc; i++) {
+		if (strcmp(b->cfg.enforcer_argv[i], "--resolve") == 0)
+			m->resolve[m->nresolve++] = b->cfg.enforcer_argv[++i];
+		else if (strcmp(b->cfg.enforcer_argv[i], "--upstream-ca") == 0)
+			o.ca_file = b->cfg.enforcer_argv[++i];
+	}
+	o.resolve = m->resolve;
+	if ((ret = oauth_http_new(b->loop, &o, &m->http)) < 0) {
+		free(m->resolve);
+		free(m);
+		return ret;
+	}
+	b->oauth = m;
+	size_t i;
+	json_t *sec;
+	json_array_foreach(state_secrets(b->state.doc), i, sec)
+		if (broker_oauth_type(json_str(sec, "type", "")))
+			broker_oauth_secret_changed(b, json_str(sec, "name", ""));
+	return 0;
+}
+
+void broker_oauth_stop(struct broker *b)
+{
+	struct oauth_mgr *m = b->oauth;
+	if (!m || m->stopping)
+		return;
+	m->stopping = true;
+	while (m->slots)
+		slot_free(m->slots);
+	oauth_http_close(m->http);
+	free(m->resolve);
+	free(m);
+	b->oauth = NULL;
+}

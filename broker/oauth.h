@@ -1,0 +1,58 @@
+/* The broker's side of OAuth secrets (issue 6): adoption at POST
+ * /proxy/v1/secrets, refresh scheduling on the loop (single flight per
+ * secret, the rotated credential committed to state.json before its access
+ * token is served, relogin-required on permanent failures, backoff with
+ * jitter and Retry-After on transient ones), headers answers that may wait
+ * for a refresh in flight, upstream-401 forced refreshes, and the stub
+ * endpoint. Provider specifics live in oauth-providers/. */
+#ifndef AIRLOCK_BROKER_OAUTH_H
+#define AIRLOCK_BROKER_OAUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "common/error.h"
+
+/* How long a headers ask may wait for a refresh in flight before it is
+ * answered credential-refreshing (the enforcer gives up at
+ * AL_BROKER_ASK_TIMEOUT_MS). */
+#define OAUTH_HOLD_MS 1500
+/* Asks held per secret at most; more are answered credential-refreshing. */
+#define OAUTH_WAITERS_MAX 4096
+/* An upstream 401 forces at most one refresh per secret in this window. */
+#define OAUTH_FORCED_MIN_INTERVAL_S 30
+/* Transient failures back off from the first to the last delay (seconds). */
+#define OAUTH_BACKOFF_FIRST_S 5
+#define OAUTH_BACKOFF_MAX_S 900
+
+/* Start after the state is loaded (schedules every OAuth secret); stop
+ * before the loop ends. */
+int broker_oauth_start(struct broker *b) AL_MUST_CHECK;
+void broker_oauth_stop(struct broker *b);
+
+/* True when type names an OAuth secret type. */
+bool broker_oauth_type(const char *type);
+/* The provider's default host for --host (NULL when not an OAuth type). */
+const char *broker_oauth_default_host(const char *type);
+/* Adopt a vendor file: *cred is the malloc'd credential JSON to seal
+ * (secure_free(*cred, *cred_len)), *expires_at its access expiry (0:
+ * unknown). err names the field and never quotes a value. */
+int broker_oauth_adopt(const char *type, const uint8_t *value, size_t len, char **cred,
+		       size_t *cred_len, int64_t *expires_at, char *err, size_t errlen) AL_MUST_CHECK;
+/* A secret was created, replaced or deleted: (re)schedule or forget it. */
+void broker_oauth_secret_changed(struct broker *b, const char *name);
+
+/* answer_headers() for a secret of an OAuth type, after the ask, the host
+ * binding and relogin-required were checked. conn is the asking IPC
+ * connection's serial (0: answer now, never wait). Returns the answer, or
+ * NULL with *deferred set when the ask waits for a refresh in flight (the
+ * answer is sent later through ipc_server_send_to). */
+json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *host,
+			     json_int_t id, uint64_t conn, bool *deferred);
+/* An upstream answered 401 to an injected credential: force one refresh. */
+void oauth_on_upstream_401(struct broker *b, const char *name, const char *host);
+
+#endif
