@@ -28,6 +28,9 @@
 #include <dirent.h>
 #include <uv.h>
 
+/* TLS 1.3/1.2; one key share (X25519) so the client does not pay for two */
+#define PRIO "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1"
+
 enum mode { M_KA, M_HS, M_IDLE };
 enum state { S_TCP, S_PXW, S_PXR, S_HS, S_REQ, S_RESP, S_HELD, S_DEAD };
 
@@ -49,6 +52,8 @@ struct opts {
 	unsigned conns;
 	double warmup, duration;
 	unsigned long max_req;   /* stop after this many (0 = by time) */
+	unsigned long max_err;   /* stop after this many errors (0 = never) */
+	const char *prio;
 	bool sse;
 	unsigned pending;        /* idle: parallel setups */
 	double setup_timeout, hold;
@@ -219,7 +224,7 @@ static void take_snap(struct snap *s)
 	size_t n = scan_procs(&a);
 	for (int k = 0; k < O.npids; k++) {
 		s->tree_ticks[k] = 0;
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n && O.pids[k] > 0; i++)
 			if (in_tree(a, n, a[i].pid, O.pids[k]))
 				s->tree_ticks[k] += a[i].ticks;
 	}
@@ -242,6 +247,10 @@ static long tree_rss(int root, long *root_only)
 	size_t n = scan_procs(&a);
 	long sum = 0;
 	*root_only = 0;
+	if (root <= 0) {
+		free(a);
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!in_tree(a, n, a[i].pid, root))
 			continue;
@@ -317,6 +326,10 @@ static void conn_fail(struct conn *c, const char *what, const char *detail)
 	tot_err++;
 	if (measuring)
 		n_err++;
+	if (O.max_err && tot_err >= O.max_err) {
+		stopping = true;
+		uv_stop(loop);
+	}
 	if (O.mode == M_IDLE) {
 		inflight--;
 		c->st = S_DEAD;
@@ -570,6 +583,21 @@ static int parse_head(struct conn *c, size_t hend)
 	return 0;
 }
 
+/* "status 403 (X-Airlock-Reason: x)" from a response head */
+static void describe(const char *head, char *out, size_t len)
+{
+	int st = strncmp(head, "HTTP/1.", 7) ? 0 : atoi(head + 9);
+	const char *r = strcasestr(head, "\r\nx-airlock-reason:");
+	if (r) {
+		r += 20;
+		while (*r == ' ')
+			r++;
+		int n = (int)strcspn(r, "\r\n");
+		snprintf(out, len, "status %d, reason %.*s", st, n > 80 ? 80 : n, r);
+	} else
+		snprintf(out, len, "status %d", st);
+}
+
 static void idle_next(void)
 {
 	while (!stopping && inflight < O.pending && next_idle < O.conns) {
@@ -585,8 +613,9 @@ static void response_done(struct conn *c)
 	uint64_t t = now_us();
 	bool ok = c->status == 200 && (O.expect < 0 || (long)c->got == O.expect) && (!O.sse || c->ttfe_done);
 	if (!ok) {
-		char d[96];
-		snprintf(d, sizeof d, "status %d, %zu body bytes", c->status, c->got);
+		char d[200], r[160];
+		describe(c->hbuf, r, sizeof r);
+		snprintf(d, sizeof d, "%s, %zu body bytes", r, c->got);
 		conn_fail(c, "bad response", d);
 		return;
 	}
@@ -619,13 +648,12 @@ static void response_done(struct conn *c)
 		conn_close(c, true);
 		return;
 	}
-	build_request(c);
-	conn_io(c);
+	build_request(c); /* conn_io's loop goes on with S_REQ: no recursion */
 }
 
 static void conn_io(struct conn *c)
 {
-	char buf[65536];
+	static char buf[65536]; /* one thread */
 	for (;;) {
 		switch (c->st) {
 		case S_TCP: {
@@ -695,11 +723,8 @@ static void conn_io(struct conn *c)
 			c->hbuf[c->hlen] = 0;
 			if (e) {
 				if (strncmp(c->hbuf, "HTTP/1.", 7) || atoi(c->hbuf + 9) != 200) {
-					char d[64];
-					snprintf(d, sizeof d, "%.40s", c->hbuf);
-					for (char *q = d; *q; q++)
-						if (*q == '\r' || *q == '\n')
-							*q = ' ';
+					char d[160];
+					describe(c->hbuf, d, sizeof d);
 					conn_fail(c, "CONNECT refused", d);
 					return;
 				}
@@ -828,7 +853,8 @@ static void conn_io(struct conn *c)
 			}
 			if (done) {
 				response_done(c);
-				return;
+				if (c->st != S_REQ || c->closing || stopping)
+					return;
 			}
 			break;
 		}
@@ -956,7 +982,7 @@ static void usage(void)
 		"  [--mode ka|hs|idle] [--conns N] [--warmup S] [--duration S] [--max-requests N]\n"
 		"  [--path P] [--method M] [--body BYTES] [--expect BYTES] [--sse]\n"
 		"  [--host-fmt FMT --hosts N] [--auth TOKEN] [--pids PID,...]\n"
-		"  [--pending N] [--setup-timeout S] [--hold S]\n");
+		"  [--pending N] [--setup-timeout S] [--hold S] [--max-errors N] [--priority GNUTLS-PRIO]\n");
 	exit(2);
 }
 
@@ -984,7 +1010,7 @@ int main(int argc, char **argv)
 		{ "path", 1, 0, 'P' }, { "method", 1, 0, 'M' }, { "body", 1, 0, 'b' }, { "expect", 1, 0, 'e' },
 		{ "sse", 0, 0, 's' }, { "host-fmt", 1, 0, 'f' }, { "hosts", 1, 0, 'H' }, { "auth", 1, 0, 'a' },
 		{ "pids", 1, 0, 'i' }, { "pending", 1, 0, 'q' }, { "setup-timeout", 1, 0, 'T' },
-		{ "hold", 1, 0, 'o' }, { 0, 0, 0, 0 } };
+		{ "hold", 1, 0, 'o' }, { "max-errors", 1, 0, 'E' }, { "priority", 1, 0, 'y' }, { 0, 0, 0, 0 } };
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -1031,6 +1057,8 @@ int main(int argc, char **argv)
 		case 'q': O.pending = (unsigned)atoi(optarg); break;
 		case 'T': O.setup_timeout = atof(optarg); break;
 		case 'o': O.hold = atof(optarg); break;
+		case 'E': O.max_err = strtoul(optarg, NULL, 10); break;
+		case 'y': O.prio = optarg; break;
 		default: usage();
 		}
 	}
@@ -1058,7 +1086,7 @@ int main(int argc, char **argv)
 		if (!O.ca || gnutls_certificate_set_x509_trust_file(xcred, O.ca, GNUTLS_X509_FMT_PEM) <= 0)
 			die("cannot load CA file %s", O.ca ? O.ca : "(none)");
 		const char *err;
-		if (gnutls_priority_init(&prio, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", &err) < 0)
+		if (gnutls_priority_init(&prio, O.prio ? O.prio : PRIO, &err) < 0)
 			die("priority");
 	}
 	loop = uv_default_loop();
