@@ -239,10 +239,12 @@ class IpcClient:
                     frame, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
                     return json.loads(frame)
             left = deadline - time.monotonic()
-            if left <= 0:
-                raise socket.timeout("no IPC frame within %.1fs" % timeout)
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
+            try:
+                # past the deadline, still take what the kernel already holds
+                self.sock.settimeout(left if left > 0 else 0.0)
+                chunk = self.sock.recv(65536)
+            except (socket.timeout, BlockingIOError):
+                raise socket.timeout("no IPC frame within %.3fs" % timeout)
             if not chunk:
                 raise EOFError("broker closed the IPC connection")
             self.buf += chunk
