@@ -127,14 +127,14 @@ extern const struct cli_cmd cmd_secret;    /* cmd_secret.c: create, list, delete
 extern const struct cli_cmd cmd_allow;     /* cmd_allow.c */
 extern const struct cli_cmd cmd_rules;     /* cmd_allow.c */
 extern const struct cli_cmd cmd_revoke;    /* cmd_allow.c */
-extern const struct cli_cmd cmd_oauth;     /* cmd_misc.c: later work */
+extern const struct cli_cmd cmd_oauth;     /* cmd_oauth.c: xai */
 extern const struct cli_cmd cmd_sandbox;   /* cmd_misc.c */
 extern const struct cli_cmd cmd_connect_entry; /* cmd_misc.c -> cmd_connect.c */
 extern const struct cli_cmd cmd_audit;     /* cmd_misc.c */
 /* cmd_connect.c: `airlock connect HOST:PORT` parses its own argv (argv[0] =
  * "connect") and returns the exit status. */
 int cmd_connect(int argc, char **argv);
-/* cmd_misc.c: `secret stub` belongs to the secret group */
+/* cmd_oauth.c: `secret stub` belongs to the secret group */
 int cmd_secret_stub(struct cli *cli, int argc, char **argv);
 extern const char cmd_secret_stub_usage[];
 

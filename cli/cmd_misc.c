@@ -1,8 +1,8 @@
-/* Commands that later work implements (SPEC §4, §5): `oauth xai`,
- * `secret stub`, `sandbox env`, `audit suggest`. They parse and document
- * their options now, so --help is right and scripts fail with a clear
- * "not implemented yet" (exit 1) rather than a usage error. Also the table
- * entry of `connect` (cmd_connect.c), which parses its own argv. */
+/* Commands that later work implements (SPEC §5): `sandbox env` and
+ * `audit suggest`. They parse and document their options now, so --help is
+ * right and scripts fail with a clear "not implemented yet" (exit 1) rather
+ * than a usage error. Also the table entry of `connect` (cmd_connect.c),
+ * which parses its own argv. */
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -20,34 +20,6 @@ static int not_yet(struct cli *cli, int argc, char **argv, const struct option *
 	if (c == CLI_OPT_STOP)
 		return cli->stop_rc;
 	return cli_fail("%s: not implemented yet", cli->cmdpath);
-}
-
-static const struct option plain_opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
-
-const char cmd_secret_stub_usage[] =
-	"Usage: airlock secret stub NAME > creds.json\n"
-	"\n"
-	"Print a placeholder credential file in the vendor's own format (Claude's\n"
-	".credentials.json, Codex's auth.json, opencode's auth.json) for OAuth secret\n"
-	"NAME, with dummy tokens and a far-future expiry, so the vendor CLI in the\n"
-	"sandbox runs as if logged in and never holds a real token.\n"
-	"(not implemented yet)\n";
-
-int cmd_secret_stub(struct cli *cli, int argc, char **argv)
-{
-	return not_yet(cli, argc, argv, plain_opts);
-}
-
-static const char oauth_xai_usage[] =
-	"Usage: airlock oauth xai > xai.json\n"
-	"\n"
-	"Log in to xAI in a browser through a loopback callback and print the\n"
-	"credential, for `airlock secret create NAME --type oauth-xai --value-file xai.json`.\n"
-	"(not implemented yet)\n";
-
-static int oauth_xai_run(struct cli *cli, int argc, char **argv)
-{
-	return not_yet(cli, argc, argv, plain_opts);
 }
 
 static const char sandbox_env_usage[] =
@@ -96,18 +68,6 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 	};
 	return not_yet(cli, argc, argv, opts);
 }
-
-static const struct cli_cmd oauth_cmds[] = {
-	{ .name = "xai", .run = oauth_xai_run, .summary = "log in to xAI, print the credential (not yet)",
-	  .usage = oauth_xai_usage },
-};
-const struct cli_cmd cmd_oauth = {
-	.name = "oauth",
-	.summary = "host-side OAuth logins (not yet)",
-	.usage = "Usage: airlock oauth xai > xai.json\n",
-	.subs = oauth_cmds,
-	.nsubs = ARRAY_SIZE(oauth_cmds),
-};
 
 static const struct cli_cmd sandbox_cmds[] = {
 	{ .name = "env", .run = sandbox_env_run, .summary = "print a sandbox's proxy and CA variables (not yet)",

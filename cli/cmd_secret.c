@@ -2,6 +2,7 @@
  * are injected by the proxy. The value goes from a file (or stdin, or --value
  * with a warning) straight into one request body and is wiped after sending;
  * nothing ever prints it, and the API never returns it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +15,21 @@
 
 static const char create_usage[] =
 	"Usage: airlock secret create NAME --host H [--type T] (--value-file F | --value V) [--force]\n"
+	"       airlock secret create NAME --type oauth-* [--host H] --value-file F [--write-back]\n"
 	"\n"
 	"Store a credential on the host, bound to one host; rules that name it\n"
 	"(airlock allow CLIENT --host H --secret NAME) inject it into matching requests.\n"
 	"  --host H           the host it may be sent to: a name or *.example.com\n"
+	"                     (oauth-* types: default the provider's API host)\n"
 	"  --type T           bearer (default), basic (value user:pass), oauth-claude,\n"
-	"                     oauth-codex, oauth-github-copilot, oauth-xai\n"
+	"                     oauth-codex, oauth-github-copilot, oauth-xai (the vendor\n"
+	"                     CLI's credential file: adopted, then refreshed by airlock)\n"
 	"  --value-file F     read the value from file F ('-' reads stdin); trailing\n"
 	"                     line ends are dropped\n"
 	"  --value V          the value itself (lands in shell history: prefer a file)\n"
-	"  --force            replace an existing secret of that name (re-adopt)\n";
+	"  --force            replace an existing secret of that name (re-adopt)\n"
+	"  --write-back       oauth-*: write refreshed tokens back to F, so the vendor\n"
+	"                     CLI on this host stays logged in\n";
 
 static const char list_usage[] =
 	"Usage: airlock secret list [--json]\n"
@@ -44,7 +50,7 @@ static const char group_usage[] =
 	"Secrets are credentials kept on the host (sealed at rest) and added to the\n"
 	"sandbox's requests by the proxy; the sandbox never holds them.\n";
 
-enum { OPT_HOST = OPT_FIRST_LOCAL, OPT_TYPE, OPT_VALUE_FILE, OPT_VALUE, OPT_FORCE, OPT_JSON };
+enum { OPT_HOST = OPT_FIRST_LOCAL, OPT_TYPE, OPT_VALUE_FILE, OPT_VALUE, OPT_FORCE, OPT_JSON, OPT_WRITE_BACK };
 
 /* Drop trailing CR/LF: `echo token > file` must not send "token\n". */
 static void chomp(char *s, size_t *len)
@@ -61,13 +67,14 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 		{ "value-file", required_argument, NULL, OPT_VALUE_FILE },
 		{ "value", required_argument, NULL, OPT_VALUE },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "write-back", no_argument, NULL, OPT_WRITE_BACK },
 		CLI_COMMON_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *arg, *host = NULL, *type = NULL, *file = NULL;
 	char *value = NULL, *argv_value = NULL;
 	size_t vlen = 0;
-	bool force = false;
+	bool force = false, write_back = false;
 	int c, rc;
 	json_t *body = NULL, *resp = NULL, *jv = NULL;
 
@@ -79,6 +86,7 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 		case OPT_VALUE_FILE: file = arg; break;
 		case OPT_VALUE: argv_value = (char *)arg; break;
 		case OPT_FORCE: force = true; break;
+		case OPT_WRITE_BACK: write_back = true; break;
 		}
 	}
 	if (argv_value) {
@@ -95,7 +103,9 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
 		goto out;
 	const char *name = argv[cli_optind()];
-	if (host == NULL || host[0] == '\0') {
+	/* OAuth credentials know their provider's API host: the broker fills it. */
+	bool oauth = type && strncmp(type, "oauth-", 6) == 0;
+	if ((host == NULL && !oauth) || (host && host[0] == '\0')) {
 		rc = cli_usage(cli, "--host is required");
 		goto out;
 	}
@@ -105,6 +115,10 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 	}
 	if (type && type[0] == '\0') {
 		rc = cli_usage(cli, "--type needs a value");
+		goto out;
+	}
+	if (write_back && (!oauth || file == NULL || strcmp(file, "-") == 0)) {
+		rc = cli_usage(cli, "--write-back needs an oauth-* --type and a --value-file that is a file");
 		goto out;
 	}
 	if (value) {
@@ -138,27 +152,42 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 
-	body = json_pack("{s:s, s:s}", "name", name, "host", host);
+	body = json_pack("{s:s}", "name", name);
+	if (host)
+		json_object_set_new(body, "host", json_string(host));
 	if (type)
 		json_object_set_new(body, "type", json_string(type));
 	json_object_set(body, "value", jv);
-	/* OAuth credentials are adopted from a vendor's file: tell the broker
-	 * where it came from (it never reads or writes it on our behalf here). */
-	if (file && strcmp(file, "-") != 0 && type && strncmp(type, "oauth-", 6) == 0) {
+	if (write_back) {
+		/* The broker writes rotated tokens back to the vendor's file. */
 		char *abs = realpath(file, NULL);
-		if (abs) {
-			json_object_set_new(body, "source_file", json_string(abs));
-			free(abs);
+		if (abs == NULL) {
+			rc = cli_fail("secret create: %s: %s", file, strerror(errno));
+			goto out;
 		}
+		json_object_set_new(body, "write_back", json_true());
+		json_object_set_new(body, "source_file", json_string(abs));
+		free(abs);
 	}
 	if (force)
 		json_object_set_new(body, "force", json_true());
 
 	rc = api_call(cli, "POST", "/proxy/v1/secrets", body, &resp);
-	if (rc == 0)
-		printf("%s secret %s (%s, for %s)\n", force ? "stored" : "created", name,
-		       json_string_value(json_object_get(resp, "type")) ?: (type ? type : "bearer"),
-		       json_string_value(json_object_get(resp, "host")) ?: host);
+	if (rc != 0)
+		goto out;
+	printf("%s secret %s (%s, for %s)\n", force ? "stored" : "created", name,
+	       json_string_value(json_object_get(resp, "type")) ?: (type ? type : "bearer"),
+	       json_string_value(json_object_get(resp, "host")) ?: (host ? host : "?"));
+	if (oauth && write_back)
+		fprintf(stderr, "airlock: airlock refreshes this login and writes the new tokens "
+				"back to %s\n",
+			file);
+	else if (oauth)
+		fprintf(stderr, "airlock: the login now lives in airlock: its refresh tokens rotate, "
+				"so the CLI on this host will be logged out at airlock's first refresh "
+				"(use --write-back to keep %s in sync, or log in again and re-adopt with "
+				"--force)\n",
+			file ? file : "its file");
 out:
 	if (value)
 		secure_free(value, vlen);
