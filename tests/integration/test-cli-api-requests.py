@@ -114,10 +114,23 @@ def main():
         cred = os.path.join(tmp, "creds.json")
         with open(cred, "w") as f:
             f.write('{"claudeAiOauth": {}}\n')
-        expect(["secret", "create", "c", "--host", "api.anthropic.com", "--type", "oauth-claude",
-                "--value-file", cred], "POST", "/proxy/v1/secrets",
-               {"name": "c", "host": "api.anthropic.com", "type": "oauth-claude",
-                "value": '{"claudeAiOauth": {}}', "source_file": os.path.realpath(cred)})
+        p = expect(["secret", "create", "c", "--host", "api.anthropic.com", "--type",
+                    "oauth-claude", "--value-file", cred], "POST", "/proxy/v1/secrets",
+                   {"name": "c", "host": "api.anthropic.com", "type": "oauth-claude",
+                    "value": '{"claudeAiOauth": {}}'})
+        h.check("--write-back" in p.stderr, "oauth adoption note: %r" % p.stderr)
+        # oauth-*: --host is optional (the provider's default), --write-back names the file
+        expect(["secret", "create", "c", "--type", "oauth-claude", "--value-file", cred,
+                "--write-back", "--force"], "POST", "/proxy/v1/secrets",
+               {"name": "c", "type": "oauth-claude", "value": '{"claudeAiOauth": {}}',
+                "write_back": True, "source_file": os.path.realpath(cred), "force": True})
+        srv.replies[("GET", "/proxy/v1/secrets/c/stub")] = (
+            200, {"claudeAiOauth": {"accessToken": "sk-ant-oat01-placeholder"}},
+            "application/json")
+        p = expect(["secret", "stub", "c"], "GET", "/proxy/v1/secrets/c/stub")
+        h.check_eq(json.loads(p.stdout), {"claudeAiOauth": {"accessToken":
+                                                            "sk-ant-oat01-placeholder"}},
+                   "secret stub prints the API's file")
         expect(["secret", "list"], "GET", "/proxy/v1/secrets")
         expect(["secret", "delete", "s1"], "DELETE", "/proxy/v1/secrets/s1")
 
