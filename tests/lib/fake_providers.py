@@ -14,6 +14,13 @@ plus the openssl command (through origins.TestCA). Loopback only.
         fp.stats("claude")                        # {"refreshes", "reuses", "unknown", "failed"}
         fp.requests                               # every request, in order (dicts, below)
         fp.api_fail("api.anthropic.com", 401, times=1)   # next API call answers 401
+        fp.delay("claude", 0.3)                   # token endpoint answers after 0.3 s
+
+Helpers for broker-level tests (no enforcer): fpmod.Asker(ipc_path) is a
+stand-in enforcer that says hello and asks for headers, skipping policy
+pushes: a = asker.ask("c", "api.anthropic.com") -> the answer dict;
+fpmod.hdrs(a) -> {lower-case name: value}. fpmod.open_or_skip(tmpdir)
+starts FakeProviders or exits 77 when port 443 cannot be bound.
 
 Why port 443 on a random loopback address: the token endpoints are fixed
 https URLs (port 443) inside the broker, and --resolve pins a name and a port
@@ -115,6 +122,7 @@ class _State:
         self.stats = {p: {"refreshes": 0, "reuses": 0, "unknown": 0, "failed": 0} for p in PROVIDERS}
         self.fails = {p: [] for p in PROVIDERS}     # queued (status, retry_after, body)
         self.api_fails = {}                         # host -> [status...]
+        self.delay = {p: 0.0 for p in PROVIDERS}    # seconds before a token answer
         self.codes = {}                             # xai auth code -> {challenge, redirect_uri}
         self.devices = {}                           # xai device code -> polls left
         self.sessions = {}                          # copilot session token -> exp
@@ -170,6 +178,10 @@ class FakeProviders:
     def fail(self, provider, status, times=1, retry_after=None, body=None):
         with self.lock:
             self.st.fails[provider] += [(status, retry_after, body)] * times
+
+    def delay(self, provider, seconds):
+        with self.lock:
+            self.st.delay[provider] = seconds
 
     def api_fail(self, host, status, times=1):
         with self.lock:
@@ -376,6 +388,99 @@ class FakeProviders:
         return None
 
 
+_TOKEN_PATHS = {("platform.claude.com", "/v1/oauth/token"): "claude",
+                ("console.anthropic.com", "/v1/oauth/token"): "claude",
+                ("auth.openai.com", "/oauth/token"): "codex",
+                ("auth.x.ai", "/oauth2/token"): "xai",
+                ("github.com", "/login/oauth/access_token"): "copilot",
+                ("api.github.com", "/copilot_internal/v2/token"): "copilot"}
+
+
+def open_or_skip(tmpdir):
+    """FakeProviders(tmpdir), or exit 77 (automake skip) when it cannot run."""
+    import sys
+    try:
+        return FakeProviders(tmpdir)
+    except Skip as e:
+        print("SKIP: %s" % e, flush=True)
+        sys.exit(77)
+
+
+def hdrs(answer):
+    """{lower-case header name: value} of a headers answer."""
+    return {k.lower(): v for k, v in answer.get("headers", [])}
+
+
+class Asker:
+    """A stand-in enforcer on the broker's ipc.sock (common/ipc.h frames)."""
+
+    def __init__(self, path, timeout=10.0):
+        import struct as _struct
+        self._struct = _struct
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.n = 0
+        self.pending = {}
+        self.send({"type": "hello", "proto": 1, "pid": os.getpid()})
+        self.recv_type("policy")
+
+    def send(self, msg):
+        data = json.dumps(msg).encode()
+        self.sock.sendall(self._struct.pack(">I", len(data)) + data)
+
+    def recv(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            if len(self.buf) >= 4:
+                n = self._struct.unpack(">I", self.buf[:4])[0]
+                if len(self.buf) >= 4 + n:
+                    frame, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+                    return json.loads(frame)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no IPC frame within %.1fs" % timeout)
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("broker closed the IPC connection")
+            self.buf += chunk
+
+    def recv_type(self, t, timeout=10.0):
+        while True:
+            m = self.recv(timeout)
+            if m.get("type") == t:
+                return m
+
+    def ask_async(self, secret, host):
+        self.n += 1
+        self.send({"type": "headers", "id": self.n, "secret": secret, "host": host})
+        return self.n
+
+    def answers(self, count, timeout=10.0):
+        """count headers answers, by id."""
+        out = {}
+        while len(out) < count:
+            m = self.recv_type("headers", timeout)
+            m["_at"] = time.monotonic()   # when it was read (for hold timings)
+            out[m["id"]] = m
+        return out
+
+    def ask(self, secret, host, timeout=10.0):
+        i = self.ask_async(secret, host)
+        a = self.answers(1, timeout)
+        if i not in a:
+            raise AssertionError("answer id %r for ask %d" % (list(a), i))
+        return a[i]
+
+    def upstream_401(self, secret, host):
+        self.send({"type": "upstream-401", "secret": secret, "host": host})
+
+    def close(self):
+        self.sock.close()
+
+
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -455,6 +560,9 @@ def _make_handler(fp):
             rec = {"t": time.time(), "host": host, "method": self.command, "path": self.path,
                    "headers": [[k, v] for k, v in self.headers.items()],
                    "body": body.decode("utf-8", "replace"), "status": None}
+            prov = _TOKEN_PATHS.get((host, self.path.split("?")[0]))
+            if prov and fp.st.delay[prov] > 0:
+                time.sleep(fp.st.delay[prov])
             with fp.lock:
                 fp.requests.append(rec)
                 rec["status"] = self._route(host, body)
@@ -464,12 +572,7 @@ def _make_handler(fp):
             auth = self.headers.get("Authorization", "")
             st = fp.st
             # ---- token endpoints ----
-            tok = {("platform.claude.com", "/v1/oauth/token"): "claude",
-                   ("console.anthropic.com", "/v1/oauth/token"): "claude",
-                   ("auth.openai.com", "/oauth/token"): "codex",
-                   ("auth.x.ai", "/oauth2/token"): "xai",
-                   ("github.com", "/login/oauth/access_token"): "copilot",
-                   ("api.github.com", "/copilot_internal/v2/token"): "copilot"}.get((host, path))
+            tok = _TOKEN_PATHS.get((host, path))
             if tok:
                 f = fp._queued_failure(tok)
                 if f:
