@@ -242,8 +242,12 @@ static int resp_on_head(void *arg)
 	if (!info) {
 		u->resp_started = true;
 		c->d.status = status;
+		/* an HTTP/1.0 client cannot read chunked: it gets the body until close */
+		bool client10 = c->req.p.http_major == 1 && c->req.p.http_minor == 0;
 		if (!no_body) {
-			if (http_is_chunked(m)) {
+			if (http_is_chunked(m) && client10) {
+				u->close_after = true;
+			} else if (http_is_chunked(m)) {
 				u->resp_chunked_out = true;
 				sb_str(&b, "Transfer-Encoding: chunked\r\n");
 			} else if (http_find(m, "content-length", 0) < 0) {

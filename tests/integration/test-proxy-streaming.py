@@ -1,5 +1,6 @@
 """Bodies stream both ways without being buffered whole: 8 MiB downloads
-with Content-Length, chunked and close-delimited framing arrive intact, a
+with Content-Length, chunked and close-delimited framing arrive intact (an
+HTTP/1.0 client gets a chunked body unframed, until close), a
 8 MiB upload arrives intact, and a slow reader
 does not make the proxy grow without bound (its RSS stays far below the
 body size)."""
@@ -37,6 +38,24 @@ def main():
             h.check_eq(hashlib.sha256(body).hexdigest(), want, "%s intact" % path)
         st, hd, body = pt.RawConn(al.http_port, timeout=60).request("GET", base + "/eof/%d" % N, token=tok)
         h.check_eq(hashlib.sha256(body).hexdigest(), want, "close-delimited body intact")
+
+        # an HTTP/1.0 client never gets chunked framing: the body runs until close
+        c10 = pt.RawConn(al.http_port, timeout=60)
+        c10.send(b"GET %s/chunked/%d HTTP/1.0\r\nProxy-Authorization: %s\r\n\r\n"
+                 % (base.encode(), N, pt.basic(tok).encode()))
+        st, hd = c10.read_head()
+        h.check_eq(st, 200, "HTTP/1.0 client")
+        h.check("transfer-encoding" not in hd, "no chunked framing for HTTP/1.0: %s" % hd)
+        body = c10.buf
+        c10.buf = b""
+        try:
+            while True:
+                c10._fill()
+                body += c10.buf
+                c10.buf = b""
+        except EOFError:
+            pass
+        h.check_eq(hashlib.sha256(body).hexdigest(), want, "HTTP/1.0 body intact")
 
         up = os.urandom(8 * 1024 * 1024)
         st, _, got = c.request("POST", base + "/echo", token=tok, body=up)
