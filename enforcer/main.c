@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/ca.h"
@@ -70,6 +71,12 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		return 2;
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* two descriptors per proxied connection: take all the process may have */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	log_init("airlock-enforcer", cfg.log_format, LOG_LVL_INFO, stderr);
 
