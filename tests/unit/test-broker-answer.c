@@ -157,7 +157,11 @@ int main(void)
 			      "error echoes the value");
 	}
 	CHECK(secret_type_find("nope") == NULL);
-	CHECK(secret_type_find("oauth-claude") && !secret_type_supported(secret_type_find("oauth-claude")));
+	/* known types, supported once oauth-providers/ plugs in (issue 6) */
+	static const char *const oauth_types[] = { "oauth-claude", "oauth-codex",
+						    "oauth-github-copilot", "oauth-xai" };
+	for (size_t i = 0; i < sizeof oauth_types / sizeof oauth_types[0]; i++)
+		CHECK(secret_type_find(oauth_types[i]) != NULL, "%s is a type", oauth_types[i]);
 
 	char *p = path_join(dir, STATE_FILE_NAME);
 	unlink(p);
