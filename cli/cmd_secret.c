@@ -72,8 +72,9 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *arg, *host = NULL, *type = NULL, *file = NULL;
-	char *value = NULL, *argv_value = NULL;
+	char *value = NULL;
 	size_t vlen = 0;
+	int nvalues = 0;
 	bool force = false, write_back = false;
 	int c, rc;
 	json_t *body = NULL, *resp = NULL, *jv = NULL;
@@ -84,17 +85,19 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 		case OPT_HOST: host = arg; break;
 		case OPT_TYPE: type = arg; break;
 		case OPT_VALUE_FILE: file = arg; break;
-		case OPT_VALUE: argv_value = (char *)arg; break;
+		case OPT_VALUE:
+			/* Keep a copy, then blank the one in argv so it leaves the
+			 * process list (/proc/PID/cmdline) as early as we can. */
+			if (value)
+				secure_free(value, vlen);
+			vlen = strlen(arg);
+			value = xstrndup(arg, vlen);
+			secure_wipe((char *)arg, vlen);
+			nvalues++;
+			break;
 		case OPT_FORCE: force = true; break;
 		case OPT_WRITE_BACK: write_back = true; break;
 		}
-	}
-	if (argv_value) {
-		/* Keep a copy, then blank the one in argv so it leaves the
-		 * process list (/proc/PID/cmdline) as early as we can. */
-		vlen = strlen(argv_value);
-		value = xstrndup(argv_value, vlen);
-		secure_wipe(argv_value, vlen);
 	}
 	if (c == CLI_OPT_STOP) {
 		rc = cli->stop_rc;
@@ -109,7 +112,7 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 		rc = cli_usage(cli, "--host is required");
 		goto out;
 	}
-	if ((file != NULL) == (value != NULL)) {
+	if ((file != NULL) == (value != NULL) || nvalues > 1) {
 		rc = cli_usage(cli, "give exactly one of --value-file F or --value V");
 		goto out;
 	}
