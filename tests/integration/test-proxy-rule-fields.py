@@ -11,7 +11,7 @@ def main():
     with origins.HTTPOrigin() as o:
         P = o.port
         hosts = ["exact.test", "a.wild.test", "b.c.wild.test", "wild.test", "any.test", "paths.test",
-                 "meth.test", "order.test", "other.test"]
+                 "meth.test", "order.test", "other.test", "sec.test"]
         flags = []
         for name in hosts:
             flags += pt.pins(name, P)
@@ -25,6 +25,9 @@ def main():
             r1 = pt.allow(al, "web-1", "order.test", "--port", str(P), "--method", "GET")
             r2 = pt.allow(al, "web-1", "order.test", "--port", str(P))
             pt.allow(al, "web-2", "*", "--port", str(P))
+            p = al.cli("secret", "create", "s1", "--host", "sec.test", "--value", "not-a-real-token")
+            h.check(p.returncode == 0, "secret create: %s" % p.stderr)
+            pt.allow(al, "web-1", "sec.test", "--port", str(P), "--secret", "s1")
             c = pt.RawConn(al.http_port)
             c2 = pt.RawConn(al.http_port)
 
@@ -57,6 +60,15 @@ def main():
             expect(200, None, "HEAD", "meth.test")
             expect(403, "method-not-allowed", "POST", "meth.test")
             expect(403, "method-not-allowed", "DELETE", "meth.test")
+            # a rule that needs to see inside: never over plain HTTP, and its CONNECT
+            # waits for interception (issue 5)
+            expect(403, "secret-needs-https", "GET", "sec.test")
+            st_, hd_, _ = c.request("CONNECT", "sec.test:%d" % P, token=tok)
+            h.check_eq((st_, hd_.get("x-airlock-reason")), (403, "inspection-not-implemented"), "CONNECT sec.test")
+            st_, hd_, _ = c.request("CONNECT", "meth.test:%d" % P, token=tok)
+            h.check_eq((st_, hd_.get("x-airlock-reason")), (403, "inspection-not-implemented"), "CONNECT meth.test")
+            st_, hd_, _ = pt.RawConn(al.http_port).request("CONNECT", "exact.test:%d" % P, token=tok)
+            h.check_eq(st_, 200, "CONNECT under a bare rule tunnels")
             # "*" is any host, but only for its own client
             expect(200, None, "GET", "any.test", conn=c2, token=tok2)
             expect(403, "no-rule", "GET", "any.test")
