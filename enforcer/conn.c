@@ -42,7 +42,8 @@ static void conn_free_if_done(struct conn *c)
 	if (c->up.resp_init)
 		http_msg_free(&c->up.resp);
 	free(c->up.pending);
-	free(c->in);
+	if (c->in)
+		secure_free(c->in, c->incap);
 	free(c);
 }
 
@@ -418,9 +419,12 @@ static void conn_process(struct conn *c)
 	c->in_process = false;
 	if (c->closing)
 		return;
-	if (c->inoff == c->inlen)
+	if (c->inoff == c->inlen) {
+		/* consumed heads carried Proxy-Authorization: do not leave it lying around */
+		secure_wipe(c->in, c->inlen);
 		c->inoff = c->inlen = 0;
-	else if (c->inoff > c->incap / 2) {
+	} else if (c->inoff > c->incap / 2) {
+		secure_wipe(c->in, c->inoff);
 		memmove(c->in, c->in + c->inoff, c->inlen - c->inoff);
 		c->inlen -= c->inoff;
 		c->inoff = 0;
@@ -452,6 +456,8 @@ static void update_reading(struct conn *c)
 
 void conn_take_input(struct conn *c, const char **buf, size_t *n)
 {
+	if (c->in)
+		secure_wipe(c->in, c->inoff);   /* the CONNECT head and its credentials */
 	*buf = c->in + c->inoff;
 	*n = c->inlen - c->inoff;
 	c->inoff = c->inlen = 0;
