@@ -236,6 +236,21 @@ static void up_help(void)
 	printf("  %-26s %s\n", "-h, --help", "show this help");
 }
 
+/* Flags whose value is a file or directory (metavar DIR, F or PATH) reach
+ * the broker as absolute paths: the banner shows them, and they must mean
+ * the same in the broker, the enforcer it spawns and later CLI calls. */
+static char *value_for_broker(const struct up_flag *f, const char *v)
+{
+	bool is_path = f->metavar && (strcmp(f->metavar, "DIR") == 0 || strcmp(f->metavar, "F") == 0 ||
+				      strcmp(f->metavar, "PATH") == 0);
+	if (!is_path || v[0] == '/')
+		return xstrdup(v);
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return xstrdup(v);
+	return path_join(cwd, v);
+}
+
 /* airlock-broker next to this binary (a build tree or an install), else in
  * BINDIR, else in LIBEXECDIR. */
 static char *find_broker(void)
@@ -299,11 +314,9 @@ static int cmd_up_run(struct cli *cli, int argc, char **argv)
 		bargv[nb] = xmalloc(l);
 		snprintf(bargv[nb++], l, "--%s", f->name);
 		if (f->metavar)
-			bargv[nb++] = xstrdup(arg);
-		if (strcmp(f->name, "state-dir") == 0) {
-			cli->state_dir = arg;
+			bargv[nb++] = value_for_broker(f, arg);
+		if (strcmp(f->name, "state-dir") == 0)
 			state_dir_given = true;
-		}
 	}
 	if (c == CLI_OPT_STOP) {
 		rc = cli->stop_rc;
@@ -316,8 +329,9 @@ static int cmd_up_run(struct cli *cli, int argc, char **argv)
 	/* Always name the state dir: the broker and this CLI (which finds the
 	 * API socket inside it) must agree on one. */
 	if (!state_dir_given) {
+		static const struct up_flag dir = { .name = "state-dir", .metavar = "DIR" };
 		bargv[nb++] = xstrdup("--state-dir");
-		bargv[nb++] = xstrdup(cli_state_dir(cli));
+		bargv[nb++] = value_for_broker(&dir, cli_state_dir(cli));
 	}
 	broker = find_broker();
 	if (broker == NULL) {
