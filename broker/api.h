@@ -55,6 +55,8 @@ void api_clients_get(struct broker *b, const struct api_request *req, struct api
 void api_clients_delete(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_secrets_create(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_secrets_list(struct broker *b, const struct api_request *req, struct api_answer *ans);
+/* broker/oauth.c: GET secrets/{name}/stub */
+void api_secrets_stub(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_secrets_delete(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_allows_create(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_allows_delete_host(struct broker *b, const struct api_request *req, struct api_answer *ans);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/oauth.h"
 #include "broker/secret_types.h"
 #include "common/duration.h"
 #include "common/limits.h"
@@ -23,6 +24,7 @@ static const struct json_field secret_create_fields[] = {
 	{ "value", JF_STRING, true, 0, 0, AL_SECRET_VALUE_MAX, 0 },
 	{ "source_file", JF_STRING, false, 0, 0, SOURCE_FILE_MAX, 0 },
 	{ "force", JF_BOOL, false, 0, 0, 0, 0 },
+	{ "write_back", JF_BOOL, false, 0, 0, 0, 0 },   /* oauth-*: keep source_file in sync */
 };
 
 static json_t *secret_view(const json_t *s)
@@ -57,6 +59,7 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 	const char *hostin = json_str(req->body, "host", NULL);
 	const char *source = json_str(req->body, "source_file", NULL);
 	bool force = json_bool(req->body, "force", false);
+	bool write_back = json_bool(req->body, "write_back", false);
 	json_t *jv = json_object_get(req->body, "value");
 	const uint8_t *value = (const uint8_t *)json_string_value(jv);
 	size_t vlen = json_string_length(jv);
@@ -73,6 +76,10 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 	}
 	if (!secret_type_supported(type)) {
 		api_error(ans, 400, "type %s is not supported yet", tname);
+		return;
+	}
+	if (write_back && (!broker_oauth_type(tname) || !source || source[0] != '/')) {
+		api_error(ans, 400, ".write_back: needs an oauth-* type and an absolute .source_file");
 		return;
 	}
 	if (!hostin)
@@ -126,13 +133,19 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 	json_decref(meta);
 	if (source)
 		json_object_set_new(rec, "source_file", json_string(source));
+	if (write_back)
+		json_object_set_new(rec, "meta", json_pack("{s:b}", "write_back", 1));
 	json_t *draft = state_begin(&b->state);
 	if (state_secret(draft, name, &idx))
 		json_array_set(state_secrets(draft), idx, rec);
 	else
 		json_array_append(state_secrets(draft), rec);
-	if (api_commit(b, ans, draft, false))
+	if (api_commit(b, ans, draft, false)) {
 		api_json(ans, 201, secret_view(rec));
+		/* an adopted login is scheduled for refresh (a re-adopted one
+		 * drops the refresh in flight for the old token family) */
+		broker_oauth_secret_changed(b, name);
+	}
 	json_decref(rec);
 }
 
@@ -168,8 +181,9 @@ void api_secrets_delete(struct broker *b, const struct api_request *req, struct 
 	json_array_remove(state_secrets(draft), idx);
 	/* the policy names secrets, it does not hold them: rules stay, the
 	 * enforcer's next headers ask for this name is refused */
-	if (api_commit(b, ans, draft, true))
+	if (api_commit(b, ans, draft, true)) {
 		api_json(ans, 200, json_pack("{s:s, s:o}", "deleted", name, "rules_affected", affected));
-	else
+		broker_oauth_secret_changed(b, name);
+	} else
 		json_decref(affected);
 }

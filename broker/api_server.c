@@ -58,6 +58,7 @@ static const struct api_route routes[] = {
 	{ "POST", { "secrets" }, 1, api_secrets_create, true },
 	{ "GET", { "secrets" }, 1, api_secrets_list, false },
 	{ "DELETE", { "secrets", "*" }, 2, api_secrets_delete, false },
+	{ "GET", { "secrets", "*", "stub" }, 3, api_secrets_stub, false },
 	{ "POST", { "allows" }, 1, api_allows_create, true },
 	{ "POST", { "allows", "revoke" }, 2, api_allows_revoke, true },
 	{ "DELETE", { "allows", "*", "*" }, 3, api_allows_delete_host, false },

@@ -14,6 +14,7 @@
 
 #include "broker/api.h"
 #include "broker/ipc_server.h"
+#include "broker/oauth.h"
 #include "broker/snapshot.h"
 #include "broker/supervise.h"
 #include "common/ca.h"
@@ -181,6 +182,10 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
 		return ret;
+	if ((ret = broker_oauth_start(b)) < 0) {
+		snprintf(err, errlen, "cannot start OAuth refreshes: %s", airlock_strerror(ret));
+		return ret;
+	}
 	/* api.sock last: its appearance means the broker is ready */
 	if ((ret = api_server_start(b, b->api_sock_path, &b->api, err, errlen)) < 0)
 		return ret;
@@ -207,6 +212,7 @@ void broker_stop(struct broker *b)
 	if (b->stopping)
 		return;
 	b->stopping = true;
+	broker_oauth_stop(b);
 	api_server_stop(b->api);
 	b->api = NULL;
 	ipc_server_stop(b->ipc);

@@ -18,6 +18,7 @@
 struct api_server;
 struct ipc_server;
 struct supervisor;
+struct oauth_mgr;
 
 #define API_SOCKET_NAME "api.sock"
 #define SEAL_KEY_FILE_NAME "seal.key"
@@ -34,6 +35,7 @@ struct broker {
 	struct api_server *api;
 	struct ipc_server *ipc;
 	struct supervisor *sup;
+	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */
 	uv_timer_t ttl_timer;
 	int64_t ttl_armed_for;   /* the expires_at the timer waits for (0: none) */
 	uv_signal_t sig_term, sig_int;

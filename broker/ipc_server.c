@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/oauth.h"
 #include "broker/secret_types.h"
 #include "broker/snapshot.h"
 #include "broker/unixsock.h"
@@ -33,6 +34,7 @@ struct ipc_conn {
 	bool hello;
 	bool closing;
 	int pid;
+	uint64_t serial;   /* names the connection for answers sent later (oauth holds) */
 	struct ipc_conn *next;
 };
 
@@ -41,6 +43,7 @@ struct ipc_server {
 	uv_pipe_t listener;
 	char *path;
 	struct ipc_conn *conns;
+	uint64_t next_serial;
 	char rbuf[IPC_READ_CHUNK];
 };
 
@@ -136,6 +139,11 @@ static void wipe_headers_answer(json_t *ans)
 
 json_t *answer_headers(struct broker *b, const json_t *ask)
 {
+	return answer_headers_conn(b, ask, 0, NULL);
+}
+
+json_t *answer_headers_conn(struct broker *b, const json_t *ask, uint64_t conn, bool *deferred)
+{
 	char err[256];
 	char host[AL_HOST_BUF];
 	enum host_kind kind;
@@ -162,6 +170,9 @@ json_t *answer_headers(struct broker *b, const json_t *ask)
 	const char *status = json_str(sec, "status", "ok");
 	if (strcmp(status, "relogin-required") == 0)
 		return headers_error(id, "relogin-required", "the secret needs a new login");
+	/* OAuth: the credential may need a refresh first, and the ask may wait */
+	if (broker_oauth_type(json_str(sec, "type", "")))
+		return oauth_answer_headers(b, sec, host, id, conn, deferred);
 	const struct secret_type *type = secret_type_find(json_str(sec, "type", ""));
 	if (!secret_type_supported(type))
 		return headers_error(id, "broker-error", "secret type not supported");
@@ -208,7 +219,10 @@ static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
 
 static int on_msg_headers(struct ipc_conn *c, const json_t *msg)
 {
-	json_t *ans = answer_headers(c->srv->b, msg);
+	bool deferred = false;
+	json_t *ans = answer_headers_conn(c->srv->b, msg, c->serial, &deferred);
+	if (deferred)
+		return 0;   /* answered by ipc_server_send_to once the refresh ends */
 	if (!ans)
 		return AL_EPROTO;
 	int ret = conn_send(c, ans, true);
@@ -219,9 +233,10 @@ static int on_msg_headers(struct ipc_conn *c, const json_t *msg)
 
 static int on_msg_upstream_401(struct ipc_conn *c, const json_t *msg)
 {
-	/* bearer and basic cannot refresh; oauth types act on this (issue 6) */
+	/* bearer and basic cannot refresh; oauth types force one refresh */
 	log_info("upstream refused an injected credential", KV_S("secret", json_str(msg, "secret", "")),
 		 KV_S("host", json_str(msg, "host", "")));
+	oauth_on_upstream_401(c->srv->b, json_str(msg, "secret", ""), json_str(msg, "host", ""));
 	return 0;
 }
 
@@ -308,6 +323,7 @@ static void on_connection(uv_stream_t *ls, int status)
 		return;
 	struct ipc_conn *c = xcalloc(1, sizeof *c);
 	c->srv = s;
+	c->serial = ++s->next_serial;
 	ipc_reader_init(&c->rd);
 	uv_pipe_init(s->b->loop, &c->pipe, 0);
 	c->pipe.data = c;
@@ -357,6 +373,14 @@ int ipc_server_start(struct broker *b, const char *path, struct ipc_server **out
 	}
 	*out = s;
 	return 0;
+}
+
+int ipc_server_send_to(struct ipc_server *s, uint64_t serial, const json_t *msg, bool wipe)
+{
+	for (struct ipc_conn *c = s ? s->conns : NULL; c; c = c->next)
+		if (c->serial == serial && !c->closing)
+			return conn_send(c, msg, wipe);
+	return AL_ENOTFOUND;
 }
 
 void ipc_server_broadcast(struct ipc_server *s, const json_t *msg)

@@ -5,7 +5,9 @@
 #define AIRLOCK_BROKER_IPC_SERVER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "broker/broker.h"
 
@@ -18,5 +20,11 @@ void ipc_server_broadcast(struct ipc_server *s, const json_t *msg);
 /* The answer to a "headers" ask (exposed for tests), or NULL when the ask
  * itself is malformed (the connection is then closed). */
 json_t *answer_headers(struct broker *b, const json_t *ask);
+/* The same for connection `conn` (a serial): an OAuth ask may wait for a
+ * refresh in flight, then NULL is returned with *deferred set and the
+ * answer goes out later through ipc_server_send_to. */
+json_t *answer_headers_conn(struct broker *b, const json_t *ask, uint64_t conn, bool *deferred);
+/* Send msg to the connection with this serial; AL_ENOTFOUND when it is gone. */
+int ipc_server_send_to(struct ipc_server *s, uint64_t conn, const json_t *msg, bool wipe);
 
 #endif

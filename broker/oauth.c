@@ -66,9 +66,17 @@ struct oauth_mgr {
 };
 
 static void slot_schedule(struct oauth_slot *s);
-static void refresh_start(struct oauth_slot *s, bool forced);
+static int refresh_start(struct oauth_slot *s, bool forced);
 
 /* ---- credentials in the state ---- */
+
+static void cred_close(json_t *c)
+{
+	if (c) {
+		oauth_json_wipe(c);
+		json_decref(c);
+	}
+}
 
 bool broker_oauth_type(const char *type)
 {
@@ -81,26 +89,60 @@ const char *broker_oauth_default_host(const char *type)
 	return p ? p->default_host : NULL;
 }
 
-int broker_oauth_adopt(const char *type, const uint8_t *value, size_t len, char **cred,
-		       size_t *cred_len, int64_t *expires_at, char *err, size_t errlen)
+static int prepare(const struct oauth_provider *p, const uint8_t *value, size_t len, int64_t now,
+		   uint8_t **out, size_t *outlen, json_t *meta, char *err, size_t errlen)
 {
-	const struct oauth_provider *p = oauth_provider_find(type);
 	json_t *c = NULL;
-	int ret;
-
-	*cred = NULL;
-	if (!p) {
-		snprintf(err, errlen, "not an OAuth type");
-		return AL_EINVAL;
-	}
-	if ((ret = oauth_adopt(p, (const char *)value, len, time_now(), &c, err, errlen)) < 0)
+	int ret = oauth_adopt(p, (const char *)value, len, now, &c, err, errlen);
+	if (ret < 0)
 		return ret;
-	*cred = oauth_cred_dump(c);
-	*cred_len = strlen(*cred);
-	*expires_at = json_int(c, "expires_at", 0);
-	oauth_json_wipe(c);
-	json_decref(c);
+	char *dump = oauth_cred_dump(c);
+	*out = (uint8_t *)dump;
+	*outlen = strlen(dump);
+	json_object_set_new(meta, "adopted_at", json_integer(now));
+	if (json_int(c, "expires_at", 0) > 0)
+		json_object_set_new(meta, "expires_at", json_integer(json_int(c, "expires_at", 0)));
+	cred_close(c);
 	return 0;
+}
+
+int oauth_prepare_claude(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			 size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_claude, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_codex(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_codex, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_github_copilot(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+				 size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_github_copilot, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_xai(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+		      size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_xai, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_type_headers(const uint8_t *pt, size_t len, const char *host, json_t *headers,
+		       json_t *strip, json_t *merge)
+{
+	json_t *c = NULL;
+	const struct oauth_provider *p;
+	int ret = oauth_cred_load((const char *)pt, len, &c);
+	if (ret < 0)
+		return ret;
+	p = oauth_provider_find(json_str(c, "type", ""));
+	ret = p && oauth_access_usable(c, time_now()) ? p->headers(c, host, headers, strip, merge)
+						      : AL_ESTATE;
+	cred_close(c);
+	return ret;
 }
 
 /* The committed record's credential (wipe + decref when done), or NULL. */
@@ -118,14 +160,6 @@ static json_t *cred_open(struct broker *b, const json_t *sec)
 		log_error("a sealed OAuth credential is not one", KV_S("secret", name));
 	secure_free(pt, len);
 	return c;
-}
-
-static void cred_close(json_t *c)
-{
-	if (c) {
-		oauth_json_wipe(c);
-		json_decref(c);
-	}
 }
 
 /* ---- slots ---- */
@@ -248,7 +282,7 @@ static void slot_free(struct oauth_slot *s)
 
 static void on_timer(uv_timer_t *t)
 {
-	refresh_start(t->data, false);
+	(void)refresh_start(t->data, false);
 }
 
 static void timer_at(struct oauth_slot *s, int64_t when)
@@ -309,7 +343,7 @@ void broker_oauth_secret_changed(struct broker *b, const char *name)
 	slot_cancel(s);
 	slot_schedule(s);
 	if (s->nwaiters)
-		refresh_start(s, false);
+		(void)refresh_start(s, false);
 }
 
 /* ---- refresh ---- */
@@ -460,14 +494,18 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 	slot_schedule(s);
 }
 
-static void refresh_start(struct oauth_slot *s, bool forced)
+/* 1: a refresh is in flight; 0: not now (backoff, saving, stopping);
+ * AL_ESTATE: this credential cannot be refreshed at all. */
+static int refresh_start(struct oauth_slot *s, bool forced)
 {
 	struct broker *b = s->m->b;
 	struct oauth_http_req req = { 0 };
 	int ret;
 
-	if (s->xfer || s->m->stopping)
-		return;
+	if (s->xfer)
+		return 1;
+	if (s->m->stopping)
+		return 0;
 	if (s->unsaved) {
 		if (save_refreshed(s, s->unsaved) == 0) {
 			log_info("refreshed OAuth credential saved", KV_S("secret", s->name));
@@ -477,20 +515,20 @@ static void refresh_start(struct oauth_slot *s, bool forced)
 			waiters_answer(s, NULL, NULL, 0);
 		}
 		slot_schedule(s);
-		return;
+		return 0;
 	}
 	const json_t *sec = state_secret(b->state.doc, s->name, NULL);
 	if (!sec || strcmp(json_str(sec, "status", "ok"), "relogin-required") == 0)
-		return;
+		return AL_ESTATE;
 	if (!forced && s->not_before > time_now()) {
 		slot_schedule(s);
-		return;
+		return 0;
 	}
 	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
 	json_t *c = cred_open(b, sec);
 	if (!p || !c) {
 		cred_close(c);
-		return;
+		return 0;
 	}
 	ret = p->refresh_request(c, &req);
 	cred_close(c);
@@ -498,7 +536,7 @@ static void refresh_start(struct oauth_slot *s, bool forced)
 		/* nothing to refresh with (Copilot gho_, no refresh token) */
 		waiters_answer(s, "relogin-required", "the credential cannot be refreshed", 0);
 		oauth_http_req_free(&req);
-		return;
+		return AL_ESTATE;
 	}
 	if (ret < 0 || (ret = oauth_http_start(s->m->http, &req, on_refresh_done, s, &s->xfer)) < 0) {
 		log_error("cannot start an OAuth refresh", KV_S("secret", s->name),
@@ -507,12 +545,13 @@ static void refresh_start(struct oauth_slot *s, bool forced)
 		s->attempts++;
 		s->not_before = time_now() + backoff_s(s->attempts);
 		slot_schedule(s);
-		return;
+		return 0;
 	}
 	oauth_http_req_free(&req);
 	s->started_ms = time_mono_ms();
 	uv_timer_stop(&s->timer);
 	log_debug("OAuth refresh started", KV_S("secret", s->name), KV_S("forced", forced ? "yes" : "no"));
+	return 1;
 }
 
 /* ---- headers ---- */
@@ -550,9 +589,10 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 	/* expired, or nothing to inject yet (Copilot ghu_ before its first
 	 * exchange): refresh, and let the ask wait for it a little */
 	struct oauth_slot *s = m && !m->stopping ? slot_get(m, name) : NULL;
-	if (s)
-		refresh_start(s, false);
-	if (s && s->xfer && conn && deferred && s->nwaiters < OAUTH_WAITERS_MAX) {
+	int started = s ? refresh_start(s, false) : 0;
+	if (started == AL_ESTATE)
+		return headers_error(id, "relogin-required", "the credential cannot be refreshed", 0);
+	if (started == 1 && conn && deferred && s->nwaiters < OAUTH_WAITERS_MAX) {
 		struct oauth_waiter *w = xcalloc(1, sizeof *w);
 		w->conn = conn;
 		w->id = id;
@@ -568,9 +608,6 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 		*deferred = true;
 		return NULL;
 	}
-	if (s && !s->xfer && !s->unsaved &&
-	    strcmp(json_str(state_secret(b->state.doc, name, NULL), "status", "ok"), "relogin-required") == 0)
-		return headers_error(id, "relogin-required", "the secret needs a new login", 0);
 	int64_t retry = s && s->not_before > now ? s->not_before - now : 2;
 	return headers_error(id, "credential-refreshing", "the credential is being refreshed",
 			     retry < 60 ? retry : 60);
@@ -594,7 +631,9 @@ void oauth_on_upstream_401(struct broker *b, const char *name, const char *host)
 	s->last_forced = now;
 	log_info("upstream refused an injected OAuth credential; forcing a refresh",
 		 KV_S("secret", name), KV_S("host", host));
-	refresh_start(s, true);
+	if (refresh_start(s, true) == AL_ESTATE)
+		log_warn("the credential cannot be refreshed; if upstream keeps refusing it, log in "
+			 "again and re-adopt it", KV_S("secret", name));
 }
 
 /* ---- GET /proxy/v1/secrets/{name}/stub ---- */

@@ -37,11 +37,21 @@ void broker_oauth_stop(struct broker *b);
 bool broker_oauth_type(const char *type);
 /* The provider's default host for --host (NULL when not an OAuth type). */
 const char *broker_oauth_default_host(const char *type);
-/* Adopt a vendor file: *cred is the malloc'd credential JSON to seal
- * (secure_free(*cred, *cred_len)), *expires_at its access expiry (0:
- * unknown). err names the field and never quotes a value. */
-int broker_oauth_adopt(const char *type, const uint8_t *value, size_t len, char **cred,
-		       size_t *cred_len, int64_t *expires_at, char *err, size_t errlen) AL_MUST_CHECK;
+/* Rows of the secret type table (broker/secret_types.c): prepare adopts the
+ * vendor file into the credential to seal and sets adopted_at/expires_at in
+ * meta; headers shapes a usable credential (AL_ESTATE when it needs a
+ * refresh first; answer_headers routes OAuth asks to oauth_answer_headers). */
+int oauth_prepare_claude(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			 size_t *outlen, json_t *meta, char *err, size_t errlen);
+int oauth_prepare_codex(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			size_t *outlen, json_t *meta, char *err, size_t errlen);
+int oauth_prepare_github_copilot(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+				 size_t *outlen, json_t *meta, char *err, size_t errlen);
+int oauth_prepare_xai(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+		      size_t *outlen, json_t *meta, char *err, size_t errlen);
+int oauth_type_headers(const uint8_t *pt, size_t len, const char *host, json_t *headers,
+		       json_t *strip, json_t *merge);
+
 /* A secret was created, replaced or deleted: (re)schedule or forget it. */
 void broker_oauth_secret_changed(struct broker *b, const char *name);
 

@@ -5,6 +5,8 @@
 
 #include "broker/secret_types.h"
 
+#include "broker/oauth.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -107,10 +109,12 @@ static int basic_headers(const uint8_t *v, size_t len, const char *host, json_t 
 static const struct secret_type types[] = {
 	{ "bearer", NULL, bearer_prepare, bearer_headers },
 	{ "basic", NULL, basic_prepare, basic_headers },
-	{ "oauth-claude", NULL, NULL, NULL },
-	{ "oauth-codex", NULL, NULL, NULL },
-	{ "oauth-github-copilot", NULL, NULL, NULL },
-	{ "oauth-xai", NULL, NULL, NULL },
+	/* broker/oauth.c: adopt the vendor file; headers via oauth_answer_headers */
+	{ "oauth-claude", "api.anthropic.com", oauth_prepare_claude, oauth_type_headers },
+	{ "oauth-codex", "chatgpt.com", oauth_prepare_codex, oauth_type_headers },
+	{ "oauth-github-copilot", "*.githubcopilot.com", oauth_prepare_github_copilot,
+	  oauth_type_headers },
+	{ "oauth-xai", "api.x.ai", oauth_prepare_xai, oauth_type_headers },
 };
 
 const struct secret_type *secret_type_find(const char *name)

@@ -9,16 +9,22 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/fileutil.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
-/* Debian's system trust; curl's GnuTLS backend reads a directory via
- * gnutls_certificate_set_x509_trust_dir when CAINFO is replaced. */
-#define SYSTEM_CA_DIR "/etc/ssl/certs"
+/* Debian's system trust as one bundle. curl's GnuTLS backend parses its
+ * trust anew for every connection, and loading the /etc/ssl/certs directory
+ * as well as a bundle costs 0.1-0.5 s a handshake: so the trust is one file,
+ * the system bundle with --upstream-ca appended, held in a memfd and named
+ * /proc/self/fd/N (nothing left on disk, gone with the process). */
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 struct oauth_http {
@@ -26,7 +32,8 @@ struct oauth_http {
 	CURLM *multi;
 	uv_timer_t timer;
 	struct curl_slist *resolve;
-	char *ca_file;
+	int trust_fd;
+	char trust[64];       /* "/proc/self/fd/N", or "" for the system bundle */
 	long connect_timeout_ms, timeout_ms;
 	struct oauth_http_xfer *xfers;
 	struct sock_ctx *socks;
@@ -54,6 +61,34 @@ struct sock_ctx {
 	struct oauth_http *h;
 	struct sock_ctx *next, **pprev;
 };
+
+/* The system bundle plus ca_file in a memfd; path gets /proc/self/fd/N.
+ * Returns the fd, or -1 (then the caller uses ca_file alone). */
+static int trust_open(const char *ca_file, char path[64])
+{
+	char *sys = NULL, *extra = NULL;
+	size_t slen = 0, elen = 0;
+	int fd = -1;
+
+	if (file_read_all(ca_file, AL_PEM_MAX * 64, &extra, &elen) < 0)
+		goto out;
+	if (file_read_all(SYSTEM_CA_BUNDLE, AL_PEM_MAX * 64, &sys, &slen) < 0)
+		slen = 0;
+	fd = memfd_create("airlock-trust", MFD_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	if ((slen && write(fd, sys, slen) != (ssize_t)slen) || write(fd, "\n", 1) != 1 ||
+	    write(fd, extra, elen) != (ssize_t)elen) {
+		close(fd);
+		fd = -1;
+		goto out;
+	}
+	snprintf(path, 64, "/proc/self/fd/%d", fd);
+out:
+	free(sys);
+	free(extra);
+	return fd;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
@@ -126,11 +161,12 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* trust: the combined bundle's path, or NULL to use o->ca_file (or the
+ * system bundle when there is none). */
 static struct oauth_http_xfer *xfer_new(const struct oauth_http_opts *o, struct curl_slist *resolve,
-					const struct oauth_http_req *req)
+					const char *trust, const struct oauth_http_req *req)
 {
 	struct oauth_http_xfer *x = xcalloc(1, sizeof *x);
-	const char *ca = o->ca_file;
 	long cto = o->connect_timeout_ms ? o->connect_timeout_ms : OAUTH_CONNECT_TIMEOUT_MS;
 	long to = o->timeout_ms ? o->timeout_ms : OAUTH_TOTAL_TIMEOUT_MS;
 
@@ -150,13 +186,13 @@ static struct oauth_http_xfer *xfer_new(const struct oauth_http_opts *o, struct 
 	/* a token endpoint is never reached through the host's proxy
 	 * variables by surprise: the broker's environment is its own */
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
-	if (ca) {
-		curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-		if (access(SYSTEM_CA_DIR, R_OK) == 0)
-			curl_easy_setopt(e, CURLOPT_CAPATH, SYSTEM_CA_DIR);
-	} else if (access(SYSTEM_CA_BUNDLE, R_OK) == 0) {
+	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	if (trust && *trust)
+		curl_easy_setopt(e, CURLOPT_CAINFO, trust);
+	else if (o->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+	else
 		curl_easy_setopt(e, CURLOPT_CAINFO, SYSTEM_CA_BUNDLE);
-	}
 	if (resolve)
 		curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
 	for (size_t i = 0; i < OAUTH_REQ_HEADERS_MAX && req->headers[i]; i++)
@@ -232,7 +268,9 @@ int oauth_http_perform(const struct oauth_http_opts *o, const struct oauth_http_
 		       struct oauth_http_resp *resp)
 {
 	struct curl_slist *rl = resolve_list(o);
-	struct oauth_http_xfer *x = xfer_new(o, rl, req);
+	char trust[64] = "";
+	int tfd = o->ca_file ? trust_open(o->ca_file, trust) : -1;
+	struct oauth_http_xfer *x = xfer_new(o, rl, trust, req);
 	xfer_result(x, curl_easy_perform(x->easy));
 	/* hand the answer over: oauth_http_resp_free wipes body_len + 1 bytes,
 	 * all that was ever written to the buffer */
@@ -240,6 +278,8 @@ int oauth_http_perform(const struct oauth_http_opts *o, const struct oauth_http_
 	memset(&x->resp, 0, sizeof x->resp);
 	xfer_free(x);
 	curl_slist_free_all(rl);
+	if (tfd >= 0)
+		close(tfd);
 	return resp->status ? 0 : AL_EUNAVAIL;
 }
 
@@ -362,7 +402,13 @@ int oauth_http_new(uv_loop_t *loop, const struct oauth_http_opts *o, struct oaut
 		return AL_EUNAVAIL;
 	}
 	h->resolve = resolve_list(o);
-	h->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
+	h->trust_fd = o->ca_file ? trust_open(o->ca_file, h->trust) : -1;
+	if (o->ca_file && h->trust_fd < 0) {
+		curl_slist_free_all(h->resolve);
+		curl_multi_cleanup(h->multi);
+		free(h);
+		return AL_EIO;
+	}
 	h->connect_timeout_ms = o->connect_timeout_ms;
 	h->timeout_ms = o->timeout_ms;
 	uv_timer_init(loop, &h->timer);
@@ -380,10 +426,9 @@ int oauth_http_start(struct oauth_http *h, const struct oauth_http_req *req, oau
 {
 	if (h->closing)
 		return AL_ESTATE;
-	struct oauth_http_opts o = { .ca_file = h->ca_file,
-				     .connect_timeout_ms = h->connect_timeout_ms,
+	struct oauth_http_opts o = { .connect_timeout_ms = h->connect_timeout_ms,
 				     .timeout_ms = h->timeout_ms };
-	struct oauth_http_xfer *x = xfer_new(&o, h->resolve, req);
+	struct oauth_http_xfer *x = xfer_new(&o, h->resolve, h->trust, req);
 	x->h = h;
 	x->cb = cb;
 	x->arg = arg;
@@ -421,7 +466,8 @@ size_t oauth_http_pending(const struct oauth_http *h)
 static void on_timer_closed(uv_handle_t *hd)
 {
 	struct oauth_http *h = hd->data;
-	free(h->ca_file);
+	if (h->trust_fd >= 0)
+		close(h->trust_fd);
 	free(h);
 }
 

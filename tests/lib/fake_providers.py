@@ -54,8 +54,10 @@ Codex: 401 {"error":{"code":"refresh_token_reused"}}); fp.stats(p)["reuses"]
 counts those, and a login is "lost" when that happens. Access tokens expire
 after expires_in; the APIs refuse expired or unknown ones with 401.
 
-Each recorded request: {"t": time, "host", "method", "path" (with query),
-"headers": [[name, value], ...] in order, "body": str, "status": answered}.
+Each recorded request: {"t": arrival time, "done": answer time, "host",
+"method", "path" (with query), "headers": [[name, value], ...] in order,
+"body": str, "status": answered}. fp.quiesce() waits until no request is
+being handled.
 fp.seen_tokens(host) lists the Authorization values an API host received.
 """
 
@@ -133,6 +135,7 @@ class FakeProviders:
         self.lock = threading.Lock()
         self.st = _State()
         self.requests = []
+        self.inflight = 0
         self.answer_text = answer_text
         self.tmpdir = tmpdir
         self.testca = origins.TestCA(tmpdir, names=HOSTS)
@@ -170,6 +173,18 @@ class FakeProviders:
         for hname in HOSTS:
             out += ["--resolve", "%s:%d:%s" % (hname, self.port, self.addr)]
         return out + ["--upstream-ca", self.ca]
+
+    def quiesce(self, timeout=10.0):
+        """Wait until no request is being handled (a killed client's request
+        may still be rotating a token after the client is gone)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if self.inflight == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError("fake providers still busy")
+            time.sleep(0.01)
 
     def set_expires_in(self, provider, seconds):
         with self.lock:
@@ -561,11 +576,18 @@ def _make_handler(fp):
                    "headers": [[k, v] for k, v in self.headers.items()],
                    "body": body.decode("utf-8", "replace"), "status": None}
             prov = _TOKEN_PATHS.get((host, self.path.split("?")[0]))
-            if prov and fp.st.delay[prov] > 0:
-                time.sleep(fp.st.delay[prov])
             with fp.lock:
-                fp.requests.append(rec)
-                rec["status"] = self._route(host, body)
+                fp.inflight += 1
+            try:
+                if prov and fp.st.delay[prov] > 0:
+                    time.sleep(fp.st.delay[prov])
+                with fp.lock:
+                    fp.requests.append(rec)
+                    rec["status"] = self._route(host, body)
+                    rec["done"] = time.time()
+            finally:
+                with fp.lock:
+                    fp.inflight -= 1
 
         def _route(self, host, body):
             path = self.path.split("?")[0]
