@@ -131,6 +131,20 @@ def main():
         h.check_eq(json.loads(p.stdout), {"claudeAiOauth": {"accessToken":
                                                             "sk-ant-oat01-placeholder"}},
                    "secret stub prints the API's file")
+        # the value's cap (AL_SECRET_VALUE_MAX, 32 KiB): at it, sent; one byte more, refused here
+        cap = 32 * 1024
+        expect(["secret", "create", "big", "--host", "h.example.com", "--value-file", "-"],
+               "POST", "/proxy/v1/secrets",
+               {"name": "big", "host": "h.example.com", "value": "v" * cap}, input="v" * cap)
+        p = run("secret", "create", "big", "--host", "h.example.com", "--value-file", "-",
+                input="v" * (cap + 1))
+        h.check_eq(p.returncode, 1, "a value over the cap: %r" % p.stderr)
+        h.check("over %d bytes" % cap in p.stderr, "cap message: %r" % p.stderr)
+        h.check_eq(srv.requests, [], "a value over the cap was sent")
+        p = run("secret", "create", "empty", "--host", "h.example.com", "--value-file", "-",
+                input="\n")
+        h.check(p.returncode == 1 and "empty" in p.stderr and not srv.requests,
+                "an empty value: %r" % p.stderr)
         expect(["secret", "list"], "GET", "/proxy/v1/secrets")
         expect(["secret", "delete", "s1"], "DELETE", "/proxy/v1/secrets/s1")
 
