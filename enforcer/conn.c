@@ -42,6 +42,7 @@ static void conn_free_if_done(struct conn *c)
 	if (c->up.resp_init)
 		http_msg_free(&c->up.resp);
 	free(c->up.pending);
+	free(c->up.out);
 	if (c->in)
 		secure_free(c->in, c->incap);
 	free(c);

@@ -65,6 +65,9 @@ struct upstream {
 	uint64_t last_chunk;
 	bool client_keep, paused;     /* paused: upstream reads stopped (client congested) */
 	int timer_mode;
+	char *out;                    /* response bytes gathered during one upstream read */
+	size_t outlen, outcap;
+	bool batching;
 	char *pending;                /* request head waiting for the connect */
 	size_t pending_len;
 	void (*done)(struct conn *c, int status, const char *reason);

@@ -207,15 +207,45 @@ static void up_timer_arm(struct conn *c, int mode, uint64_t ms)
 
 /* ---- response from upstream ---- */
 
-static int client_write(struct conn *c, const void *buf, size_t n)
+/* While one upstream read is parsed, what goes to the client is gathered
+ * and written once: a small response (head + body) leaves in one segment. */
+#define BATCH_MAX (64 * 1024)
+
+static int flush_out(struct conn *c)
 {
-	c->d.bytes_down += n;
-	int rc = io_write(c->io, buf, n);
-	if (rc == 0 && io_queued(c->io) > IO_HIGH_WATER && c->up.io && !c->up.paused) {
-		io_read_stop(c->up.io);
-		c->up.paused = true;
+	struct upstream *u = &c->up;
+	int rc = 0;
+	if (u->outlen) {
+		rc = io_write(c->io, u->out, u->outlen);
+		u->outlen = 0;
+	}
+	if (rc == 0 && io_queued(c->io) > IO_HIGH_WATER && u->io && !u->paused) {
+		io_read_stop(u->io);
+		u->paused = true;
 	}
 	return rc;
+}
+
+static int client_write(struct conn *c, const void *buf, size_t n)
+{
+	struct upstream *u = &c->up;
+	c->d.bytes_down += n;
+	if (!u->batching)
+		return io_write(c->io, buf, n) == 0 ? flush_out(c) : AL_EIO;
+	if (u->outlen + n > BATCH_MAX && flush_out(c) < 0)
+		return AL_EIO;
+	if (n > BATCH_MAX)
+		return io_write(c->io, buf, n);
+	if (u->outlen + n > u->outcap) {
+		size_t cap = u->outcap ? u->outcap : 4096;
+		while (cap < u->outlen + n)
+			cap *= 2;
+		u->out = xrealloc(u->out, cap);
+		u->outcap = cap;
+	}
+	memcpy(u->out + u->outlen, buf, n);
+	u->outlen += n;
+	return 0;
 }
 
 static int resp_on_head(void *arg)
@@ -343,28 +373,38 @@ static void up_on_read(void *arg, const char *buf, size_t n)
 	}
 	up_timer_arm(c, UT_IDLE, cfg_of(c)->upstream_idle_timeout_ms);
 	size_t off = 0;
+	enum { GO_ON, BAD, FINISH } next = GO_ON;
+	u->batching = true;
 	while (off < n) {
 		size_t used = 0;
 		enum http_feed r = http_msg_feed(&u->resp, buf + off, n - off, &used);
 		if (r == HTTP_FEED_ERROR) {
-			if (!u->resp_started) {
-				c->d.reason = "bad-upstream-response";
-				conn_reply(c, 502, "bad-upstream-response", NULL, false);
-			} else {
-				c->d.reason = "bad-upstream-response";
-				conn_abort(c);
-			}
-			return;
+			next = BAD;
+			break;
 		}
 		off += used;
 		if (r == HTTP_FEED_MORE)
 			break;
 		if (u->resp.phase == MSG_DONE && u->resp_done) {
-			exchange_finish(c, off < n);
-			return;
+			next = FINISH;
+			break;
 		}
 		if (u->resp.phase == MSG_IDLE)
 			http_msg_resume(&u->resp);
+	}
+	u->batching = false;
+	if (flush_out(c) < 0) {
+		conn_abort(c);
+		return;
+	}
+	if (next == BAD) {
+		c->d.reason = "bad-upstream-response";
+		if (!u->resp_started)
+			conn_reply(c, 502, "bad-upstream-response", NULL, false);
+		else
+			conn_abort(c);
+	} else if (next == FINISH) {
+		exchange_finish(c, off < n);
 	}
 }
 

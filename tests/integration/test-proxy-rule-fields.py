@@ -75,8 +75,10 @@ def main():
             # first match: GET matches rule r1, POST falls through to r2
             expect(200, None, "GET", "order.test")
             expect(200, None, "POST", "order.test")
-            lines = [d for d in pt.decisions(al) if d.get("host") == "order.test"]
-            h.check_eq([d.get("rule") for d in lines][-2:], [str(r1), str(r2)], "rules in the log")
+            # the log line is written after the answer: poll for it
+            order = lambda: [d.get("rule") for d in pt.decisions(al) if d.get("host") == "order.test"][-2:]
+            h.wait_for(lambda: len(order()) == 2, timeout=5, what="two order.test log lines")
+            h.check_eq(order(), [str(r1), str(r2)], "rules in the log")
             # the path upstream is the normalised one
             got = [p for m, p, hd in o.requests if p.startswith("/v1/ok")]
             h.check_eq(got, ["/v1/ok"], "normalised path sent upstream")
