@@ -240,10 +240,21 @@ static int on_msg_upstream_401(struct ipc_conn *c, const json_t *msg)
 	return 0;
 }
 
+static int on_msg_shim(struct ipc_conn *c, const json_t *msg)
+{
+	json_t *ans = answer_shim(c->srv->b, msg);
+	if (!ans)
+		return AL_EPROTO;
+	int ret = conn_send(c, ans, false);
+	json_decref(ans);
+	return ret;
+}
+
 static const struct {
 	const char *type;
 	int (*handle)(struct ipc_conn *c, const json_t *msg);
 } ipc_dispatch[] = {
+	{ IPC_MSG_SHIM, on_msg_shim },
 	{ IPC_MSG_HELLO, on_msg_hello },
 	{ IPC_MSG_HEADERS, on_msg_headers },
 	{ IPC_MSG_UPSTREAM_401, on_msg_upstream_401 },

@@ -636,6 +636,67 @@ void oauth_on_upstream_401(struct broker *b, const char *name, const char *host)
 			 "again and re-adopt it", KV_S("secret", name));
 }
 
+/* ---- token shim ---- */
+
+static const struct json_field shim_fields[] = {
+	{ "type", JF_STRING, true, 0, 0, 32, 0 },
+	{ "id", JF_INT, true, 0, UINT32_MAX, 0, 0 },
+	{ "client", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
+	{ "host", JF_STRING, true, 0, 0, AL_HOST_BUF, 0 },
+	{ "path", JF_STRING, true, 0, 0, AL_PATH_MAX, 0 },
+	{ "method", JF_STRING, true, 0, 0, AL_METHOD_MAX, 0 },
+};
+
+json_t *answer_shim(struct broker *b, const json_t *ask)
+{
+	char err[128], host[AL_HOST_BUF];
+	enum host_kind kind;
+	int64_t now = time_now();
+	size_t i;
+	json_t *r;
+
+	if (json_validate(ask, shim_fields, ARRAY_SIZE(shim_fields), "", err, sizeof err) < 0)
+		return NULL;
+	json_int_t id = json_integer_value(json_object_get(ask, "id"));
+	const char *client = json_str(ask, "client", ""), *asked = json_str(ask, "host", "");
+	const char *path = json_str(ask, "path", ""), *method = json_str(ask, "method", "");
+	json_t *no = json_pack("{s:s, s:I, s:s}", "type", IPC_MSG_SHIM, "id", id, "error", "no-shim");
+	if (host_canon(asked, strlen(asked), host, &kind) < 0)
+		return no;
+	/* the first live rule of this client that injects an OAuth secret
+	 * whose provider owns this endpoint */
+	json_array_foreach(state_rules(b->state.doc), i, r) {
+		const char *sname = json_str(r, "secret", NULL);
+		if (!sname || strcmp(json_str(r, "client", ""), client) != 0 || !state_rule_live(r, now))
+			continue;
+		const json_t *sec = state_secret(b->state.doc, sname, NULL);
+		const struct oauth_provider *p = sec ? oauth_provider_find(json_str(sec, "type", "")) : NULL;
+		const struct oauth_endpoint *ep = p ? oauth_token_endpoint_find(p, host, path) : NULL;
+		if (!ep || strcmp(ep->method, method) != 0)
+			continue;
+		json_t *c = cred_open(b, sec), *body = NULL;
+		if (!c || p->shim(c, ep, now, &body) < 0 || !body) {
+			cred_close(c);
+			break;
+		}
+		cred_close(c);
+		char *text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		if (!text)
+			abort();
+		json_t *a = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}", "type", IPC_MSG_SHIM, "id", id,
+				      "status", 200, "content_type", "application/json", "body", text,
+				      "secret", sname);
+		free(text);
+		json_decref(no);
+		log_info("token-shim: answered the sandbox's token request with placeholders",
+			 KV_S("client", client), KV_S("host", host), KV_S("path", path),
+			 KV_S("secret", sname));
+		return a;
+	}
+	return no;
+}
+
 /* ---- GET /proxy/v1/secrets/{name}/stub ---- */
 
 void api_secrets_stub(struct broker *b, const struct api_request *req, struct api_answer *ans)

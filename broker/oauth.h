@@ -62,6 +62,18 @@ void broker_oauth_secret_changed(struct broker *b, const char *name);
  * answer is sent later through ipc_server_send_to). */
 json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *host,
 			     json_int_t id, uint64_t conn, bool *deferred);
+/* Token shim: the answer airlock gives a sandbox's own request to its
+ * provider's token endpoint, so the sandbox's refresh token never leaves.
+ * Ask (enforcer -> broker, IPC_MSG_SHIM):
+ *   {type:"shim", id, client:NAME, host:CANONICAL_HOST, path:NORMALISED_PATH, method}
+ * Answer: {type:"shim", id, status:200, content_type:"application/json",
+ *          body:TEXT, secret:NAME}  placeholders with the real identity, or
+ *         {type:"shim", id, error:"no-shim"}  not a token endpoint of an
+ *          OAuth secret that one of the client's live rules injects.
+ * NULL when the ask is malformed (the connection closes). */
+#define IPC_MSG_SHIM "shim"
+json_t *answer_shim(struct broker *b, const json_t *ask);
+
 /* An upstream answered 401 to an injected credential: force one refresh. */
 void oauth_on_upstream_401(struct broker *b, const char *name, const char *host);
 
