@@ -22,7 +22,7 @@
 
 /* unparsed client bytes kept beyond one head (pipelined requests) */
 #define CONN_IN_MAX_EXTRA (64 * 1024)
-#define CONN_CLOSE_GRACE_MS 5000
+#define CONN_CLOSE_GRACE_MS 2000
 
 static void conn_process(struct conn *c);
 static void update_reading(struct conn *c);
@@ -115,20 +115,21 @@ static void timer_stop(struct conn *c)
 	uv_timer_stop(&c->timer);
 }
 
-/* Close once everything queued to the client is written. */
+/* Close gracefully after a last answer: FIN (and a TLS close_notify) goes
+ * out behind what is queued, then we keep reading and dropping until the
+ * client closes or a grace timer runs out. Closing with unread bytes in the
+ * socket would send a RST, which can destroy the answer before the client
+ * reads it. */
 static void close_after_flush(struct conn *c)
 {
-	if (c->closing)
+	if (c->closing || c->close_after_flush)
 		return;
 	c->close_after_flush = true;
 	c->state = CS_CLOSING;
 	upstream_close(c);
-	io_read_stop(c->io);
-	c->reading = false;
-	if (io_queued(c->io) == 0) {
-		conn_abort(c);
-		return;
-	}
+	io_shutdown(c->io);
+	io_read_start(c->io);
+	c->reading = true;
 	timer_arm(c, T_GRACE, CONN_CLOSE_GRACE_MS);
 }
 
@@ -489,7 +490,7 @@ void conn_exchange_done(struct conn *c, bool keep)
 static void on_read(void *arg, const char *buf, size_t n)
 {
 	struct conn *c = arg;
-	if (c->closing)
+	if (c->closing || c->close_after_flush)
 		return;
 	if (c->state == CS_TUNNEL) {
 		tunnel_client_read(c, buf, n);
@@ -510,6 +511,10 @@ static void on_read(void *arg, const char *buf, size_t n)
 static void on_eof(void *arg)
 {
 	struct conn *c = arg;
+	if (c->close_after_flush) {
+		conn_abort(c);
+		return;
+	}
 	if (c->state == CS_TUNNEL) {
 		tunnel_client_eof(c);
 		return;
@@ -533,11 +538,8 @@ static void on_drain(void *arg)
 	struct conn *c = arg;
 	if (c->closing)
 		return;
-	if (c->close_after_flush) {
-		if (io_queued(c->io) == 0)
-			conn_abort(c);
-		return;
-	}
+	if (c->close_after_flush)
+		return;   /* waiting for the client's FIN */
 	if (c->state == CS_TUNNEL)
 		tunnel_client_drain(c);
 	else if (c->state == CS_BODY)
