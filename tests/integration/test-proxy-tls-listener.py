@@ -30,6 +30,11 @@ def main():
             r = pt.curl("-o", "/dev/null", "-w", "%{http_code}", "-x", proxy, "--proxy-cacert", cacert,
                         "--cacert", ca.ca_cert, "https://origin.test:%d/bytes/200000" % s.port)
             h.check_eq(pt.status_of(r), "200", "CONNECT + HTTPS origin over the TLS listener: %s" % r.stderr)
+            # a body that ends with the connection: the proxy must end its TLS cleanly
+            r = pt.curl("-o", "/dev/null", "-w", "%{http_code} %{size_download}", "-x", proxy,
+                        "--proxy-cacert", cacert, "http://origin.test:%d/eof/300000" % o.port)
+            h.check_eq(r.stdout.strip(), "200 300000", "close-delimited body over TLS: %s" % r.stderr)
+            h.check_eq(r.returncode, 0, "curl is happy with the TLS close: %s" % r.stderr)
             r = pt.curl("-o", "/dev/null", "-w", "%{http_code}", "-x",
                         "https://proxy:nope@127.0.0.1:%d" % al.https_port, "--proxy-cacert", cacert, plain)
             h.check_eq(pt.status_of(r), "407", "407 over TLS")
