@@ -265,7 +265,7 @@ static void slot_cancel(struct oauth_slot *s)
 	s->not_before = 0;
 }
 
-static void slot_free(struct oauth_slot *s)
+static void slot_free(struct oauth_slot *s, bool stopping)
 {
 	struct oauth_slot **pp = &s->m->slots;
 	while (*pp && *pp != s)
@@ -273,7 +273,10 @@ static void slot_free(struct oauth_slot *s)
 	if (*pp)
 		*pp = s->next;
 	slot_cancel(s);
-	waiters_answer(s, "secret-not-found", "no such secret", 0);
+	if (stopping)
+		waiters_answer(s, "broker-error", "the broker is stopping", 0);
+	else
+		waiters_answer(s, "secret-not-found", "no such secret", 0);
 	uv_close((uv_handle_t *)&s->timer, on_slot_handle_closed);
 	uv_close((uv_handle_t *)&s->hold, on_slot_handle_closed);
 }
@@ -334,7 +337,7 @@ void broker_oauth_secret_changed(struct broker *b, const char *name)
 	struct oauth_slot *s = slot_find(m, name);
 	if (!sec || !broker_oauth_type(json_str(sec, "type", ""))) {
 		if (s)
-			slot_free(s);
+			slot_free(s, false);
 		return;
 	}
 	s = slot_get(m, name);
@@ -765,7 +768,7 @@ void broker_oauth_stop(struct broker *b)
 		return;
 	m->stopping = true;
 	while (m->slots)
-		slot_free(m->slots);
+		slot_free(m->slots, true);
 	oauth_http_close(m->http);
 	free(m->resolve);
 	free(m);
