@@ -1,6 +1,6 @@
 """CONNECT tunnels: a passthrough rule splices TCP to an echo server and
 logs byte counts and duration; revoking the rule closes the open tunnel,
-and so does a TTL running out. Negative twin: a tunnel under an unrelated
+and so do a TTL running out and deleting the client. Negative twin: a tunnel under an unrelated
 rule change stays open."""
 import socket
 
@@ -61,6 +61,15 @@ def main():
         # and a new one is refused
         _, st = open_tunnel(al, tok, e.port)
         h.check_eq(st, 403, "CONNECT after expiry")
+
+        # deleting the client closes its tunnels too
+        pt.allow(al, "web-1", "echo.test", "--port", str(e.port), "--passthrough")
+        h.wait_for(lambda: open_tunnel(al, tok, e.port)[1] == 200, timeout=5, what="allowed again")
+        c, st = open_tunnel(al, tok, e.port)
+        h.check_eq(echo(c, b"again\n"), b"again\n", "echo before the client is deleted")
+        p = al.cli("client", "delete", "web-1")
+        h.check(p.returncode == 0, "client delete: %s" % p.stderr)
+        h.check(c.closed(timeout=3), "deleting the client closed its tunnel")
         al.check_alive()
 
 
