@@ -188,6 +188,13 @@ void conn_reply(struct conn *c, int status, const char *reason, const char *extr
 	char body[256], head[1024];
 	if (c->closing || c->close_after_flush)
 		return;
+	/* A client that sent "Expect: 100-continue" holds its body back: after a
+	 * refusal we cannot tell its next request from a late body, so close. */
+	if (keep && c->req.phase == MSG_BODY && (c->req.p.content_length > 0 || http_is_chunked(&c->req))) {
+		long e = http_find(&c->req, "expect", 0);
+		if (e >= 0 && http_list_has(http_value(&c->req, (size_t)e), c->req.hdrs[e].vlen, "100-continue"))
+			keep = false;
+	}
 	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", status_text(status), reason);
 	bool is_head = c->req.phase != MSG_IDLE && c->req.p.method == HTTP_HEAD;
 	int hlen = snprintf(head, sizeof head,

@@ -30,6 +30,13 @@ def main():
             h.check_eq(st, 200, "authenticated retry on the same connection (%s...)" % auth[:8])
             seen = [k.lower() for k, v in json.loads(body)["headers"]]
             h.check("proxy-authorization" not in seen, "Proxy-Authorization went upstream: %s" % seen)
+        # a refused request whose body waits for "100 Continue" ends the connection
+        e = pt.RawConn(al.http_port)
+        e.send(b"POST %s HTTP/1.1\r\nHost: origin.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+               % url.encode())
+        st, hd, _ = e.read_response()
+        h.check_eq(st, 407, "POST with Expect: 100-continue and no credentials")
+        h.check(e.closed(), "closed: a late body could pass for the next request")
         # a 407 to a CONNECT keeps the connection too
         c.send(b"CONNECT origin.test:%d HTTP/1.1\r\nHost: origin.test\r\n\r\n" % o.port)
         st, hd, _ = c.read_response("CONNECT")
