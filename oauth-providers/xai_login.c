@@ -42,7 +42,8 @@ struct login {
 	pthread_cond_t cv;
 	char *code;
 	char error[160];
-	bool done;
+	bool result;   /* code or error recorded by the callback */
+	bool done;     /* ... and its answer sent: the listener may stop */
 };
 
 static void say(const struct login *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -189,7 +190,7 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
 			      "airlock started\n");
 	}
 	pthread_mutex_lock(&l->mu);
-	bool already = l->done;
+	bool already = l->result;
 	if (!already) {
 		if (error) {
 			snprintf(l->error, sizeof l->error, "xAI refused the login: %.64s", error);
@@ -201,8 +202,10 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
 		} else {
 			snprintf(l->error, sizeof l->error, "the callback carried no code");
 		}
-		l->done = true;
-		pthread_cond_signal(&l->cv);
+		l->result = true;
+		/* the main thread stops the listener once this answer is sent
+		 * (on_completed), not before: the browser gets its page */
+		*con_cls = l;
 	}
 	pthread_mutex_unlock(&l->mu);
 	if (already)
@@ -210,6 +213,18 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
 	if (error || !code)
 		return answer(c, MHD_HTTP_BAD_REQUEST, "login failed; see the terminal\n");
 	return answer(c, MHD_HTTP_OK, "airlock: login complete. You can close this tab.\n");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct login *l = cls;
+	if (!*con_cls)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->done = true;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
 }
 
 static char *authorize_url(const struct login *l)
@@ -237,7 +252,8 @@ static int loopback(struct login *l, char *err, size_t errlen)
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, on_request, l,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_LIMIT, 8u,
-		MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+		MHD_OPTION_END);
 	if (!d)
 		return 0;
 	snprintf(l->redirect, sizeof l->redirect, "http://127.0.0.1:%u/callback", port);
@@ -255,8 +271,8 @@ static int loopback(struct login *l, char *err, size_t errlen)
 	while (!l->done)
 		if (pthread_cond_timedwait(&l->cv, &l->mu, &until) != 0)
 			break;
-	bool done = l->done;
-	l->done = true;   /* late callbacks are told the login is over */
+	bool done = l->result;
+	l->result = true;   /* late callbacks are told the login is over */
 	pthread_mutex_unlock(&l->mu);
 	MHD_stop_daemon(d);
 	if (!done) {

@@ -3,9 +3,10 @@
 to the fake, its CA with --upstream-ca): discovery, PKCE S256, a scripted
 browser step (GET the authorize URL, follow the redirect to the loopback
 callback), the code exchange with the verifier checked by the fake, and the
-credential JSON on stdout, which adopts as an oauth-xai secret. Negative
-twin: a callback with a wrong state is refused (400) and the login goes on
-waiting for the right one."""
+credential JSON on stdout (0600). When the loopback port is taken, the
+device-code flow runs instead (the fake answers authorization_pending once).
+Negative twins: a callback with a wrong state is refused (400) and the login
+goes on waiting for the right one; no browser at all times out (exit 1)."""
 
 import json
 import os
@@ -92,6 +93,26 @@ def main():
         h.check_eq(form["grant_type"], ["authorization_code"], "code grant")
         h.check("code_verifier" in form, "verifier sent (the fake checked it against the challenge)")
         h.check(cred["refresh_token"] not in open(errp).read(), "no token on stderr")
+
+        # the port is taken: device flow
+        common = ["--resolve", "auth.x.ai:443:%s" % fp.addr, "--upstream-ca", fp.ca]
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            taken = busy.getsockname()[1]
+            p = subprocess.run([airlock, "oauth", "xai", "--port", str(taken), "--timeout", "20"] + common,
+                               capture_output=True, text=True, timeout=60)
+        h.check_eq(p.returncode, 0, "device flow: %s" % p.stderr)
+        h.check("device flow" in p.stderr and "ABCD-EFGH" in p.stderr, "user code shown: %s" % p.stderr)
+        dev = json.loads(p.stdout)
+        h.check(fp.live_refresh("xai", dev["refresh_token"]), "device flow credential is live")
+
+        # nobody comes back: a clear timeout
+        p = subprocess.run([airlock, "oauth", "xai", "--port", str(free_port()), "--timeout", "1"] + common,
+                           capture_output=True, text=True, timeout=60)
+        h.check_eq(p.returncode, 1, "timeout exit status")
+        h.check("timed out" in p.stderr, "timeout said: %s" % p.stderr)
+        h.check_eq(p.stdout, "", "nothing on stdout after a timeout")
 
 
 h.run(main)
