@@ -162,6 +162,8 @@ static int claude_refresh_parse(const json_t *cred, const struct oauth_http_resp
 			json_object_set_new(*next, "org_id", json_string(v));
 		if ((v = json_str(org, "name", NULL)))
 			json_object_set_new(*next, "org_name", json_string(v));
+		/* the new refresh token's own lifetime is not in the answer */
+		json_object_del(*next, "refresh_expires_at");
 		/* a refresh may narrow the scopes; keep inference or say why */
 		if (!has_scope(json_object_get(*next, "scopes"), CLAUDE_INFERENCE_SCOPE))
 			json_array_append_new(json_object_get(*next, "scopes"),

@@ -676,6 +676,11 @@ int64_t oauth_refresh_due(const struct oauth_provider *p, const json_t *cred)
 	int64_t due = exp - p->lead_seconds;
 	if (at > 0 && at < due)
 		due = at;
+	/* a refresh token that itself expires (Claude's refreshTokenExpiresAt)
+	 * is used while it still can be: each refresh brings a new one */
+	int64_t rexp = json_int(cred, "refresh_expires_at", 0);
+	if (rexp > 0 && rexp - p->lead_seconds < due)
+		due = rexp - p->lead_seconds;
 	return due;
 }
 

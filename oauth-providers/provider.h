@@ -15,6 +15,7 @@
  *   expires_at   unix seconds when `access` expires; 0 = unknown (refresh at once when
  *                a refresh is possible) or never (Copilot gho_)
  *   refresh_at   unix seconds: refresh no later than this (Copilot: exchange + refresh_in)
+ *   refresh_expires_at  unix seconds the refresh token itself dies (Claude), if known
  *   account_id, user_id, email, plan, org_id, org_name   identity, not secret (stubs reuse it)
  *   scopes       [string]
  *   id_token     Codex/xAI id_token as received (write-back only; stubs never copy it)
@@ -151,8 +152,10 @@ extern const struct oauth_provider *const oauth_providers[];
 /* Generic operations over any provider. */
 int oauth_adopt(const struct oauth_provider *p, const char *buf, size_t len, int64_t now,
 		json_t **cred, char *err, size_t errlen) AL_MUST_CHECK;
-/* When the next refresh should start (unix seconds, may be <= now), or
- * INT64_MAX when cred cannot or need not be refreshed. */
+/* When the next refresh should start (unix seconds, may be <= now): the
+ * provider's lead before expires_at, or before refresh_expires_at, or
+ * refresh_at, whichever comes first; INT64_MAX when cred cannot or need not
+ * be refreshed. */
 int64_t oauth_refresh_due(const struct oauth_provider *p, const json_t *cred);
 /* True when cred carries an access token that is not expired at `now`. */
 bool oauth_access_usable(const json_t *cred, int64_t now);

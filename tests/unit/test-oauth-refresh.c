@@ -245,6 +245,22 @@ static void test_parse(void)
 	}
 }
 
+static void test_rexp_dropped(void)
+{
+	json_t *c = cred_of(&oauth_claude), *next = NULL;
+	struct oauth_http_resp resp = { .status = 200 };
+	struct oauth_result res;
+	json_object_set_new(c, "refresh_expires_at", json_integer(NOW + 60));
+	resp.body = xstrdup("{\"access_token\":\"a\",\"refresh_token\":\"r\",\"expires_in\":100}");
+	resp.body_len = strlen(resp.body);
+	CHECK(oauth_claude.refresh_parse(c, &resp, NOW, &next, &res) == 0 && next, "parse");
+	CHECK(next && !json_object_get(next, "refresh_expires_at"),
+	      "the old refresh token's death date does not stick to the new one");
+	json_decref(next);
+	json_decref(c);
+	oauth_http_resp_free(&resp);
+}
+
 static void test_due(void)
 {
 	json_t *c = cred_of(&oauth_claude);
@@ -252,6 +268,10 @@ static void test_due(void)
 	CHECK(oauth_claude.lead_seconds >= 300, "lead >= 5 min");
 	CHECK(oauth_access_usable(c, NOW), "usable");
 	CHECK(!oauth_access_usable(c, 1800003600), "expired at expires_at");
+	json_object_set_new(c, "refresh_expires_at", json_integer(1800001000));
+	CHECK(oauth_refresh_due(&oauth_claude, c) == 1800001000 - oauth_claude.lead_seconds,
+	      "a dying refresh token is used before it dies");
+	json_object_del(c, "refresh_expires_at");
 	json_object_set_new(c, "expires_at", json_integer(0));
 	CHECK(oauth_refresh_due(&oauth_claude, c) == 0, "unknown expiry: now");
 	json_object_del(c, "refresh");
@@ -276,6 +296,7 @@ int main(void)
 {
 	test_requests();
 	test_parse();
+	test_rexp_dropped();
 	test_due();
 	return unit_finish("test-oauth-refresh");
 }
