@@ -308,7 +308,13 @@ class Airlock:
         self.enforcer_restarts_allowed = 0
         require_binaries("airlock", "airlock-broker")
         if start:
-            self.start()
+            try:
+                self.start()
+            except BaseException:
+                # No `with` block owns us yet: show why, then clean up here.
+                self.dump_log()
+                self.close()
+                raise
 
     # -- life cycle --
 
