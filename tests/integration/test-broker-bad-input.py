@@ -28,9 +28,33 @@ def raw(b, method, path, data, headers=None, chunked=False):
         except ValueError:
             return r.status, text
     except (BrokenPipeError, ConnectionResetError) as e:
-        return None, str(e)
+        # The broker may answer 413 and close while we are still sending the
+        # oversized body; its answer is still there to read on the socket.
+        return read_early_answer(c.sock, str(e))
     finally:
         c.close()
+
+
+def read_early_answer(sock, err):
+    data = b""
+    try:
+        sock.settimeout(5)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    head, _, body = data.partition(b"\r\n\r\n")
+    parts = head.split(b" ", 2)
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None, err
+    text = body.decode(errors="replace")
+    try:
+        return int(parts[1]), json.loads(text)
+    except ValueError:
+        return int(parts[1]), text
 
 
 def main():
