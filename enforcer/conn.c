@@ -455,7 +455,13 @@ static void update_reading(struct conn *c)
 {
 	if (c->closing || c->state == CS_TUNNEL)
 		return;
-	bool want = may_parse(c) && c->inlen - c->inoff < cfg_of(c)->max_head_bytes + CONN_IN_MAX_EXTRA;
+	/* While a request is decided or answered, keep reading (into the bounded
+	 * buffer, unparsed): a pipelined request waits there, and the socket is
+	 * not switched off and on again for every request. Only a congested
+	 * upstream stops us reading a body. */
+	bool waiting = c->state == CS_WAIT || (c->state == CS_BODY && c->up.req_done);
+	bool want = (may_parse(c) || waiting) && !c->peer_eof &&
+		    c->inlen - c->inoff < cfg_of(c)->max_head_bytes + CONN_IN_MAX_EXTRA;
 	if (want && !c->reading)
 		io_read_start(c->io);
 	else if (!want && c->reading)
