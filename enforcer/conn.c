@@ -349,7 +349,7 @@ static bool may_parse(const struct conn *c)
 	case CS_DISCARD:
 		return true;
 	case CS_BODY:
-		return !c->up.req_done && c->up.connected && !c->up.pending && !forward_congested(c);
+		return !c->up.req_done && c->up.connected && !forward_congested(c);
 	default:
 		return false;
 	}

@@ -64,6 +64,8 @@ struct upstream {
 	bool resp_started, resp_done, resp_chunked_out, resp_eof_delim, head_req, close_after;
 	uint64_t last_chunk;
 	bool client_keep, paused;     /* paused: upstream reads stopped (client congested) */
+	bool reused, retried, bodyless; /* one retry of a bodiless request on a stale reused upstream */
+	enum host_kind kind;
 	int timer_mode;
 	char *out;                    /* response bytes gathered during one upstream read */
 	size_t outlen, outcap;

@@ -147,8 +147,10 @@ void upstream_open(struct conn *c, const char *host, enum host_kind kind, uint16
 	upstream_close(c);
 	u->pending = pending;
 	u->pending_len = plen;
-	snprintf(u->host, sizeof u->host, "%s", host);
+	if (u->host != host)
+		snprintf(u->host, sizeof u->host, "%s", host);
 	u->port = port;
+	u->kind = kind;
 	u->done = done;
 	if (resolve_start(c->w->px->resolver, &c->w->loop, host, kind, port, on_resolved, c, &u->rr) < 0) {
 		u->rr = NULL;
@@ -271,6 +273,9 @@ static int resp_on_head(void *arg)
 			sb_header(&b, m, i);
 	if (!info) {
 		u->resp_started = true;
+		free(u->pending);
+		u->pending = NULL;
+		u->pending_len = 0;
 		c->d.status = status;
 		/* an HTTP/1.0 client cannot read chunked: it gets the body until close */
 		bool client10 = c->req.p.http_major == 1 && c->req.p.http_minor == 0;
@@ -408,9 +413,49 @@ static void up_on_read(void *arg, const char *buf, size_t n)
 	}
 }
 
+static void on_retry_ready(struct conn *c, int status, const char *reason)
+{
+	struct upstream *u = &c->up;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		c->d.reason = status == AL_ETIMEOUT ? "upstream-timeout" : reason ? reason : "upstream-connect-failed";
+		conn_reply(c, status == AL_ETIMEOUT ? 504 : 502, c->d.reason, NULL, false);
+		return;
+	}
+	http_msg_reset(&u->resp);
+	int rc = io_write(u->io, u->pending, u->pending_len);
+	free(u->pending);
+	u->pending = NULL;
+	u->pending_len = 0;
+	if (rc < 0) {
+		conn_reply(c, 502, "upstream-error", NULL, false);
+		return;
+	}
+	io_read_start(u->io);
+	up_timer_arm(c, UT_IDLE, cfg_of(c)->upstream_idle_timeout_ms);
+}
+
 static void up_fail(struct conn *c, const char *reason)
 {
 	struct upstream *u = &c->up;
+	if (c->state == CS_BODY && !u->resp_started && u->reused && !u->retried && u->bodyless && u->pending &&
+	    u->req_done) {
+		/* The kept-alive upstream was closed by the origin as we reused it:
+		 * a request without a body is sent once more on a fresh connection
+		 * (to an address the resolver checks again). */
+		char host[AL_HOST_BUF];
+		char *p = u->pending;
+		size_t plen = u->pending_len;
+		snprintf(host, sizeof host, "%s", u->host);
+		u->pending = NULL;
+		upstream_close(c);
+		u->pending = p;
+		u->pending_len = plen;
+		u->retried = true;
+		upstream_open(c, host, u->kind, u->port, on_retry_ready);
+		return;
+	}
 	if (c->state == CS_BODY && !u->resp_started) {
 		c->d.reason = reason;
 		conn_reply(c, 502, reason, NULL, false);
@@ -533,9 +578,12 @@ void forward_req_done(struct conn *c)
 
 /* ---- the request ---- */
 
-static void exchange_begin(struct conn *c)
+static void exchange_begin(struct conn *c, bool reused)
 {
 	struct upstream *u = &c->up;
+	u->reused = reused;
+	u->retried = false;
+	u->bodyless = !http_is_chunked(&c->req) && c->req.p.content_length == 0;
 	u->req_chunked = http_is_chunked(&c->req);
 	u->req_done = false;
 	u->resp_started = u->resp_done = u->resp_chunked_out = u->resp_eof_delim = false;
@@ -550,14 +598,18 @@ static void exchange_begin(struct conn *c)
 	}
 	int rc = io_write(u->io, u->pending, u->pending_len);
 	c->d.bytes_up += u->pending_len;
-	free(u->pending);
-	u->pending = NULL;
-	u->pending_len = 0;
+	if (!(reused && u->bodyless)) {
+		free(u->pending);   /* kept only while a retry may need it */
+		u->pending = NULL;
+		u->pending_len = 0;
+	}
+	c->state = CS_BODY;
 	if (rc < 0) {
+		http_msg_resume(&c->req);
+		conn_kick(c);
 		up_fail(c, "upstream-error");
 		return;
 	}
-	c->state = CS_BODY;
 	io_read_start(u->io);
 	up_timer_arm(c, UT_IDLE, cfg_of(c)->upstream_idle_timeout_ms);
 	http_msg_resume(&c->req);
@@ -569,7 +621,7 @@ static void on_upstream_ready(struct conn *c, int status, const char *reason)
 	if (c->closing)
 		return;
 	if (status == 0) {
-		exchange_begin(c);
+		exchange_begin(c, false);
 		return;
 	}
 	if (status == AL_EDENIED) {
@@ -697,7 +749,7 @@ void forward_start(struct conn *c)
 		free(u->pending);
 		u->pending = b.p;
 		u->pending_len = b.len;
-		exchange_begin(c);
+		exchange_begin(c, true);
 		return;
 	}
 	upstream_close(c);

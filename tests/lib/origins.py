@@ -82,6 +82,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _any(self):
         body = self._body()
         self.server.requests.append((self.command, self.path, dict(self.headers)))
+        self.server.peers.append(self.client_address[1])
         p = self.path
         if p.startswith("/bytes/"):
             return self._send(200, pattern(int(p.split("/")[2])))
@@ -133,6 +134,7 @@ class HTTPOrigin:
     def __init__(self, tls=None, handler=_Handler, host="127.0.0.1"):
         self.srv = (_Server6 if ":" in host else _Server)((host, 0), handler)
         self.srv.requests = []
+        self.srv.peers = []        # the client port of each request: connection reuse
         if tls is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(tls.leaf_cert, tls.leaf_key)
@@ -143,6 +145,10 @@ class HTTPOrigin:
     @property
     def requests(self):
         return self.srv.requests
+
+    @property
+    def peers(self):
+        return self.srv.peers
 
     def __enter__(self):
         self.thread.start()
