@@ -583,7 +583,11 @@ static void exchange_begin(struct conn *c, bool reused)
 	struct upstream *u = &c->up;
 	u->reused = reused;
 	u->retried = false;
-	u->bodyless = !http_is_chunked(&c->req) && c->req.p.content_length == 0;
+	/* only idempotent methods without a body may be replayed (RFC 9110 9.2.2) */
+	uint8_t mth = c->req.p.method;
+	u->bodyless = !http_is_chunked(&c->req) && c->req.p.content_length == 0 &&
+		      (mth == HTTP_GET || mth == HTTP_HEAD || mth == HTTP_OPTIONS || mth == HTTP_DELETE ||
+		       mth == HTTP_PUT);
 	u->req_chunked = http_is_chunked(&c->req);
 	u->req_done = false;
 	u->resp_started = u->resp_done = u->resp_chunked_out = u->resp_eof_delim = false;
