@@ -48,6 +48,7 @@ struct oauth_slot {
 	int64_t started_ms;
 	int attempts;                 /* consecutive transient failures */
 	int64_t not_before;           /* backoff / Retry-After (unix s) */
+	int64_t due;                  /* what the timer waits for (unix s) */
 	int64_t last_forced;          /* last upstream-401 forced refresh */
 	json_t *unsaved;              /* refreshed, not yet committed */
 	struct oauth_waiter *waiters, **wtail;
@@ -214,7 +215,11 @@ static void waiters_answer(struct oauth_slot *s, const char *code, const char *m
 		struct oauth_waiter *next = w->next;
 		json_t *ans = NULL;
 		const json_t *sec = state_secret(m->b->state.doc, s->name, NULL);
-		if (!code && sec)
+		/* the secret may have been re-adopted meanwhile: check again */
+		if (!code && sec && !host_pattern_match(json_str(sec, "host", ""), w->host))
+			ans = headers_error(w->id, "secret-host-mismatch",
+					    "secret is not bound to this host", 0);
+		else if (!code && sec)
 			ans = oauth_answer_headers(m->b, sec, w->host, w->id, 0, NULL);
 		if (!ans)
 			ans = headers_error(w->id, code ? code : "secret-not-found",
@@ -283,17 +288,32 @@ static void slot_free(struct oauth_slot *s, bool stopping)
 
 /* ---- scheduling ---- */
 
-static void on_timer(uv_timer_t *t)
-{
-	(void)refresh_start(t->data, false);
-}
+/* The loop's timers run on the monotonic clock, which stands still while
+ * the machine sleeps; expiries are wall-clock times. So a timer never waits
+ * longer than this, and each firing checks the wall clock again. */
+#define OAUTH_TIMER_MAX_MS (10 * 60 * 1000)
+
+static void on_timer(uv_timer_t *t);
 
 static void timer_at(struct oauth_slot *s, int64_t when)
 {
 	int64_t now = time_now();
 	uint64_t ms = when <= now ? 0 : (uint64_t)(when - now) * 1000;
+	if (ms > OAUTH_TIMER_MAX_MS)
+		ms = OAUTH_TIMER_MAX_MS;
+	s->due = when;
 	uv_update_time(s->m->b->loop);
 	uv_timer_start(&s->timer, on_timer, ms, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct oauth_slot *s = t->data;
+	if (s->due > time_now() && !s->unsaved) {
+		slot_schedule(s);   /* woken early (the cap, or a clock change) */
+		return;
+	}
+	(void)refresh_start(s, false);
 }
 
 static void slot_schedule(struct oauth_slot *s)
