@@ -1,0 +1,656 @@
+/* `airlock audit suggest`: turn the denials in a decision log (SPEC §4
+ * key=value lines, or --log-format json lines) into the `airlock allow`
+ * commands that would have let them through, grouped and counted. Reads a
+ * file or stdin and works without the broker. The log is untrusted input (a
+ * sandbox chooses hosts, methods and paths): lines that are not decision
+ * lines are skipped, over-long lines are skipped whole, every value is
+ * checked with the rule vocabulary (netmatch.h) before it is printed, and
+ * every printed word is shell-quoted. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/duration.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/netmatch.h"
+#include "common/xmalloc.h"
+
+/* common/log.c writes at most 8192 bytes per line; twice that leaves room
+ * for a collector's additions and still bounds what one line can cost. */
+#define AUDIT_LINE_MAX (16 * 1024)
+/* Distinct suggestions kept; past it the rest are counted, not stored. */
+#define AUDIT_SUGGEST_MAX 4096
+#define AUDIT_HASH_SLOTS 8192 /* a power of two, twice AUDIT_SUGGEST_MAX */
+#define AUDIT_SINCE_MAX (3650LL * 24 * 3600)
+#define AUDIT_REASON_MAX 64
+
+/* Denials an added allow rule can cure. The others (denied-address,
+ * host-mismatch, bad requests, limits...) no rule can or should open. */
+static const char *const fixable_reasons[] = {
+	"no-rule", "port-not-allowed", "method-not-allowed", "path-not-allowed", "rule-expired",
+};
+
+/* The fields of one decision line that matter here, each checked to fit. */
+struct fields {
+	char ts[AL_TIME_STR_MAX + 16];
+	char verdict[16];
+	char client[AL_NAME_MAX + 1];
+	char method[AL_METHOD_MAX + 1];
+	char host[AL_HOST_BUF];
+	char port[8];
+	char path[AL_PATH_MAX + 1];
+	char reason[AUDIT_REASON_MAX];
+	unsigned seen; /* bit per field: duplicates make a line malformed */
+};
+
+/* One suggested rule and how often it was needed. */
+struct suggestion {
+	char *client, *host, *method, *path; /* method and path NULL: bare host rule */
+	uint16_t port;
+	bool generalised;                    /* path widened to a glob a rule can spell */
+	unsigned long count;
+	int64_t last;
+	char reason[AUDIT_REASON_MAX];
+};
+
+struct suggest {
+	int64_t cutoff;
+	const char *client; /* only this client, or NULL */
+	struct suggestion *s;
+	size_t n;
+	int32_t slots[AUDIT_HASH_SLOTS]; /* index + 1 into s, 0 empty */
+	/* what was read, for the summary on stderr */
+	unsigned long lines, decisions, denials, old, other_client, unfixable, malformed, too_long, dropped;
+};
+
+/* ---- reading one field ---- */
+
+enum field_id { F_TS, F_VERDICT, F_CLIENT, F_METHOD, F_HOST, F_PORT, F_PATH, F_REASON, F_NONE };
+
+static char *field_slot(struct fields *f, const char *key, size_t klen, size_t *cap, enum field_id *id)
+{
+	static const struct {
+		const char *key;
+		enum field_id id;
+		size_t off, cap;
+	} table[] = {
+		{ "ts", F_TS, offsetof(struct fields, ts), sizeof f->ts },
+		{ "verdict", F_VERDICT, offsetof(struct fields, verdict), sizeof f->verdict },
+		{ "client", F_CLIENT, offsetof(struct fields, client), sizeof f->client },
+		{ "method", F_METHOD, offsetof(struct fields, method), sizeof f->method },
+		{ "host", F_HOST, offsetof(struct fields, host), sizeof f->host },
+		{ "port", F_PORT, offsetof(struct fields, port), sizeof f->port },
+		{ "path", F_PATH, offsetof(struct fields, path), sizeof f->path },
+		{ "reason", F_REASON, offsetof(struct fields, reason), sizeof f->reason },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+		if (strlen(table[i].key) == klen && memcmp(table[i].key, key, klen) == 0) {
+			*cap = table[i].cap;
+			*id = table[i].id;
+			return (char *)f + table[i].off;
+		}
+	*id = F_NONE;
+	return NULL;
+}
+
+/* Store a value for `key`; AL_EINVAL when it repeats a field, holds a NUL
+ * or does not fit (a value longer than any valid one is not valid). */
+static int field_set(struct fields *f, const char *key, size_t klen, const char *v, size_t vlen)
+{
+	size_t cap;
+	enum field_id id;
+	char *dst = field_slot(f, key, klen, &cap, &id);
+	if (dst == NULL)
+		return 0; /* a field we do not need */
+	if (f->seen & (1u << id) || vlen >= cap || memchr(v, '\0', vlen))
+		return AL_EINVAL;
+	memcpy(dst, v, vlen);
+	dst[vlen] = '\0';
+	f->seen |= 1u << id;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* ---- key=value lines (common/log.c's render_kv_value, in reverse) ---- */
+
+/* A quoted value starting at *p (on the '"'): decode \" \\ \n \r \t \xHH
+ * into out (cap bytes, like the line itself), advance *p past the closing
+ * quote. Anything else after a backslash, or no closing quote (a line cut
+ * by the logger), is AL_EINVAL. */
+static int kv_unquote(const char **p, const char *end, char *out, size_t *olen)
+{
+	const char *s = *p + 1;
+	size_t n = 0;
+	while (s < end && *s != '"') {
+		char c = *s++;
+		if (c == '\\') {
+			if (s >= end)
+				return AL_EINVAL;
+			char e = *s++;
+			switch (e) {
+			case '"': c = '"'; break;
+			case '\\': c = '\\'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'x': {
+				if (end - s < 2 || hexval(s[0]) < 0 || hexval(s[1]) < 0)
+					return AL_EINVAL;
+				c = (char)(hexval(s[0]) * 16 + hexval(s[1]));
+				s += 2;
+				break;
+			}
+			default:
+				return AL_EINVAL;
+			}
+		}
+		out[n++] = c; /* never more bytes out than in: out is as big as the line */
+	}
+	if (s >= end)
+		return AL_EINVAL;
+	*p = s + 1;
+	*olen = n;
+	return 0;
+}
+
+/* "ts=T VERDICT k=v k="v v" ...": the verdict is the one word without '='.
+ * Operational lines (level=... msg=...) have none: 1, not a decision. */
+static int kv_parse(const char *line, size_t len, struct fields *f, char *scratch)
+{
+	const char *p = line, *end = line + len;
+	bool have_verdict = false;
+
+	while (p < end) {
+		const char *w = p;
+		while (p < end && *p != ' ' && *p != '=')
+			p++;
+		if (p == w)
+			return AL_EINVAL; /* two spaces, or "=v" */
+		if (p == end || *p == ' ') {
+			/* a bare word: the verdict, once, second in the line */
+			if (have_verdict || f->seen != (1u << F_TS))
+				return AL_EINVAL;
+			if (field_set(f, "verdict", 7, w, (size_t)(p - w)) < 0)
+				return AL_EINVAL;
+			have_verdict = true;
+		} else {
+			const char *key = w;
+			size_t klen = (size_t)(p - w);
+			p++; /* '=' */
+			if (p < end && *p == '"') {
+				size_t vlen;
+				if (kv_unquote(&p, end, scratch, &vlen) < 0 ||
+				    field_set(f, key, klen, scratch, vlen) < 0)
+					return AL_EINVAL;
+			} else {
+				const char *v = p;
+				while (p < end && *p != ' ')
+					p++;
+				if (memchr(v, '"', (size_t)(p - v)) || field_set(f, key, klen, v, (size_t)(p - v)) < 0)
+					return AL_EINVAL;
+			}
+		}
+		if (p < end) {
+			if (*p != ' ')
+				return AL_EINVAL; /* "k="v"x" */
+			p++;
+		}
+	}
+	return have_verdict ? 0 : 1;
+}
+
+/* ---- JSON lines ---- */
+
+static int json_field(struct fields *f, json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	char num[24];
+	if (v == NULL)
+		return 0;
+	if (json_is_string(v))
+		return field_set(f, key, strlen(key), json_string_value(v), json_string_length(v));
+	if (json_is_integer(v)) {
+		int n = snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+		return field_set(f, key, strlen(key), num, (size_t)n);
+	}
+	return AL_EINVAL;
+}
+
+static int json_parse(const char *line, size_t len, struct fields *f)
+{
+	static const char *const keys[] = { "ts", "verdict", "client", "method", "host", "port", "path", "reason" };
+	json_error_t jerr;
+	int ret = AL_EINVAL;
+	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o))
+		goto out;
+	if (json_object_get(o, "verdict") == NULL) {
+		ret = 1; /* an operational line (level, msg) */
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (json_field(f, o, keys[i]) < 0)
+			goto out;
+	ret = 0;
+out:
+	json_decref(o);
+	return ret;
+}
+
+/* ---- from a denial to a rule ---- */
+
+/* A path a rule can hold exactly, or else the nearest suffix glob above the
+ * first character a rule path cannot hold ('%' of a byte that stays encoded,
+ * '*' that a rule would read as a glob...): /a/b%20c/d -> /a/<star>. */
+static char *rule_path(const char *path, bool *generalised)
+{
+	*generalised = false;
+	if (strchr(path, '*') == NULL && path_pattern_parse(path) == 0)
+		return xstrdup(path);
+	if (path[0] != '/')
+		return NULL;
+	size_t bad = 0;
+	while (path[bad] && path[bad] != '*' && path[bad] != '%' && path[bad] != '?' && path[bad] != '#' &&
+	       path[bad] != '\\' && (unsigned char)path[bad] > ' ' && (unsigned char)path[bad] < 0x7f)
+		bad++;
+	size_t slash = bad;
+	while (slash > 0 && path[slash] != '/')
+		slash--;
+	if (slash > AL_PATH_MAX - 2)
+		return NULL;
+	char *glob = xmalloc(slash + 3);
+	memcpy(glob, path, slash + 1);
+	glob[slash + 1] = '*';
+	glob[slash + 2] = '\0';
+	if (path_pattern_parse(glob) < 0) {
+		free(glob);
+		return NULL;
+	}
+	*generalised = true;
+	return glob;
+}
+
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return (h ^ (s ? 0xff : 0xfe)) * 16777619u; /* a separator, and NULL != "" */
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static void suggest_add(struct suggest *sg, const char *client, const char *host, uint16_t port,
+			const char *method, const char *path, bool generalised, int64_t ts, const char *reason)
+{
+	uint32_t h = 2166136261u;
+	h = fnv1a(h, client);
+	h = fnv1a(h, host);
+	h = (h ^ port) * 16777619u;
+	h = fnv1a(h, method);
+	h = fnv1a(h, path);
+
+	struct suggestion *s = NULL;
+	for (uint32_t i = 0; s == NULL; i++) {
+		int32_t *slot = &sg->slots[(h + i) & (AUDIT_HASH_SLOTS - 1)];
+		if (*slot == 0) {
+			if (sg->n >= AUDIT_SUGGEST_MAX) {
+				sg->dropped++;
+				return;
+			}
+			s = &sg->s[sg->n];
+			*s = (struct suggestion){
+				.client = xstrdup(client), .host = xstrdup(host), .port = port,
+				.method = method ? xstrdup(method) : NULL, .path = path ? xstrdup(path) : NULL,
+				.generalised = generalised, .last = ts,
+			};
+			*slot = (int32_t)++sg->n;
+			break;
+		}
+		struct suggestion *t = &sg->s[*slot - 1];
+		if (t->port == port && strcmp(t->client, client) == 0 && strcmp(t->host, host) == 0 &&
+		    same(t->method, method) && same(t->path, path))
+			s = t;
+	}
+	s->count++;
+	if (ts >= s->last || s->reason[0] == '\0') {
+		/* the latest denial's reason tells what the rule must add */
+		s->last = ts > s->last ? ts : s->last;
+		snprintf(s->reason, sizeof s->reason, "%s", reason);
+	}
+}
+
+static bool is_fixable(const char *reason)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fixable_reasons); i++)
+		if (strcmp(reason, fixable_reasons[i]) == 0)
+			return true;
+	return false;
+}
+
+/* One decision, parsed: keep it when it is a fixable denial in the window. */
+static void suggest_take(struct suggest *sg, const struct fields *f)
+{
+	char host[AL_HOST_BUF], method[AL_METHOD_MAX + 1];
+	enum host_kind kind;
+	uint16_t port;
+	int64_t ts;
+	bool generalised = false;
+	char *path = NULL;
+
+	sg->decisions++;
+	if (strcmp(f->verdict, "deny") != 0 && strcmp(f->verdict, "audit") != 0)
+		return;
+	sg->denials++;
+	/* every field used must be there and valid, or the line is not trusted */
+	if (!(f->seen & (1u << F_TS)) || time_parse(f->ts, &ts) < 0 || !(f->seen & (1u << F_REASON)) ||
+	    !(f->seen & (1u << F_HOST)) || !(f->seen & (1u << F_PORT))) {
+		sg->malformed++;
+		return;
+	}
+	if (ts < sg->cutoff) {
+		sg->old++;
+		return;
+	}
+	if (!is_fixable(f->reason)) {
+		sg->unfixable++;
+		return;
+	}
+	if (!(f->seen & (1u << F_CLIENT)) || name_validate(f->client) < 0 ||
+	    host_canon(f->host, strlen(f->host), host, &kind) < 0 || port_parse(f->port, &port) < 0) {
+		sg->malformed++;
+		return;
+	}
+	if (sg->client && strcmp(sg->client, f->client) != 0) {
+		sg->other_client++;
+		return;
+	}
+	/* CONNECT, or an audit-mode client that did not trust the CA: only the
+	 * host is known, so the suggestion is a bare host rule. */
+	bool bare = !(f->seen & (1u << F_METHOD)) || strcmp(f->method, "CONNECT") == 0;
+	if (!bare) {
+		if (method_parse(f->method, method) < 0) {
+			sg->malformed++;
+			return;
+		}
+		if (f->seen & (1u << F_PATH)) {
+			path = rule_path(f->path, &generalised);
+			if (path == NULL) {
+				sg->malformed++;
+				return;
+			}
+		}
+	}
+	suggest_add(sg, f->client, host, port, bare ? NULL : method, path, generalised, ts, f->reason);
+	free(path);
+}
+
+static void suggest_line(struct suggest *sg, char *line, size_t len, char *scratch)
+{
+	struct fields f;
+	int err;
+
+	memset(&f, 0, sizeof f);
+	if (len && line[len - 1] == '\r')
+		len--;
+	/* Only lines as airlock writes them: a decision found in the middle of
+	 * a line could sit inside another line's quoted value. */
+	if (len >= 3 && memcmp(line, "ts=", 3) == 0)
+		err = kv_parse(line, len, &f, scratch);
+	else if (len >= 1 && line[0] == '{')
+		err = json_parse(line, len, &f);
+	else
+		return;
+	if (err < 0)
+		sg->malformed++;
+	if (err != 0)
+		return;
+	suggest_take(sg, &f);
+}
+
+/* Read lines of at most AUDIT_LINE_MAX bytes; a longer one is skipped whole. */
+static int suggest_read(struct suggest *sg, FILE *in)
+{
+	char *line = xmalloc(AUDIT_LINE_MAX + 1), *scratch = xmalloc(AUDIT_LINE_MAX + 1);
+	size_t len = 0;
+	bool over = false;
+	int c, ret = 0;
+
+	for (;;) {
+		c = getc_unlocked(in);
+		if (c == EOF || c == '\n') {
+			if (len || over || c == '\n') {
+				sg->lines++;
+				if (over)
+					sg->too_long++;
+				else
+					suggest_line(sg, line, len, scratch);
+			}
+			len = 0;
+			over = false;
+			if (c == EOF)
+				break;
+			continue;
+		}
+		if (over)
+			continue;
+		if (len == AUDIT_LINE_MAX) {
+			over = true;
+			continue;
+		}
+		line[len++] = (char)c;
+	}
+	if (ferror(in))
+		ret = AL_EIO;
+	free(line);
+	free(scratch);
+	return ret;
+}
+
+/* ---- output ---- */
+
+static int suggestion_cmp(const void *a, const void *b)
+{
+	const struct suggestion *x = a, *y = b;
+	int d;
+	if ((d = strcmp(x->client, y->client)) || (d = strcmp(x->host, y->host)))
+		return d;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	if (!x->method || !y->method)
+		return (x->method != NULL) - (y->method != NULL); /* the bare rule first */
+	if ((d = strcmp(x->method, y->method)))
+		return d;
+	if (!x->path || !y->path)
+		return (x->path != NULL) - (y->path != NULL);
+	return strcmp(x->path, y->path);
+}
+
+/* A shell word: bare when it cannot mean anything else to sh, else in
+ * single quotes (a ' inside becomes '\''). Methods and paths come from the
+ * sandbox: they must never become shell syntax. */
+static void put_word(const char *w)
+{
+	bool bare = w[0] != '\0';
+	for (const char *p = w; *p && bare; p++)
+		bare = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:@%,+=-", *p) != NULL;
+	putchar(' ');
+	if (bare) {
+		fputs(w, stdout);
+		return;
+	}
+	putchar('\'');
+	for (const char *p = w; *p; p++) {
+		if (*p == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*p);
+	}
+	putchar('\'');
+}
+
+static void suggest_print(struct suggest *sg)
+{
+	qsort(sg->s, sg->n, sizeof *sg->s, suggestion_cmp);
+	for (size_t i = 0; i < sg->n; i++) {
+		const struct suggestion *s = &sg->s[i];
+		char when[AL_TIME_STR_MAX];
+		time_format(s->last, when);
+		fputs("airlock allow", stdout);
+		put_word(s->client);
+		fputs(" --host", stdout);
+		put_word(s->host);
+		if (s->port != 80 && s->port != 443)
+			printf(" --port %u", (unsigned)s->port);
+		if (s->method) {
+			fputs(" --method", stdout);
+			put_word(s->method);
+		}
+		if (s->path) {
+			fputs(" --path", stdout);
+			put_word(s->path);
+		}
+		/* reason is from the fixed list: safe in a comment */
+		printf("  # %lu denied (%s), last %s%s\n", s->count, s->reason, when,
+		       s->generalised ? "; path widened to a glob a rule can hold" : "");
+	}
+}
+
+static void suggest_summary(const struct suggest *sg, const char *since)
+{
+	fprintf(stderr,
+		"airlock: audit suggest: %lu lines, %lu decisions, %lu denials; %zu rules suggested "
+		"(%lu before the last %s, %lu of other clients, %lu not curable by a rule, "
+		"%lu malformed, %lu over %d bytes, %lu past %d suggestions)\n",
+		sg->lines, sg->decisions, sg->denials, sg->n, sg->old, since, sg->other_client, sg->unfixable,
+		sg->malformed, sg->too_long, AUDIT_LINE_MAX, sg->dropped, AUDIT_SUGGEST_MAX);
+}
+
+enum { OPT_SINCE = OPT_FIRST_LOCAL, OPT_LOG, OPT_QUIET };
+
+static const char audit_suggest_usage[] =
+	"Usage: airlock audit suggest [--since DURATION] [--log FILE] [--quiet] [CLIENT]\n"
+	"\n"
+	"Read airlock's decision log (key=value or JSON lines) and print the\n"
+	"`airlock allow` commands that would have let its denials through: one per\n"
+	"distinct (client, host, port, method, path), with how often and when last,\n"
+	"sorted by client and host. A strict-mode CONNECT (or an audit-mode client\n"
+	"that did not trust the CA) logs only host and port: it gets a bare host rule.\n"
+	"Denials no rule can cure (denied-address, host-mismatch, malformed requests,\n"
+	"limits) are counted, not suggested. Review before running: a sandbox chose\n"
+	"these hosts and paths.\n"
+	"  --since DURATION   only lines newer than this: 90s, 15m, 1h, 7d (default 1h)\n"
+	"  --log FILE         the log (default standard input; - is standard input).\n"
+	"                     The daemons log to the standard error of `airlock up`:\n"
+	"                     airlock up 2>>airlock.log\n"
+	"  --quiet            no summary line on standard error\n"
+	"  CLIENT             only this client's denials\n"
+	"Example:  airlock audit suggest --since 30m --log airlock.log web-1\n";
+
+static int audit_suggest_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arg, *since = "1h", *path = NULL;
+	int64_t since_s = 3600;
+	bool quiet = false;
+	FILE *in = stdin;
+	struct suggest *sg = NULL;
+	int c, rc;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0) {
+		switch (c) {
+		case OPT_SINCE:
+			if (duration_parse(arg, 1, AUDIT_SINCE_MAX, &since_s) < 0)
+				return cli_usage(cli, "bad --since '%s': expected a duration such as 90s, 15m, 1h or 7d",
+						 arg);
+			since = arg;
+			break;
+		case OPT_LOG:
+			if (arg[0] == '\0')
+				return cli_usage(cli, "--log needs a file (or - for standard input)");
+			path = arg;
+			break;
+		case OPT_QUIET:
+			quiet = true;
+			break;
+		}
+	}
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	int extra = argc - cli_optind();
+	if (extra > 1)
+		return cli_usage(cli, "unexpected argument '%s'", argv[cli_optind() + 1]);
+	const char *client = extra == 1 ? argv[cli_optind()] : NULL;
+	if (client && name_validate(client) < 0)
+		return cli_usage(cli, "bad client name '%s'", client);
+	if (path && strcmp(path, "-") != 0) {
+		in = fopen(path, "r");
+		if (in == NULL)
+			return cli_fail("cannot read %s: %s", path, strerror(errno));
+	} else if (isatty(STDIN_FILENO)) {
+		return cli_usage(cli, "no log to read: give --log FILE, or pipe the log in");
+	}
+
+	sg = xcalloc(1, sizeof *sg);
+	sg->s = xcalloc(AUDIT_SUGGEST_MAX, sizeof *sg->s);
+	sg->cutoff = time_now() - since_s;
+	sg->client = client;
+	if (suggest_read(sg, in) < 0) {
+		rc = cli_fail("error reading %s", path ? path : "standard input");
+		goto out;
+	}
+	suggest_print(sg);
+	if (!quiet)
+		suggest_summary(sg, since);
+	rc = fflush(stdout) == 0 && !ferror(stdout) ? CLI_EXIT_OK : cli_fail("cannot write to standard output");
+out:
+	if (in != stdin)
+		fclose(in);
+	for (size_t i = 0; sg && i < sg->n; i++) {
+		free(sg->s[i].client);
+		free(sg->s[i].host);
+		free(sg->s[i].method);
+		free(sg->s[i].path);
+	}
+	if (sg)
+		free(sg->s);
+	free(sg);
+	return rc;
+}
+
+static const struct cli_cmd audit_cmds[] = {
+	{ .name = "suggest", .run = audit_suggest_run, .summary = "allow commands written from denied requests",
+	  .usage = audit_suggest_usage },
+};
+const struct cli_cmd cmd_audit = {
+	.name = "audit",
+	.summary = "turn the decision log's denials into rules",
+	.usage = "Usage: airlock audit suggest [--since DURATION] [--log FILE] [--quiet] [CLIENT]\n",
+	.subs = audit_cmds,
+	.nsubs = ARRAY_SIZE(audit_cmds),
+};
