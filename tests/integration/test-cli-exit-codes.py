@@ -54,6 +54,13 @@ USAGE = [
     (["up", "--mode", "strict", "--mode", "audit"], "twice"),
     (["up", "positional"], "unexpected argument"),
     (["sandbox", "env", "web-1", "--frob"], "unknown option"),
+    (["sandbox", "env", "web-1", "--ca-path", "/ca.pem"], "--token"),
+    (["sandbox", "env", "web-1", "--token", "t"], "--ca-path"),
+    (["sandbox", "env", "web-1", "--token", "t", "--ca-path", "/ca.pem", "--shell", "fish"], "--shell"),
+    (["sandbox", "env", "web-1", "--token", "t", "--ca-path", "/ca.pem", "--proxy", "socks5://h:1"],
+     "--proxy"),
+    (["audit", "suggest", "--since", "soon"], "--since"),
+    (["audit", "suggest", "a", "b"], "unexpected argument"),
     (["connect"], "HOST:PORT"),
     (["connect", "--frob", "db.example.com:5432"], "unknown option"),
     (["connect", "db.example.com:5432", "other.example.com:22"], "one HOST:PORT"),
@@ -85,9 +92,8 @@ REFUSED = [
     (["revoke", "web-1", "--host", "api.example.com", "--method", "PUT"], ""),  # surgical
     (["ca", "init"], "exists"),
     (["secret", "stub", "nothing"], ""),
-    (["sandbox", "env", "web-1", "--token", "t", "--ca-path", "/ca.pem"], "not implemented yet"),
     (["connect", "db.example.com:5432"], "HTTPS_PROXY is not set"),
-    (["audit", "suggest"], "not implemented yet"),
+    (["audit", "suggest", "--log", "/nonexistent/airlock.log"], "cannot read"),
 ]
 
 

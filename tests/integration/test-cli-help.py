@@ -32,9 +32,9 @@ COMMANDS = {
     ("rules",): ["CLIENT", "--json"],
     ("revoke",): ["--host", "--method", "--path"],
     ("oauth", "xai"): ["--port", "--device", "--timeout"],
-    ("sandbox", "env"): ["--token", "--ca-path", "--shell"],
+    ("sandbox", "env"): ["--token", "--ca-path", "--shell", "--proxy"],
     ("connect",): ["HOST:PORT", "--proxy-cacert"],
-    ("audit", "suggest"): ["--since"],
+    ("audit", "suggest"): ["--since", "--log", "CLIENT"],
 }
 GROUPS = {
     "ca": ["init", "cert"],
