@@ -1,0 +1,396 @@
+"""`airlock sandbox env` prints variables a sandbox can use as they are.
+
+Formats: sh (sourced by sh, read back with env -0), dotenv (parsed) and json
+(loaded) all give the same variables; a token and a CA path full of quotes,
+'$', '%', ':' and '@' survive (the token URL-escaped in the proxy URL's
+password, the path verbatim). Usage errors exit 2 without printing the
+token; with the broker down the default listener is used, with a note.
+
+End to end, through a running airlock with bare (blind tunnel) rules and an
+origin whose certificate is signed by airlock's CA (minted here with
+openssl, the way the interception will mint leaves): in `env -i` with PATH
+and only the printed variables, curl, Python urllib and requests, Node and
+git reach HTTP and HTTPS origins through the plain listener (the default),
+and trust the origin through the CA variables alone. Through the TLS
+listener (--proxy set to the status' https_proxy), Python's default context
+and Node verify the listener with SSL_CERT_FILE / NODE_EXTRA_CA_CERTS, git
+with GIT_PROXY_SSL_CAINFO, curl 7.x with --proxy-cacert "$CURL_CA_BUNDLE"
+(it reads no variable for a proxy's CA). Twin: without the CA variables
+the same clients refuse the connection. The token never reaches the log."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+
+import airlock_harness as h
+import origins
+import proxytest as pt
+
+CA_VARS = ["SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+           "GIT_SSL_CAINFO", "GIT_PROXY_SSL_CAINFO", "DENO_CERT", "CODEX_CA_CERTIFICATE"]
+PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]
+NO_PROXY = "localhost,127.0.0.1,::1"
+ODD_TOKEN = "alk_it's \"odd\" %41:@/\\$HOME`id`~"
+ODD_CA = "/tmp/dir with 'single' \"double\" $HOME `id` #x/ca.pem"
+
+
+def expected(client, token, base, ca):
+    scheme, hostport = base.split("://", 1)
+    url = "%s://%s:%s@%s" % (scheme, urllib.parse.quote(client, safe=""),
+                             urllib.parse.quote(token, safe=""), hostport)
+    want = {k: url for k in PROXY_VARS}
+    want.update({"NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY})
+    want.update({k: ca for k in CA_VARS})
+    return want
+
+
+def run_cli(args, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([h.binary("airlock")] + list(args), capture_output=True, text=True,
+                          env=e, timeout=30)
+
+
+def sh_env(text, tmp):
+    """Source the sh output in a clean sh and read the environment back."""
+    path = os.path.join(tmp, "env.sh")
+    with open(path, "w") as f:
+        f.write(text)
+    r = subprocess.run(["env", "-i", "sh", "-c", '. "$1" && exec env -0', "sh", path],
+                       capture_output=True, timeout=30)
+    h.check_eq(r.returncode, 0, "sh sources the output: %r" % r.stderr)
+    out = {}
+    for item in r.stdout.decode().split("\0"):
+        if item:
+            k, _, v = item.partition("=")
+            out[k] = v
+    for k in ("PWD", "SHLVL", "_"):
+        out.pop(k, None)
+    return out
+
+
+def parse_dotenv(text):
+    """KEY=bare, KEY='literal', KEY="with \\" and \\\\ escapes" (what dotenv
+    readers agree on)."""
+    out = {}
+    for line in text.splitlines():
+        k, sep, v = line.partition("=")
+        h.check(sep == "=" and k.isidentifier(), "dotenv line: %r" % line)
+        if v.startswith("'"):
+            h.check(v.endswith("'") and len(v) >= 2 and "'" not in v[1:-1], "single-quoted: %r" % line)
+            v = v[1:-1]
+        elif v.startswith('"'):
+            h.check(v.endswith('"') and len(v) >= 2, "double-quoted: %r" % line)
+            s, res, i = v[1:-1], "", 0
+            while i < len(s):
+                if s[i] == "\\":
+                    h.check(i + 1 < len(s) and s[i + 1] in "\\\"", "escape in %r" % line)
+                    i += 1
+                else:
+                    h.check(s[i] != '"', "bare \" inside %r" % line)
+                res += s[i]
+                i += 1
+            v = res
+        else:
+            h.check(all(c.isalnum() or c in "_./:@%,+~-" for c in v), "bare value needs quotes: %r" % line)
+        h.check(k not in out, "dotenv key twice: %s" % k)
+        out[k] = v
+    return out
+
+
+def formats(client, token, ca, proxy_args, env, tmp):
+    """The three formats of one invocation, parsed back."""
+    got = {}
+    for shell in ("sh", "dotenv", "json"):
+        p = run_cli(["sandbox", "env", client, "--token", token, "--ca-path", ca,
+                     "--shell", shell] + proxy_args, env)
+        h.check_eq(p.returncode, 0, "sandbox env --shell %s: %s" % (shell, p.stderr))
+        h.check(token not in p.stderr, "the token is not on stderr")
+        if shell == "sh":
+            got[shell] = sh_env(p.stdout, tmp)
+        elif shell == "dotenv":
+            got[shell] = parse_dotenv(p.stdout)
+        else:
+            got[shell] = json.loads(p.stdout)
+        got[shell + "-stderr"] = p.stderr
+    return got
+
+
+def offline(tmp):
+    """Formats, escaping, defaults and usage errors: no daemon."""
+    down = {"AIRLOCK_URL": os.path.join(tmp, "nothing.sock"),
+            "AIRLOCK_STATE_DIR": os.path.join(tmp, "nostate")}
+    base = "http://10.1.2.3:8080"
+    got = formats("web-1", ODD_TOKEN, ODD_CA, ["--proxy", base], down, tmp)
+    want = expected("web-1", ODD_TOKEN, base, ODD_CA)
+    for shell in ("sh", "dotenv", "json"):
+        h.check_eq(got[shell], want, "--shell %s" % shell)
+        h.check_eq(got[shell + "-stderr"], "", "--proxy URL: the broker is not asked, no note")
+    u = urllib.parse.urlsplit(got["json"]["HTTPS_PROXY"])
+    h.check_eq((u.scheme, u.hostname, u.port), ("http", "10.1.2.3", 8080), "proxy URL shape")
+    h.check_eq(urllib.parse.unquote(u.username), "web-1", "user name")
+    h.check_eq(urllib.parse.unquote(u.password), ODD_TOKEN, "the token comes back from the URL")
+
+    # the order is fixed: proxy, no-proxy, CA
+    p = run_cli(["sandbox", "env", "web-1", "--token", "alk_x", "--ca-path", "/ca.pem", "--proxy", base])
+    keys = [ln.split("=", 1)[0].split()[1] for ln in p.stdout.splitlines()]
+    h.check_eq(keys, PROXY_VARS + ["NO_PROXY", "no_proxy"] + CA_VARS, "sh keys in order")
+    h.check(all(ln.startswith("export ") for ln in p.stdout.splitlines()), "sh lines are exports")
+
+    # --proxy spellings: default ports written out, IPv6 bracketed, host canonical
+    for given, base_want in (("https://[::1]", "https://[::1]:3129"),
+                             ("http://Proxy.Example.:3128/", "http://proxy.example:3128"),
+                             ("http://192.168.64.1", "http://192.168.64.1:3128")):
+        got = formats("web-1", "alk_x", "/ca.pem", ["--proxy", given], down, tmp)
+        h.check_eq(got["json"], expected("web-1", "alk_x", base_want, "/ca.pem"), "--proxy %s" % given)
+
+    # broker down: airlock's defaults, a note on stderr, exit 0
+    for which, base_want in ((None, "http://127.0.0.1:3128"), ("http", "http://127.0.0.1:3128"),
+                             ("https", "https://127.0.0.1:3129")):
+        got = formats("web-1", "alk_x", "/ca.pem", ["--proxy", which] if which else [], down, tmp)
+        h.check_eq(got["sh"], expected("web-1", "alk_x", base_want, "/ca.pem"), "broker down %s" % which)
+        err = got["sh-stderr"]
+        h.check(err.startswith("airlock: ") and err.count("\n") == 1 and base_want in err,
+                "one note naming the default: %r" % err)
+
+    usage = [
+        (["web-1", "--ca-path", "/ca.pem"], "--token"),
+        (["web-1", "--token", ODD_TOKEN], "--ca-path"),
+        (["web-1", "--token", ODD_TOKEN, "--ca-path", ""], "--ca-path"),
+        (["web-1", "--token", "", "--ca-path", "/ca.pem"], "--token"),
+        (["--token", ODD_TOKEN, "--ca-path", "/ca.pem"], "missing CLIENT"),
+        (["web-1", "web-2", "--token", ODD_TOKEN, "--ca-path", "/ca.pem"], "unexpected argument"),
+        (["bad name", "--token", ODD_TOKEN, "--ca-path", "/ca.pem"], "client name"),
+        (["web-1", "--token", ODD_TOKEN, "--ca-path", "/ca.pem", "--shell", "fish"], "--shell"),
+        (["web-1", "--token", ODD_TOKEN, "--ca-path", "/ca.pem", "--proxy", "socks5://h:1"], "--proxy"),
+        (["web-1", "--token", ODD_TOKEN, "--ca-path", "/ca.pem", "--proxy", "http://u:p@h:1"], "--proxy"),
+        (["web-1", "--token", ODD_TOKEN, "--ca-path", "/ca.pem", "--proxy", "http://h:1/x"], "--proxy"),
+        (["web-1", "--token", ODD_TOKEN, "--ca-path", "/ca.pem", "--proxy", "http://h:99999"], "--proxy"),
+        (["web-1", "--token", ODD_TOKEN, "--ca-path", "/ca\n.pem"], "--ca-path"),
+        (["web-1", "--token", "alk_" + "x" * 200, "--ca-path", "/ca.pem"], "--token"),
+        (["web-1", "--token", ODD_TOKEN, "--ca-path", "/ca.pem", "--frob"], "unknown option"),
+    ]
+    for args, want in usage:
+        p = run_cli(["sandbox", "env"] + args, down)
+        what = "sandbox env %r" % args
+        h.check_eq(p.returncode, 2, what + " exit status (%r)" % p.stderr)
+        h.check_eq(p.stdout, "", what + " prints nothing")
+        h.check(p.stderr.startswith("airlock: ") and p.stderr.count("\n") == 1 and want in p.stderr,
+                "%s: one line naming %r: %r" % (what, want, p.stderr))
+        h.check(ODD_TOKEN not in p.stderr, what + ": the token is not echoed")
+    p = run_cli(["sandbox", "env", "--help"], down)
+    h.check(p.returncode == 0 and "--proxy" in p.stdout and "CODEX_CA_CERTIFICATE" in p.stdout, "--help")
+
+
+def mint_leaf(al, names):
+    """A server certificate signed by airlock's own CA (as its interception
+    will mint), so the printed CA path is all a client needs."""
+    d = os.path.join(al.tmpdir, "leaf")
+    os.makedirs(d, exist_ok=True)
+    key, csr, crt, ext = [os.path.join(d, n) for n in ("leaf.key", "leaf.csr", "leaf.pem", "leaf.ext")]
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+        "-out", csr, "-subj", "/CN=%s" % names[0])
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+                "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+                % ",".join("DNS:" + n for n in names))
+    run("x509", "-req", "-in", csr, "-CA", al.ca_cert, "-CAkey", os.path.join(al.state_dir, "ca.key"),
+        "-CAcreateserial", "-out", crt, "-days", "1", "-extfile", ext)
+
+    class Leaf:
+        leaf_cert = crt
+        leaf_key = key
+    return Leaf
+
+
+NODE_SCRIPT = r"""
+// Only what the environment gives: the proxy URL and NODE_EXTRA_CA_CERTS.
+const net = require('net'), tls = require('tls');
+const [mode, host, port] = process.argv.slice(2);
+const p = new URL(process.env.HTTPS_PROXY);
+const auth = 'Basic ' + Buffer.from(decodeURIComponent(p.username) + ':' +
+                                   decodeURIComponent(p.password)).toString('base64');
+const done = (s, what) => { console.log(what); s.destroy(); process.exit(0); };
+const fail = (e) => { console.error(String(e)); process.exit(1); };
+if (mode === 'tunnel') {   // plain listener: CONNECT, then TLS to the origin
+  const s = net.connect(+p.port, p.hostname, () =>
+    s.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\nProxy-Authorization: ${auth}\r\n\r\n`));
+  s.once('data', (d) => {
+    if (!/^HTTP\/1\.1 200/.test(d.toString())) fail(d.toString());
+    const t = tls.connect({socket: s, servername: host}, () => {
+      t.write(`GET /echo HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`);
+    });
+    t.once('data', (r) => done(t, r.toString().split('\r\n')[0]));
+    t.on('error', fail);
+  });
+  s.on('error', fail);
+} else {                   // TLS listener: verify it, then an absolute-URI request
+  const t = tls.connect({host: p.hostname, port: +p.port}, () => {
+    t.write(`GET http://${host}:${port}/echo HTTP/1.1\r\nHost: ${host}:${port}\r\n` +
+            `Proxy-Authorization: ${auth}\r\nConnection: close\r\n\r\n`);
+  });
+  t.once('data', (r) => done(t, r.toString().split('\r\n')[0]));
+  t.on('error', fail);
+}
+"""
+
+PY_TLS_LISTENER = r"""
+# Only what the environment gives: HTTPS_PROXY and SSL_CERT_FILE (read by
+# OpenSSL's default paths, which ssl.create_default_context() loads).
+import base64, os, socket, ssl, sys, urllib.parse
+p = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+auth = base64.b64encode(("%s:%s" % (urllib.parse.unquote(p.username),
+                                    urllib.parse.unquote(p.password))).encode()).decode()
+ctx = ssl.create_default_context()
+with socket.create_connection((p.hostname, p.port), timeout=10) as raw:
+    with ctx.wrap_socket(raw, server_hostname=p.hostname) as s:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n"
+                   "Connection: close\r\n\r\n" % (sys.argv[1], urllib.parse.urlsplit(sys.argv[1]).netloc,
+                                                  auth)).encode())
+        print(s.recv(65536).decode("latin-1").split("\r\n")[0])
+"""
+
+PY_URLLIB = "import urllib.request, sys; print(urllib.request.urlopen(sys.argv[1], timeout=10).status)"
+PY_REQUESTS = "import requests, sys; print(requests.get(sys.argv[1], timeout=10).status_code)"
+
+
+def live(tmp):
+    have_node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True).returncode == 0
+    try:
+        import requests  # noqa: F401
+        have_requests = True
+    except ImportError:
+        have_requests = False
+    with h.Airlock(start=False) as al:
+        al.start()           # first run: the CA
+        leaf = mint_leaf(al, ["origin.test", "git.test"])
+        al.stop()
+        with origins.HTTPOrigin(tls=leaf) as s, origins.HTTPOrigin() as o, \
+                origins.GitServer(al.tmpdir, leaf) as g:
+            al.extra_flags += pt.pins("origin.test", o.port, s.port) + pt.pins("git.test", g.port)
+            al.start()
+            tok = pt.client(al, "web-1")
+            pt.allow(al, "web-1", "origin.test", "--port", str(o.port), "--port", str(s.port))
+            pt.allow(al, "web-1", "git.test", "--port", str(g.port))
+            st = al.status()
+            https_url = "https://origin.test:%d/echo" % s.port
+            http_url = "http://origin.test:%d/echo" % o.port
+
+            def env_file(proxy_args, name):
+                p = al.cli("sandbox", "env", "web-1", "--token", tok, "--ca-path", al.ca_cert, *proxy_args)
+                h.check_eq(p.returncode, 0, "sandbox env: %s" % p.stderr)
+                h.check_eq(p.stderr, "", "no note with the broker up")
+                path = os.path.join(al.tmpdir, name)
+                with open(path, "w") as f:
+                    f.write(p.stdout)
+                return path, p.stdout
+
+            plain, text = env_file([], "plain.sh")
+            h.check_eq(sh_env(text, tmp), expected("web-1", tok, st["http_proxy"], al.ca_cert),
+                       "default: the broker's plain listener")
+            tlsf, text = env_file(["--proxy", st["https_proxy"]], "tls.sh")
+            h.check_eq(sh_env(text, tmp), expected("web-1", tok, st["https_proxy"], al.ca_cert),
+                       "--proxy URL from the status' https_proxy")
+            _, text2 = env_file(["--proxy", "https"], "tls2.sh")
+            h.check_eq(text2, text, "--proxy https is the status' https_proxy")
+
+            def sandbox(envf, script, *args, strip_ca=False):
+                pre = ". \"$1\"; shift; "
+                if strip_ca:
+                    pre += "unset %s; " % " ".join(CA_VARS)
+                return subprocess.run(["env", "-i", "PATH=" + os.environ.get("PATH", "/usr/bin:/bin"),
+                                       "HOME=" + al.tmpdir, "sh", "-c", pre + script, "sh", envf] + list(args),
+                                      capture_output=True, text=True, timeout=60)
+
+            def curl_code(envf, url, *extra, strip_ca=False):
+                r = sandbox(envf, 'curl -sS -o /dev/null -w "%%{http_code}" %s "$@"' % " ".join(extra), url,
+                            strip_ca=strip_ca)
+                return r.returncode, r.stdout.strip(), r.stderr
+
+            # the plain listener (default): only the variables
+            rc, code, err = h.wait_for(lambda: (lambda r: r if r[1] == "200" else None)(curl_code(plain, http_url)),
+                                       timeout=5, what="curl, plain listener, http origin")
+            rc, code, err = curl_code(plain, https_url)
+            h.check_eq((rc, code), (0, "200"), "curl, plain listener, https origin via CURL_CA_BUNDLE: %s" % err)
+            rc, code, err = curl_code(plain, https_url, strip_ca=True)
+            h.check(rc != 0 and code != "200", "twin: curl without the CA variables refuses the origin")
+            r = sandbox(plain, '"%s" -c "%s" "$@"' % (sys.executable, PY_URLLIB), https_url)
+            h.check_eq(r.stdout.strip(), "200", "urllib, plain listener, https origin via SSL_CERT_FILE: %s"
+                       % r.stderr[-300:])
+            r = sandbox(plain, '"%s" -c "%s" "$@"' % (sys.executable, PY_URLLIB), https_url, strip_ca=True)
+            h.check(r.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in r.stderr,
+                    "twin: urllib without the CA variables: %s" % r.stderr[-300:])
+            if have_requests:
+                r = sandbox(plain, '"%s" -c "%s" "$@"' % (sys.executable, PY_REQUESTS), https_url)
+                h.check_eq(r.stdout.strip(), "200", "requests via REQUESTS_CA_BUNDLE: %s" % r.stderr[-300:])
+            else:
+                h.log("python requests is not installed: not tried")
+            if have_node:
+                js = os.path.join(al.tmpdir, "probe.js")
+                with open(js, "w") as f:
+                    f.write(NODE_SCRIPT)
+                r = sandbox(plain, 'node "$@"', js, "tunnel", "origin.test", str(s.port))
+                h.check(" 200 " in r.stdout, "node via NODE_EXTRA_CA_CERTS: %r %s" % (r.stdout, r.stderr))
+                r = sandbox(plain, 'node "$@"', js, "tunnel", "origin.test", str(s.port), strip_ca=True)
+                h.check(r.returncode != 0, "twin: node without NODE_EXTRA_CA_CERTS")
+            else:
+                h.log("node is not installed: not tried")
+            dest = os.path.join(al.tmpdir, "clone-plain")
+            r = sandbox(plain, 'GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 git clone -q "$@"',
+                        g.url("git.test"), dest)
+            h.check_eq(r.returncode, 0, "git clone, plain listener, via GIT_SSL_CAINFO: %s" % r.stderr)
+
+            # the TLS listener: the listener's own certificate is checked too
+            r = subprocess.run(["env", "-i", "PATH=" + os.environ.get("PATH", "/usr/bin:/bin"),
+                                "PROG=" + PY_TLS_LISTENER, "sh", "-c",
+                                '. "$1"; shift; exec "%s" -c "$PROG" "$@"' % sys.executable, "sh", tlsf,
+                                http_url], capture_output=True, text=True, timeout=60)
+            h.check(r.stdout.startswith("HTTP/1.") and " 200 " in r.stdout,
+                    "Python's default context trusts the TLS listener via SSL_CERT_FILE: %r %s"
+                    % (r.stdout, r.stderr[-300:]))
+            r = subprocess.run(["env", "-i", "PATH=" + os.environ.get("PATH", "/usr/bin:/bin"),
+                                "PROG=" + PY_TLS_LISTENER, "sh", "-c",
+                                '. "$1"; shift; unset SSL_CERT_FILE; exec "%s" -c "$PROG" "$@"'
+                                % sys.executable, "sh", tlsf, http_url],
+                               capture_output=True, text=True, timeout=60)
+            h.check(r.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in r.stderr,
+                    "twin: without SSL_CERT_FILE the TLS listener is refused: %s" % r.stderr[-300:])
+            rc, code, err = curl_code(tlsf, https_url, '--proxy-cacert "$CURL_CA_BUNDLE"')
+            h.check_eq((rc, code), (0, "200"), "curl, TLS listener, https origin: %s" % err)
+            rc, code, err = curl_code(tlsf, http_url, '--proxy-cacert "$CURL_CA_BUNDLE"')
+            h.check_eq((rc, code), (0, "200"), "curl, TLS listener, http origin: %s" % err)
+            if have_node:
+                r = sandbox(tlsf, 'node "$@"', js, "listener", "origin.test", str(o.port))
+                h.check(" 200 " in r.stdout, "node trusts the TLS listener: %r %s" % (r.stdout, r.stderr))
+            dest = os.path.join(al.tmpdir, "clone-tls")
+            r = sandbox(tlsf, 'GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 git clone -q "$@"',
+                        g.url("git.test"), dest)
+            h.check_eq(r.returncode, 0, "git clone, TLS listener, via GIT_PROXY_SSL_CAINFO: %s" % r.stderr)
+            with open(os.path.join(dest, "README")) as f:
+                h.check_eq(f.read(), "hello through airlock\n", "cloned content")
+
+            d = pt.wait_decision(al, lambda d: d.get("method") == "CONNECT" and d["verdict"] == "allow",
+                                 "tunnel log lines")
+            h.check_eq(d.get("client"), "web-1", "the proxy saw the client's token")
+            h.check(tok not in al.log_text(), "the token is not in the daemon log")
+            al.check_alive()
+
+
+def main():
+    h.require_binaries("airlock", "airlock-broker")
+    tmp = tempfile.mkdtemp(prefix="airlock-sandbox-env-")
+    try:
+        offline(tmp)
+        if not h.have_binary("airlock-enforcer"):
+            h.skip("airlock-enforcer is not built: the end-to-end half cannot run")
+        live(tmp)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+
+
+h.run(main)
