@@ -64,6 +64,8 @@ struct oauth_mgr {
 	const char **resolve;
 	size_t nresolve;
 	bool stopping;
+	uv_timer_t drain;             /* bounds the wait for refreshes at stop */
+	bool drain_armed, freed;
 };
 
 static void slot_schedule(struct oauth_slot *s);
@@ -458,6 +460,59 @@ static void mark_relogin(struct oauth_slot *s, const char *reason)
 		log_error("cannot record relogin-required", KV_S("secret", s->name));
 }
 
+/* ---- stopping ---- */
+
+/* A clean stop waits this long for refreshes in flight: the provider may
+ * already have consumed the refresh token, so dropping the answer would
+ * lose the login. */
+#define OAUTH_STOP_DRAIN_MS 10000
+
+static void on_drain_closed(uv_handle_t *h);
+
+static void mgr_free(struct oauth_mgr *m)
+{
+	if (m->drain_armed)
+		uv_close((uv_handle_t *)&m->drain, on_drain_closed);
+	oauth_http_close(m->http);
+	free(m->resolve);
+	m->b->oauth = NULL;
+	/* the drain timer's close callback may still come: the memory goes
+	 * with the last handle */
+	m->freed = true;
+	if (!m->drain_armed)
+		free(m);
+}
+
+static void on_drain_closed(uv_handle_t *h)
+{
+	struct oauth_mgr *m = h->data;
+	if (m->freed)
+		free(m);
+}
+
+/* A slot whose refresh ended while stopping: forget it; the last one frees
+ * the manager. */
+static void stop_drained(struct oauth_slot *s)
+{
+	struct oauth_mgr *m = s->m;
+	slot_free(s, true);
+	if (!m->slots) {
+		log_info("OAuth refreshes in flight finished; stopping");
+		mgr_free(m);
+	}
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+	struct oauth_mgr *m = t->data;
+	for (struct oauth_slot *s = m->slots; s; s = s->next)
+		log_error("an OAuth refresh was still in flight at stop; if the provider consumed the "
+			  "refresh token, the login needs re-adopting", KV_S("secret", s->name));
+	while (m->slots)
+		slot_free(m->slots, true);
+	mgr_free(m);
+}
+
 static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 {
 	struct oauth_slot *s = arg;
@@ -514,7 +569,10 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 	}
 	cred_close(next);
 	cred_close(c);
-	slot_schedule(s);
+	if (s->m->stopping)
+		stop_drained(s);
+	else
+		slot_schedule(s);
 }
 
 /* 1: a refresh is in flight; 0: not now (backoff, saving, stopping);
@@ -787,10 +845,23 @@ void broker_oauth_stop(struct broker *b)
 	if (!m || m->stopping)
 		return;
 	m->stopping = true;
-	while (m->slots)
-		slot_free(m->slots, true);
-	oauth_http_close(m->http);
-	free(m->resolve);
-	free(m);
-	b->oauth = NULL;
+	/* slots with a refresh in flight stay until it ends (stop_drained) */
+	for (struct oauth_slot *s = m->slots, *next; s; s = next) {
+		next = s->next;
+		if (s->xfer) {
+			uv_timer_stop(&s->timer);
+			waiters_answer(s, "broker-error", "the broker is stopping", 0);
+		} else {
+			slot_free(s, true);
+		}
+	}
+	if (!m->slots) {
+		mgr_free(m);
+		return;
+	}
+	log_info("waiting for OAuth refreshes in flight before stopping");
+	uv_timer_init(b->loop, &m->drain);
+	m->drain.data = m;
+	m->drain_armed = true;
+	uv_timer_start(&m->drain, on_drain_timeout, OAUTH_STOP_DRAIN_MS, 0);
 }

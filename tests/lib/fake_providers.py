@@ -56,7 +56,8 @@ after expires_in; the APIs refuse expired or unknown ones with 401.
 
 Each recorded request: {"t": arrival time, "done": answer time, "host",
 "method", "path" (with query), "headers": [[name, value], ...] in order,
-"body": str, "status": answered}. fp.quiesce() waits until no request is
+"body": str, "status": answered, None when the client was gone before the
+answer could be written (a refresh token may still have been consumed)}. fp.quiesce() waits until no request is
 being handled.
 fp.seen_tokens(host) lists the Authorization values an API host received.
 """
@@ -583,8 +584,12 @@ def _make_handler(fp):
                     time.sleep(fp.st.delay[prov])
                 with fp.lock:
                     fp.requests.append(rec)
-                    rec["status"] = self._route(host, body)
-                    rec["done"] = time.time()
+                    try:
+                        rec["status"] = self._route(host, body)
+                    finally:
+                        # set even when the client vanished before the
+                        # answer went out (status stays None then)
+                        rec["done"] = time.time()
             finally:
                 with fp.lock:
                     fp.inflight -= 1
