@@ -53,7 +53,9 @@ static const char sandbox_env_usage[] =
 	"and the CA variables common runtimes read (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS,\n"
 	"REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO, GIT_PROXY_SSL_CAINFO,\n"
 	"DENO_CERT, CODEX_CA_CERTIFICATE), all pointing at P.\n"
-	"  --token T          the client's token (printed inside the proxy URL)\n"
+	"  --token T          the client's token (printed inside the proxy URL); - reads\n"
+	"                     it from standard input, out of the process list:\n"
+	"                     airlock client create web-1 | airlock sandbox env web-1 --token - ...\n"
 	"  --ca-path P        where the sandbox finds airlock's CA certificate (a path\n"
 	"                     inside the sandbox; copy `airlock ca cert` there)\n"
 	"  --shell FORMAT     sh: export K='V' lines (default); dotenv: K=V lines,\n"
@@ -187,6 +189,21 @@ static int proxy_base(struct cli *cli, const char *want, char **url)
 	return 0;
 }
 
+/* --token -: one line on stdin (what `airlock client create` prints). */
+static int token_from_stdin(char buf[AL_TOKEN_MAX + 3])
+{
+	if (fgets(buf, AL_TOKEN_MAX + 3, stdin) == NULL)
+		return AL_EINVAL;
+	size_t n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	else if (!feof(stdin))
+		return AL_ETOOBIG; /* no line end within the cap */
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return n == 0 ? AL_EINVAL : n > AL_TOKEN_MAX ? AL_ETOOBIG : 0;
+}
+
 static bool has_control(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
@@ -278,6 +295,7 @@ static int sandbox_env_run(struct cli *cli, int argc, char **argv)
 	};
 	const char *arg, *token = NULL, *ca_path = NULL, *want = "http", *scheme;
 	char *base = NULL, *hostport = NULL, *user = NULL, *pass = NULL, *proxy = NULL;
+	char token_buf[AL_TOKEN_MAX + 3] = "";
 	size_t proxy_len = 0;
 	enum shell shell = SHELL_SH;
 	int c, rc;
@@ -331,6 +349,14 @@ static int sandbox_env_run(struct cli *cli, int argc, char **argv)
 				 want);
 	free(hostport);
 	hostport = NULL;
+	if (strcmp(token, "-") == 0) {
+		if (token_from_stdin(token_buf) < 0) {
+			rc = cli_fail("--token -: expected the token on one line of standard input, 1 to %d bytes",
+				      AL_TOKEN_MAX);
+			goto out;
+		}
+		token = token_buf;
+	}
 	if (ca_path[0] != '/')
 		cli_warn("--ca-path '%s' is relative: the sandbox resolves it from its working directory", ca_path);
 
@@ -352,6 +378,7 @@ static int sandbox_env_run(struct cli *cli, int argc, char **argv)
 	else
 		rc = CLI_EXIT_OK;
 out:
+	secure_wipe(token_buf, sizeof token_buf);
 	if (pass)
 		secure_free_str(pass);
 	if (proxy)

@@ -4,7 +4,8 @@ Formats: sh (sourced by sh, read back with env -0), dotenv (parsed) and json
 (loaded) all give the same variables; a token and a CA path full of quotes,
 '$', '%', ':' and '@' survive (the token URL-escaped in the proxy URL's
 password, the path verbatim). Usage errors exit 2 without printing the
-token; with the broker down the default listener is used, with a note.
+token; --token - reads it from stdin; with the broker down the default
+listener is used, with a note.
 
 End to end, through a running airlock with bare (blind tunnel) rules and an
 origin whose certificate is signed by airlock's CA (minted here with
@@ -132,6 +133,20 @@ def offline(tmp):
     h.check_eq((u.scheme, u.hostname, u.port), ("http", "10.1.2.3", 8080), "proxy URL shape")
     h.check_eq(urllib.parse.unquote(u.username), "web-1", "user name")
     h.check_eq(urllib.parse.unquote(u.password), ODD_TOKEN, "the token comes back from the URL")
+
+    # --token - reads one line of stdin (a pipe from `airlock client create`)
+    for given in (ODD_TOKEN + "\n", ODD_TOKEN + "\r\n", ODD_TOKEN):
+        e = dict(os.environ, **down)
+        p = subprocess.run([h.binary("airlock"), "sandbox", "env", "web-1", "--token", "-", "--ca-path", ODD_CA,
+                            "--shell", "json", "--proxy", base], input=given, capture_output=True, text=True,
+                           env=e, timeout=30)
+        h.check_eq((p.returncode, json.loads(p.stdout or "null")), (0, want), "--token - with %r" % given[-2:])
+    for given in ("", "\n", "alk_" + "x" * 200 + "\n"):
+        p = subprocess.run([h.binary("airlock"), "sandbox", "env", "web-1", "--token", "-", "--ca-path", ODD_CA,
+                            "--proxy", base], input=given, capture_output=True, text=True,
+                           env=dict(os.environ, **down), timeout=30)
+        h.check(p.returncode == 1 and p.stdout == "" and "--token -" in p.stderr,
+                "--token - with %d bytes refused: %r" % (len(given), p.stderr))
 
     # the order is fixed: proxy, no-proxy, CA
     p = run_cli(["sandbox", "env", "web-1", "--token", "alk_x", "--ca-path", "/ca.pem", "--proxy", base])
