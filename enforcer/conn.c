@@ -38,6 +38,7 @@ static void conn_free_if_done(struct conn *c)
 {
 	if (--c->handles > 0)
 		return;
+	mitm_free(c);
 	http_msg_free(&c->req);
 	if (c->up.resp_init)
 		http_msg_free(&c->up.resp);
@@ -67,6 +68,7 @@ void conn_abort(struct conn *c)
 	c->closing = true;
 	c->state = CS_CLOSING;
 	upstream_close(c);
+	mitm_abort(c);
 	if (c->pol) {
 		policy_unref(c->pol);
 		c->pol = NULL;
@@ -156,6 +158,7 @@ void conn_log(struct conn *c)
 		     KV_S("path", d->path[0] ? d->path : NULL),
 		     KV_S("mode", config_mode_name(cfg_of(c)->mode)),
 		     d->rule ? KV_I("rule", d->rule) : KV_S("rule", NULL),
+		     KV_S("inject", d->inject),
 		     KV_S("reason", d->reason),
 		     d->status ? KV_I("status", d->status) : KV_S("status", NULL),
 		     KV_I("bytes_up", d->bytes_up),
@@ -254,6 +257,12 @@ static void on_request_head(struct conn *c)
 
 	if (c->req.p.method == HTTP_TRACE) {
 		conn_reply(c, 405, "trace-refused", "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT\r\n", true);
+		return;
+	}
+	if (c->mitm) {
+		/* inside an intercepted tunnel: the client is the CONNECT's */
+		c->state = CS_WAIT;
+		mitm_request(c);
 		return;
 	}
 
@@ -546,6 +555,13 @@ static void on_error(void *arg, int err)
 	conn_abort(arg);
 }
 
+static void on_connect(void *arg, int status)
+{
+	struct conn *c = arg;
+	if (!c->closing && status == 0 && c->mitm)
+		mitm_handshake_done(c);
+}
+
 static void on_drain(void *arg)
 {
 	struct conn *c = arg;
@@ -565,7 +581,21 @@ static const struct io_handler client_h = {
 	.on_error = on_error,
 	.on_drain = on_drain,
 	.on_closed = on_io_closed,
+	.on_connect = on_connect,
 };
+
+void conn_set_io(struct conn *c, struct io *io)
+{
+	c->io = io;
+	io_set_handler(io, &client_h, c);
+	http_msg_reset(&c->req);
+	c->state = CS_HEAD;
+	c->reading = false;
+	c->peer_eof = false;
+	/* the handshake and the first inner head share one deadline */
+	timer_arm(c, T_HEAD, cfg_of(c)->head_timeout_ms);
+	update_reading(c);
+}
 
 void conn_new(struct worker *w, struct io *io, bool tls)
 {

@@ -44,6 +44,7 @@ struct decision {
 	char path[AL_PATH_MAX + 1];
 	uint64_t rule;                /* 0: none */
 	const char *reason;
+	const char *inject;           /* secret name injected, or NULL */
 	int status;
 	uint64_t bytes_up, bytes_down;
 	uint64_t start_ms;
@@ -59,6 +60,11 @@ struct upstream {
 	size_t naddrs, next;
 	struct http_msg resp;
 	bool resp_init;
+	bool tls;                     /* TLS to the upstream (interception) */
+	bool tls_handshaking;         /* TCP up, TLS handshake running */
+	bool resume_stored;
+	bool ws;                      /* this exchange asked for a WebSocket upgrade */
+	bool upgraded;                /* 101 answered: splice from now on */
 	/* current exchange */
 	bool req_chunked, req_done;
 	bool resp_started, resp_done, resp_chunked_out, resp_eof_delim, head_req, close_after;
@@ -104,6 +110,35 @@ struct conn {
 	bool logged;
 	struct upstream up;
 	struct tunnel tun;
+	struct mitm *mitm;             /* intercepted CONNECT: inner requests (mitm.c) */
+};
+
+/* Headers a request carries upstream in place of the sandbox's credentials
+ * (the broker's "headers" answer). Values are secret: wiped when freed. */
+struct inject_hdr {
+	char *name;
+	char *value;
+	size_t vlen;
+};
+struct inject {
+	struct inject_hdr *add, *merge;
+	size_t nadd, nmerge;
+	char **strip;
+	size_t nstrip;
+};
+
+/* One request to send upstream, whatever brought it (plain proxy request or
+ * an inner request of an intercepted tunnel). */
+struct fwd_req {
+	const char *host;             /* canonical */
+	enum host_kind kind;
+	uint16_t port;
+	bool tls;
+	const char *path;             /* normalised */
+	const char *query;            /* "?..." or NULL */
+	size_t qlen;
+	bool websocket;               /* keep "Upgrade: websocket" and "Connection: Upgrade" */
+	const struct inject *inj;     /* NULL: nothing injected */
 };
 
 /* New connection on w over io (already accepted; TLS already wrapped). */
@@ -125,6 +160,9 @@ void conn_exchange_done(struct conn *c, bool keep);
 void conn_kick(struct conn *c);
 /* Drop the input bytes already handed on (tunnel start). */
 void conn_take_input(struct conn *c, const char **buf, size_t *n);
+/* Intercepted CONNECT: the client's stream is now `io` (TLS over the old
+ * one); read inner request heads from it. */
+void conn_set_io(struct conn *c, struct io *io);
 
 /* forward.c: a plain-HTTP absolute-URI request whose head c->req holds. */
 void forward_start(struct conn *c);
@@ -135,9 +173,25 @@ void forward_req_done(struct conn *c);
 bool forward_congested(const struct conn *c);
 void forward_client_drain(struct conn *c);
 void upstream_close(struct conn *c);
+/* Send r upstream with c->req's headers (hop-by-hop, Host and the injected
+ * credential headers dropped), over the kept upstream connection when it
+ * serves the same target, else a new one; then pump the exchange. */
+void forward_send(struct conn *c, const struct fwd_req *r);
+/* GET with "Upgrade: websocket" and "Connection: upgrade" */
+bool forward_is_websocket(const struct http_msg *m);
+/* After a 101 to an allowed upgrade: splice both ways (tunnel.c's copy). */
+void tunnel_splice(struct conn *c, const char *early_down, size_t n);
 /* Resolve + connect to host:port (canonical), then call done(c, status, reason). */
 void upstream_open(struct conn *c, const char *host, enum host_kind kind, uint16_t port,
 		   void (*done)(struct conn *c, int status, const char *reason));
+
+/* mitm.c: intercepted CONNECT */
+void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t port, uint64_t rule_id,
+		bool audit, const char *audit_reason);
+void mitm_request(struct conn *c);
+void mitm_handshake_done(struct conn *c);
+void mitm_abort(struct conn *c);   /* conn closing: cancel a broker ask */
+void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */
 
 /* tunnel.c: CONNECT */
 void tunnel_start(struct conn *c);

@@ -1,10 +1,15 @@
-/* Plain-HTTP forwarding of absolute-URI requests: canonical host, normalised
- * path, first-match decision, resolution through the deny set (only the
- * addresses it returns are dialled), connect with a timeout, origin-form
- * request upstream without hop-by-hop headers, bodies streamed both ways
- * as llhttp framed them (re-chunked by us when chunked), backpressure on
- * both sides, keep-alive both sides. Also the upstream connection itself
- * (upstream_open / upstream_close), which tunnel.c shares. */
+/* The request/response pump, shared by plain-HTTP forwarding of
+ * absolute-URI requests (forward_start: canonical host, normalised path,
+ * first-match decision) and the inner requests of an intercepted tunnel
+ * (mitm.c): forward_send writes the origin-form head without hop-by-hop
+ * headers (and with the injected credential headers in place of the
+ * sandbox's), over a kept upstream connection to the same target or a new
+ * one (resolution through the deny set: only the addresses it returns are
+ * dialled; TLS verified when intercepting), then bodies stream both ways as
+ * llhttp framed them (re-chunked by us when chunked), with backpressure on
+ * both sides and keep-alive both sides; a 101 to an allowed WebSocket
+ * upgrade turns the connection into a splice. Also the upstream connection
+ * itself (upstream_open / upstream_close), which tunnel.c shares. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,8 @@
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
 #include "enforcer/policy.h"
+#include "enforcer/tlsconf.h"
+#include "enforcer/tlsio.h"
 #include "enforcer/worker.h"
 
 /* Upstream response heads: origins send more than sandboxes do (cookies). */
@@ -94,8 +101,11 @@ void upstream_close(struct conn *c)
 		u->io = NULL;
 	}
 	u->connected = false;
+	u->tls_handshaking = false;
+	u->resume_stored = false;
 	u->paused = false;
-	free(u->pending);
+	if (u->pending)
+		secure_free(u->pending, u->pending_len);   /* may carry an injected credential */
 	u->pending = NULL;
 	u->pending_len = 0;
 	u->timer_mode = UT_NONE;
@@ -173,8 +183,41 @@ static void up_on_connect(void *arg, int status)
 		try_connect(c);
 		return;
 	}
+	if (u->tls && !u->tls_handshaking) {
+		/* TCP is up: now our own verified TLS session to the origin */
+		struct proxy *px = c->w->px;
+		struct io *tio;
+		u->tls_handshaking = true;
+		if (tlsio_client(u->io, px->up_cred, u->host, px->resume, u->port, &tio) < 0) {
+			u->io = NULL;   /* closed by tlsio_client */
+			u->tls_handshaking = false;
+			u->done(c, AL_ECRYPTO, "upstream-tls-failed");
+			return;
+		}
+		u->io = tio;
+		io_set_handler(tio, &up_h, c);
+		up_timer_arm(c, UT_CONNECT, cfg_of(c)->connect_timeout_ms);
+		return;
+	}
+	u->tls_handshaking = false;
 	u->connected = true;
 	u->done(c, 0, NULL);
+}
+
+/* The TLS handshake with the origin failed (certificate, protocol, EOF). */
+static bool up_handshake_failed(struct conn *c)
+{
+	struct upstream *u = &c->up;
+	if (!u->tls_handshaking || u->connected)
+		return false;
+	io_set_handler(u->io, &up_h, NULL);
+	io_close(u->io);
+	u->io = NULL;
+	u->tls_handshaking = false;
+	uv_timer_stop(&c->up_timer);
+	u->timer_mode = UT_NONE;
+	u->done(c, AL_ECRYPTO, "upstream-tls-failed");
+	return true;
 }
 
 static void on_up_timer(uv_timer_t *t)
@@ -259,8 +302,28 @@ static int resp_on_head(void *arg)
 	struct sbuf b = { 0 };
 	char line[64];
 
-	if (status == 101)
-		return -1;   /* we never ask for a protocol switch */
+	if (status == 101) {
+		/* only after a WebSocket upgrade we forwarded; the head passes whole
+		 * (Upgrade, Connection, Sec-WebSocket-*: extensions stay end to end) */
+		if (!u->ws)
+			return -1;
+		snprintf(line, sizeof line, "HTTP/1.1 101 ");
+		sb_str(&b, line);
+		sb_add(&b, m->arena + m->reason, m->reason_len);
+		sb_add(&b, "\r\n", 2);
+		for (size_t i = 0; i < m->nhdrs; i++)
+			if (!http_is_hop(m, i) || http_name_is(m, i, "upgrade") || http_name_is(m, i, "connection"))
+				sb_header(&b, m, i);
+		sb_add(&b, "\r\n", 2);
+		u->resp_started = true;
+		secure_free(u->pending, u->pending_len);
+		u->pending = NULL;
+		u->pending_len = 0;
+		c->d.status = 101;
+		int wrc = client_write(c, b.p, b.len);
+		free(b.p);
+		return wrc < 0 ? -1 : 2;   /* no body; the upgrade follows */
+	}
 	bool info = status >= 100 && status < 200;
 	bool no_body = info || u->head_req || status == 204 || status == 304;
 
@@ -273,7 +336,7 @@ static int resp_on_head(void *arg)
 			sb_header(&b, m, i);
 	if (!info) {
 		u->resp_started = true;
-		free(u->pending);
+		secure_free(u->pending, u->pending_len);
 		u->pending = NULL;
 		u->pending_len = 0;
 		c->d.status = status;
@@ -324,6 +387,11 @@ static int resp_on_complete(void *arg)
 	struct conn *c = arg;
 	struct upstream *u = &c->up;
 	int status = u->resp.p.status_code;
+	if (status == 101) {
+		u->resp_done = true;
+		u->upgraded = true;
+		return HPE_PAUSED;
+	}
 	if (status >= 100 && status < 200)
 		return 0;   /* an interim answer: the real one follows */
 	u->resp_done = true;
@@ -376,6 +444,11 @@ static void up_on_read(void *arg, const char *buf, size_t n)
 		upstream_close(c);   /* bytes nobody asked for */
 		return;
 	}
+	if (u->tls && !u->resume_stored) {
+		/* TLS 1.3 tickets come after the handshake: keep one for the next connection */
+		tlsconf_resume_store(c->w->px->resume, tlsio_session(u->io), u->host, u->port);
+		u->resume_stored = true;
+	}
 	up_timer_arm(c, UT_IDLE, cfg_of(c)->upstream_idle_timeout_ms);
 	size_t off = 0;
 	enum { GO_ON, BAD, FINISH } next = GO_ON;
@@ -408,6 +481,10 @@ static void up_on_read(void *arg, const char *buf, size_t n)
 			conn_reply(c, 502, "bad-upstream-response", NULL, false);
 		else
 			conn_abort(c);
+	} else if (next == FINISH && u->upgraded) {
+		uv_timer_stop(&c->up_timer);
+		u->timer_mode = UT_NONE;
+		tunnel_splice(c, buf + off, n - off);
 	} else if (next == FINISH) {
 		exchange_finish(c, off < n);
 	}
@@ -425,7 +502,7 @@ static void on_retry_ready(struct conn *c, int status, const char *reason)
 	}
 	http_msg_reset(&u->resp);
 	int rc = io_write(u->io, u->pending, u->pending_len);
-	free(u->pending);
+	secure_free(u->pending, u->pending_len);
 	u->pending = NULL;
 	u->pending_len = 0;
 	if (rc < 0) {
@@ -471,7 +548,7 @@ static void up_on_eof(void *arg)
 {
 	struct conn *c = arg;
 	struct upstream *u = &c->up;
-	if (!c || c->closing)
+	if (!c || c->closing || up_handshake_failed(c))
 		return;
 	if (c->state == CS_TUNNEL) {
 		tunnel_up_eof(c);
@@ -493,7 +570,7 @@ static void up_on_error(void *arg, int err)
 {
 	struct conn *c = arg;
 	(void)err;
-	if (!c || c->closing)
+	if (!c || c->closing || up_handshake_failed(c))
 		return;
 	if (c->state == CS_TUNNEL) {
 		conn_abort(c);
@@ -592,6 +669,7 @@ static void exchange_begin(struct conn *c, bool reused)
 	u->req_done = false;
 	u->resp_started = u->resp_done = u->resp_chunked_out = u->resp_eof_delim = false;
 	u->close_after = false;
+	u->upgraded = false;
 	u->head_req = c->req.p.method == HTTP_HEAD;
 	u->client_keep = http_keep_alive(&c->req);
 	if (!u->resp_init) {
@@ -603,7 +681,7 @@ static void exchange_begin(struct conn *c, bool reused)
 	int rc = io_write(u->io, u->pending, u->pending_len);
 	c->d.bytes_up += u->pending_len;
 	if (!(reused && u->bodyless)) {
-		free(u->pending);   /* kept only while a retry may need it */
+		secure_free(u->pending, u->pending_len);   /* kept only while a retry may need it; wiped: it may carry an injected credential */
 		u->pending = NULL;
 		u->pending_len = 0;
 	}
@@ -720,44 +798,155 @@ void forward_start(struct conn *c)
 	}
 	c->d.verdict = "allow";
 
-	/* origin-form request head */
+	struct fwd_req r = {
+		.host = host, .kind = kind, .port = port, .tls = false, .path = path,
+		.query = query, .qlen = query ? (size_t)(url + ulen - query) : 0,
+		.websocket = forward_is_websocket(m), .inj = NULL,
+	};
+	forward_send(c, &r);
+}
+
+bool forward_is_websocket(const struct http_msg *m)
+{
+	long u = http_find(m, "upgrade", 0), k = http_find(m, "connection", 0);
+	return m->p.method == HTTP_GET && u >= 0 && k >= 0 &&
+	       http_list_has(http_value(m, (size_t)u), m->hdrs[u].vlen, "websocket") &&
+	       http_list_has(http_value(m, (size_t)k), m->hdrs[k].vlen, "upgrade");
+}
+
+static bool name_in(const char *name, size_t nlen, char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == nlen && strncasecmp(list[i], name, nlen) == 0)
+			return true;
+	return false;
+}
+
+static bool header_is_credential(const struct http_msg *m, size_t i, const struct inject *inj)
+{
+	if (!inj)
+		return false;
+	if (http_name_is(m, i, "authorization") || http_name_is(m, i, "proxy-authorization"))
+		return true;
+	if (name_in(http_name(m, i), m->hdrs[i].nlen, inj->strip, inj->nstrip))
+		return true;
+	for (size_t k = 0; k < inj->nadd; k++)
+		if (http_name_is(m, i, inj->add[k].name))
+			return true;
+	return false;
+}
+
+/* Does a comma-separated list hold tok (case-insensitive, spaces trimmed)? */
+static bool list_has_exact(const char *v, size_t len, const char *tok)
+{
+	size_t tl = strlen(tok), i = 0;
+	while (i < len) {
+		size_t j = i;
+		while (j < len && v[j] != ',')
+			j++;
+		size_t a = i, e = j;
+		while (a < e && (v[a] == ' ' || v[a] == '\t'))
+			a++;
+		while (e > a && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e - a == tl && strncasecmp(v + a, tok, tl) == 0)
+			return true;
+		i = j + 1;
+	}
+	return false;
+}
+
+/* merge: the request's NAME fields joined into one, TOKEN appended unless
+ * already there; "NAME: TOKEN" when the request has none. */
+static void add_merged(struct sbuf *b, const struct http_msg *m, const struct inject_hdr *mg)
+{
+	struct sbuf v = { 0 };
+	bool has = false;
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		if (!http_name_is(m, i, mg->name))
+			continue;
+		if (v.len)
+			sb_add(&v, ", ", 2);
+		sb_add(&v, http_value(m, i), m->hdrs[i].vlen);
+		has = has || list_has_exact(http_value(m, i), m->hdrs[i].vlen, mg->value);
+	}
+	sb_str(b, mg->name);
+	sb_add(b, ": ", 2);
+	if (v.len)
+		sb_add(b, v.p, v.len);
+	if (!has) {
+		if (v.len)
+			sb_add(b, ", ", 2);
+		sb_add(b, mg->value, mg->vlen);
+	}
+	sb_add(b, "\r\n", 2);
+	if (v.p)
+		secure_free(v.p, v.cap);
+}
+
+static bool name_is_merged(const struct http_msg *m, size_t i, const struct inject *inj)
+{
+	for (size_t k = 0; inj && k < inj->nmerge; k++)
+		if (http_name_is(m, i, inj->merge[k].name))
+			return true;
+	return false;
+}
+
+void forward_send(struct conn *c, const struct fwd_req *r)
+{
+	const struct http_msg *m = &c->req;
+	const struct inject *inj = r->inj;
 	struct sbuf b = { 0 };
 	sb_str(&b, c->d.method);
 	sb_add(&b, " ", 1);
-	sb_str(&b, path);
-	if (query)
-		sb_add(&b, query, (size_t)(url + ulen - query));
+	sb_str(&b, r->path);
+	if (r->query)
+		sb_add(&b, r->query, r->qlen);
 	sb_str(&b, " HTTP/1.1\r\nHost: ");
-	if (kind == HOST_IPV6)
+	if (r->kind == HOST_IPV6)
 		sb_add(&b, "[", 1);
-	sb_str(&b, host);
-	if (kind == HOST_IPV6)
+	sb_str(&b, r->host);
+	if (r->kind == HOST_IPV6)
 		sb_add(&b, "]", 1);
-	if (port != 80) {
+	if (r->port != (r->tls ? 443 : 80)) {
 		char pb[8];
-		snprintf(pb, sizeof pb, ":%u", (unsigned)port);
+		snprintf(pb, sizeof pb, ":%u", (unsigned)r->port);
 		sb_str(&b, pb);
 	}
 	sb_add(&b, "\r\n", 2);
 	for (size_t i = 0; i < m->nhdrs; i++)
-		if (!http_is_hop(m, i) && !http_name_is(m, i, "host"))
+		if (!http_is_hop(m, i) && !http_name_is(m, i, "host") && !header_is_credential(m, i, inj) &&
+		    !name_is_merged(m, i, inj))
 			sb_header(&b, m, i);
+	for (size_t k = 0; inj && k < inj->nadd; k++) {
+		sb_str(&b, inj->add[k].name);
+		sb_add(&b, ": ", 2);
+		sb_add(&b, inj->add[k].value, inj->add[k].vlen);
+		sb_add(&b, "\r\n", 2);
+	}
+	for (size_t k = 0; inj && k < inj->nmerge; k++)
+		add_merged(&b, m, &inj->merge[k]);
 	if (http_is_chunked(m))
 		sb_str(&b, "Transfer-Encoding: chunked\r\n");
-	if (!http_keep_alive(m))
+	if (r->websocket)
+		sb_str(&b, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
+	else if (!http_keep_alive(m))
 		sb_str(&b, "Connection: close\r\n");
 	sb_add(&b, "\r\n", 2);
 
 	struct upstream *u = &c->up;
-	if (u->io && u->connected && strcmp(u->host, host) == 0 && u->port == port) {
-		free(u->pending);
+	u->ws = r->websocket;
+	if (u->io && u->connected && strcmp(u->host, r->host) == 0 && u->port == r->port && u->tls == r->tls) {
+		if (u->pending)
+			secure_free(u->pending, u->pending_len);
 		u->pending = b.p;
 		u->pending_len = b.len;
 		exchange_begin(c, true);
 		return;
 	}
 	upstream_close(c);
+	u->tls = r->tls;
 	u->pending = b.p;
 	u->pending_len = b.len;
-	upstream_open(c, host, kind, port, on_upstream_ready);
+	upstream_open(c, r->host, r->kind, r->port, on_upstream_ready);
 }

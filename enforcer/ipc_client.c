@@ -1,14 +1,23 @@
 /* IPC client: a libuv pipe to the broker's ipc.sock. Frames are read with
  * the incremental reader of common/ipc.c; a "policy" frame is parsed into an
- * immutable snapshot and given to every worker; anything else closes the
- * connection (the door lists every message). Reconnects with backoff. */
+ * immutable snapshot and given to every worker; a "headers" frame answers a
+ * broker_ask_headers() of some worker; anything else closes the connection
+ * (the door lists every message). Reconnects with backoff.
+ *
+ * Asks cross threads: a worker encodes its ask and queues it for the main
+ * loop (uv_async), which writes it and remembers which worker waits for that
+ * id; the answer is queued back to that worker's box (its own uv_async) and
+ * matched there by id. The worker alone owns the ask and its deadline timer,
+ * so a late answer or one for a cancelled ask is simply wiped and dropped. */
 #include "ipc_client.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/ipc.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/policy.h"
@@ -16,6 +25,48 @@
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
+
+/* an ask on its way to the broker (main thread queue) */
+struct ask_out {
+	struct ask_out *next;
+	uint32_t id;
+	struct worker *w;
+	uint8_t *buf;
+	size_t len;
+};
+
+/* ids the main thread wrote and waits an answer for */
+#define ASK_BUCKETS 256
+struct ask_wait {
+	struct ask_wait *next;
+	uint32_t id;
+	struct worker *w;
+};
+
+/* an answer on its way to a worker (NULL msg: the broker went away) */
+struct ask_in {
+	struct ask_in *next;
+	uint32_t id;
+	json_t *msg;
+};
+
+/* per worker: answers queued for it, and its asks in flight */
+struct ask_box {
+	uv_async_t async;
+	uv_mutex_t mu;
+	struct ask_in *inbox, **intail;
+	struct broker_ask *asks;
+	bool stopped;
+};
+
+struct broker_ask {
+	struct broker_ask *next, *prev;
+	struct ask_box *box;
+	uint32_t id;
+	uv_timer_t timer;
+	broker_ask_cb cb;
+	void *arg;
+};
 
 struct ipc_client {
 	uv_loop_t *loop;
@@ -26,10 +77,17 @@ struct ipc_client {
 	uv_timer_t retry;
 	unsigned backoff_ms;
 	struct ipc_reader rd;
-	bool stopping, said_down;
+	bool stopping, said_down, closed;
 	int closes;               /* handles still closing after stop */
 	uv_pipe_t *last_pipe;
 	uint64_t version;
+	/* asks */
+	atomic_bool up;           /* hello sent: asks may be written */
+	atomic_uint next_id;
+	uv_mutex_t mu;            /* guards outq */
+	struct ask_out *outq, **outtail;
+	uv_async_t ask_async;
+	struct ask_wait *wait[ASK_BUCKETS];
 };
 
 struct ipc_wreq {
@@ -44,6 +102,24 @@ static void ic_free_if_done(struct ipc_client *ic)
 	if (!ic->stopping || --ic->closes > 0)
 		return;
 	ipc_reader_free(&ic->rd);
+	ic->closed = true;
+}
+
+void ipc_client_free(struct ipc_client *ic)
+{
+	if (!ic)
+		return;
+	for (struct ask_out *o = ic->outq, *n; o; o = n) {
+		n = o->next;
+		free(o->buf);
+		free(o);
+	}
+	for (size_t i = 0; i < ASK_BUCKETS; i++)
+		for (struct ask_wait *a = ic->wait[i], *n; a; a = n) {
+			n = a->next;
+			free(a);
+		}
+	uv_mutex_destroy(&ic->mu);
 	free(ic->path);
 	free(ic);
 }
@@ -67,8 +143,26 @@ static void on_retry(uv_timer_t *t)
 	ic_connect(t->data);
 }
 
+static void box_post(struct worker *w, uint32_t id, json_t *msg);
+
+/* The broker went away: every ask it holds is answered "unavailable" now
+ * rather than at its deadline. */
+static void fail_waits(struct ipc_client *ic)
+{
+	for (size_t i = 0; i < ASK_BUCKETS; i++) {
+		for (struct ask_wait *a = ic->wait[i], *n; a; a = n) {
+			n = a->next;
+			box_post(a->w, a->id, NULL);
+			free(a);
+		}
+		ic->wait[i] = NULL;
+	}
+}
+
 static void ic_drop(struct ipc_client *ic, const char *why)
 {
+	atomic_store(&ic->up, false);
+	fail_waits(ic);
 	if (ic->pipe) {
 		uv_close((uv_handle_t *)ic->pipe, on_pipe_closed);
 		ic->pipe = NULL;
@@ -95,9 +189,34 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof rbuf;
 }
 
+/* A "headers" answer goes to the worker that asked. */
+static int handle_headers(struct ipc_client *ic, json_t *msg)
+{
+	json_t *jid = json_object_get(msg, "id");
+	if (!json_is_integer(jid) || json_integer_value(jid) <= 0 || json_integer_value(jid) > UINT32_MAX) {
+		broker_answer_wipe(msg);
+		return AL_EPROTO;
+	}
+	uint32_t id = (uint32_t)json_integer_value(jid);
+	struct ask_wait **pp = &ic->wait[id % ASK_BUCKETS];
+	while (*pp && (*pp)->id != id)
+		pp = &(*pp)->next;
+	if (!*pp) {
+		broker_answer_wipe(msg);   /* nobody waits for it (any more) */
+		return 0;
+	}
+	struct ask_wait *a = *pp;
+	*pp = a->next;
+	box_post(a->w, id, json_incref(msg));
+	free(a);
+	return 0;
+}
+
 static int handle_msg(struct ipc_client *ic, json_t *msg)
 {
 	const char *type = json_string_value(json_object_get(msg, "type"));
+	if (type && strcmp(type, IPC_MSG_HEADERS) == 0)
+		return handle_headers(ic, msg);
 	if (!type || strcmp(type, IPC_MSG_POLICY) != 0) {
 		log_warn("unexpected IPC message", KV_S("type", type));
 		return AL_EPROTO;
@@ -126,7 +245,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		ic_drop(ic, nread == UV_EOF ? "broker closed the connection" : uv_strerror((int)nread));
 		return;
 	}
-	if (ipc_reader_feed(&ic->rd, (const uint8_t *)buf->base, (size_t)nread) < 0) {
+	int frc = ipc_reader_feed(&ic->rd, (const uint8_t *)buf->base, (size_t)nread);
+	secure_wipe(buf->base, (size_t)nread);   /* answers carry secrets */
+	if (frc < 0) {
 		ic_drop(ic, "bad frame");
 		return;
 	}
@@ -189,6 +310,7 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	uv_read_start((uv_stream_t *)ic->pipe, on_alloc, on_read);
+	atomic_store(&ic->up, true);
 	if (ic->said_down)
 		log_info("broker reachable again", KV_S("socket", ic->path));
 }
@@ -204,6 +326,252 @@ static void ic_connect(struct ipc_client *ic)
 	uv_pipe_connect(&ic->creq, ic->pipe, ic->path, on_connect);
 }
 
+/* ---- broker asks (any worker thread -> main loop -> broker -> worker) ---- */
+
+static void wipe_strings(json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *e;
+	if (json_is_string(v)) {
+		secure_wipe((char *)json_string_value(v), json_string_length(v));
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			wipe_strings(e);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+			wipe_strings(e);
+	}
+}
+
+void broker_answer_wipe(json_t *msg)
+{
+	if (msg)
+		wipe_strings(msg);
+}
+
+/* main thread: write the queued asks */
+static void on_ask_async(uv_async_t *as)
+{
+	struct ipc_client *ic = as->data;
+	uv_mutex_lock(&ic->mu);
+	struct ask_out *q = ic->outq;
+	ic->outq = NULL;
+	ic->outtail = &ic->outq;
+	uv_mutex_unlock(&ic->mu);
+	for (struct ask_out *o = q, *n; o; o = n) {
+		n = o->next;
+		struct ipc_wreq *wr = NULL;
+		if (ic->pipe && atomic_load(&ic->up) && !ic->stopping) {
+			wr = xcalloc(1, sizeof *wr);
+			wr->buf = o->buf;
+			uv_buf_t b = uv_buf_init((char *)o->buf, (unsigned)o->len);
+			if (uv_write(&wr->req, (uv_stream_t *)ic->pipe, &b, 1, on_written) < 0) {
+				free(wr);
+				wr = NULL;
+			}
+		}
+		if (wr) {
+			struct ask_wait *a = xcalloc(1, sizeof *a);
+			a->id = o->id;
+			a->w = o->w;
+			a->next = ic->wait[o->id % ASK_BUCKETS];
+			ic->wait[o->id % ASK_BUCKETS] = a;
+		} else {
+			free(o->buf);
+			box_post(o->w, o->id, NULL);
+		}
+		free(o);
+	}
+}
+
+static void box_post(struct worker *w, uint32_t id, json_t *msg)
+{
+	struct ask_box *b = w->asks;
+	uv_mutex_lock(&b->mu);
+	if (b->stopped) {
+		uv_mutex_unlock(&b->mu);
+		broker_answer_wipe(msg);
+		json_decref(msg);
+		return;
+	}
+	struct ask_in *in = xcalloc(1, sizeof *in);
+	in->id = id;
+	in->msg = msg;
+	*b->intail = in;
+	b->intail = &in->next;
+	uv_async_send(&b->async);   /* under the lock: the handle is not closed meanwhile */
+	uv_mutex_unlock(&b->mu);
+}
+
+static void on_ask_timer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void ask_unlink_free(struct broker_ask *a)
+{
+	struct ask_box *b = a->box;
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		b->asks = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	uv_timer_stop(&a->timer);
+	uv_close((uv_handle_t *)&a->timer, on_ask_timer_closed);
+}
+
+/* The error codes the door lists, as static strings (they end up in logs
+ * after the answer is gone). */
+static const char *error_code(const char *e)
+{
+	static const char *const known[] = { "secret-not-found", "secret-host-mismatch", "relogin-required",
+					     "credential-refreshing", "broker-error" };
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (e && strcmp(e, known[i]) == 0)
+			return known[i];
+	return "broker-error";
+}
+
+static void on_box(uv_async_t *as)
+{
+	struct ask_box *b = as->data;
+	uv_mutex_lock(&b->mu);
+	struct ask_in *q = b->inbox;
+	b->inbox = NULL;
+	b->intail = &b->inbox;
+	uv_mutex_unlock(&b->mu);
+	for (struct ask_in *in = q, *n; in; in = n) {
+		n = in->next;
+		struct broker_ask *a = b->asks;
+		while (a && a->id != in->id)
+			a = a->next;
+		if (a) {
+			broker_ask_cb cb = a->cb;
+			void *arg = a->arg;
+			ask_unlink_free(a);
+			const char *err = NULL;
+			if (!in->msg)
+				err = "broker-unavailable";
+			else if (json_object_get(in->msg, "error"))
+				err = error_code(json_string_value(json_object_get(in->msg, "error")));
+			else if (!json_is_array(json_object_get(in->msg, "headers")))
+				err = "broker-error";
+			cb(arg, err ? NULL : in->msg, err);
+		}
+		broker_answer_wipe(in->msg);
+		json_decref(in->msg);
+		free(in);
+	}
+}
+
+static void on_ask_timeout(uv_timer_t *t)
+{
+	struct broker_ask *a = t->data;
+	broker_ask_cb cb = a->cb;
+	void *arg = a->arg;
+	ask_unlink_free(a);
+	cb(arg, NULL, "broker-unavailable");
+}
+
+int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
+		       struct broker_ask **out)
+{
+	struct ipc_client *ic = w->px->ipc;
+	uint8_t *buf;
+	size_t len;
+	*out = NULL;
+	if (!ic || !w->asks || !atomic_load(&ic->up))
+		return AL_EUNAVAIL;
+	uint32_t id = atomic_fetch_add(&ic->next_id, 1) + 1;
+	if (id == 0)
+		id = atomic_fetch_add(&ic->next_id, 1) + 1;
+	json_t *ask = json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", (json_int_t)id,
+				"secret", secret, "host", host);
+	int rc = ask ? ipc_frame_encode(ask, &buf, &len) : AL_EINVAL;
+	json_decref(ask);
+	if (rc < 0)
+		return rc;
+	struct ask_out *o = xcalloc(1, sizeof *o);
+	o->id = id;
+	o->w = w;
+	o->buf = buf;
+	o->len = len;
+	uv_mutex_lock(&ic->mu);
+	if (ic->stopping) {
+		uv_mutex_unlock(&ic->mu);
+		free(buf);
+		free(o);
+		return AL_EUNAVAIL;
+	}
+	*ic->outtail = o;
+	ic->outtail = &o->next;
+	uv_async_send(&ic->ask_async);
+	uv_mutex_unlock(&ic->mu);
+
+	struct broker_ask *a = xcalloc(1, sizeof *a);
+	a->box = w->asks;
+	a->id = id;
+	a->cb = cb;
+	a->arg = arg;
+	uv_timer_init(&w->loop, &a->timer);
+	a->timer.data = a;
+	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
+	a->next = a->box->asks;
+	if (a->next)
+		a->next->prev = a;
+	a->box->asks = a;
+	*out = a;
+	return 0;
+}
+
+void broker_ask_cancel(struct broker_ask *a)
+{
+	if (a)
+		ask_unlink_free(a);
+}
+
+void broker_box_init(struct worker *w)
+{
+	struct ask_box *b = xcalloc(1, sizeof *b);
+	if (uv_mutex_init(&b->mu) < 0)
+		abort();
+	b->intail = &b->inbox;
+	uv_async_init(&w->loop, &b->async, on_box);
+	b->async.data = b;
+	w->asks = b;
+}
+
+void broker_box_stop(struct worker *w)
+{
+	struct ask_box *b = w->asks;
+	if (!b)
+		return;
+	uv_mutex_lock(&b->mu);
+	b->stopped = true;
+	uv_mutex_unlock(&b->mu);
+	while (b->asks)
+		ask_unlink_free(b->asks);
+	uv_close((uv_handle_t *)&b->async, NULL);
+}
+
+void broker_box_free(struct worker *w)
+{
+	struct ask_box *b = w->asks;
+	if (!b)
+		return;
+	for (struct ask_in *in = b->inbox, *n; in; in = n) {
+		n = in->next;
+		broker_answer_wipe(in->msg);
+		json_decref(in->msg);
+		free(in);
+	}
+	uv_mutex_destroy(&b->mu);
+	free(b);
+	w->asks = NULL;
+}
+
 int ipc_client_start(uv_loop_t *loop, struct proxy *px, const char *path, struct ipc_client **out)
 {
 	struct ipc_client *ic = xcalloc(1, sizeof *ic);
@@ -214,6 +582,11 @@ int ipc_client_start(uv_loop_t *loop, struct proxy *px, const char *path, struct
 	ipc_reader_init(&ic->rd);
 	uv_timer_init(loop, &ic->retry);
 	ic->retry.data = ic;
+	if (uv_mutex_init(&ic->mu) < 0)
+		abort();
+	ic->outtail = &ic->outq;
+	uv_async_init(loop, &ic->ask_async, on_ask_async);
+	ic->ask_async.data = ic;
 	ic_connect(ic);
 	*out = ic;
 	return 0;
@@ -223,8 +596,13 @@ void ipc_client_stop(struct ipc_client *ic)
 {
 	if (!ic)
 		return;
+	uv_mutex_lock(&ic->mu);
 	ic->stopping = true;
-	ic->closes = 1;
+	uv_mutex_unlock(&ic->mu);
+	atomic_store(&ic->up, false);
+	fail_waits(ic);
+	ic->closes = 2;
+	uv_close((uv_handle_t *)&ic->ask_async, on_retry_closed);
 	if (ic->pipe) {
 		ic->closes++;
 		ic->last_pipe = ic->pipe;

@@ -5,14 +5,41 @@
 #ifndef AIRLOCK_ENFORCER_IPC_CLIENT_H
 #define AIRLOCK_ENFORCER_IPC_CLIENT_H
 
+#include <jansson.h>
 #include <uv.h>
 
 #include "common/error.h"
 
 struct proxy;
 struct ipc_client;
+struct worker;
+struct broker_ask;
 
 int ipc_client_start(uv_loop_t *loop, struct proxy *px, const char *path, struct ipc_client **out) AL_MUST_CHECK;
-void ipc_client_stop(struct ipc_client *ic);   /* frees once its handles are closed */
+/* Close the connection and the handles (main thread); ipc_client_free once
+ * the workers are stopped (they may still ask until then). */
+void ipc_client_stop(struct ipc_client *ic);
+void ipc_client_free(struct ipc_client *ic);
+
+/* broker_ask_headers(), paired with answer_headers() in the broker: ask for
+ * the headers of `secret` for canonical `host`, from worker w's thread. The
+ * answer comes on w's loop: cb(arg, answer, NULL) with the "headers" answer
+ * (headers, strip, merge?; valid only during cb, wiped after it), or
+ * cb(arg, NULL, reason) with a log reason: the broker's error code, or
+ * "broker-unavailable" when it is not connected or has not answered within
+ * AL_BROKER_ASK_TIMEOUT_MS. AL_EUNAVAIL at once when the broker is not
+ * connected (cb is then never called). broker_ask_cancel before cb: cb is
+ * never called. */
+typedef void (*broker_ask_cb)(void *arg, const json_t *answer, const char *reason);
+int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
+		       struct broker_ask **out) AL_MUST_CHECK;
+void broker_ask_cancel(struct broker_ask *a);
+/* Overwrite every string in a headers answer (before json_decref). */
+void broker_answer_wipe(json_t *msg);
+/* A worker's inbox for answers: init before its thread runs, stop on its
+ * thread when it shuts down, free after the thread is joined. */
+void broker_box_init(struct worker *w);
+void broker_box_stop(struct worker *w);
+void broker_box_free(struct worker *w);
 
 #endif

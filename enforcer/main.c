@@ -14,12 +14,13 @@
 #include "common/log.h"
 #include "enforcer/denyset.h"
 #include "enforcer/ipc_client.h"
+#include "enforcer/leafcache.h"
 #include "enforcer/resolve.h"
 #include "enforcer/settings.h"
 #include "enforcer/tlsconf.h"
 #include "enforcer/worker.h"
 
-static struct ipc_client *ipc;
+static struct ipc_client *ipc, *ipc_owned;
 static uv_signal_t sig_term, sig_int;
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct proxy px;
 	struct denyset *deny = NULL;
+	struct ca mitm_ca;
+	bool have_ca = false;
 	int rc, status = 1;
 
 	rc = config_parse(&cfg, argc, argv);
@@ -91,22 +94,40 @@ int main(int argc, char **argv)
 	}
 	if (cfg.https_port && tls_listener_cred(&cfg, &px.tls_cred) < 0)
 		goto out;
+	/* interception: leaves minted from the CA, verified upstreams */
+	if (cfg.state_dir && ca_load(cfg.state_dir, &mitm_ca) == 0) {
+		have_ca = true;
+		if ((rc = leafcache_new(&mitm_ca, AL_LEAF_CACHE_MAX, &px.leaves)) < 0) {
+			log_error("cannot make the leaf cache", KV_S("error", airlock_strerror(rc)));
+			goto out;
+		}
+	} else {
+		log_warn("no CA: CONNECTs that need inspection are refused");
+	}
+	if ((rc = tlsconf_upstream_cred(cfg.upstream_ca, &px.up_cred)) < 0 ||
+	    (rc = tlsconf_resume_new(256, &px.resume)) < 0) {
+		log_error("cannot set up upstream TLS", KV_S("upstream_ca", cfg.upstream_ca),
+			  KV_S("error", airlock_strerror(rc)));
+		goto out;
+	}
 	if (cfg.http_port && listener_bind(cfg.bind, cfg.http_port, &px.http_fd) < 0)
 		goto out;
 	if (cfg.https_port && listener_bind(cfg.bind, cfg.https_port, &px.https_fd) < 0)
 		goto out;
+	uv_loop_t *loop = uv_default_loop();
+	/* before the workers: they read px.ipc; nothing is read or sent before uv_run */
+	if (cfg.ipc_socket && ipc_client_start(loop, &px, cfg.ipc_socket, &ipc) < 0)
+		goto out;
+	ipc_owned = px.ipc = ipc;
 	if (workers_start(&px, cfg.workers) < 0) {
 		log_error("cannot start the workers");
 		goto out;
 	}
 
-	uv_loop_t *loop = uv_default_loop();
 	uv_signal_init(loop, &sig_term);
 	uv_signal_init(loop, &sig_int);
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
-	if (cfg.ipc_socket && ipc_client_start(loop, &px, cfg.ipc_socket, &ipc) < 0)
-		goto stop;
 	if (!cfg.ipc_socket)
 		log_warn("no --ipc-socket or --state-dir: no policy will come, everything is denied");
 	log_info("listening", KV_S("bind", cfg.bind), KV_I("http_port", cfg.http_port),
@@ -114,7 +135,6 @@ int main(int argc, char **argv)
 		 KV_S("mode", config_mode_name(cfg.mode)));
 	uv_run(loop, UV_RUN_DEFAULT);
 	status = 0;
-stop:
 	workers_stop(&px);
 	uv_loop_close(loop);
 out:
@@ -124,6 +144,17 @@ out:
 		close(px.https_fd);
 	if (px.workers)
 		workers_stop(&px);
+	if (ipc) {   /* start-up failed after the IPC client started */
+		ipc_client_stop(ipc);
+		uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+	}
+	ipc_client_free(ipc_owned);
+	leafcache_free(px.leaves);
+	if (have_ca)
+		ca_free(&mitm_ca);
+	if (px.up_cred)
+		gnutls_certificate_free_credentials(px.up_cred);
+	tlsconf_resume_free(px.resume);
 	resolver_free(px.resolver);
 	denyset_free(deny);
 	connlimit_free(px.per_client);

@@ -5,9 +5,11 @@
 #include "tlsio.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/netmatch.h"
 #include "common/xmalloc.h"
 #include "enforcer/tlsconf.h"
 
@@ -21,6 +23,7 @@ struct io_tls {
 	char *in;
 	size_t inlen, inoff, incap;
 	int closes;
+	char host[AL_HOST_BUF];   /* client side: verified name (GnuTLS keeps the pointer) */
 	bool hs_done, reading, closing, lower_eof, eof_sent, in_deliver;
 };
 
@@ -83,11 +86,17 @@ static void deliver(struct io_tls *t)
 			t->base.h->on_connect(t->base.arg, 0);
 	}
 	while (t->reading && !t->closing) {
+		size_t before = t->inlen - t->inoff;
 		ssize_t n = gnutls_record_recv(t->s, tl_plain, sizeof tl_plain);
 		if (n > 0) {
 			t->base.h->on_read(t->base.arg, tl_plain, (size_t)n);
 			continue;
 		}
+		/* GnuTLS answers AGAIN after a post-handshake message (a TLS 1.3
+		 * session ticket) even when more records wait in the inbox */
+		if ((n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) && t->inlen > t->inoff &&
+		    t->inlen - t->inoff != before)
+			continue;
 		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
 			if (t->lower_eof && !t->eof_sent) {
 				t->eof_sent = true;
@@ -270,12 +279,8 @@ static const struct io_ops tls_ops = {
 	.close = tls_close,
 };
 
-int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct io **out)
+static struct io_tls *tls_wrap(struct io_tls *t, struct io *lower, gnutls_session_t s)
 {
-	gnutls_session_t s;
-	if (!cred || tlsconf_server_session(&s, cred) < 0)
-		return AL_ECRYPTO;
-	struct io_tls *t = xcalloc(1, sizeof *t);
 	t->base.ops = &tls_ops;
 	t->base.loop = lower->loop;
 	t->lower = lower;
@@ -289,8 +294,47 @@ int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct
 	io_set_handler(lower, &lower_h, t);
 	/* the handshake needs the lower stream read whatever the upper layer does */
 	io_read_start(lower);
+	return t;
+}
+
+int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct io **out)
+{
+	gnutls_session_t s;
+	if (!cred || tlsconf_server_session(&s, cred) < 0)
+		return AL_ECRYPTO;
+	*out = &tls_wrap(xcalloc(1, sizeof(struct io_tls)), lower, s)->base;
+	return 0;
+}
+
+int tlsio_client(struct io *lower, gnutls_certificate_credentials_t cred, const char *host,
+		 struct tlsconf_resume *resume, uint16_t port, struct io **out)
+{
+	gnutls_session_t s;
+	/* the session keeps a pointer to the name: give it the io's own copy */
+	struct io_tls *t = xcalloc(1, sizeof *t);
+	snprintf(t->host, sizeof t->host, "%s", host);
+	if (!cred || tlsconf_client_session(&s, cred, t->host) < 0) {
+		free(t);
+		return AL_ECRYPTO;
+	}
+	tls_wrap(t, lower, s);
+	if (resume)
+		tlsconf_resume_apply(resume, s, t->host, port);
+	/* the ClientHello goes out now; the answer drives the rest */
+	int r = gnutls_handshake(s);
+	if (r < 0 && r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED) {
+		io_set_handler(&t->base, NULL, NULL);
+		tls_close(&t->base);
+		return AL_ECRYPTO;
+	}
 	*out = &t->base;
 	return 0;
+}
+
+void tlsio_feed(struct io *io, const char *buf, size_t n)
+{
+	if (io->ops == &tls_ops && n)
+		on_lower_read(io, buf, n);
 }
 
 gnutls_session_t tlsio_session(struct io *io)

@@ -96,10 +96,15 @@ void tunnel_start(struct conn *c)
 	case POLICY_PASSTHROUGH:
 		break;
 	case POLICY_INSPECT:
-		c->d.rule = rule ? rule->id : 0;
-		deny(c, 403, "inspection-not-implemented");
+		/* methods, paths or a secret: terminate TLS and check every request */
+		mitm_start(c, host, kind, port, rule ? rule->id : 0, false, NULL);
 		return;
 	default:
+		if (c->w->px->cfg->mode == MODE_AUDIT && c->w->px->leaves) {
+			/* audit: read the first inner request to log it, then refuse */
+			mitm_start(c, host, kind, port, 0, true, reason ? reason : "no-rule");
+			return;
+		}
 		deny(c, 403, reason ? reason : "no-rule");
 		return;
 	}
@@ -115,6 +120,36 @@ void tunnel_start(struct conn *c)
 static void tunnel_end(struct conn *c)
 {
 	conn_finish(c);
+}
+
+void tunnel_splice(struct conn *c, const char *early_down, size_t n)
+{
+	memset(&c->tun, 0, sizeof c->tun);
+	snprintf(c->tun.client, sizeof c->tun.client, "%s", c->d.client);
+	c->tun.rule_id = c->d.rule;   /* revoking the rule closes the WebSocket too */
+	c->state = CS_TUNNEL;
+	if (c->pol) {
+		policy_unref(c->pol);
+		c->pol = NULL;
+		c->client = NULL;
+	}
+	if (n)
+		tunnel_up_read(c, early_down, n);
+	if (c->closing || c->close_after_flush)
+		return;
+	const char *early;
+	size_t m;
+	conn_take_input(c, &early, &m);
+	if (m)
+		tunnel_client_read(c, early, m);
+	if (c->closing || c->close_after_flush)
+		return;
+	if (!c->tun.client_paused) {
+		io_read_start(c->io);
+		c->reading = true;
+	}
+	if (!c->tun.up_paused)
+		io_read_start(c->up.io);
 }
 
 void tunnel_client_read(struct conn *c, const char *buf, size_t n)

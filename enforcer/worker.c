@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/worker.h"
 
@@ -146,6 +147,7 @@ static void worker_shutdown(struct worker *w)
 		n = c->next;
 		conn_abort(c);
 	}
+	broker_box_stop(w);
 	uv_close((uv_handle_t *)&w->async, NULL);
 	uv_close((uv_handle_t *)&w->expiry, NULL);
 }
@@ -189,6 +191,7 @@ int workers_start(struct proxy *px, unsigned n)
 		uv_timer_init(&w->loop, &w->expiry);
 		w->expiry.data = w;
 		w->policy = policy_empty();
+		broker_box_init(w);
 		if (px->http_fd >= 0 && listener_start(w, px->http_fd, false) < 0)
 			return AL_EIO;
 		if (px->https_fd >= 0 && listener_start(w, px->https_fd, true) < 0)
@@ -227,6 +230,7 @@ void workers_stop(struct proxy *px)
 		struct worker *w = &px->workers[i];
 		uv_thread_join(&w->thread);
 		uv_loop_close(&w->loop);
+		broker_box_free(w);
 		uv_mutex_destroy(&w->mu);
 		if (w->pending)
 			policy_unref(w->pending);

@@ -19,6 +19,10 @@ struct policy;
 struct conn;
 struct resolver;
 struct connlimit;
+struct leafcache;
+struct tlsconf_resume;
+struct ipc_client;
+struct ask_box;
 
 struct proxy {
 	const struct config *cfg;
@@ -29,6 +33,11 @@ struct proxy {
 	struct connlimit *per_client;
 	struct worker *workers;
 	unsigned nworkers;
+	/* interception (mitm.c): set before the workers start */
+	struct leafcache *leaves;                    /* NULL: no CA, nothing is intercepted */
+	gnutls_certificate_credentials_t up_cred;    /* upstream trust: system + --upstream-ca */
+	struct tlsconf_resume *resume;               /* upstream TLS sessions */
+	struct ipc_client *ipc;                      /* broker asks; NULL without --ipc-socket */
 };
 
 struct worker {
@@ -47,6 +56,7 @@ struct worker {
 	bool lis_tls[2];
 	unsigned nlis;
 	struct conn *conns;            /* all open connections of this worker */
+	struct ask_box *asks;          /* broker answers for this worker (ipc_client.c) */
 };
 
 /* Bind and listen (in the main thread, so a busy port fails at start). */

@@ -1,0 +1,471 @@
+/* Interception of a CONNECT whose rule needs to see inside (methods, paths,
+ * a secret), or that audit mode reads before refusing: answer 200, terminate
+ * the sandbox's TLS with a leaf minted for the CONNECT host (an SNI naming
+ * any other host fails the handshake), then check each inner request on its
+ * own against the worker's current policy, pinned to the CONNECT target,
+ * ask the broker for the secret's headers when the rule injects one, and
+ * hand the request to forward.c's pump over our own verified TLS connection
+ * to the address that passed the deny check. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "enforcer/conn.h"
+#include "enforcer/ipc_client.h"
+#include "enforcer/leafcache.h"
+#include "enforcer/mitm.h"
+#include "enforcer/policy.h"
+#include "enforcer/tlsconf.h"
+#include "enforcer/tlsio.h"
+#include "enforcer/worker.h"
+
+struct mitm {
+	char client[AL_NAME_MAX + 1];
+	char host[AL_HOST_BUF];        /* the CONNECT target, canonical */
+	enum host_kind kind;
+	uint16_t port;
+	uint64_t connect_rule;
+	bool audit;                    /* no rule: log the first request, refuse it */
+	const char *audit_reason;
+	struct leaf *leaf;
+	struct broker_ask *ask;
+	/* the request waiting for the broker */
+	char path[AL_PATH_MAX + 1];
+	const char *query;             /* into c->req's arena (stable while paused) */
+	size_t qlen;
+	bool websocket;
+	char secret[AL_NAME_MAX + 1];
+};
+
+static void deny(struct conn *c, int status, const char *reason, bool keep)
+{
+	c->d.verdict = "deny";
+	conn_reply(c, status, reason, NULL, keep);
+}
+
+/* The CONNECT itself is refused (before any 200): the connection goes back
+ * to reading proxy requests. */
+static void refuse(struct conn *c, int status, const char *reason)
+{
+	mitm_free(c);
+	deny(c, status, reason, true);
+}
+
+/* ---- inner request targets ---- */
+
+int mitm_target(const char *url, size_t ulen, const char *hostval, size_t hlen, bool has_host,
+		const char *host, uint16_t port, char path[AL_PATH_MAX + 1], const char **query,
+		const char **reason)
+{
+	char h[AL_HOST_BUF];
+	enum host_kind kind;
+	uint16_t p;
+	const char *rest = url;
+	size_t rlen = ulen;
+
+	*query = NULL;
+	if (ulen >= 8 && strncasecmp(url, "https://", 8) == 0) {
+		/* absolute form: accepted when it names the tunnel's own host */
+		const char *auth = url + 8;
+		size_t alen = 0;
+		while (8 + alen < ulen && auth[alen] != '/' && auth[alen] != '?')
+			alen++;
+		if (authority_parse(auth, alen, 443, h, &kind, &p) < 0 || strcmp(h, host) != 0 || p != port) {
+			*reason = "host-mismatch";
+			return AL_EDENIED;
+		}
+		rest = auth + alen;
+		rlen = ulen - 8 - alen;
+	} else if (ulen == 0 || url[0] != '/') {
+		*reason = "bad-url";
+		return AL_EINVAL;
+	}
+	if (memchr(url, '#', ulen)) {
+		*reason = "bad-url";
+		return AL_EINVAL;
+	}
+	if (has_host) {
+		if (authority_parse(hostval, hlen, 443, h, &kind, &p) < 0 || strcmp(h, host) != 0 || p != port) {
+			*reason = "host-mismatch";
+			return AL_EDENIED;
+		}
+	} else if (rest == url) {
+		*reason = "missing-host";
+		return AL_EINVAL;
+	}
+	if (rlen == 0 || rest[0] == '?') {
+		char tmp[AL_PATH_MAX + 2];
+		if (rlen + 1 > AL_PATH_MAX) {
+			*reason = "bad-path";
+			return AL_EINVAL;
+		}
+		tmp[0] = '/';
+		memcpy(tmp + 1, rest, rlen);
+		const char *q;
+		if (path_normalise(tmp, rlen + 1, path, &q) < 0) {
+			*reason = "bad-path";
+			return AL_EINVAL;
+		}
+		*query = rlen ? rest : NULL;
+		return 0;
+	}
+	if (path_normalise(rest, rlen, path, query) < 0) {
+		*reason = "bad-path";
+		return AL_EINVAL;
+	}
+	return 0;
+}
+
+/* ---- injection ---- */
+
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!strchr("!#$%&'*+-.^_`|~", *s) && !((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+							 (*s >= 'A' && *s <= 'Z')))
+			return false;
+	return true;
+}
+
+static bool value_ok(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+			return false;
+	return true;
+}
+
+void inject_free(struct inject *inj)
+{
+	for (size_t i = 0; i < inj->nadd; i++) {
+		free(inj->add[i].name);
+		secure_free(inj->add[i].value, inj->add[i].vlen);
+	}
+	for (size_t i = 0; i < inj->nmerge; i++) {
+		free(inj->merge[i].name);
+		secure_free(inj->merge[i].value, inj->merge[i].vlen);
+	}
+	for (size_t i = 0; i < inj->nstrip; i++)
+		free(inj->strip[i]);
+	free(inj->add);
+	free(inj->merge);
+	free(inj->strip);
+	memset(inj, 0, sizeof *inj);
+}
+
+static int pairs_from(const json_t *arr, struct inject_hdr **out, size_t *n)
+{
+	size_t i;
+	const json_t *e;
+	*out = NULL;
+	*n = 0;
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > AL_INJECT_HEADERS_MAX)
+		return AL_EPROTO;
+	*out = xcalloc(json_array_size(arr) + 1, sizeof **out);
+	json_array_foreach(arr, i, e) {
+		const char *name = json_string_value(json_array_get(e, 0));
+		const char *val = json_string_value(json_array_get(e, 1));
+		if (!json_is_array(e) || json_array_size(e) != 2 || !name || !val || !is_token(name))
+			return AL_EPROTO;
+		size_t vl = json_string_length(json_array_get(e, 1));
+		if (!value_ok(val, vl))
+			return AL_EPROTO;
+		(*out)[*n].name = xstrdup(name);
+		(*out)[*n].value = xmalloc(vl + 1);
+		memcpy((*out)[*n].value, val, vl + 1);
+		(*out)[*n].vlen = vl;
+		(*n)++;
+	}
+	return 0;
+}
+
+int inject_from_answer(const json_t *ans, struct inject *inj)
+{
+	size_t i;
+	const json_t *e;
+	int rc;
+	memset(inj, 0, sizeof *inj);
+	if (!json_is_object(ans) || !json_is_array(json_object_get(ans, "headers"))) {
+		rc = AL_EPROTO;
+		goto out;
+	}
+	if ((rc = pairs_from(json_object_get(ans, "headers"), &inj->add, &inj->nadd)) < 0 ||
+	    (rc = pairs_from(json_object_get(ans, "merge"), &inj->merge, &inj->nmerge)) < 0)
+		goto out;
+	const json_t *strip = json_object_get(ans, "strip");
+	if (strip) {
+		if (!json_is_array(strip) || json_array_size(strip) > AL_INJECT_HEADERS_MAX) {
+			rc = AL_EPROTO;
+			goto out;
+		}
+		inj->strip = xcalloc(json_array_size(strip) + 1, sizeof *inj->strip);
+		json_array_foreach(strip, i, e) {
+			if (!json_is_string(e) || !is_token(json_string_value(e))) {
+				rc = AL_EPROTO;
+				goto out;
+			}
+			inj->strip[inj->nstrip++] = xstrdup(json_string_value(e));
+		}
+	}
+out:
+	if (rc < 0)
+		inject_free(inj);
+	return rc;
+}
+
+/* ---- one inner request ---- */
+
+static void send_upstream(struct conn *c, const struct inject *inj)
+{
+	struct mitm *m = c->mitm;
+	struct fwd_req r = {
+		.host = m->host, .kind = m->kind, .port = m->port, .tls = true, .path = m->path,
+		.query = m->query, .qlen = m->qlen, .websocket = m->websocket, .inj = inj,
+	};
+	c->d.verdict = "allow";
+	forward_send(c, &r);
+}
+
+static void on_headers(void *arg, const json_t *answer, const char *reason)
+{
+	struct conn *c = arg;
+	struct inject inj;
+	c->mitm->ask = NULL;
+	if (c->closing)
+		return;
+	if (!answer) {
+		int status = 503;
+		const char *extra = NULL;
+		if (strcmp(reason, "secret-not-found") == 0 || strcmp(reason, "secret-host-mismatch") == 0)
+			status = 403;
+		else if (strcmp(reason, "broker-error") == 0)
+			status = 502;
+		else if (strcmp(reason, "credential-refreshing") == 0)
+			extra = "Retry-After: 1\r\n";
+		c->d.verdict = "deny";
+		conn_reply(c, status, reason, extra, true);
+		return;
+	}
+	if (inject_from_answer(answer, &inj) < 0) {
+		c->d.verdict = "deny";
+		conn_reply(c, 502, "broker-error", NULL, true);
+		return;
+	}
+	send_upstream(c, &inj);
+	inject_free(&inj);
+}
+
+void mitm_request(struct conn *c)
+{
+	struct mitm *m = c->mitm;
+	const struct http_msg *req = &c->req;
+	const char *reason = NULL;
+
+	c->d.scheme = "https";
+	snprintf(c->d.client, sizeof c->d.client, "%s", m->client);
+	snprintf(c->d.host, sizeof c->d.host, "%s", m->host);
+	c->d.port = m->port;
+	c->client = policy_client_by_name(c->pol, m->client);
+	if (!c->client && !m->audit) {
+		deny(c, 403, "no-client", false);   /* the client was deleted */
+		return;
+	}
+	if (req->p.method == HTTP_CONNECT) {
+		deny(c, 400, "connect-in-tunnel", false);
+		return;
+	}
+	long hi = http_find(req, "host", 0);
+	int rc = mitm_target(req->arena + req->url, req->url_len, hi >= 0 ? http_value(req, (size_t)hi) : NULL,
+			     hi >= 0 ? req->hdrs[hi].vlen : 0, hi >= 0, m->host, m->port, m->path, &m->query, &reason);
+	if (rc == 0)
+		snprintf(c->d.path, sizeof c->d.path, "%s", m->path);
+	else if (req->url_len && req->arena[req->url] == '/')
+		snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(req->url_len < 200 ? req->url_len : 200),
+			 req->arena + req->url);
+	m->qlen = m->query ? (size_t)(req->arena + req->url + req->url_len - m->query) : 0;
+
+	if (m->audit) {
+		/* audit: log what the sandbox tried, refuse it, never dial out */
+		c->d.verdict = "deny";
+		conn_reply(c, 403, rc == 0 ? m->audit_reason : reason, NULL, false);
+		return;
+	}
+	if (rc < 0) {
+		/* a request aimed elsewhere than the approved target: the tunnel is done */
+		if (rc == AL_EDENIED)
+			deny(c, 403, reason, false);
+		else
+			deny(c, 400, reason, false);
+		return;
+	}
+
+	const struct policy_rule *rule = NULL;
+	reason = "no-rule";
+	struct policy_req pr = {
+		.host = m->host, .port = m->port, .method = c->d.method, .path = m->path, .now = time_now(),
+	};
+	if (policy_decide(c->client, &pr, &rule, &reason) != POLICY_FORWARD) {
+		deny(c, 403, reason ? reason : "no-rule", true);
+		return;
+	}
+	c->d.rule = rule->id;
+	m->websocket = forward_is_websocket(req);
+	if (!rule->secret) {
+		send_upstream(c, NULL);
+		return;
+	}
+	snprintf(m->secret, sizeof m->secret, "%s", rule->secret);
+	c->d.inject = m->secret;
+	if (broker_ask_headers(c->w, m->secret, m->host, on_headers, c, &m->ask) < 0) {
+		m->ask = NULL;
+		deny(c, 503, "broker-unavailable", true);
+	}
+}
+
+/* ---- the TLS session toward the sandbox ---- */
+
+static int on_client_hello(gnutls_session_t s)
+{
+	struct conn *c = gnutls_session_get_ptr(s);
+	if (c && c->mitm && tlsconf_sni_check(s, c->mitm->host) < 0) {
+		c->d.reason = "sni-mismatch";
+		return GNUTLS_E_UNRECOGNIZED_NAME;
+	}
+	return 0;
+}
+
+static void begin_tls(struct conn *c)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct mitm *m = c->mitm;
+	struct io *tio;
+	int64_t t0 = time_mono_ms();
+	int rc = leafcache_get(c->w->px->leaves, m->host, &m->leaf);
+	if (rc < 0) {
+		m->leaf = NULL;
+		upstream_close(c);
+		log_error("cannot mint a leaf", KV_S("host", m->host), KV_S("error", airlock_strerror(rc)));
+		refuse(c, 502, "leaf-failed");
+		return;
+	}
+	log_debug("leaf", KV_S("host", m->host), KV_I("ms", time_mono_ms() - t0));
+	if (io_write(c->io, ok, sizeof ok - 1) < 0) {
+		conn_abort(c);
+		return;
+	}
+	c->d.bytes_down += sizeof ok - 1;
+	if (c->pol) {
+		policy_unref(c->pol);
+		c->pol = NULL;
+		c->client = NULL;
+	}
+	/* Until the handshake is done, a failure is logged with the host alone
+	 * (a sandbox that does not trust the CA: nothing more is known). */
+	c->d.verdict = "deny";
+	c->d.reason = "tls-handshake-failed";
+	c->d.method[0] = '\0';
+	c->d.status = 0;
+	const char *early;
+	size_t n;
+	conn_take_input(c, &early, &n);
+	if (tlsio_server(c->io, leaf_cred(m->leaf), &tio) < 0) {
+		conn_abort(c);
+		return;
+	}
+	gnutls_session_t s = tlsio_session(tio);
+	gnutls_session_set_ptr(s, c);
+	gnutls_handshake_set_post_client_hello_function(s, on_client_hello);
+	conn_set_io(c, tio);
+	tlsio_feed(tio, early, n);
+}
+
+void mitm_handshake_done(struct conn *c)
+{
+	/* the CONNECT itself leaves no line; each inner request will */
+	c->d.verdict = NULL;
+	c->d.reason = NULL;
+}
+
+static void on_upstream(struct conn *c, int status, const char *reason)
+{
+	struct mitm *m = c->mitm;
+	if (c->closing)
+		return;
+	if (status == AL_EDENIED) {
+		refuse(c, 403, "denied-address");
+		return;
+	}
+	if (status < 0) {
+		if (status == AL_ETIMEOUT)
+			reason = "upstream-timeout";
+		else if (status == AL_ENOTFOUND)
+			reason = "dns-failure";
+		else if (!reason)
+			reason = "upstream-connect-failed";
+		refuse(c, status == AL_ETIMEOUT ? 504 : 502, reason);
+		return;
+	}
+	/* the policy may have changed while we resolved and dialled */
+	if (!policy_rule_live(c->w->policy, m->client, m->connect_rule, time_now())) {
+		upstream_close(c);
+		refuse(c, 403, "rule-revoked");
+		return;
+	}
+	begin_tls(c);
+}
+
+void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t port, uint64_t rule_id,
+		bool audit, const char *audit_reason)
+{
+	if (!c->w->px->leaves) {
+		c->d.rule = rule_id;
+		deny(c, 403, "no-ca", true);
+		return;
+	}
+	struct mitm *m = xcalloc(1, sizeof *m);
+	snprintf(m->client, sizeof m->client, "%s", c->client->name);
+	snprintf(m->host, sizeof m->host, "%s", host);
+	m->kind = kind;
+	m->port = port;
+	m->connect_rule = rule_id;
+	m->audit = audit;
+	m->audit_reason = audit_reason;
+	c->mitm = m;
+	c->d.rule = rule_id;
+	c->d.scheme = "https";
+	if (audit) {
+		begin_tls(c);   /* audit never dials the upstream */
+		return;
+	}
+	/* dial (and verify) the origin first: a denied address or a bad
+	 * certificate is answered on the CONNECT, before any 200 */
+	c->up.tls = true;
+	upstream_open(c, host, kind, port, on_upstream);
+}
+
+void mitm_abort(struct conn *c)
+{
+	if (c->mitm && c->mitm->ask) {
+		broker_ask_cancel(c->mitm->ask);
+		c->mitm->ask = NULL;
+	}
+}
+
+void mitm_free(struct conn *c)
+{
+	struct mitm *m = c->mitm;
+	if (!m)
+		return;
+	mitm_abort(c);
+	leaf_unref(m->leaf);
+	free(m);
+	c->mitm = NULL;
+}
