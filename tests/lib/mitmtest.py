@@ -89,3 +89,34 @@ def json_bodies(text):
         while i < len(text) and text[i].isspace():
             i += 1
     return out
+
+
+class Inner(pt.RawConn):
+    """CONNECT host:port through airlock's plain listener, then TLS inside
+    (trusting airlock's CA, SNI `sni`, default the host): a RawConn that
+    speaks to the intercepted origin. connect_status holds the CONNECT's."""
+
+    def __init__(self, al, tok, host, port, sni=None, cafile=None, timeout=10.0):
+        import socket
+        import ssl
+        s = socket.create_connection(("127.0.0.1", al.http_port), timeout=timeout)
+        self.s, self.buf = s, b""
+        self.send(("CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\nProxy-Authorization: %s\r\n\r\n"
+                   % (host, port, host, port, pt.basic(tok))).encode())
+        self.connect_status, self.connect_headers = self.read_head()
+        if self.connect_status != 200:
+            return
+        ctx = ssl.create_default_context(cafile=cafile or al.ca_cert)
+        if sni is not None and sni != host:
+            ctx.check_hostname = False
+        self.s = ctx.wrap_socket(s, server_hostname=sni or host)
+
+    def get(self, path, host=None, headers=(), method="GET", body=None):
+        lines = ["%s %s HTTP/1.1" % (method, path), "Host: %s" % host]
+        for k, v in headers:
+            lines.append("%s: %s" % (k, v))
+        if body is not None:
+            lines.append("Content-Length: %d" % len(body))
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+        self.send(data)
+        return self.read_response(method)
