@@ -132,7 +132,11 @@ class _State:
 
 
 class FakeProviders:
-    def __init__(self, tmpdir, addr=None, port=443, answer_text="Hello from the fake model."):
+    def __init__(self, tmpdir, addr=None, port=443, answer_text="Hello from the fake model.",
+                 host_alias=None):
+        """host_alias: {Host header: served host}, for a client pointed at the
+        fake by a base-URL override (e.g. {"127.0.0.1": "api.anthropic.com"})."""
+        self.host_alias = dict(host_alias or {})
         self.lock = threading.Lock()
         self.st = _State()
         self.requests = []
@@ -572,6 +576,7 @@ def _make_handler(fp):
 
         def _handle(self):
             host = (self.headers.get("Host") or "").split(":")[0].lower()
+            host = fp.host_alias.get(host, host)
             body = self._body()
             rec = {"t": time.time(), "host": host, "method": self.command, "path": self.path,
                    "headers": [[k, v] for k, v in self.headers.items()],
