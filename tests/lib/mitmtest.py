@@ -41,8 +41,8 @@ class Setup:
     """A test CA, an HTTPS origin for origin.test (and the names in `names`),
     airlock up pinned to it with --upstream-ca."""
 
-    def __init__(self, flags=(), names=("origin.test",), handler=None, origin=True):
-        self.al = h.Airlock(start=False)
+    def __init__(self, flags=(), names=("origin.test",), handler=None, origin=True, env=None):
+        self.al = h.Airlock(start=False, env=env)
         self.ca = origins.TestCA(self.al.tmpdir, names=tuple(names) + ("git.test",))
         kw = {"tls": self.ca}
         if handler:
