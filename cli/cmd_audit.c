@@ -30,8 +30,9 @@
 #define AUDIT_SINCE_MAX (3650LL * 24 * 3600)
 #define AUDIT_REASON_MAX 64
 
-/* Denials an added allow rule can cure. The others (denied-address,
- * host-mismatch, bad requests, limits...) no rule can or should open. */
+/* Denials an added allow rule can cure (and tls-handshake-failed in audit
+ * mode, see is_fixable). The others (denied-address, host-mismatch, bad
+ * requests, limits...) no rule can or should open. */
 static const char *const fixable_reasons[] = {
 	"no-rule", "port-not-allowed", "method-not-allowed", "path-not-allowed", "rule-expired",
 };
@@ -46,6 +47,8 @@ struct fields {
 	char port[8];
 	char path[AL_PATH_MAX + 1];
 	char reason[AUDIT_REASON_MAX];
+	char mode[16];
+	char rule[24];
 	unsigned seen; /* bit per field: duplicates make a line malformed */
 };
 
@@ -71,7 +74,7 @@ struct suggest {
 
 /* ---- reading one field ---- */
 
-enum field_id { F_TS, F_VERDICT, F_CLIENT, F_METHOD, F_HOST, F_PORT, F_PATH, F_REASON, F_NONE };
+enum field_id { F_TS, F_VERDICT, F_CLIENT, F_METHOD, F_HOST, F_PORT, F_PATH, F_REASON, F_MODE, F_RULE, F_NONE };
 
 static char *field_slot(struct fields *f, const char *key, size_t klen, size_t *cap, enum field_id *id)
 {
@@ -88,6 +91,8 @@ static char *field_slot(struct fields *f, const char *key, size_t klen, size_t *
 		{ "port", F_PORT, offsetof(struct fields, port), sizeof f->port },
 		{ "path", F_PATH, offsetof(struct fields, path), sizeof f->path },
 		{ "reason", F_REASON, offsetof(struct fields, reason), sizeof f->reason },
+		{ "mode", F_MODE, offsetof(struct fields, mode), sizeof f->mode },
+		{ "rule", F_RULE, offsetof(struct fields, rule), sizeof f->rule },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
 		if (strlen(table[i].key) == klen && memcmp(table[i].key, key, klen) == 0) {
@@ -234,7 +239,8 @@ static int json_field(struct fields *f, json_t *o, const char *key)
 
 static int json_parse(const char *line, size_t len, struct fields *f)
 {
-	static const char *const keys[] = { "ts", "verdict", "client", "method", "host", "port", "path", "reason" };
+	static const char *const keys[] = { "ts", "verdict", "client", "method", "host", "port",
+					    "path", "reason", "mode", "rule" };
 	json_error_t jerr;
 	int ret = AL_EINVAL;
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -338,12 +344,17 @@ static void suggest_add(struct suggest *sg, const char *client, const char *host
 	}
 }
 
-static bool is_fixable(const char *reason)
+static bool is_fixable(const struct fields *f)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(fixable_reasons); i++)
-		if (strcmp(reason, fixable_reasons[i]) == 0)
+		if (strcmp(f->reason, fixable_reasons[i]) == 0)
 			return true;
-	return false;
+	/* Audit mode intercepts a CONNECT no rule allows; a sandbox that does
+	 * not trust the CA fails that handshake and only the host is logged.
+	 * With no rule id on the line no rule matched: a bare host rule (a blind
+	 * tunnel, no interception) is what would have let it through. */
+	return strcmp(f->reason, "tls-handshake-failed") == 0 && (f->seen & (1u << F_MODE)) &&
+	       strcmp(f->mode, "audit") == 0 && !(f->seen & (1u << F_RULE));
 }
 
 /* One decision, parsed: keep it when it is a fixable denial in the window. */
@@ -370,7 +381,7 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 		sg->old++;
 		return;
 	}
-	if (!is_fixable(f->reason)) {
+	if (!is_fixable(f)) {
 		sg->unfixable++;
 		return;
 	}

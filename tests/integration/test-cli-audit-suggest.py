@@ -15,7 +15,10 @@ sourcing the output runs nothing else.
 
 A real run: strict-mode denials through a running airlock (key=value, then
 JSON after a restart with --log-format json), read from the daemon's log;
-the suggested commands, run as printed, make the same requests pass."""
+the suggested commands, run as printed, make the same requests pass. And
+in --mode audit: an intercepted request's method and path, and a client
+that does not trust airlock's CA (host only, tls-handshake-failed), give
+rules that, run, let both through."""
 import json
 import os
 import pty
@@ -119,6 +122,14 @@ def crafted(tmp):
            mode="strict", rule=3, status=200),
         kv("deny", method="CONNECT", scheme="https", host="noauth.example.com", port=443, mode="strict",
            reason="proxy-auth-required", status=407),
+        # audit mode, a client that does not trust the CA: only the host; with a
+        # rule id a rule matched (an inspect rule), so a new rule would not help
+        kv("deny", client="web-1", scheme="https", host="untrusting.example.com", port=443, mode="audit",
+           reason="tls-handshake-failed", bytes_up=0),
+        kv("deny", client="web-1", scheme="https", host="inspected.example.com", port=443, mode="audit",
+           rule=7, reason="tls-handshake-failed"),
+        kv("deny", client="web-1", scheme="https", host="strict.example.com", port=443, mode="strict",
+           rule=7, reason="tls-handshake-failed"),
         # a decision forged inside another line's quoted value, and behind a prefix
         'ts=%s level=info msg="x ts=%s deny client=web-1 method=CONNECT host=forged.example.com port=443 '
         'reason=no-rule" a=b' % (ts(), ts()),
@@ -166,6 +177,7 @@ def crafted(tmp):
         (["web-1", "--host", "db.example.com", "--port", "8443"], "1 denied (port-not-allowed)"),
         (["web-1", "--host", "deb.example.org", "--method", "GET", "--path", "/debian/dists/InRelease"],
          "2 denied (no-rule)"),
+        (["web-1", "--host", "untrusting.example.com"], "1 denied (tls-handshake-failed)"),
         (["web-2", "--host", "llm.example.com", "--method", "GET", "--path", "/v1/models"],
          "1 denied (method-not-allowed)"),
         (["web-2", "--host", "llm.example.com", "--method", "POST", "--path", "/v1/*"], "1 denied (no-rule)"),
@@ -175,10 +187,10 @@ def crafted(tmp):
          "1 denied (no-rule)"),
     ]
     h.check_eq([(a, c.split(", last")[0]) for a, c in got], want, "suggestions\n" + out)
-    h.check("widened" in got[4][1] and "widened" not in got[3][1], "a widened path is said so")
+    h.check("widened" in got[5][1] and "widened" not in got[4][1], "a widened path is said so")
     h.check(all(ts()[:10] in c for _, c in got), "the last time is shown")
-    h.check(err.count("\n") == 1 and "7 rules suggested" in err, "summary line: %r" % err)
-    for word in ("1 before the last 1h", "3 not curable", "21 malformed"):
+    h.check(err.count("\n") == 1 and "8 rules suggested" in err, "summary line: %r" % err)
+    for word in ("1 before the last 1h", "5 not curable", "21 malformed"):
         h.check(word in err, "summary says %r: %r" % (word, err))
 
     # sourcing the output runs nothing but the commands, with the same words
@@ -199,7 +211,7 @@ def crafted(tmp):
     h.check(any(a == ["web-1", "--host", "old.example.com"] for a, _ in commands(out)), "--since 3h")
     rc, out, err = suggest(["web-2"], data)
     h.check_eq([a for a, _ in commands(out)], [a for a, _ in want if a[0] == "web-2"], "CLIENT filter")
-    h.check("7 of other clients" in err, "other clients counted: %r" % err)
+    h.check("8 of other clients" in err, "other clients counted: %r" % err)
     logf = os.path.join(tmp, "airlock.log")
     with open(logf, "wb") as f:
         f.write(data)
@@ -336,6 +348,47 @@ def real():
             al.check_alive()
 
 
+def audit_mode():
+    """--mode audit: an intercepted CONNECT logs its first request's method and
+    path (a --method/--path rule); a client that does not trust airlock's CA
+    fails the handshake and only the host is logged (a bare host rule).
+    Run, the suggestions let both through: one intercepted, one blind."""
+    with h.Airlock(start=False) as al:
+        ca = origins.TestCA(al.tmpdir)
+        with origins.HTTPOrigin(tls=ca) as s:
+            al.extra_flags += (["--mode", "audit", "--upstream-ca", ca.ca_cert] +
+                               pt.pins("origin.test", s.port) + pt.pins("git.test", s.port))
+            al.start()
+            tok = pt.client(al, "web-1")
+
+            def get(url, cafile):
+                r = pt.curl("-o", "/dev/null", "-w", "%{http_code}", "-x", al.proxy_url(tok), "--cacert", cafile,
+                            url)
+                return pt.status_of(r)
+            items = "https://origin.test:%d/v1/items?page=2" % s.port
+            git = "https://git.test:%d/repo" % s.port
+            h.check_eq(get(items, al.ca_cert), "403", "audit: the inner request is refused")
+            h.check_eq(get(git, ca.ca_cert), "000", "audit: a client without airlock's CA fails closed")
+            pt.wait_decision(al, lambda d: d.get("host") == "git.test", "the handshake failure logged")
+            pt.wait_decision(al, lambda d: d.get("path") == "/v1/items", "the audit line")
+            p = al.cli("audit", "suggest", "--log", al.err_path)
+            h.check_eq(p.returncode, 0, "suggest: %s" % p.stderr)
+            got = commands(p.stdout)
+            h.check_eq([a for a, _ in got],
+                       [["web-1", "--host", "git.test", "--port", str(s.port)],
+                        ["web-1", "--host", "origin.test", "--port", str(s.port), "--method", "GET",
+                         "--path", "/v1/items"]], "audit-mode suggestions\n" + p.stdout)
+            h.check(got[0][1].startswith("1 denied (tls-handshake-failed)"), "the reason shown: %r" % got[0][1])
+            for argv, _ in got:
+                r = al.cli("allow", *argv)
+                h.check_eq(r.returncode, 0, "airlock allow %s: %s" % (argv, r.stderr))
+            h.wait_for(lambda: get(items, al.ca_cert) == "200", timeout=5, what="the intercepted GET passes")
+            h.check_eq(get(git, ca.ca_cert), "200", "the blind tunnel passes with the origin's own certificate")
+            h.check_eq(get("https://origin.test:%d/v1/other" % s.port, al.ca_cert), "403",
+                       "only the suggested path")
+            al.check_alive()
+
+
 def main():
     h.require_binaries("airlock")
     tmp = tempfile.mkdtemp(prefix="airlock-suggest-")
@@ -347,6 +400,7 @@ def main():
         h.skip("airlock-enforcer is not built: the real-log half cannot run")
     h.require_binaries("airlock-broker")
     real()
+    audit_mode()
 
 
 h.run(main)
