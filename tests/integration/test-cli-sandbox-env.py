@@ -16,8 +16,11 @@ and trust the origin through the CA variables alone. Through the TLS
 listener (--proxy set to the status' https_proxy), Python's default context
 and Node verify the listener with SSL_CERT_FILE / NODE_EXTRA_CA_CERTS, git
 with GIT_PROXY_SSL_CAINFO, curl 7.x with --proxy-cacert "$CURL_CA_BUNDLE"
-(it reads no variable for a proxy's CA). Twin: without the CA variables
-the same clients refuse the connection. The token never reaches the log."""
+(it reads no variable for a proxy's CA). With a rule that needs to see
+inside (--method), airlock intercepts and mints the origin's leaf itself:
+curl (both listeners), urllib, requests, Node and git trust it through the
+same variables. Twin: without the CA variables the same clients refuse the
+connection. The token never reaches the log."""
 import json
 import os
 import subprocess
@@ -285,13 +288,21 @@ def live(tmp):
         al.start()           # first run: the CA
         leaf = mint_leaf(al, ["origin.test", "git.test"])
         al.stop()
+        upstream = origins.TestCA(al.tmpdir, names=("mitm.test",))
+        g2dir = os.path.join(al.tmpdir, "g2")
+        os.makedirs(g2dir)
         with origins.HTTPOrigin(tls=leaf) as s, origins.HTTPOrigin() as o, \
-                origins.GitServer(al.tmpdir, leaf) as g:
-            al.extra_flags += pt.pins("origin.test", o.port, s.port) + pt.pins("git.test", g.port)
+                origins.GitServer(al.tmpdir, leaf) as g, origins.HTTPOrigin(tls=upstream) as m, \
+                origins.GitServer(g2dir, upstream) as g2:
+            al.extra_flags += (pt.pins("origin.test", o.port, s.port) + pt.pins("git.test", g.port) +
+                               pt.pins("mitm.test", m.port, g2.port) + ["--upstream-ca", upstream.ca_cert])
             al.start()
             tok = pt.client(al, "web-1")
             pt.allow(al, "web-1", "origin.test", "--port", str(o.port), "--port", str(s.port))
             pt.allow(al, "web-1", "git.test", "--port", str(g.port))
+            # rules that need to see inside: airlock intercepts and mints mitm.test's leaf
+            pt.allow(al, "web-1", "mitm.test", "--port", str(m.port), "--port", str(g2.port),
+                     "--method", "GET", "--method", "POST")
             st = al.status()
             https_url = "https://origin.test:%d/echo" % s.port
             http_url = "http://origin.test:%d/echo" % o.port
@@ -388,6 +399,30 @@ def live(tmp):
             h.check_eq(r.returncode, 0, "git clone, TLS listener, via GIT_PROXY_SSL_CAINFO: %s" % r.stderr)
             with open(os.path.join(dest, "README")) as f:
                 h.check_eq(f.read(), "hello through airlock\n", "cloned content")
+
+            # interception: the leaf airlock mints is trusted through the same variables
+            mitm_url = "https://mitm.test:%d/echo" % m.port
+            for envf, extra, what in ((plain, (), "plain listener"),
+                                      (tlsf, ('--proxy-cacert "$CURL_CA_BUNDLE"',), "TLS listener")):
+                rc, code, err = curl_code(envf, mitm_url, *extra)
+                h.check_eq((rc, code), (0, "200"), "curl, %s, intercepted origin: %s" % (what, err))
+                rc, code, err = curl_code(envf, mitm_url, *extra, strip_ca=True)
+                h.check(rc != 0 and code != "200", "twin: curl without the CA refuses the minted leaf")
+            h.check(any(d.get("host") == "mitm.test" and d.get("method") == "GET" and d.get("path") == "/echo"
+                        and d["verdict"] == "allow" for d in pt.decisions(al)),
+                    "the requests were intercepted (method and path logged)")
+            for prog, what in ((PY_URLLIB, "urllib"), (PY_REQUESTS, "requests")):
+                if prog is PY_REQUESTS and not have_requests:
+                    continue
+                r = sandbox(plain, '"%s" -c "%s" "$@"' % (sys.executable, prog), mitm_url)
+                h.check_eq(r.stdout.strip(), "200", "%s trusts the minted leaf: %s" % (what, r.stderr[-300:]))
+            if have_node:
+                r = sandbox(plain, 'node "$@"', js, "tunnel", "mitm.test", str(m.port))
+                h.check(" 200 " in r.stdout, "node trusts the minted leaf: %r %s" % (r.stdout, r.stderr))
+            dest = os.path.join(al.tmpdir, "clone-mitm")
+            r = sandbox(plain, 'GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 git clone -q "$@"',
+                        g2.url("mitm.test"), dest)
+            h.check_eq(r.returncode, 0, "git clone through the interception via GIT_SSL_CAINFO: %s" % r.stderr)
 
             d = pt.wait_decision(al, lambda d: d.get("method") == "CONNECT" and d["verdict"] == "allow",
                                  "tunnel log lines")
