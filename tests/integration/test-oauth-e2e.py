@@ -7,7 +7,8 @@ Codex's accounts/check gets the real token and the real ChatGPT-Account-ID
 in place of the sandbox's; a request at the moment the token expires waits
 for the refresh and goes through with the new token. With the real Claude
 Code installed ($AIRLOCK_REAL_CLIENTS or PATH), `claude -p` in a HOME that
-holds only the stub prints the fake model's answer through airlock.
+holds only the stub prints the fake model's answer through airlock, and so
+does `codex exec` (WebSocket refused by the fake, it falls back to SSE).
 Negative twin: without the rule's secret the placeholder goes upstream and
 the fake refuses it (401)."""
 
@@ -30,6 +31,13 @@ def curl(al, tok, url, *args):
 def status_body(r):
     out, _, code = r.stdout.rpartition("\n")
     return int(code or 0), out
+
+
+def real_client(name):
+    d = os.environ.get("AIRLOCK_REAL_CLIENTS")
+    if d and os.access(os.path.join(d, "node_modules", ".bin", name), os.X_OK):
+        return os.path.join(d, "node_modules", ".bin", name)
+    return shutil.which(name)
 
 
 def main():
@@ -92,11 +100,7 @@ def main():
         r = curl(al, tok2, "https://api.anthropic.com/api/oauth/profile", "-H", "Authorization: Bearer " + ph)
         h.check_eq(status_body(r)[0], 401, "placeholder alone refused")
 
-        claude = None
-        d = os.environ.get("AIRLOCK_REAL_CLIENTS")
-        if d and os.access(os.path.join(d, "node_modules", ".bin", "claude"), os.X_OK):
-            claude = os.path.join(d, "node_modules", ".bin", "claude")
-        claude = claude or shutil.which("claude")
+        claude, codex = real_client("claude"), real_client("codex")
         if claude:
             home = os.path.join(tmp, "home")
             os.makedirs(os.path.join(home, ".claude"))
@@ -112,6 +116,29 @@ def main():
             with open(os.path.join(home, ".claude", ".credentials.json")) as f:
                 h.check("airlock-placeholder" in f.read(), "the sandbox file still holds placeholders")
             print("real claude through airlock: ok", flush=True)
+        if codex:
+            home = os.path.join(tmp, "home-codex")
+            os.makedirs(os.path.join(home, ".codex"))
+            with open(os.path.join(home, ".codex", "auth.json"), "w") as f:
+                json.dump(al.api("GET", "/proxy/v1/secrets/x/stub")[1], f)
+            with open(os.path.join(home, ".codex", "config.toml"), "w") as f:
+                f.write("[analytics]\nenabled = false\n[features]\napps = false\nplugins = false\n")
+            env = {"HOME": home, "PATH": "/usr/bin:/bin", "HTTPS_PROXY": al.proxy_url(tok),
+                   "SSL_CERT_FILE": al.ca_cert, "CODEX_CA_CERTIFICATE": al.ca_cert}
+            n = len(fp.requests)
+            p = subprocess.run([codex, "exec", "--skip-git-repo-check", "say OK"], env=env,
+                               capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+            h.check_eq(p.returncode, 0, "codex exec through airlock: %s" % p.stderr[-400:])
+            h.check(fp.answer_text in p.stdout, "codex printed the fake answer")
+            with fp.lock:
+                seen = fp.requests[n:]
+            h.check(any(r["path"] == "/backend-api/wham/accounts/check" and r["status"] == 200 for r in seen),
+                    "workspace routing passed with the real account id")
+            for r in seen:
+                hd = {k.lower(): v for k, v in r["headers"]}
+                h.check_eq(hd.get("authorization"), "Bearer " + real_x["tokens"]["access_token"],
+                           "codex: the real token upstream (%s)" % r["path"])
+            print("real codex through airlock: ok", flush=True)
         al.check_alive()
 
 
