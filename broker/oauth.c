@@ -653,8 +653,10 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 	if (oauth_access_usable(c, now)) {
 		json_t *h = json_array(), *strip = json_array(), *merge = json_array();
 		if (p->headers(c, host, h, strip, merge) == 0) {
-			ans = json_pack("{s:s, s:I, s:o, s:o}", "type", IPC_MSG_HEADERS, "id", id,
-					"headers", h, "strip", strip);
+			/* "oauth": an upstream 401 to this injection must be reported
+			 * (upstream-401) and the sandbox answered 503, never 401 */
+			ans = json_pack("{s:s, s:I, s:o, s:o, s:b}", "type", IPC_MSG_HEADERS, "id", id,
+					"headers", h, "strip", strip, "oauth", 1);
 			if (json_array_size(merge))
 				json_object_set_new(ans, "merge", merge);
 			else
