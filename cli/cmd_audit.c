@@ -21,12 +21,9 @@
 #include "common/netmatch.h"
 #include "common/xmalloc.h"
 
-/* common/log.c writes at most 8192 bytes per line; twice that leaves room
- * for a collector's additions and still bounds what one line can cost. */
-#define AUDIT_LINE_MAX (16 * 1024)
-/* Distinct suggestions kept; past it the rest are counted, not stored. */
-#define AUDIT_SUGGEST_MAX 4096
-#define AUDIT_HASH_SLOTS 8192 /* a power of two, twice AUDIT_SUGGEST_MAX */
+#define AUDIT_LINE_MAX AL_AUDIT_LINE_MAX
+#define AUDIT_SUGGEST_MAX AL_AUDIT_SUGGEST_MAX
+#define AUDIT_HASH_SLOTS (2 * AUDIT_SUGGEST_MAX) /* a power of two */
 #define AUDIT_SINCE_MAX (3650LL * 24 * 3600)
 #define AUDIT_REASON_MAX 64
 

@@ -40,6 +40,12 @@
 #define AL_LEAF_CACHE_MAX      1024                  /* minted leaves kept (LRU) */
 #define AL_BROKER_ASK_TIMEOUT_MS 2000                /* headers ask -> 503 broker-unavailable */
 
+/* airlock audit suggest: common/log.c writes at most 8192 bytes per line;
+ * twice that leaves room for a collector's additions. Distinct suggestions
+ * past the cap are counted, not stored. */
+#define AL_AUDIT_LINE_MAX      (16 * 1024)
+#define AL_AUDIT_SUGGEST_MAX   4096                  /* a power of two */
+
 /* Files */
 #define AL_CRED_FILE_MAX       (256 * 1024)          /* a vendor credential file */
 #define AL_PEM_MAX             (64 * 1024)
