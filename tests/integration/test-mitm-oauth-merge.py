@@ -1,0 +1,55 @@
+"""An adopted Claude login is injected the way Claude Code needs it: the
+sandbox's placeholder Authorization and any x-api-key are removed, the real
+bearer added, and "oauth-2025-04-20" merged into the sandbox's own
+anthropic-beta list (kept, not replaced: the other betas matter), or added
+when the request has none. The real token never reaches the log."""
+import json
+import os
+import secrets
+import time
+
+import airlock_harness as h
+import mitmtest as mt
+import proxytest as pt
+
+
+def main():
+    access = "sk-ant-oat01-" + secrets.token_urlsafe(24)
+    cred = {"claudeAiOauth": {"accessToken": access, "refreshToken": "sk-ant-ort01-" + secrets.token_urlsafe(24),
+                              "expiresAt": int(time.time() + 30 * 86400) * 1000,
+                              "scopes": ["user:inference", "user:profile"], "subscriptionType": "max"}}
+    with mt.Setup(names=("api.anthropic.com",)) as s:
+        al, port = s.al, s.port
+        path = os.path.join(al.tmpdir, "creds.json")
+        with open(path, "w") as f:
+            json.dump(cred, f)
+        p = al.cli("secret", "create", "claude", "--type", "oauth-claude", "--value-file", path)
+        h.check(p.returncode == 0, "adopt: %s" % mt.scrub(p.stderr, access))
+        os.unlink(path)
+        tok = pt.client(al, "web-1")
+        pt.allow(al, "web-1", "api.anthropic.com", "--port", str(port), "--path", "/echo/*", "--secret", "claude")
+        c = mt.Inner(al, tok, "api.anthropic.com", port)
+        hostv = "api.anthropic.com:%d" % port
+        st, _, body = c.get("/echo/v1/messages", hostv, method="POST", body=b"{}", headers=[
+            ("Authorization", "Bearer PLACEHOLDER"), ("x-api-key", "sk-placeholder"),
+            ("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14"),
+            ("anthropic-version", "2023-06-01")])
+        h.check_eq(st, 200, "forwarded")
+        hd = [(k.lower(), v) for k, v in json.loads(body)["headers"]]
+        h.check([v for k, v in hd if k == "authorization"] == ["Bearer " + access], "the real bearer, once")
+        h.check_eq([v for k, v in hd if k == "x-api-key"], [], "the sandbox's x-api-key removed")
+        h.check_eq([v for k, v in hd if k == "anthropic-beta"],
+                   ["claude-code-20250219,interleaved-thinking-2025-05-14, oauth-2025-04-20"],
+                   "oauth beta merged into the sandbox's list")
+        h.check_eq([v for k, v in hd if k == "anthropic-version"], ["2023-06-01"], "other headers kept")
+        st, _, body = c.get("/echo/v1/models", hostv, headers=[("anthropic-beta", "oauth-2025-04-20")])
+        hd = [(k.lower(), v) for k, v in json.loads(body)["headers"]]
+        h.check_eq([v for k, v in hd if k == "anthropic-beta"], ["oauth-2025-04-20"], "not doubled")
+        st, _, body = c.get("/echo/v1/models", hostv)
+        hd = [(k.lower(), v) for k, v in json.loads(body)["headers"]]
+        h.check_eq([v for k, v in hd if k == "anthropic-beta"], ["oauth-2025-04-20"], "added when absent")
+        mt.check_no_secret(al, access)
+        al.check_alive()
+
+
+h.run(main)
