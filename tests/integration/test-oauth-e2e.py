@@ -8,7 +8,8 @@ in place of the sandbox's; a request at the moment the token expires waits
 for the refresh and goes through with the new token. With the real Claude
 Code installed ($AIRLOCK_REAL_CLIENTS or PATH), `claude -p` in a HOME that
 holds only the stub prints the fake model's answer through airlock, and so
-does `codex exec` (WebSocket refused by the fake, it falls back to SSE).
+does `codex exec` (over the Responses WebSocket when the upgrade through
+airlock works, else after Codex's fallback to SSE; which one is printed).
 Negative twin: without the rule's secret the placeholder goes upstream and
 the fake refuses it (401)."""
 
@@ -138,7 +139,11 @@ def main():
                 hd = {k.lower(): v for k, v in r["headers"]}
                 h.check_eq(hd.get("authorization"), "Bearer " + real_x["tokens"]["access_token"],
                            "codex: the real token upstream (%s)" % r["path"])
-            print("real codex through airlock: ok", flush=True)
+            ws = sum(1 for m in fp.ws_messages if m.get("type") == "response.create")
+            print("real codex through airlock: ok (%s)" % (
+                "WebSocket, %d response.create" % ws if "Falling back" not in p.stderr
+                else "SSE after the WebSocket fallback: " + p.stderr.split("Falling back", 1)[1][:160].strip()),
+                flush=True)
         al.check_alive()
 
 

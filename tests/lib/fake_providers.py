@@ -37,7 +37,9 @@ Hosts served (one leaf certificate, SANs for all, signed by a test CA):
   auth.openai.com       POST /oauth/token (JSON as Codex sends, form as opencode sends)
   chatgpt.com           GET /backend-api/wham/accounts/check (needs ChatGPT-Account-Id = the
                         login's account), GET /backend-api/codex/models,
-                        POST /backend-api/codex/responses (SSE); 401 unless live Bearer
+                        POST /backend-api/codex/responses (SSE), and the same path as a
+                        WebSocket (GET + Upgrade; response.create -> Responses events as
+                        text frames; fp.websocket = False refuses it); 401 unless live Bearer
   api.github.com        GET /copilot_internal/v2/token (Authorization: token|Bearer ghu_/gho_)
   github.com            POST /login/oauth/access_token (grant_type=refresh_token, ghr_ rotate)
   api.githubcopilot.com, api.individual.githubcopilot.com
@@ -140,6 +142,8 @@ class FakeProviders:
         self.lock = threading.Lock()
         self.st = _State()
         self.requests = []
+        self.ws_messages = []      # JSON messages received over WebSockets
+        self.websocket = True      # False: refuse the Codex WebSocket (SSE fallback)
         self.inflight = 0
         self.answer_text = answer_text
         self.tmpdir = tmpdir
@@ -408,6 +412,27 @@ class FakeProviders:
         return None
 
 
+def _responses_events(text):
+    """The Responses API events of one answer (text None: an empty warm-up)."""
+    item = {"id": "msg_fake", "type": "message", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": text or "", "annotations": []}]}
+    resp = {"id": "resp_fake", "object": "response", "status": "completed",
+            "output": [item] if text else [],
+            "usage": {"input_tokens": 5, "output_tokens": 7 if text else 0,
+                      "total_tokens": 12 if text else 5}}
+    ev = [("response.created", {"type": "response.created",
+                                "response": dict(resp, status="in_progress", output=[])})]
+    if text:
+        ev += [("response.output_item.added", {"type": "response.output_item.added", "output_index": 0,
+                                               "item": dict(item, status="in_progress", content=[])}),
+               ("response.output_text.delta", {"type": "response.output_text.delta", "item_id": "msg_fake",
+                                               "output_index": 0, "content_index": 0, "delta": text}),
+               ("response.output_item.done", {"type": "response.output_item.done", "output_index": 0,
+                                              "item": item})]
+    ev.append(("response.completed", {"type": "response.completed", "response": resp}))
+    return ev
+
+
 _TOKEN_PATHS = {("platform.claude.com", "/v1/oauth/token"): "claude",
                 ("console.anthropic.com", "/v1/oauth/token"): "claude",
                 ("auth.openai.com", "/oauth/token"): "codex",
@@ -561,6 +586,68 @@ def _make_handler(fp):
             self.wfile.write(data)
             return status
 
+        # ---- WebSocket (Codex Responses over wss) ----
+
+        def _ws_send(self, opcode, data):
+            n = len(data)
+            head = bytes([0x80 | opcode])
+            if n < 126:
+                head += bytes([n])
+            elif n < 65536:
+                head += bytes([126]) + n.to_bytes(2, "big")
+            else:
+                head += bytes([127]) + n.to_bytes(8, "big")
+            self.wfile.write(head + data)
+            self.wfile.flush()
+
+        def _ws_recv(self):
+            """One whole message: (opcode, bytes), or (None, b"") at EOF."""
+            buf, op = b"", None
+            while True:
+                h2 = self.rfile.read(2)
+                if len(h2) < 2:
+                    return None, b""
+                fin, opcode = h2[0] & 0x80, h2[0] & 0x0F
+                n = h2[1] & 0x7F
+                if n == 126:
+                    n = int.from_bytes(self.rfile.read(2), "big")
+                elif n == 127:
+                    n = int.from_bytes(self.rfile.read(8), "big")
+                mask = self.rfile.read(4) if h2[1] & 0x80 else b"\0\0\0\0"
+                data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
+                if opcode >= 8:          # control frames come whole
+                    return opcode, data
+                if opcode:
+                    op = opcode
+                buf += data
+                if fin:
+                    return op, buf
+
+        def _ws_loop(self):
+            self.close_connection = True
+            while True:
+                op, data = self._ws_recv()
+                if op is None or op == 8:
+                    try:
+                        self._ws_send(8, b"")
+                    except OSError:
+                        pass
+                    return
+                if op == 9:
+                    self._ws_send(10, data)
+                    continue
+                try:
+                    msg = json.loads(data)
+                except ValueError:
+                    continue
+                with fp.lock:
+                    fp.ws_messages.append(msg)
+                if msg.get("type") != "response.create":
+                    continue
+                full = msg.get("generate", True) is not False
+                for _, ev in _responses_events(fp.answer_text if full else None):
+                    self._ws_send(1, json.dumps(ev).encode())
+
         def _sse(self, events):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -582,6 +669,7 @@ def _make_handler(fp):
                    "headers": [[k, v] for k, v in self.headers.items()],
                    "body": body.decode("utf-8", "replace"), "status": None}
             prov = _TOKEN_PATHS.get((host, self.path.split("?")[0]))
+            self._ws_session = False
             with fp.lock:
                 fp.inflight += 1
             try:
@@ -595,6 +683,8 @@ def _make_handler(fp):
                         # set even when the client vanished before the
                         # answer went out (status stays None then)
                         rec["done"] = time.time()
+                if self._ws_session:
+                    self._ws_loop()   # outside the lock: it lasts
             finally:
                 with fp.lock:
                     fp.inflight -= 1
@@ -711,26 +801,26 @@ def _make_handler(fp):
                         "account_routing_override": "NO_CONSTRAINT"}]})
                 if path == "/backend-api/codex/models":
                     return self._send(200, {"models": []})
+                if (path == "/backend-api/codex/responses" and self.command == "GET"
+                        and self.headers.get("Upgrade", "").lower() == "websocket" and fp.websocket):
+                    if acct != a["ident"]["account_id"]:
+                        return self._send(403, {"detail": "account mismatch"})
+                    key = self.headers.get("Sec-WebSocket-Key", "")
+                    accept = base64.b64encode(hashlib.sha1(
+                        (key + "258EAFA5-E914-47DA-95CA-C5AB0DC11B65").encode()).digest()).decode()
+                    # no Sec-WebSocket-Extensions: permessage-deflate declined
+                    self.send_response(101)
+                    self.send_header("Upgrade", "websocket")
+                    self.send_header("Connection", "Upgrade")
+                    self.send_header("Sec-WebSocket-Accept", accept)
+                    self.end_headers()
+                    self.wfile.flush()
+                    self._ws_session = True
+                    return 101
                 if path == "/backend-api/codex/responses" and self.command == "POST":
                     if acct != a["ident"]["account_id"]:
                         return self._send(403, {"detail": "account mismatch"})
-                    rid = "resp_fake"
-                    item = {"id": "msg_fake", "type": "message", "role": "assistant", "status": "completed",
-                            "content": [{"type": "output_text", "text": fp.answer_text, "annotations": []}]}
-                    resp = {"id": rid, "object": "response", "status": "completed", "output": [item],
-                            "usage": {"input_tokens": 5, "output_tokens": 7, "total_tokens": 12}}
-                    return self._sse([
-                        ("response.created", {"type": "response.created",
-                                              "response": dict(resp, status="in_progress", output=[])}),
-                        ("response.output_item.added", {"type": "response.output_item.added",
-                                                        "output_index": 0,
-                                                        "item": dict(item, status="in_progress", content=[])}),
-                        ("response.output_text.delta", {"type": "response.output_text.delta",
-                                                        "item_id": "msg_fake", "output_index": 0,
-                                                        "content_index": 0, "delta": fp.answer_text}),
-                        ("response.output_item.done", {"type": "response.output_item.done",
-                                                       "output_index": 0, "item": item}),
-                        ("response.completed", {"type": "response.completed", "response": resp})])
+                    return self._sse(_responses_events(fp.answer_text))
                 return self._send(404, {"detail": "Not Found"})
             if host in ("api.githubcopilot.com", "api.individual.githubcopilot.com"):
                 ok = auth.startswith("Bearer ") and (
