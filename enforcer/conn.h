@@ -15,6 +15,7 @@
 #include "common/netmatch.h"
 #include "enforcer/http.h"
 #include "enforcer/io.h"
+#include "enforcer/reqhead.h"
 #include "enforcer/resolve.h"
 
 struct worker;
@@ -113,33 +114,6 @@ struct conn {
 	struct mitm *mitm;             /* intercepted CONNECT: inner requests (mitm.c) */
 };
 
-/* Headers a request carries upstream in place of the sandbox's credentials
- * (the broker's "headers" answer). Values are secret: wiped when freed. */
-struct inject_hdr {
-	char *name;
-	char *value;
-	size_t vlen;
-};
-struct inject {
-	struct inject_hdr *add, *merge;
-	size_t nadd, nmerge;
-	char **strip;
-	size_t nstrip;
-};
-
-/* One request to send upstream, whatever brought it (plain proxy request or
- * an inner request of an intercepted tunnel). */
-struct fwd_req {
-	const char *host;             /* canonical */
-	enum host_kind kind;
-	uint16_t port;
-	bool tls;
-	const char *path;             /* normalised */
-	const char *query;            /* "?..." or NULL */
-	size_t qlen;
-	bool websocket;               /* keep "Upgrade: websocket" and "Connection: Upgrade" */
-	const struct inject *inj;     /* NULL: nothing injected */
-};
 
 /* New connection on w over io (already accepted; TLS already wrapped). */
 void conn_new(struct worker *w, struct io *io, bool tls);
@@ -177,8 +151,6 @@ void upstream_close(struct conn *c);
  * credential headers dropped), over the kept upstream connection when it
  * serves the same target, else a new one; then pump the exchange. */
 void forward_send(struct conn *c, const struct fwd_req *r);
-/* GET with "Upgrade: websocket" and "Connection: upgrade" */
-bool forward_is_websocket(const struct http_msg *m);
 /* After a 101 to an allowed upgrade: splice both ways (tunnel.c's copy). */
 void tunnel_splice(struct conn *c, const char *early_down, size_t n);
 /* Resolve + connect to host:port (canonical), then call done(c, status, reason). */

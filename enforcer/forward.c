@@ -21,6 +21,7 @@
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
 #include "enforcer/policy.h"
+#include "enforcer/reqhead.h"
 #include "enforcer/tlsconf.h"
 #include "enforcer/tlsio.h"
 #include "enforcer/worker.h"
@@ -32,40 +33,6 @@
 static const struct config *cfg_of(const struct conn *c)
 {
 	return c->w->px->cfg;
-}
-
-/* ---- a growing byte buffer for heads we write ---- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static void sb_header(struct sbuf *b, const struct http_msg *m, size_t i)
-{
-	sb_add(b, http_name(m, i), m->hdrs[i].nlen);
-	sb_add(b, ": ", 2);
-	sb_add(b, http_value(m, i), m->hdrs[i].vlen);
-	sb_add(b, "\r\n", 2);
 }
 
 /* ---- the upstream connection ---- */
@@ -308,13 +275,13 @@ static int resp_on_head(void *arg)
 		if (!u->ws)
 			return -1;
 		snprintf(line, sizeof line, "HTTP/1.1 101 ");
-		sb_str(&b, line);
-		sb_add(&b, m->arena + m->reason, m->reason_len);
-		sb_add(&b, "\r\n", 2);
+		sbuf_str(&b, line);
+		sbuf_add(&b, m->arena + m->reason, m->reason_len);
+		sbuf_add(&b, "\r\n", 2);
 		for (size_t i = 0; i < m->nhdrs; i++)
 			if (!http_is_hop(m, i) || http_name_is(m, i, "upgrade") || http_name_is(m, i, "connection"))
-				sb_header(&b, m, i);
-		sb_add(&b, "\r\n", 2);
+				sbuf_header(&b, m, i);
+		sbuf_add(&b, "\r\n", 2);
 		u->resp_started = true;
 		secure_free(u->pending, u->pending_len);
 		u->pending = NULL;
@@ -328,12 +295,12 @@ static int resp_on_head(void *arg)
 	bool no_body = info || u->head_req || status == 204 || status == 304;
 
 	snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
-	sb_str(&b, line);
-	sb_add(&b, m->arena + m->reason, m->reason_len);
-	sb_add(&b, "\r\n", 2);
+	sbuf_str(&b, line);
+	sbuf_add(&b, m->arena + m->reason, m->reason_len);
+	sbuf_add(&b, "\r\n", 2);
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if (!http_is_hop(m, i))
-			sb_header(&b, m, i);
+			sbuf_header(&b, m, i);
 	if (!info) {
 		u->resp_started = true;
 		secure_free(u->pending, u->pending_len);
@@ -347,7 +314,7 @@ static int resp_on_head(void *arg)
 				u->close_after = true;
 			} else if (http_is_chunked(m)) {
 				u->resp_chunked_out = true;
-				sb_str(&b, "Transfer-Encoding: chunked\r\n");
+				sbuf_str(&b, "Transfer-Encoding: chunked\r\n");
 			} else if (http_find(m, "content-length", 0) < 0) {
 				u->resp_eof_delim = true;   /* body until the upstream closes */
 				u->close_after = true;
@@ -356,9 +323,9 @@ static int resp_on_head(void *arg)
 		if (!u->client_keep)
 			u->close_after = true;
 		if (u->close_after)
-			sb_str(&b, "Connection: close\r\n");
+			sbuf_str(&b, "Connection: close\r\n");
 	}
-	sb_add(&b, "\r\n", 2);
+	sbuf_add(&b, "\r\n", 2);
 	int rc = client_write(c, b.p, b.len);
 	free(b.p);
 	if (rc < 0)
@@ -801,138 +768,15 @@ void forward_start(struct conn *c)
 	struct fwd_req r = {
 		.host = host, .kind = kind, .port = port, .tls = false, .path = path,
 		.query = query, .qlen = query ? (size_t)(url + ulen - query) : 0,
-		.websocket = forward_is_websocket(m), .inj = NULL,
+		.websocket = reqhead_is_websocket(m), .inj = NULL,
 	};
 	forward_send(c, &r);
 }
 
-bool forward_is_websocket(const struct http_msg *m)
-{
-	long u = http_find(m, "upgrade", 0), k = http_find(m, "connection", 0);
-	return m->p.method == HTTP_GET && u >= 0 && k >= 0 &&
-	       http_list_has(http_value(m, (size_t)u), m->hdrs[u].vlen, "websocket") &&
-	       http_list_has(http_value(m, (size_t)k), m->hdrs[k].vlen, "upgrade");
-}
-
-static bool name_in(const char *name, size_t nlen, char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strlen(list[i]) == nlen && strncasecmp(list[i], name, nlen) == 0)
-			return true;
-	return false;
-}
-
-static bool header_is_credential(const struct http_msg *m, size_t i, const struct inject *inj)
-{
-	if (!inj)
-		return false;
-	if (http_name_is(m, i, "authorization") || http_name_is(m, i, "proxy-authorization"))
-		return true;
-	if (name_in(http_name(m, i), m->hdrs[i].nlen, inj->strip, inj->nstrip))
-		return true;
-	for (size_t k = 0; k < inj->nadd; k++)
-		if (http_name_is(m, i, inj->add[k].name))
-			return true;
-	return false;
-}
-
-/* Does a comma-separated list hold tok (case-insensitive, spaces trimmed)? */
-static bool list_has_exact(const char *v, size_t len, const char *tok)
-{
-	size_t tl = strlen(tok), i = 0;
-	while (i < len) {
-		size_t j = i;
-		while (j < len && v[j] != ',')
-			j++;
-		size_t a = i, e = j;
-		while (a < e && (v[a] == ' ' || v[a] == '\t'))
-			a++;
-		while (e > a && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e - a == tl && strncasecmp(v + a, tok, tl) == 0)
-			return true;
-		i = j + 1;
-	}
-	return false;
-}
-
-/* merge: the request's NAME fields joined into one, TOKEN appended unless
- * already there; "NAME: TOKEN" when the request has none. */
-static void add_merged(struct sbuf *b, const struct http_msg *m, const struct inject_hdr *mg)
-{
-	struct sbuf v = { 0 };
-	bool has = false;
-	for (size_t i = 0; i < m->nhdrs; i++) {
-		if (!http_name_is(m, i, mg->name))
-			continue;
-		if (v.len)
-			sb_add(&v, ", ", 2);
-		sb_add(&v, http_value(m, i), m->hdrs[i].vlen);
-		has = has || list_has_exact(http_value(m, i), m->hdrs[i].vlen, mg->value);
-	}
-	sb_str(b, mg->name);
-	sb_add(b, ": ", 2);
-	if (v.len)
-		sb_add(b, v.p, v.len);
-	if (!has) {
-		if (v.len)
-			sb_add(b, ", ", 2);
-		sb_add(b, mg->value, mg->vlen);
-	}
-	sb_add(b, "\r\n", 2);
-	if (v.p)
-		secure_free(v.p, v.cap);
-}
-
-static bool name_is_merged(const struct http_msg *m, size_t i, const struct inject *inj)
-{
-	for (size_t k = 0; inj && k < inj->nmerge; k++)
-		if (http_name_is(m, i, inj->merge[k].name))
-			return true;
-	return false;
-}
-
 void forward_send(struct conn *c, const struct fwd_req *r)
 {
-	const struct http_msg *m = &c->req;
-	const struct inject *inj = r->inj;
 	struct sbuf b = { 0 };
-	sb_str(&b, c->d.method);
-	sb_add(&b, " ", 1);
-	sb_str(&b, r->path);
-	if (r->query)
-		sb_add(&b, r->query, r->qlen);
-	sb_str(&b, " HTTP/1.1\r\nHost: ");
-	if (r->kind == HOST_IPV6)
-		sb_add(&b, "[", 1);
-	sb_str(&b, r->host);
-	if (r->kind == HOST_IPV6)
-		sb_add(&b, "]", 1);
-	if (r->port != (r->tls ? 443 : 80)) {
-		char pb[8];
-		snprintf(pb, sizeof pb, ":%u", (unsigned)r->port);
-		sb_str(&b, pb);
-	}
-	sb_add(&b, "\r\n", 2);
-	for (size_t i = 0; i < m->nhdrs; i++)
-		if (!http_is_hop(m, i) && !http_name_is(m, i, "host") && !header_is_credential(m, i, inj) &&
-		    !name_is_merged(m, i, inj))
-			sb_header(&b, m, i);
-	for (size_t k = 0; inj && k < inj->nadd; k++) {
-		sb_str(&b, inj->add[k].name);
-		sb_add(&b, ": ", 2);
-		sb_add(&b, inj->add[k].value, inj->add[k].vlen);
-		sb_add(&b, "\r\n", 2);
-	}
-	for (size_t k = 0; inj && k < inj->nmerge; k++)
-		add_merged(&b, m, &inj->merge[k]);
-	if (http_is_chunked(m))
-		sb_str(&b, "Transfer-Encoding: chunked\r\n");
-	if (r->websocket)
-		sb_str(&b, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
-	else if (!http_keep_alive(m))
-		sb_str(&b, "Connection: close\r\n");
-	sb_add(&b, "\r\n", 2);
+	reqhead_build(&b, &c->req, c->d.method, r);
 
 	struct upstream *u = &c->up;
 	u->ws = r->websocket;

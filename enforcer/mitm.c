@@ -317,7 +317,7 @@ void mitm_request(struct conn *c)
 		return;
 	}
 	c->d.rule = rule->id;
-	m->websocket = forward_is_websocket(req);
+	m->websocket = reqhead_is_websocket(req);
 	if (!rule->secret) {
 		send_upstream(c, NULL);
 		return;
