@@ -42,6 +42,12 @@ def main():
             b.close()
 
 
+def token_calls_since(fp, t):
+    """Token requests on connections accepted after t (one broker's own)."""
+    with fp.lock:
+        return [r for r in fp.requests if r["path"] == "/v1/oauth/token" and r["conn_t"] > t]
+
+
 def run_kills(fp, b):
     if True:
         state = os.path.join(b.state_dir, "state.json")
@@ -52,33 +58,34 @@ def run_kills(fp, b):
         kills = inherent = 0
         rnd = random.Random(os.getpid())
         deadline = time.monotonic() + 240
-        running_reuses = fp.stats("claude")["reuses"]
+        t_start = 0.0
         while fp.stats("claude")["refreshes"] < TARGET:
             bh.check(time.monotonic() < deadline, "100 refreshes within 240 s")
             time.sleep(rnd.uniform(0.0, 0.25))
-            bh.check_eq(fp.stats("claude")["reuses"], running_reuses,
-                        "a running broker never reuses a refresh token")
+            own = token_calls_since(fp, t_start)
+            bh.check(all(r["status"] in (200, None) for r in own[1:]),
+                     "a running broker never presents a spent refresh token")
             b.kill()
             kills += 1
             mtime = os.stat(state).st_mtime
             fp.quiesce()
-            before = fp.stats("claude")
+            t_start = time.time()
             b.start()
             # the restarted broker refreshes at once (the token is due)
-            bh.wait_for(lambda: (fp.stats("claude")["refreshes"] > before["refreshes"]
-                                 or fp.stats("claude")["reuses"] > before["reuses"]), 20,
-                        what="a refresh after restart %d" % kills)
-            if fp.stats("claude")["reuses"] > before["reuses"]:
+            bh.wait_for(lambda: [r for r in token_calls_since(fp, t_start) if r["status"] is not None],
+                        20, what="the first refresh after restart %d" % kills)
+            first = token_calls_since(fp, t_start)[0]
+            if first["status"] != 200:
                 # lost: acceptable only when the token was consumed after the
                 # last state write (by the killed broker's request in flight)
+                presented = json.loads(first["body"])["refresh_token"]
                 fp.quiesce()
                 with fp.lock:
-                    calls = [r for r in fp.requests if r["path"] == "/v1/oauth/token"]
-                bad = [r for r in calls if r["status"] == 400]
-                presented = json.loads(bad[-1]["body"])["refresh_token"]
-                used = [r["done"] for r in calls if r["status"] in (200, None)
-                        and json.loads(r["body"]).get("refresh_token") == presented]
-                bh.check(used, "kill %d: the reused token was never consumed?" % kills)
+                    used = [r["done"] for r in fp.requests if r["path"] == "/v1/oauth/token"
+                            and r["status"] in (200, None) and r is not first
+                            and json.loads(r["body"]).get("refresh_token") == presented]
+                bh.check(used, "kill %d: the refused token was never consumed (status %s)"
+                         % (kills, first["status"]))
                 # mtime comes from the kernel's coarse clock: 20 ms of slack
                 bh.check(used[0] > mtime - 0.02,
                          "kill %d: the broker's state (written %.6f) holds a refresh token "
@@ -89,20 +96,15 @@ def run_kills(fp, b):
                 b.must(201, "POST", "/proxy/v1/secrets", {
                     "name": "c", "type": "oauth-claude", "force": True,
                     "value": json.dumps(fp.login_claude(expires_in=0))})
-            running_reuses = fp.stats("claude")["reuses"]
         # clean stops (SIGTERM) wait for the refresh in flight: never a loss
         for i in range(10):
             time.sleep(rnd.uniform(0.0, 0.25))
-            r0 = fp.stats("claude")
             b.stop()
-            fp.quiesce()
-            r1 = fp.stats("claude")
+            t_start = time.time()
             b.start()
-            bh.wait_for(lambda: fp.stats("claude")["refreshes"] > r1["refreshes"]
-                        or fp.stats("claude")["reuses"] > r0["reuses"], 20,
-                        what="a refresh after clean restart %d" % i)
-            bh.check_eq(fp.stats("claude")["reuses"], r0["reuses"],
-                        "clean stop %d lost nothing" % i)
+            bh.wait_for(lambda: [r for r in token_calls_since(fp, t_start) if r["status"] is not None],
+                        20, what="a refresh after clean restart %d" % i)
+            bh.check_eq(token_calls_since(fp, t_start)[0]["status"], 200, "clean stop %d lost nothing" % i)
         fp.set_expires_in("claude", 8 * 3600)
         n = fp.stats("claude")["refreshes"]
         bh.wait_for(lambda: fp.stats("claude")["refreshes"] > n, 20, what="a last long-lived token")
@@ -112,9 +114,8 @@ def run_kills(fp, b):
         bh.check_eq(b.must(200, "GET", "/proxy/v1/secrets")["secrets"][0]["status"], "ok", "ok at the end")
         b.stop()
         st = fp.stats("claude")
-        print("kills=%d refreshes=%d reuses=%d (all inside the rotate-to-fsync window: %d)"
-              % (kills, st["refreshes"], st["reuses"], inherent), flush=True)
-        bh.check_eq(st["reuses"], inherent, "every reuse was an unavoidable one")
+        print("kills=%d refreshes=%d lost=%d (each inside the send-to-fsync window)"
+              % (kills, st["refreshes"], inherent), flush=True)
 
 
 bh.run(main)

@@ -56,7 +56,9 @@ Codex: 401 {"error":{"code":"refresh_token_reused"}}); fp.stats(p)["reuses"]
 counts those, and a login is "lost" when that happens. Access tokens expire
 after expires_in; the APIs refuse expired or unknown ones with 401.
 
-Each recorded request: {"t": arrival time, "done": answer time, "host",
+Each recorded request: {"t": arrival time, "done": answer time, "conn_t":
+when its connection was accepted (tells a restarted client's requests from
+a killed one's late ones), "host",
 "method", "path" (with query), "headers": [[name, value], ...] in order,
 "body": str, "status": answered, None when the client was gone before the
 answer could be written (a refresh token may still have been consumed)}. fp.quiesce() waits until no request is
@@ -551,6 +553,10 @@ def _make_handler(fp):
         def log_message(self, *a):
             pass
 
+        def setup(self):
+            super().setup()
+            self.conn_t = time.time()   # when this connection was accepted
+
         def _body(self):
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 out = b""
@@ -665,7 +671,8 @@ def _make_handler(fp):
             host = (self.headers.get("Host") or "").split(":")[0].lower()
             host = fp.host_alias.get(host, host)
             body = self._body()
-            rec = {"t": time.time(), "host": host, "method": self.command, "path": self.path,
+            rec = {"t": time.time(), "conn_t": self.conn_t, "host": host, "method": self.command,
+                   "path": self.path,
                    "headers": [[k, v] for k, v in self.headers.items()],
                    "body": body.decode("utf-8", "replace"), "status": None}
             prov = _TOKEN_PATHS.get((host, self.path.split("?")[0]))
