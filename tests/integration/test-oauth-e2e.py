@@ -83,6 +83,24 @@ def main():
         h.check_eq(code, 200, "accounts/check through airlock: %s" % body[:200])
         h.check_eq(json.loads(body)["accounts"][0]["id"], "acct-real-1357", "routed to the real account")
 
+        # Copilot (legacy ghu_: exchanged, the session token on the account's
+        # host) and xAI, through the interception too
+        ghu = fp.login_copilot("ghu")
+        xai = fp.login_xai()
+        for name, typ, f in (("g", "oauth-github-copilot", ghu), ("k", "oauth-xai", xai)):
+            st, ans = al.api("POST", "/proxy/v1/secrets", {"name": name, "type": typ, "value": json.dumps(f)})
+            h.check_eq(st, 201, "adopt %s: %r" % (typ, ans))
+        for host, sec in (("api.individual.githubcopilot.com", "g"), ("api.x.ai", "k")):
+            st, ans = al.api("POST", "/proxy/v1/allows", {"client": "sb", "host": host, "secret": sec})
+            h.check_eq(st, 201, "allow %s: %r" % (host, ans))
+        r = curl(al, tok, "https://api.individual.githubcopilot.com/chat/completions", "-X", "POST",
+                 "-H", "Authorization: Bearer gho_placeholder", "--data", "{}")
+        code, body = status_body(r)
+        h.check_eq(code, 200, "copilot through airlock: %s" % body[:200])
+        h.check(fp.stats("copilot")["refreshes"] >= 1, "the ghu_ token was exchanged")
+        r = curl(al, tok, "https://api.x.ai/v1/models", "-H", "Authorization: Bearer placeholder")
+        h.check_eq(status_body(r)[0], 200, "xai through airlock")
+
         # expiry: the request waits for the refresh in flight
         fp.delay("claude", 0.2)
         st, ans = al.api("POST", "/proxy/v1/secrets", {"name": "c", "type": "oauth-claude", "force": True,
