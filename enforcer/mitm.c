@@ -133,6 +133,21 @@ static bool is_token(const char *s)
 	return true;
 }
 
+/* Names the broker may not add: framing and hop-by-hop fields would let an
+ * answer change how the request is delimited or upgraded. */
+static bool name_allowed(const char *n)
+{
+	static const char *const refused[] = { "host", "content-length", "transfer-encoding", "connection",
+					       "upgrade", "te", "trailer", "keep-alive", "http2-settings",
+					       "expect" };
+	if (strncasecmp(n, "proxy-", 6) == 0)
+		return false;
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		if (strcasecmp(n, refused[i]) == 0)
+			return false;
+	return true;
+}
+
 static bool value_ok(const char *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -173,7 +188,8 @@ static int pairs_from(const json_t *arr, struct inject_hdr **out, size_t *n)
 	json_array_foreach(arr, i, e) {
 		const char *name = json_string_value(json_array_get(e, 0));
 		const char *val = json_string_value(json_array_get(e, 1));
-		if (!json_is_array(e) || json_array_size(e) != 2 || !name || !val || !is_token(name))
+		if (!json_is_array(e) || json_array_size(e) != 2 || !name || !val || !is_token(name) ||
+		    !name_allowed(name))
 			return AL_EPROTO;
 		size_t vl = json_string_length(json_array_get(e, 1));
 		if (!value_ok(val, vl))
@@ -208,7 +224,7 @@ int inject_from_answer(const json_t *ans, struct inject *inj)
 		}
 		inj->strip = xcalloc(json_array_size(strip) + 1, sizeof *inj->strip);
 		json_array_foreach(strip, i, e) {
-			if (!json_is_string(e) || !is_token(json_string_value(e))) {
+			if (!json_is_string(e) || !is_token(json_string_value(e)) || !name_allowed(json_string_value(e))) {
 				rc = AL_EPROTO;
 				goto out;
 			}

@@ -27,8 +27,10 @@ int mitm_target(const char *url, size_t ulen, const char *hostval, size_t hlen, 
 		const char *host, uint16_t port, char path[AL_PATH_MAX + 1], const char **query,
 		const char **reason) AL_MUST_CHECK;
 
-/* The broker's "headers" answer as headers to inject: names must be tokens,
- * values free of CR, LF and NUL, at most AL_INJECT_HEADERS_MAX of each.
+/* The broker's "headers" answer as headers to inject: names (to add, merge
+ * or strip) must be tokens and not framing or hop-by-hop fields (Host, Content-Length,
+ * Transfer-Encoding, Connection, Upgrade, Proxy-*, ...), values free of CR,
+ * LF and NUL, at most AL_INJECT_HEADERS_MAX of each.
  * AL_EPROTO otherwise (nothing kept). inject_free wipes the values. */
 int inject_from_answer(const json_t *ans, struct inject *inj) AL_MUST_CHECK;
 void inject_free(struct inject *inj);
