@@ -113,6 +113,15 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		json_decref(meta);
 		return;
 	}
+	/* the same login adopted twice: each refresh would log the other out */
+	const char *dup = broker_oauth_type(tname) ? oauth_adopted_elsewhere(b, name, pt, ptlen) : NULL;
+	if (dup) {
+		api_error(ans, 409, "this login is already adopted as secret %s (its refresh tokens are "
+			  "single-use: one login, one secret)", dup);
+		secure_free(pt, ptlen);
+		json_decref(meta);
+		return;
+	}
 	int sret = seal_encrypt(&b->key, name, pt, ptlen, &sealed);
 	secure_free(pt, ptlen);
 	if (sret < 0) {

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/netmatch.h"
 #include "common/seal.h"
+#include "common/token.h"
 #include "common/xmalloc.h"
 #include "oauth-providers/provider.h"
 #include "oauth-providers/refresh.h"
@@ -163,6 +164,41 @@ static json_t *cred_open(struct broker *b, const json_t *sec)
 		log_error("a sealed OAuth credential is not one", KV_S("secret", name));
 	secure_free(pt, len);
 	return c;
+}
+
+/* What identifies a login: its refresh token, or Copilot's GitHub token. */
+static const char *login_key(const json_t *c)
+{
+	const char *k = json_str(c, "refresh", NULL);
+	return k ? k : json_str(c, "github_token", NULL);
+}
+
+const char *oauth_adopted_elsewhere(struct broker *b, const char *name, const uint8_t *pt,
+				    size_t len)
+{
+	json_t *mine = NULL;
+	const char *found = NULL;
+	size_t i;
+	json_t *sec;
+
+	if (oauth_cred_load((const char *)pt, len, &mine) < 0)
+		return NULL;
+	const char *key = login_key(mine);
+	json_array_foreach(state_secrets(b->state.doc), i, sec) {
+		if (!key || strcmp(json_str(sec, "name", ""), name) == 0 ||
+		    !broker_oauth_type(json_str(sec, "type", "")))
+			continue;
+		json_t *c = cred_open(b, sec);
+		const char *other = c ? login_key(c) : NULL;
+		bool same = other && strlen(other) == strlen(key) && ct_memeq(other, key, strlen(key));
+		cred_close(c);
+		if (same) {
+			found = json_str(sec, "name", NULL);
+			break;
+		}
+	}
+	cred_close(mine);
+	return found;
 }
 
 /* ---- slots ---- */

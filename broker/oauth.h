@@ -52,6 +52,12 @@ int oauth_prepare_xai(const uint8_t *value, size_t len, int64_t now, uint8_t **o
 int oauth_type_headers(const uint8_t *pt, size_t len, const char *host, json_t *headers,
 		       json_t *strip, json_t *merge);
 
+/* The name of another OAuth secret holding the same refresh token (or
+ * GitHub token) as the prepared credential pt, or NULL. `name` itself
+ * (a re-adoption with force) does not count. */
+const char *oauth_adopted_elsewhere(struct broker *b, const char *name, const uint8_t *pt,
+				    size_t len);
+
 /* A secret was created, replaced or deleted: (re)schedule or forget it. */
 void broker_oauth_secret_changed(struct broker *b, const char *name);
 

@@ -38,6 +38,17 @@ def main():
                 bh.check("expires_at" in a, "%s: expires_at" % typ)
             bh.check(not any(s in json.dumps(a) for s in secrets), "%s: no value in answer" % typ)
 
+        # one login, one secret: adopting it again under another name would
+        # make each refresh log the other out
+        st, ans = b.api("POST", "/proxy/v1/secrets", {"name": "c2", "type": "oauth-claude",
+                                                      "value": json.dumps(claude)})
+        bh.check_eq(st, 409, "the same login twice")
+        bh.check("secret c" in ans.get("error", ""), "names the first: %r" % ans)
+        st, ans = b.api("POST", "/proxy/v1/secrets", {"name": "g2", "type": "oauth-github-copilot",
+                                                      "value": json.dumps(copilot)})
+        bh.check_eq(st, 409, "the same GitHub token twice")
+        b.must(201, "POST", "/proxy/v1/secrets", {"name": "c", "type": "oauth-claude",
+                                                  "value": json.dumps(claude), "force": True})
         lst = b.must(200, "GET", "/proxy/v1/secrets")["secrets"]
         bh.check_eq(sorted(s["name"] for s in lst), ["c", "g", "k", "x"], "listed")
         bh.check(not any(s in json.dumps(lst) for s in secrets), "no value in the list")
