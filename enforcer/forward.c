@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/reqhead.h"
 #include "enforcer/tlsconf.h"
@@ -301,6 +302,8 @@ static int resp_on_head(void *arg)
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if (!http_is_hop(m, i))
 			sbuf_header(&b, m, i);
+	if (status == 401 && c->mitm && c->d.inject)
+		broker_note_upstream_401(c->w, c->d.inject, c->d.host);
 	if (!info) {
 		u->resp_started = true;
 		secure_free(u->pending, u->pending_len);

@@ -371,7 +371,10 @@ static void on_ask_async(uv_async_t *as)
 				wr = NULL;
 			}
 		}
-		if (wr) {
+		if (!o->w) {
+			if (!wr)
+				free(o->buf);   /* a note that wants no answer: dropped with the broker */
+		} else if (wr) {
 			struct ask_wait *a = xcalloc(1, sizeof *a);
 			a->id = o->id;
 			a->w = o->w;
@@ -475,6 +478,42 @@ static void on_ask_timeout(uv_timer_t *t)
 	cb(arg, NULL, "broker-unavailable");
 }
 
+/* Queue a frame for the main loop to write; w NULL: no answer expected. */
+static int queue_out(struct ipc_client *ic, struct worker *w, uint32_t id, uint8_t *buf, size_t len)
+{
+	struct ask_out *o = xcalloc(1, sizeof *o);
+	o->id = id;
+	o->w = w;
+	o->buf = buf;
+	o->len = len;
+	uv_mutex_lock(&ic->mu);
+	if (ic->stopping) {
+		uv_mutex_unlock(&ic->mu);
+		free(buf);
+		free(o);
+		return AL_EUNAVAIL;
+	}
+	*ic->outtail = o;
+	ic->outtail = &o->next;
+	uv_async_send(&ic->ask_async);
+	uv_mutex_unlock(&ic->mu);
+	return 0;
+}
+
+void broker_note_upstream_401(struct worker *w, const char *secret, const char *host)
+{
+	struct ipc_client *ic = w->px->ipc;
+	uint8_t *buf;
+	size_t len;
+	if (!ic || !atomic_load(&ic->up))
+		return;
+	json_t *msg = json_pack("{s:s, s:s, s:s}", "type", IPC_MSG_UPSTREAM_401, "secret", secret, "host", host);
+	int rc = msg ? ipc_frame_encode(msg, &buf, &len) : AL_EINVAL;
+	json_decref(msg);
+	if (rc == 0)
+		(void)queue_out(ic, NULL, 0, buf, len);
+}
+
 int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
 		       struct broker_ask **out)
 {
@@ -493,22 +532,8 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 	json_decref(ask);
 	if (rc < 0)
 		return rc;
-	struct ask_out *o = xcalloc(1, sizeof *o);
-	o->id = id;
-	o->w = w;
-	o->buf = buf;
-	o->len = len;
-	uv_mutex_lock(&ic->mu);
-	if (ic->stopping) {
-		uv_mutex_unlock(&ic->mu);
-		free(buf);
-		free(o);
-		return AL_EUNAVAIL;
-	}
-	*ic->outtail = o;
-	ic->outtail = &o->next;
-	uv_async_send(&ic->ask_async);
-	uv_mutex_unlock(&ic->mu);
+	if ((rc = queue_out(ic, w, id, buf, len)) < 0)
+		return rc;
 
 	struct broker_ask *a = xcalloc(1, sizeof *a);
 	a->box = w->asks;

@@ -34,6 +34,9 @@ typedef void (*broker_ask_cb)(void *arg, const json_t *answer, const char *reaso
 int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
 		       struct broker_ask **out) AL_MUST_CHECK;
 void broker_ask_cancel(struct broker_ask *a);
+/* Tell the broker an upstream answered 401 to an injected request (it may
+ * refresh an OAuth credential). No answer; dropped when it is not there. */
+void broker_note_upstream_401(struct worker *w, const char *secret, const char *host);
 /* Overwrite every string in a headers answer (before json_decref). */
 void broker_answer_wipe(json_t *msg);
 /* A worker's inbox for answers: init before its thread runs, stop on its

@@ -1,19 +1,31 @@
 """An intercepted HTTPS request gets the secret's Authorization in place of
 the sandbox's own: curl through the plain listener and through the TLS
 listener, a keep-alive connection with two requests. The origin echoes the
-headers it got; the secret value never shows in the log. Twin: a rule
-without a secret forwards the sandbox's Authorization untouched."""
+headers it got; the secret value never shows in the log. An upstream 401 to
+an injected request is passed on and reported to the broker (which may
+refresh an OAuth credential). Twin: a rule without a secret forwards the
+sandbox's Authorization untouched."""
 import json
 
 import airlock_harness as h
 import mitmtest as mt
+import origins
 import proxytest as pt
+
+
+class Refusing(origins._Handler):
+    def _any(self):
+        if self.path == "/echo/401":
+            return self._send(401, b"no", "text/plain", [("WWW-Authenticate", "Bearer")])
+        return super()._any()
+
+    do_GET = _any
 
 SECRET = mt.secret_value("inject")
 
 
 def main():
-    with mt.Setup() as s:
+    with mt.Setup(handler=Refusing) as s:
         al, port = s.al, s.port
         tok = pt.client(al, "web-1")
         mt.secret(al, "api-key", "origin.test", SECRET)
@@ -38,6 +50,10 @@ def main():
         h.check_eq(d.get("scheme"), "https", "scheme")
         h.check_eq(d.get("status"), "200", "status")
         h.check(d.get("rule") and int(d["bytes_down"]) > 0, "rule and bytes logged: %s" % d)
+        r = mt.curl(al, tok, "https://origin.test:%d/echo/401" % port, "-o", "/dev/null", "-w", "%{http_code}")
+        h.check_eq(r.stdout, "401", "an upstream 401 is passed on")
+        h.wait_for(lambda: "upstream refused an injected credential" in al.log_text(), timeout=5,
+                   what="the broker hears about the 401")
         # twin: no secret on the rule -> the sandbox's header passes untouched
         pt.allow(al, "web-1", "origin.test", "--port", str(port), "--path", "/plain")
         r = mt.curl(al, tok, "https://origin.test:%d/plain" % port, "-H", "Authorization: Bearer sandbox-own")
