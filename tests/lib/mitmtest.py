@@ -96,7 +96,7 @@ class Inner(pt.RawConn):
     (trusting airlock's CA, SNI `sni`, default the host): a RawConn that
     speaks to the intercepted origin. connect_status holds the CONNECT's."""
 
-    def __init__(self, al, tok, host, port, sni=None, cafile=None, timeout=10.0):
+    def __init__(self, al, tok, host, port, sni=None, cafile=None, timeout=10.0, alpn=None):
         import socket
         import ssl
         s = socket.create_connection(("127.0.0.1", al.http_port), timeout=timeout)
@@ -109,6 +109,8 @@ class Inner(pt.RawConn):
         ctx = ssl.create_default_context(cafile=cafile or al.ca_cert)
         if sni is not None and sni != host:
             ctx.check_hostname = False
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
         self.s = ctx.wrap_socket(s, server_hostname=sni or host)
 
     def get(self, path, host=None, headers=(), method="GET", body=None):
