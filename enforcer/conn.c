@@ -255,14 +255,14 @@ static void on_request_head(struct conn *c)
 	c->pol = policy_ref(c->w->policy);
 	c->client = NULL;
 
-	if (c->req.p.method == HTTP_TRACE) {
-		conn_reply(c, 405, "trace-refused", "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT\r\n", true);
-		return;
-	}
 	if (c->mitm) {
 		/* inside an intercepted tunnel: the client is the CONNECT's */
 		c->state = CS_WAIT;
 		mitm_request(c);
+		return;
+	}
+	if (c->req.p.method == HTTP_TRACE) {
+		conn_reply(c, 405, "trace-refused", "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT\r\n", true);
 		return;
 	}
 

@@ -298,6 +298,12 @@ void mitm_request(struct conn *c)
 		deny(c, 400, "connect-in-tunnel", false);
 		return;
 	}
+	if (req->p.method == HTTP_TRACE) {
+		/* it would echo the injected credential back to the sandbox */
+		c->d.verdict = "deny";
+		conn_reply(c, 405, "trace-refused", "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n", true);
+		return;
+	}
 	long hi = http_find(req, "host", 0);
 	int rc = mitm_target(req->arena + req->url, req->url_len, hi >= 0 ? http_value(req, (size_t)hi) : NULL,
 			     hi >= 0 ? req->hdrs[hi].vlen : 0, hi >= 0, m->host, m->port, m->path, &m->query, &reason);

@@ -2,7 +2,8 @@
 its own: allowed method and path pass, another method or a path outside the
 rule gets a 403 with X-Airlock-Reason and the connection stays usable; dot
 segments are resolved before matching and the normalised path is what goes
-upstream; an encoded slash that would change the meaning is refused."""
+upstream; an encoded slash that would change the meaning is refused; TRACE
+(which would echo an injected credential) gets 405."""
 import airlock_harness as h
 import mitmtest as mt
 import proxytest as pt
@@ -31,6 +32,8 @@ def main():
         st, hd, body = c.get("/echo/v1%2f..%2fadmin", hostv)
         h.check(st in (400, 403), "encoded slash refused (got %d)" % st)
         c = mt.Inner(al, tok, "origin.test", port)
+        st, hd, body = c.get("/echo/v1/x", hostv, method="TRACE")
+        h.check_eq((st, hd.get("x-airlock-reason")), (405, "trace-refused"), "TRACE refused inside the tunnel")
         st, hd, body = c.get("/echo/v1/again", hostv)
         h.check_eq(st, 200, "still allowed on a new connection")
         n = len([r for r in s.origin.requests if r[1].startswith("/echo/v2") or r[0] == "POST"])
