@@ -21,7 +21,14 @@ void sbuf_add(struct sbuf *b, const char *s, size_t n)
 		size_t cap = b->cap ? b->cap : 1024;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		b->p = xrealloc(b->p, cap);
+		/* not realloc: a head may hold an injected secret, and the old
+		 * block must be wiped, not left behind in freed memory */
+		char *p = xmalloc(cap);
+		if (b->len)
+			memcpy(p, b->p, b->len);
+		if (b->p)
+			secure_free(b->p, b->cap);
+		b->p = p;
 		b->cap = cap;
 	}
 	memcpy(b->p + b->len, s, n);
