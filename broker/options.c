@@ -52,6 +52,7 @@ static const struct opt_row opt_table[] = {
 	{ "idle-timeout", 1, OPT_LIMIT, true, "T", "idle keep-alive timeout (60s)" },
 	{ "connect-timeout", 1, OPT_LIMIT, true, "T", "upstream connect timeout (10s)" },
 	{ "upstream-idle-timeout", 1, OPT_LIMIT, true, "T", "upstream idle timeout (300s)" },
+	{ "tunnel-idle-timeout", 1, OPT_LIMIT, true, "T", "CONNECT tunnel idle timeout (1h)" },
 	{ "max-conns-per-client", 1, OPT_LIMIT, true, "N", "open connections per client (429)" },
 	{ "max-conns", 1, OPT_LIMIT, true, "N", "open connections in all" },
 	{ "enforcer", 1, OPT_ENFORCER, false, "PATH", "airlock-enforcer binary to run" },

@@ -188,6 +188,8 @@ static const struct up_flag up_flags[] = {
 	  "upstream connect timeout, 504 past it (default 10s)", 1, 3600000 },
 	{ "upstream-idle-timeout", "T", false, check_ms, "a time such as 30s or 5m (up to 1d)",
 	  "an upstream silent for T is closed (default 300s)", 1, 86400000 },
+	{ "tunnel-idle-timeout", "T", false, check_ms, "a time such as 10m or 1h (1s to 7d)",
+	  "a CONNECT tunnel moving no byte for T is closed (default 1h)", 1000, 7 * 86400000LL },
 	{ "max-conns-per-client", "N", false, check_count, "a number from 1 to 1000000",
 	  "open connections per client, 429 past it (default 512)", 1, 1000000 },
 	{ "max-conns", "N", false, check_count, "a number from 1 to 10000000",

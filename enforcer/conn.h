@@ -88,6 +88,7 @@ struct tunnel {
 	bool passthrough;
 	bool client_eof, up_eof;
 	bool client_paused, up_paused;
+	uint64_t last_io;             /* loop time (ms) of the last byte either way */
 };
 
 struct conn {

@@ -47,6 +47,7 @@ static const struct flag flags[] = {
 	{ "idle-timeout", F_MS, OFF(idle_timeout_ms), 1, 86400000, "idle keep-alive timeout (60s)" },
 	{ "connect-timeout", F_MS, OFF(connect_timeout_ms), 1, 3600000, "upstream connect timeout (10s)" },
 	{ "upstream-idle-timeout", F_MS, OFF(upstream_idle_timeout_ms), 1, 86400000, "upstream idle timeout (300s)" },
+	{ "tunnel-idle-timeout", F_MS, OFF(tunnel_idle_timeout_ms), 1000, 7 * 86400000LL, "CONNECT tunnel idle timeout (1h)" },
 	{ "max-conns-per-client", F_UINT, OFF(max_conns_per_client), 1, 1000000, "open connections per client (429)" },
 	{ "max-conns", F_UINT, OFF(max_conns), 1, 10000000, "open connections in all" },
 };
@@ -178,6 +179,7 @@ static void config_defaults(struct config *cfg)
 	cfg->idle_timeout_ms = AL_IDLE_TIMEOUT_MS;
 	cfg->connect_timeout_ms = AL_UPSTREAM_CONNECT_TIMEOUT_MS;
 	cfg->upstream_idle_timeout_ms = AL_UPSTREAM_IDLE_TIMEOUT_MS;
+	cfg->tunnel_idle_timeout_ms = TUNNEL_IDLE_TIMEOUT_MS;
 	cfg->max_conns_per_client = AL_CONNS_PER_CLIENT;
 	cfg->max_conns = AL_CONNS_TOTAL;
 }

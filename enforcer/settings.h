@@ -15,6 +15,12 @@
 
 enum proxy_mode { MODE_STRICT, MODE_AUDIT };
 
+/* A CONNECT tunnel (or spliced WebSocket) that moves no byte either way for
+ * this long is closed: long enough for a quiet SSH or WebSocket session,
+ * short enough that abandoned tunnels do not pile up (HAProxy's usual
+ * "timeout tunnel"). */
+#define TUNNEL_IDLE_TIMEOUT_MS (3600u * 1000u)
+
 struct config {
 	char *state_dir;
 	char *ipc_socket;
@@ -38,6 +44,7 @@ struct config {
 	unsigned idle_timeout_ms;
 	unsigned connect_timeout_ms;
 	unsigned upstream_idle_timeout_ms;
+	unsigned tunnel_idle_timeout_ms;  /* CONNECT tunnel with no byte either way */
 	unsigned max_conns_per_client;
 	unsigned max_conns;
 };

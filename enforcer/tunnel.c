@@ -2,8 +2,9 @@
  * 200 and copy bytes both ways (bare rules: blind TLS tunnel; passthrough:
  * any TCP). Backpressure stops reading a side while the other's write queue
  * is full. A tunnel remembers its client and rule id and is closed when a
- * policy change or the rule's TTL makes that rule no longer live. One log
- * line when it ends, with byte counts and duration. */
+ * policy change or the rule's TTL makes that rule no longer live, or when no
+ * byte has moved either way for --tunnel-idle-timeout. One log line when it
+ * ends, with byte counts and duration. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,30 @@ static void deny(struct conn *c, int status, const char *reason)
 {
 	c->d.verdict = c->w->px->cfg->mode == MODE_AUDIT ? "audit" : "deny";
 	conn_reply(c, status, reason, NULL, true);
+}
+
+/* The idle timer is armed once per period, not per read: each read only
+ * stamps the loop time, and the timer re-arms for what is left. */
+static void on_idle_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	if (c->closing || c->close_after_flush || c->state != CS_TUNNEL)
+		return;
+	uint64_t limit = c->w->px->cfg->tunnel_idle_timeout_ms;
+	uint64_t idle = uv_now(t->loop) - c->tun.last_io;
+	if (idle < limit) {
+		uv_timer_start(t, on_idle_timer, limit - idle, 0);
+		return;
+	}
+	c->d.reason = "tunnel-idle-timeout";
+	conn_abort(c);
+}
+
+static void idle_timer_start(struct conn *c)
+{
+	c->tun.last_io = uv_now(&c->w->loop);
+	c->tkind = T_IDLE;
+	uv_timer_start(&c->timer, on_idle_timer, c->w->px->cfg->tunnel_idle_timeout_ms, 0);
 }
 
 static void on_tunnel_ready(struct conn *c, int status, const char *reason)
@@ -65,6 +90,10 @@ static void on_tunnel_ready(struct conn *c, int status, const char *reason)
 			return;
 		}
 	}
+	/* bytes are written on as they are read: read big chunks (fewer syscalls) */
+	io_set_read_size(c->io, IO_READ_MAX);
+	io_set_read_size(c->up.io, IO_READ_MAX);
+	idle_timer_start(c);
 	io_read_start(c->io);
 	c->reading = true;
 	io_read_start(c->up.io);
@@ -133,6 +162,7 @@ void tunnel_splice(struct conn *c, const char *early_down, size_t n)
 		c->pol = NULL;
 		c->client = NULL;
 	}
+	idle_timer_start(c);
 	if (n)
 		tunnel_up_read(c, early_down, n);
 	if (c->closing || c->close_after_flush)
@@ -155,6 +185,7 @@ void tunnel_splice(struct conn *c, const char *early_down, size_t n)
 void tunnel_client_read(struct conn *c, const char *buf, size_t n)
 {
 	c->d.bytes_up += n;
+	c->tun.last_io = uv_now(&c->w->loop);
 	if (io_write(c->up.io, buf, n) < 0) {
 		tunnel_end(c);
 		return;
@@ -168,6 +199,7 @@ void tunnel_client_read(struct conn *c, const char *buf, size_t n)
 void tunnel_up_read(struct conn *c, const char *buf, size_t n)
 {
 	c->d.bytes_down += n;
+	c->tun.last_io = uv_now(&c->w->loop);
 	if (io_write(c->io, buf, n) < 0) {
 		tunnel_end(c);
 		return;
