@@ -14,6 +14,7 @@ struct io_tcp {
 	uv_connect_t creq;
 	uv_shutdown_t sreq;
 	size_t queued;
+	size_t rsize;             /* read at most this much per read(2) */
 	bool reading, closing, shut, above_high, connecting;
 };
 
@@ -26,13 +27,14 @@ struct wreq {
 
 /* One read buffer per thread: libuv calls alloc_cb right before read(2) and
  * read_cb right after, for one handle at a time, and every reader copies
- * what it keeps. */
-static __thread char tl_rbuf[IO_READ_CHUNK];
+ * what it keeps (tunnels write it on at once). */
+static __thread char tl_rbuf[IO_READ_MAX];
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
+	struct io_tcp *t = h->data;
 	buf->base = tl_rbuf;
-	buf->len = sizeof tl_rbuf;
+	buf->len = t->rsize;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -176,6 +178,7 @@ static struct io_tcp *tcp_new(uv_loop_t *loop)
 	struct io_tcp *t = xcalloc(1, sizeof *t);
 	t->base.ops = &tcp_ops;
 	t->base.loop = loop;
+	t->rsize = IO_READ_CHUNK;
 	uv_tcp_init(loop, &t->tcp);
 	t->tcp.data = t;
 	return t;
@@ -237,4 +240,12 @@ bool io_tcp_peer(struct io *io, char *buf, size_t cap)
 	if (ss.ss_family == AF_INET6)
 		return uv_ip6_name((struct sockaddr_in6 *)&ss, buf, cap) == 0;
 	return false;
+}
+
+void io_set_read_size(struct io *io, size_t n)
+{
+	if (io->ops != &tcp_ops)
+		return;
+	struct io_tcp *t = (struct io_tcp *)io;
+	t->rsize = n < 1 ? 1 : n > IO_READ_MAX ? IO_READ_MAX : n;
 }
