@@ -30,8 +30,9 @@ def flags_in(text):
 
 def man_flags(path):
     with open(os.path.join(SRC, path)) as f:
-        # roff writes a dash in a flag as "\-"
-        return flags_in(f.read().replace("\\-", "-"))
+        # roff writes a dash in a flag as "\-" and may wrap it in font codes
+        text = re.sub(r"\\f[BIRP]", "", f.read()).replace("\\-", "-")
+        return flags_in(text)
 
 
 def help_text(argv):
