@@ -27,14 +27,18 @@ def main():
         bh.check("expires_at" in short_exp, "policy rule carries expires_at")
 
         # the broker pushes by itself when the TTL ends
-        pol = ipc.recv(timeout=5.0)
-        elapsed = time.time() - t0
+        pol = ipc.recv(timeout=10.0)
+        got = time.time()
         ids = [r["id"] for r in pol["clients"][0]["rules"]]
-        bh.log("expiry push after %.3fs, rules %r" % (elapsed, ids))
+        late = got - short_exp["expires_at"]
+        bh.log("expiry push after %.3fs, %.3fs after expires_at, rules %r"
+               % (got - t0, late, ids))
         bh.check(short["id"] not in ids, "expired rule left the policy")
         bh.check_eq(ids, [keep["id"], longr["id"]], "others stay, in order")
-        bh.check(time.time() >= short_exp["expires_at"], "push not before the expiry")
-        bh.check(elapsed < 3.0, "push came at the expiry (%.2fs)" % elapsed)
+        bh.check(late >= 0, "push not before the expiry")
+        # measured from the expiry itself, not from before the POST: a slow
+        # POST (sanitizers, a loaded machine) must not eat into the bound
+        bh.check(late < 2.0, "push came at the expiry (%.2fs after it)" % late)
 
         rules = b.must(200, "GET", "/proxy/v1/clients/web-1")["rules"]
         bh.check_eq([r["id"] for r in rules], [keep["id"], longr["id"]], "listing without it")
@@ -53,7 +57,7 @@ def main():
         # listing agrees with the clock even before any push is read
         bh.wait_for(lambda: again["id"] not in
                     [r["id"] for r in b.must(200, "GET", "/proxy/v1/clients/web-1")["rules"]],
-                    timeout=5.0, what="second rule to expire")
+                    timeout=10.0, what="second rule to expire")
         ipc.close()
 
 
