@@ -50,24 +50,28 @@ int log_format_parse(const char *s, enum log_format *out)
 
 bool log_key_is_sensitive(const char *key)
 {
-	static const char *const exact[] = {
-		"token", "value", "password", "passwd", "authorization", "proxy-authorization",
-		"proxy_authorization", "cookie", "set-cookie", "set_cookie", "secret_value",
-		"client_secret", "api_key", "apikey", "api-key", "private_key", "seal_key",
-		"credentials", "x-api-key",
-	};
-	static const char *const suffixes[] = { "_token", "-token", "_password", "_secret", "_key" };
+#define K(s) { s, sizeof s - 1 }
+	static const struct { const char *s; size_t n; } exact[] = {
+		K("token"), K("value"), K("password"), K("passwd"), K("authorization"), K("proxy-authorization"),
+		K("proxy_authorization"), K("cookie"), K("set-cookie"), K("set_cookie"), K("secret_value"),
+		K("client_secret"), K("api_key"), K("apikey"), K("api-key"), K("private_key"), K("seal_key"),
+		K("credentials"), K("x-api-key"),
+	}, suffixes[] = { K("_token"), K("-token"), K("_password"), K("_secret"), K("_key") };
+#undef K
 	size_t klen;
 
 	if (!key)
 		return false;
-	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
-		if (strcasecmp(key, exact[i]) == 0)
-			return true;
+	/* every field of every decision line comes through here: compare only
+	 * strings of the right length */
 	klen = strlen(key);
+	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+		if (exact[i].n == klen && strcasecmp(key, exact[i].s) == 0)
+			return true;
 	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		size_t slen = strlen(suffixes[i]);
-		if (klen > slen && strcasecmp(key + klen - slen, suffixes[i]) == 0)
+		size_t slen = suffixes[i].n;
+		if (klen > slen && key[klen - slen] == suffixes[i].s[0] &&
+		    strcasecmp(key + klen - slen, suffixes[i].s) == 0)
 			return true;
 	}
 	return false;
@@ -128,6 +132,9 @@ bool log_value_is_sensitive(const char *value)
 		if (looks_like_jwt(p))
 			return true;
 		for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+			/* prefixes are lower case: a cheap first-letter test first */
+			if ((pats[i].nocase ? tolower((unsigned char)*p) : *p) != pats[i].prefix[0])
+				continue;
 			size_t plen = strlen(pats[i].prefix);
 			int cmp = pats[i].nocase ? strncasecmp(p, pats[i].prefix, plen)
 						 : strncmp(p, pats[i].prefix, plen);
@@ -195,18 +202,47 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
 		sb_putn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+/* A decimal integer without printf (one per field of every decision line). */
+static void sb_put_int(struct sb *b, long long v)
+{
+	char tmp[24];
+	size_t i = sizeof tmp;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	sb_putn(b, tmp + i, sizeof tmp - i);
+}
+
 static void render_ts(struct sb *b)
 {
+	/* the date and time to the second change once a second: format them
+	 * once per second per thread */
+	static __thread time_t last_sec = (time_t)-1;
+	static __thread char sec_text[32];
+	static __thread size_t sec_len;
 	struct timespec ts;
-	struct tm tm;
-	char tmp[40];
+	char ms[8];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	/* strftime, not snprintf: gcc cannot bound tm's fields and would warn. */
-	size_t n = strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(tmp + n, sizeof tmp - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
-	sb_puts(b, tmp);
+	if (ts.tv_sec != last_sec) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		/* strftime, not snprintf: gcc cannot bound tm's fields and would warn. */
+		sec_len = strftime(sec_text, sizeof sec_text, "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = ts.tv_sec;
+	}
+	int m = (int)(ts.tv_nsec / 1000000) % 1000;
+	ms[0] = '.';
+	ms[1] = (char)('0' + m / 100);
+	ms[2] = (char)('0' + m / 10 % 10);
+	ms[3] = (char)('0' + m % 10);
+	ms[4] = 'Z';
+	sb_putn(b, sec_text, sec_len);
+	sb_putn(b, ms, 5);
 }
 
 /* Keys come from code, but a key with odd bytes must still not break a line. */
@@ -340,7 +376,7 @@ static void render_field(struct sb *b, enum log_format fmt, const struct log_kv 
 		else if (log_key_is_sensitive(kv->key))
 			sb_puts(b, REDACTED);
 		else
-			sb_printf(b, "%lld", kv->i);
+			sb_put_int(b, kv->i);
 		return;
 	}
 	if (fmt == LOG_FMT_JSON)

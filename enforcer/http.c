@@ -405,8 +405,12 @@ bool http_name_is(const struct http_msg *m, size_t i, const char *name)
 
 long http_find(const struct http_msg *m, const char *name, size_t from)
 {
+	/* hot (several lookups per header of every message): names of another
+	 * length or first letter are skipped without a strcasecmp */
+	size_t n = strlen(name);
+	int first = name[0] | 0x20;
 	for (size_t i = from; i < m->nhdrs; i++)
-		if (http_name_is(m, i, name))
+		if (m->hdrs[i].nlen == n && (m->arena[m->hdrs[i].name] | 0x20) == first && http_name_is(m, i, name))
 			return (long)i;
 	return -1;
 }
@@ -447,13 +451,18 @@ bool http_keep_alive(const struct http_msg *m)
 
 bool http_is_hop(const struct http_msg *m, size_t i)
 {
-	static const char *const hop[] = {
-		"connection", "keep-alive", "proxy-connection", "proxy-authorization",
-		"proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade",
+#define HOP(s) { s, sizeof s - 1 }
+	static const struct { const char *s; size_t n; } hop[] = {
+		HOP("connection"), HOP("keep-alive"), HOP("proxy-connection"), HOP("proxy-authorization"),
+		HOP("proxy-authenticate"), HOP("te"), HOP("trailer"), HOP("transfer-encoding"), HOP("upgrade"),
 	};
+#undef HOP
 	const char *n = http_name(m, i);
+	size_t nlen = m->hdrs[i].nlen;
+	/* called for every header of every forwarded message: compare only
+	 * names of the same length */
 	for (size_t k = 0; k < sizeof hop / sizeof hop[0]; k++)
-		if (strcasecmp(n, hop[k]) == 0)
+		if (hop[k].n == nlen && (n[0] | 0x20) == hop[k].s[0] && strcasecmp(n, hop[k].s) == 0)
 			return true;
 	if (strncasecmp(n, "proxy-", 6) == 0)
 		return true;
