@@ -12,6 +12,7 @@
 #include <gnutls/gnutls.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "broker/api.h"
 #include "broker/ipc_server.h"
@@ -48,8 +49,8 @@ struct oauth_slot {
 	struct oauth_http_xfer *xfer; /* in flight: single flight per secret */
 	int64_t started_ms;
 	int attempts;                 /* consecutive transient failures */
-	int64_t not_before;           /* backoff / Retry-After (unix s) */
-	int64_t due;                  /* what the timer waits for (unix s) */
+	int64_t not_before_ms;        /* backoff / Retry-After (unix ms) */
+	int64_t due_ms;               /* what the timer waits for (unix ms) */
 	int64_t last_forced;          /* last upstream-401 forced refresh */
 	json_t *unsaved;              /* refreshed, not yet committed */
 	struct oauth_waiter *waiters, **wtail;
@@ -305,7 +306,7 @@ static void slot_cancel(struct oauth_slot *s)
 	cred_close(s->unsaved);
 	s->unsaved = NULL;
 	s->attempts = 0;
-	s->not_before = 0;
+	s->not_before_ms = 0;
 }
 
 static void slot_free(struct oauth_slot *s, bool stopping)
@@ -331,15 +332,27 @@ static void slot_free(struct oauth_slot *s, bool stopping)
  * longer than this, and each firing checks the wall clock again. */
 #define OAUTH_TIMER_MAX_MS (10 * 60 * 1000)
 
+/* The monotonic timer may run a little ahead of the wall clock. */
+#define OAUTH_TIMER_SLACK_MS 5
+
 static void on_timer(uv_timer_t *t);
 
-static void timer_at(struct oauth_slot *s, int64_t when)
+/* Wall clock in milliseconds: whole seconds (time_now()) would let a
+ * Retry-After or a backoff end up to a second early. */
+static int64_t wall_ms(void)
 {
-	int64_t now = time_now();
-	uint64_t ms = when <= now ? 0 : (uint64_t)(when - now) * 1000;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void timer_at_ms(struct oauth_slot *s, int64_t when_ms)
+{
+	int64_t left = when_ms - wall_ms();
+	uint64_t ms = left <= 0 ? 0 : (uint64_t)left + OAUTH_TIMER_SLACK_MS;
 	if (ms > OAUTH_TIMER_MAX_MS)
 		ms = OAUTH_TIMER_MAX_MS;
-	s->due = when;
+	s->due_ms = when_ms;
 	uv_update_time(s->m->b->loop);
 	uv_timer_start(&s->timer, on_timer, ms, 0);
 }
@@ -347,7 +360,7 @@ static void timer_at(struct oauth_slot *s, int64_t when)
 static void on_timer(uv_timer_t *t)
 {
 	struct oauth_slot *s = t->data;
-	if (s->due > time_now() && !s->unsaved) {
+	if (s->due_ms > wall_ms() && !s->unsaved) {
 		slot_schedule(s);   /* woken early (the cap, or a clock change) */
 		return;
 	}
@@ -361,7 +374,7 @@ static void slot_schedule(struct oauth_slot *s)
 	if (!sec || s->xfer)
 		return;
 	if (s->unsaved) {
-		timer_at(s, time_now() + OAUTH_SAVE_RETRY_S);
+		timer_at_ms(s, wall_ms() + OAUTH_SAVE_RETRY_S * 1000);
 		return;
 	}
 	if (strcmp(json_str(sec, "status", "ok"), "relogin-required") == 0) {
@@ -381,9 +394,10 @@ static void slot_schedule(struct oauth_slot *s)
 		uv_timer_stop(&s->timer);
 		return;
 	}
-	if (due < s->not_before)
-		due = s->not_before;
-	timer_at(s, due);
+	int64_t due_ms = due > INT64_MAX / 1000 ? INT64_MAX / 2 : due * 1000;
+	if (due_ms < s->not_before_ms)
+		due_ms = s->not_before_ms;
+	timer_at_ms(s, due_ms);
 }
 
 void broker_oauth_secret_changed(struct broker *b, const char *name)
@@ -582,7 +596,7 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 				       OAUTH_SAVE_RETRY_S);
 		} else {
 			s->attempts = 0;
-			s->not_before = 0;
+			s->not_before_ms = 0;
 			log_info("OAuth credential refreshed", KV_S("secret", s->name),
 				 KV_S("type", p->type), KV_I("expires_at", json_int(next, "expires_at", 0)),
 				 KV_I("ms", took));
@@ -595,7 +609,8 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 	} else {
 		s->attempts++;
 		int64_t d = res.retry_after > 0 ? res.retry_after : backoff_s(s->attempts);
-		s->not_before = now + d;
+		/* from now, in ms: not from the start of this second */
+		s->not_before_ms = wall_ms() + d * 1000;
 		log_warn("OAuth refresh failed; will retry", KV_S("secret", s->name),
 			 KV_S("reason", res.reason), KV_S("error", resp->status ? NULL : resp->error),
 			 KV_I("retry_in", d), KV_I("attempt", s->attempts));
@@ -637,7 +652,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 	const json_t *sec = state_secret(b->state.doc, s->name, NULL);
 	if (!sec || strcmp(json_str(sec, "status", "ok"), "relogin-required") == 0)
 		return AL_ESTATE;
-	if (!forced && s->not_before > time_now()) {
+	if (!forced && s->not_before_ms > wall_ms()) {
 		slot_schedule(s);
 		return 0;
 	}
@@ -660,7 +675,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 			  KV_S("error", airlock_strerror(ret)));
 		oauth_http_req_free(&req);
 		s->attempts++;
-		s->not_before = time_now() + backoff_s(s->attempts);
+		s->not_before_ms = wall_ms() + backoff_s(s->attempts) * 1000;
 		slot_schedule(s);
 		return 0;
 	}
@@ -727,7 +742,8 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 		*deferred = true;
 		return NULL;
 	}
-	int64_t retry = s && s->not_before > now ? s->not_before - now : 2;
+	int64_t left_ms = s ? s->not_before_ms - wall_ms() : 0;
+	int64_t retry = left_ms > 0 ? (left_ms + 999) / 1000 : 2;
 	return headers_error(id, "credential-refreshing", "the credential is being refreshed",
 			     retry < 60 ? retry : 60);
 }
