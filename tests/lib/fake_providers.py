@@ -64,17 +64,24 @@ a killed one's late ones), "host",
 answer could be written (a refresh token may still have been consumed)}. fp.quiesce() waits until no request is
 being handled.
 fp.seen_tokens(host) lists the Authorization values an API host received.
+
+tmpdir (where the test CA goes; tests make it with tempfile.mkdtemp) is
+removed when the test process exits, when it lies in the temp directory:
+it holds a CA key, and a suite run would otherwise leave one per test.
 """
 
+import atexit
 import base64
 import hashlib
 import http.server
 import json
 import os
 import random
+import shutil
 import socket
 import socketserver
 import ssl
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -149,6 +156,11 @@ class FakeProviders:
         self.inflight = 0
         self.answer_text = answer_text
         self.tmpdir = tmpdir
+        tmproot = os.path.realpath(tempfile.gettempdir())
+        if os.path.dirname(os.path.realpath(tmpdir)) == tmproot:
+            # at exit: after the daemons using the CA (killed by their
+            # harness) and whatever the test did with the directory
+            atexit.register(shutil.rmtree, tmpdir, True)
         self.testca = origins.TestCA(tmpdir, names=HOSTS)
         self.ca = self.testca.ca_cert
         self.addr = addr or "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 254),
