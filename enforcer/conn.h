@@ -66,6 +66,8 @@ struct upstream {
 	bool resume_stored;
 	bool ws;                      /* this exchange asked for a WebSocket upgrade */
 	bool upgraded;                /* 101 answered: splice from now on */
+	bool oauth;                   /* this exchange injects an OAuth credential */
+	bool swap_401;                /* its upstream said 401: the sandbox gets 503 */
 	/* current exchange */
 	bool req_chunked, req_done;
 	bool resp_started, resp_done, resp_chunked_out, resp_eof_delim, head_req, close_after;

@@ -302,8 +302,16 @@ static int resp_on_head(void *arg)
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if (!http_is_hop(m, i))
 			sbuf_header(&b, m, i);
-	if (status == 401 && c->mitm && c->d.inject)
+	if (status == 401 && c->mitm && c->d.inject) {
 		broker_note_upstream_401(c->w, c->d.inject, c->d.host);
+		if (u->oauth) {
+			/* the sandbox must never see a 401 for an OAuth credential
+			 * airlock holds: its CLI would wipe or refresh its stub */
+			u->swap_401 = true;
+			free(b.p);
+			return -1;
+		}
+	}
 	if (!info) {
 		u->resp_started = true;
 		secure_free(u->pending, u->pending_len);
@@ -445,7 +453,10 @@ static void up_on_read(void *arg, const char *buf, size_t n)
 		conn_abort(c);
 		return;
 	}
-	if (next == BAD) {
+	if (next == BAD && u->swap_401) {
+		c->d.verdict = "deny";
+		conn_reply(c, 503, "credential-refreshing", "Retry-After: 1\r\n", false);
+	} else if (next == BAD) {
 		c->d.reason = "bad-upstream-response";
 		if (!u->resp_started)
 			conn_reply(c, 502, "bad-upstream-response", NULL, false);
@@ -640,6 +651,7 @@ static void exchange_begin(struct conn *c, bool reused)
 	u->resp_started = u->resp_done = u->resp_chunked_out = u->resp_eof_delim = false;
 	u->close_after = false;
 	u->upgraded = false;
+	u->swap_401 = false;
 	u->head_req = c->req.p.method == HTTP_HEAD;
 	u->client_keep = http_keep_alive(&c->req);
 	if (!u->resp_init) {
@@ -783,6 +795,7 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 
 	struct upstream *u = &c->up;
 	u->ws = r->websocket;
+	u->oauth = r->inj && r->inj->oauth;
 	if (u->io && u->connected && strcmp(u->host, r->host) == 0 && u->port == r->port && u->tls == r->tls) {
 		if (u->pending)
 			secure_free(u->pending, u->pending_len);

@@ -216,6 +216,7 @@ int inject_from_answer(const json_t *ans, struct inject *inj)
 	if ((rc = pairs_from(json_object_get(ans, "headers"), &inj->add, &inj->nadd)) < 0 ||
 	    (rc = pairs_from(json_object_get(ans, "merge"), &inj->merge, &inj->nmerge)) < 0)
 		goto out;
+	inj->oauth = json_is_true(json_object_get(ans, "oauth"));
 	const json_t *strip = json_object_get(ans, "strip");
 	if (strip) {
 		if (!json_is_array(strip) || json_array_size(strip) > AL_INJECT_HEADERS_MAX) {

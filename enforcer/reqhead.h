@@ -31,6 +31,7 @@ struct inject {
 	size_t nadd, nmerge;
 	char **strip;
 	size_t nstrip;
+	bool oauth;                   /* an OAuth credential: an upstream 401 becomes a 503 */
 };
 
 /* One request to send upstream, whatever brought it (plain proxy request or

@@ -2,7 +2,10 @@
 sandbox's placeholder Authorization and any x-api-key are removed, the real
 bearer added, and "oauth-2025-04-20" merged into the sandbox's own
 anthropic-beta list (kept, not replaced: the other betas matter), or added
-when the request has none. The real token never reaches the log."""
+when the request has none. An upstream 401 to the injected OAuth token is
+reported to the broker and the sandbox gets 503 credential-refreshing with
+Retry-After, never the 401 (its CLI would wipe or refresh its stub); the
+request after it works. The real token never reaches the log."""
 import json
 import os
 import secrets
@@ -10,7 +13,17 @@ import time
 
 import airlock_harness as h
 import mitmtest as mt
+import origins
 import proxytest as pt
+
+
+class Refusing(origins._Handler):
+    def _any(self):
+        if self.path == "/echo/401":
+            return self._send(401, b'{"error":"invalid token"}', "application/json")
+        return super()._any()
+
+    do_GET = do_POST = _any
 
 
 def main():
@@ -18,7 +31,7 @@ def main():
     cred = {"claudeAiOauth": {"accessToken": access, "refreshToken": "sk-ant-ort01-" + secrets.token_urlsafe(24),
                               "expiresAt": int(time.time() + 30 * 86400) * 1000,
                               "scopes": ["user:inference", "user:profile"], "subscriptionType": "max"}}
-    with mt.Setup(names=("api.anthropic.com",)) as s:
+    with mt.Setup(names=("api.anthropic.com",), handler=Refusing) as s:
         al, port = s.al, s.port
         path = os.path.join(al.tmpdir, "creds.json")
         with open(path, "w") as f:
@@ -48,6 +61,14 @@ def main():
         st, _, body = c.get("/echo/v1/models", hostv)
         hd = [(k.lower(), v) for k, v in json.loads(body)["headers"]]
         h.check_eq([v for k, v in hd if k == "anthropic-beta"], ["oauth-2025-04-20"], "added when absent")
+        st, hd, body = c.get("/echo/401", hostv)
+        h.check_eq((st, hd.get("x-airlock-reason"), hd.get("retry-after")), (503, "credential-refreshing", "1"),
+                   "an upstream 401 reaches the sandbox as 503")
+        h.check(b"invalid token" not in body, "the upstream's 401 body is not passed on")
+        h.wait_for(lambda: "upstream refused an injected credential" in al.log_text(), timeout=5,
+                   what="the broker hears about the 401")
+        c = mt.Inner(al, tok, "api.anthropic.com", port)
+        h.check_eq(c.get("/echo/v1/models", hostv)[0], 200, "next request works")
         mt.check_no_secret(al, access)
         al.check_alive()
 
