@@ -27,7 +27,8 @@ What Airlock does:
   - adds --no-enforcer when airlock-enforcer is not built (yet);
   - polls (never sleeps a fixed time) until the API socket answers
     GET /proxy/v1/status and, with an enforcer, both proxy ports accept
-    connections: deadline 20 s, failing early if the broker exits;
+    connections: deadline 60 s (sanitizers on a loaded 2-core machine), failing
+    early if the broker exits;
   - stop() sends SIGTERM (or the signal asked for), waits, falls back to
     SIGKILL, and asserts exit status 0, the API socket removed and no
     sanitizer report in the logs;
@@ -51,7 +52,7 @@ import time
 import traceback
 
 SKIP = 77
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = 60.0  # only ever reached when something is wrong: be generous
 STOP_TIMEOUT = 15.0
 
 # ---------------------------------------------------------------------------

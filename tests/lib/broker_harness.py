@@ -33,7 +33,7 @@ from airlock_harness import (DaemonDied, SANITIZER_MARKS, TestFailure, api_reque
 __all__ = ["Broker", "IpcClient", "DaemonDied", "TestFailure", "check", "check_eq", "fail",
            "files_containing", "log", "run", "skip", "wait_for", "state_snapshot"]
 
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = 60.0  # only ever reached when something is wrong: be generous
 STOP_TIMEOUT = 15.0
 
 _live = []
