@@ -431,11 +431,10 @@ size_t log_render(char *buf, size_t cap, enum log_format fmt, const char *verdic
 	return b.len;
 }
 
-static void log_write_line(char *line, size_t len)
+static void write_all(const char *line, size_t len)
 {
 	size_t off = 0;
 
-	line[len++] = '\n';
 	while (off < len) {
 		ssize_t w = write(log_cfg.fd, line + off, len - off);
 		if (w < 0) {
@@ -445,6 +444,46 @@ static void log_write_line(char *line, size_t len)
 		}
 		off += (size_t)w;
 	}
+}
+
+static __thread bool tl_batching;
+static __thread size_t tl_blen;
+static __thread char tl_batch[LOG_BATCH_MAX];
+
+void log_batch_start(void)
+{
+	tl_batching = true;
+}
+
+void log_batch_flush(void)
+{
+	if (tl_blen) {
+		write_all(tl_batch, tl_blen);
+		tl_blen = 0;
+	}
+}
+
+void log_batch_stop(void)
+{
+	log_batch_flush();
+	tl_batching = false;
+}
+
+static void log_write_line(char *line, size_t len)
+{
+	line[len++] = '\n';
+	if (!tl_batching) {
+		write_all(line, len);
+		return;
+	}
+	if (tl_blen + len > sizeof tl_batch)
+		log_batch_flush();
+	if (len > sizeof tl_batch) {
+		write_all(line, len);
+		return;
+	}
+	memcpy(tl_batch + tl_blen, line, len);
+	tl_blen += len;
 }
 
 static const char *level_name(enum log_level lvl)

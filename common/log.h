@@ -60,6 +60,17 @@ void log_decision_(const char *verdict, const struct log_kv *kv, size_t n);
 size_t log_render(char *buf, size_t cap, enum log_format fmt, const char *verdict_or_level,
 		  const char *msg, const struct log_kv *kv, size_t n);
 
+/* Batching, for event-loop threads that log a line per request: after
+ * log_batch_start() this thread's lines are gathered and written by
+ * log_batch_flush() (call it before the loop blocks) in whole lines, one
+ * write(2) of at most LOG_BATCH_MAX bytes (PIPE_BUF: atomic on a pipe, so
+ * threads never interleave inside a line). log_batch_stop() flushes and ends
+ * batching. Other threads are unaffected. */
+#define LOG_BATCH_MAX 4096
+void log_batch_start(void);
+void log_batch_flush(void);
+void log_batch_stop(void);
+
 /* True when a key names a credential, or a value looks like one. */
 bool log_key_is_sensitive(const char *key);
 bool log_value_is_sensitive(const char *value);

@@ -150,6 +150,7 @@ static void worker_shutdown(struct worker *w)
 	broker_box_stop(w);
 	uv_close((uv_handle_t *)&w->async, NULL);
 	uv_close((uv_handle_t *)&w->expiry, NULL);
+	uv_close((uv_handle_t *)&w->log_flush, NULL);
 }
 
 static void on_async(uv_async_t *a)
@@ -171,10 +172,20 @@ static void on_async(uv_async_t *a)
 		worker_shutdown(w);
 }
 
+/* One decision line per request: gather a loop turn's lines and write them
+ * in one write(2) right before the loop waits for I/O again. */
+static void on_log_flush(uv_prepare_t *p)
+{
+	(void)p;
+	log_batch_flush();
+}
+
 static void worker_main(void *arg)
 {
 	struct worker *w = arg;
+	log_batch_start();
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	log_batch_stop();
 }
 
 int workers_start(struct proxy *px, unsigned n)
@@ -190,6 +201,8 @@ int workers_start(struct proxy *px, unsigned n)
 		w->async.data = w;
 		uv_timer_init(&w->loop, &w->expiry);
 		w->expiry.data = w;
+		uv_prepare_init(&w->loop, &w->log_flush);
+		uv_prepare_start(&w->log_flush, on_log_flush);
 		w->policy = policy_empty();
 		broker_box_init(w);
 		if (px->http_fd >= 0 && listener_start(w, px->http_fd, false) < 0)

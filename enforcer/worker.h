@@ -52,6 +52,7 @@ struct worker {
 	bool stopping;
 	struct policy *policy;         /* current; this thread only */
 	uv_timer_t expiry;             /* closes tunnels whose rule's TTL ran out */
+	uv_prepare_t log_flush;        /* writes the decision lines gathered in one loop turn */
 	uv_tcp_t lis[2];
 	bool lis_tls[2];
 	unsigned nlis;
