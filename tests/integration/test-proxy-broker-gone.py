@@ -21,8 +21,12 @@ def main():
             h.wait_for(lambda: c.request("GET", url + "/echo", token=tok)[0] == 200, timeout=5, what="allowed")
             enf = al.enforcer_pid()
             h.check(enf, "enforcer pid")
+            lost = al.log_text().count("broker not reachable")
             al.kill(signal.SIGKILL)
-            time.sleep(0.5)
+            # not a fixed sleep: the requests below come after the enforcer
+            # has seen the broker go, however slow the machine
+            h.wait_for(lambda: al.log_text().count("broker not reachable") > lost, timeout=10,
+                       what="the enforcer to notice the broker is gone")
             h.check(h.pid_alive(enf), "the enforcer outlives the broker")
             h.check_eq(c.request("GET", url + "/echo", token=tok)[0], 200, "allowed on the open connection")
             c2 = pt.RawConn(al.http_port)
