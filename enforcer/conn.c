@@ -186,9 +186,12 @@ static const char *status_text(int status)
 	}
 }
 
+static void reply_send(struct conn *c, int status, const char *reason, const char *extra, const char *ctype,
+		       const char *body, size_t blen, bool keep);
+
 void conn_reply(struct conn *c, int status, const char *reason, const char *extra, bool keep)
 {
-	char body[256], head[1024];
+	char body[256];
 	if (c->closing || c->close_after_flush)
 		return;
 	/* A client that sent "Expect: 100-continue" holds its body back: after a
@@ -199,14 +202,36 @@ void conn_reply(struct conn *c, int status, const char *reason, const char *extr
 			keep = false;
 	}
 	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", status_text(status), reason);
+	reply_send(c, status, reason, extra, "text/plain; charset=utf-8", body, (size_t)blen, keep);
+}
+
+void conn_reply_body(struct conn *c, int status, const char *reason, const char *ctype, const char *body,
+		     size_t blen, bool keep)
+{
+	if (c->closing || c->close_after_flush)
+		return;
+	if (keep && c->req.phase == MSG_BODY && (c->req.p.content_length > 0 || http_is_chunked(&c->req))) {
+		long e = http_find(&c->req, "expect", 0);
+		if (e >= 0 && http_list_has(http_value(&c->req, (size_t)e), c->req.hdrs[e].vlen, "100-continue"))
+			keep = false;
+	}
+	reply_send(c, status, reason, "Cache-Control: no-store\r\n", ctype, body, blen, keep);
+}
+
+static void reply_send(struct conn *c, int status, const char *reason, const char *extra, const char *ctype,
+		       const char *body, size_t blen, bool keep)
+{
+	char head[1024];
 	bool is_head = c->req.phase != MSG_IDLE && c->req.p.method == HTTP_HEAD;
 	int hlen = snprintf(head, sizeof head,
-			    "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-			    "Content-Length: %d\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
-			    status, status_text(status), blen, reason, extra ? extra : "",
+			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+			    "Content-Length: %zu\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
+			    status, status_text(status), ctype, blen, reason, extra ? extra : "",
 			    keep ? "" : "Connection: close\r\n");
-	if (io_write(c->io, head, (size_t)hlen) == 0 && !is_head)
-		(void)io_write(c->io, body, (size_t)blen);
+	if (hlen < 0 || (size_t)hlen >= sizeof head)
+		hlen = 0;
+	if (io_write(c->io, head, (size_t)hlen) == 0 && !is_head && blen)
+		(void)io_write(c->io, body, blen);
 	if (!c->d.verdict)
 		c->d.verdict = "deny";
 	c->d.status = status;

@@ -129,6 +129,10 @@ void conn_finish(struct conn *c);
 /* Answer with a short response; keep=false closes after it is written.
  * extra: more header lines (each ending in \r\n) or NULL. */
 void conn_reply(struct conn *c, int status, const char *reason, const char *extra, bool keep);
+/* conn_reply with the given Content-Type and body (the token shim's answer;
+ * Cache-Control: no-store). */
+void conn_reply_body(struct conn *c, int status, const char *reason, const char *ctype, const char *body,
+		     size_t blen, bool keep);
 /* Log c->d once (verdict, status and reason as set). */
 void conn_log(struct conn *c);
 /* The current exchange is over: next request (keep) or close. */
@@ -164,6 +168,10 @@ void upstream_open(struct conn *c, const char *host, enum host_kind kind, uint16
 void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t port, uint64_t rule_id,
 		bool audit, const char *audit_reason);
 void mitm_request(struct conn *c);
+/* The token shim: true when `cl` has a rule injecting a secret and
+ * host:port is one of the OAuth token endpoints' hosts (a CONNECT there is
+ * intercepted even without a rule of its own). */
+bool mitm_shim_host(const struct policy_client *cl, const char *host, uint16_t port);
 void mitm_handshake_done(struct conn *c);
 void mitm_abort(struct conn *c);   /* conn closing: cancel a broker ask */
 void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */

@@ -21,6 +21,10 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/policy.h"
+
+#ifndef IPC_MSG_SHIM
+#define IPC_MSG_SHIM "shim"   /* broker/oauth.h answer_shim() */
+#endif
 #include "enforcer/worker.h"
 
 #define BACKOFF_MIN_MS 50
@@ -66,6 +70,7 @@ struct broker_ask {
 	uv_timer_t timer;
 	broker_ask_cb cb;
 	void *arg;
+	bool shim;              /* a "shim" ask: the answer is status + body */
 };
 
 struct ipc_client {
@@ -215,8 +220,8 @@ static int handle_headers(struct ipc_client *ic, json_t *msg)
 static int handle_msg(struct ipc_client *ic, json_t *msg)
 {
 	const char *type = json_string_value(json_object_get(msg, "type"));
-	if (type && strcmp(type, IPC_MSG_HEADERS) == 0)
-		return handle_headers(ic, msg);
+	if (type && (strcmp(type, IPC_MSG_HEADERS) == 0 || strcmp(type, IPC_MSG_SHIM) == 0))
+		return handle_headers(ic, msg);   /* an answer to an ask, found by id */
 	if (!type || strcmp(type, IPC_MSG_POLICY) != 0) {
 		log_warn("unexpected IPC message", KV_S("type", type));
 		return AL_EPROTO;
@@ -430,11 +435,19 @@ static void ask_unlink_free(struct broker_ask *a)
 static const char *error_code(const char *e)
 {
 	static const char *const known[] = { "secret-not-found", "secret-host-mismatch", "relogin-required",
-					     "credential-refreshing", "broker-error" };
+					     "credential-refreshing", "broker-error", "no-shim" };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (e && strcmp(e, known[i]) == 0)
 			return known[i];
 	return "broker-error";
+}
+
+/* A shim answer: {status: 200..599, content_type, body} (strings). */
+static bool shim_answer_ok(const json_t *m)
+{
+	const json_t *st = json_object_get(m, "status");
+	return json_is_integer(st) && json_integer_value(st) >= 200 && json_integer_value(st) <= 599 &&
+	       json_is_string(json_object_get(m, "content_type")) && json_is_string(json_object_get(m, "body"));
 }
 
 static void on_box(uv_async_t *as)
@@ -453,13 +466,14 @@ static void on_box(uv_async_t *as)
 		if (a) {
 			broker_ask_cb cb = a->cb;
 			void *arg = a->arg;
+			bool shim = a->shim;
 			ask_unlink_free(a);
 			const char *err = NULL;
 			if (!in->msg)
 				err = "broker-unavailable";
 			else if (json_object_get(in->msg, "error"))
 				err = error_code(json_string_value(json_object_get(in->msg, "error")));
-			else if (!json_is_array(json_object_get(in->msg, "headers")))
+			else if (shim ? !shim_answer_ok(in->msg) : !json_is_array(json_object_get(in->msg, "headers")))
 				err = "broker-error";
 			cb(arg, err ? NULL : in->msg, err);
 		}
@@ -514,21 +528,24 @@ void broker_note_upstream_401(struct worker *w, const char *secret, const char *
 		(void)queue_out(ic, NULL, 0, buf, len);
 }
 
-int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
-		       struct broker_ask **out)
+/* Send ask (its "id" filled in here) and wait for the answer on w's loop. */
+static int ask_send(struct worker *w, json_t *ask, bool shim, broker_ask_cb cb, void *arg, struct broker_ask **out)
 {
 	struct ipc_client *ic = w->px->ipc;
 	uint8_t *buf;
 	size_t len;
 	*out = NULL;
-	if (!ic || !w->asks || !atomic_load(&ic->up))
+	if (!ask)
+		return AL_EINVAL;
+	if (!ic || !w->asks || !atomic_load(&ic->up)) {
+		json_decref(ask);
 		return AL_EUNAVAIL;
+	}
 	uint32_t id = atomic_fetch_add(&ic->next_id, 1) + 1;
 	if (id == 0)
 		id = atomic_fetch_add(&ic->next_id, 1) + 1;
-	json_t *ask = json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", (json_int_t)id,
-				"secret", secret, "host", host);
-	int rc = ask ? ipc_frame_encode(ask, &buf, &len) : AL_EINVAL;
+	int rc = json_object_set_new(ask, "id", json_integer((json_int_t)id)) < 0 ? AL_EINVAL
+		 : ipc_frame_encode(ask, &buf, &len);
 	json_decref(ask);
 	if (rc < 0)
 		return rc;
@@ -540,6 +557,7 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 	a->id = id;
 	a->cb = cb;
 	a->arg = arg;
+	a->shim = shim;
 	uv_timer_init(&w->loop, &a->timer);
 	a->timer.data = a;
 	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
@@ -549,6 +567,21 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 	a->box->asks = a;
 	*out = a;
 	return 0;
+}
+
+int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
+		       struct broker_ask **out)
+{
+	return ask_send(w, json_pack("{s:s, s:s, s:s}", "type", IPC_MSG_HEADERS, "secret", secret, "host", host),
+			false, cb, arg, out);
+}
+
+int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,
+		    broker_ask_cb cb, void *arg, struct broker_ask **out)
+{
+	return ask_send(w, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", IPC_MSG_SHIM, "client", client, "host",
+				     host, "path", path, "method", method),
+			true, cb, arg, out);
 }
 
 void broker_ask_cancel(struct broker_ask *a)

@@ -33,6 +33,12 @@ void ipc_client_free(struct ipc_client *ic);
 typedef void (*broker_ask_cb)(void *arg, const json_t *answer, const char *reason);
 int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
 		       struct broker_ask **out) AL_MUST_CHECK;
+/* broker_ask_shim(), paired with answer_shim() in the broker (token shim):
+ * may airlock answer this request of `client` to an OAuth token endpoint
+ * itself? cb(arg, answer, NULL) with {status, content_type, body, secret?},
+ * or cb(arg, NULL, reason): "no-shim" (go on as usual), or as above. */
+int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,
+		    broker_ask_cb cb, void *arg, struct broker_ask **out) AL_MUST_CHECK;
 void broker_ask_cancel(struct broker_ask *a);
 /* Tell the broker an upstream answered 401 to an injected request (it may
  * refresh an OAuth credential). No answer; dropped when it is not there. */

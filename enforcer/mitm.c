@@ -5,7 +5,9 @@
  * own against the worker's current policy, pinned to the CONNECT target,
  * ask the broker for the secret's headers when the rule injects one, and
  * hand the request to forward.c's pump over our own verified TLS connection
- * to the address that passed the deny check. */
+ * to the address that passed the deny check. A request to an OAuth token
+ * endpoint of a client that injects a secret is first offered to the broker
+ * (token shim): when it answers, airlock answers the sandbox itself. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,8 @@ struct mitm {
 	size_t qlen;
 	bool websocket;
 	char secret[AL_NAME_MAX + 1];
+	int target_rc;                 /* mitm_target()'s verdict on the request */
+	const char *target_reason;
 };
 
 static void deny(struct conn *c, int status, const char *reason, bool keep)
@@ -280,6 +284,78 @@ static void on_headers(void *arg, const json_t *answer, const char *reason)
 	inject_free(&inj);
 }
 
+/* ---- the token shim ---- */
+
+/* The OAuth token endpoints (oauth-providers/: claude.c, codex.c,
+ * github-copilot.c, xai.c); the broker decides method, client and secret. */
+static const struct {
+	const char *host, *path;
+} token_endpoints[] = {
+	{ "platform.claude.com", "/v1/oauth/token" },
+	{ "console.anthropic.com", "/v1/oauth/token" },
+	{ "auth.openai.com", "/oauth/token" },
+	{ "github.com", "/login/oauth/access_token" },
+	{ "api.github.com", "/copilot_internal/v2/token" },
+	{ "auth.x.ai", "/oauth2/token" },
+};
+
+static bool client_has_secret(const struct policy_client *cl)
+{
+	for (size_t i = 0; cl && i < cl->nrules; i++)
+		if (cl->rules[i].secret)
+			return true;
+	return false;
+}
+
+bool mitm_shim_host(const struct policy_client *cl, const char *host, uint16_t port)
+{
+	if (port != 443 || !client_has_secret(cl))
+		return false;
+	for (size_t i = 0; i < sizeof token_endpoints / sizeof token_endpoints[0]; i++)
+		if (strcmp(token_endpoints[i].host, host) == 0)
+			return true;
+	return false;
+}
+
+static bool shim_endpoint(const char *host, uint16_t port, const char *path)
+{
+	if (port != 443)
+		return false;
+	for (size_t i = 0; i < sizeof token_endpoints / sizeof token_endpoints[0]; i++)
+		if (strcmp(token_endpoints[i].host, host) == 0 && strcmp(token_endpoints[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+static void mitm_decide(struct conn *c);
+
+static void on_shim(void *arg, const json_t *answer, const char *reason)
+{
+	struct conn *c = arg;
+	struct mitm *m = c->mitm;
+	m->ask = NULL;
+	if (c->closing)
+		return;
+	if (!answer) {
+		if (strcmp(reason, "no-shim") == 0) {
+			mitm_decide(c);   /* not ours to answer: the usual checks */
+			return;
+		}
+		deny(c, strcmp(reason, "broker-error") == 0 ? 502 : 503, reason, true);
+		return;
+	}
+	const char *body = json_string_value(json_object_get(answer, "body"));
+	const char *sec = json_string_value(json_object_get(answer, "secret"));
+	if (sec) {
+		snprintf(m->secret, sizeof m->secret, "%s", sec);
+		c->d.inject = m->secret;
+	}
+	/* answered here: the sandbox's own (refresh) token never leaves */
+	c->d.verdict = "allow";
+	conn_reply_body(c, (int)json_integer_value(json_object_get(answer, "status")), "token-shim",
+			json_string_value(json_object_get(answer, "content_type")), body, strlen(body), true);
+}
+
 void mitm_request(struct conn *c)
 {
 	struct mitm *m = c->mitm;
@@ -314,6 +390,27 @@ void mitm_request(struct conn *c)
 		snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(req->url_len < 200 ? req->url_len : 200),
 			 req->arena + req->url);
 	m->qlen = m->query ? (size_t)(req->arena + req->url + req->url_len - m->query) : 0;
+	m->target_rc = rc;
+	m->target_reason = reason;
+
+	if (rc == 0 && c->client && shim_endpoint(m->host, m->port, m->path) && client_has_secret(c->client)) {
+		/* an OAuth token endpoint: the broker may answer it itself */
+		if (broker_ask_shim(c->w, m->client, m->host, m->path, c->d.method, on_shim, c, &m->ask) < 0) {
+			m->ask = NULL;
+			deny(c, 503, "broker-unavailable", true);
+		}
+		return;
+	}
+	mitm_decide(c);
+}
+
+/* The inner request's target is parsed: audit, policy, secret. */
+static void mitm_decide(struct conn *c)
+{
+	struct mitm *m = c->mitm;
+	const struct http_msg *req = &c->req;
+	int rc = m->target_rc;
+	const char *reason = m->target_reason;
 
 	if (m->audit) {
 		/* audit: log what the sandbox tried, refuse it, never dial out */

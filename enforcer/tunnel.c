@@ -120,6 +120,17 @@ void tunnel_start(struct conn *c)
 	const char *reason = "no-rule";
 	struct policy_req pr = { .host = host, .port = port, .method = NULL, .path = NULL, .now = time_now() };
 	enum policy_action a = policy_decide(c->client, &pr, &rule, &reason);
+	if (a != POLICY_INSPECT && a != POLICY_PASSTHROUGH && c->w->px->leaves &&
+	    mitm_shim_host(c->client, host, port)) {
+		/* an OAuth token endpoint of a client that injects a secret: look
+		 * inside so the token shim can answer it (mitm.c); without a rule
+		 * of its own, nothing else passes (never dialled) */
+		if (a == POLICY_TUNNEL)
+			mitm_start(c, host, kind, port, rule->id, false, NULL);
+		else
+			mitm_start(c, host, kind, port, 0, true, reason ? reason : "no-rule");
+		return;
+	}
 	switch (a) {
 	case POLICY_TUNNEL:
 	case POLICY_PASSTHROUGH:
