@@ -77,7 +77,6 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
  *         {type:"shim", id, error:"no-shim"}  not a token endpoint of an
  *          OAuth secret that one of the client's live rules injects.
  * NULL when the ask is malformed (the connection closes). */
-#define IPC_MSG_SHIM "shim"
 json_t *answer_shim(struct broker *b, const json_t *ask);
 
 /* An upstream answered 401 to an injected credential: force one refresh. */

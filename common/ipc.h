@@ -24,6 +24,14 @@
  *              "relogin-required", "credential-refreshing", "broker-error".
  *              `strip` names request headers to remove before adding `headers`
  *              (Authorization and Proxy-Authorization are always removed).
+ *     shim     {type:"shim", id, client:NAME, host:CANONICAL_HOST, path, method}
+ *              broker_ask_shim() in the enforcer, answer_shim() in the broker.
+ *              A sandbox's own request to an OAuth provider's token endpoint;
+ *              the broker answers it with placeholder tokens when the client
+ *              has a live rule injecting that provider's secret:
+ *              {type:"shim", id, status, content_type, body, secret:NAME}
+ *              or {type:"shim", id, error:"no-shim"} (handle it as any request).
+ *              The sandbox's refresh token never leaves the enforcer.
  *     upstream-401 {type:"upstream-401", secret:NAME, host}
  *              an upstream refused an injected credential; the broker may
  *              force a refresh. No answer.
@@ -55,6 +63,7 @@
 #define IPC_MSG_POLICY "policy"
 #define IPC_MSG_HEADERS "headers"
 #define IPC_MSG_UPSTREAM_401 "upstream-401"
+#define IPC_MSG_SHIM "shim"
 
 /* Encode msg as one frame: malloc'd, *len includes the 4-byte header.
  * AL_ETOOBIG past AL_IPC_FRAME_MAX. */

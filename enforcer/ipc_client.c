@@ -22,9 +22,6 @@
 #include "common/xmalloc.h"
 #include "enforcer/policy.h"
 
-#ifndef IPC_MSG_SHIM
-#define IPC_MSG_SHIM "shim"   /* broker/oauth.h answer_shim() */
-#endif
 #include "enforcer/worker.h"
 
 #define BACKOFF_MIN_MS 50
