@@ -826,7 +826,7 @@ def _make_handler(fp):
                         return self._send(403, {"detail": "account mismatch"})
                     key = self.headers.get("Sec-WebSocket-Key", "")
                     accept = base64.b64encode(hashlib.sha1(
-                        (key + "258EAFA5-E914-47DA-95CA-C5AB0DC11B65").encode()).digest()).decode()
+                        (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
                     # no Sec-WebSocket-Extensions: permessage-deflate declined
                     self.send_response(101)
                     self.send_header("Upgrade", "websocket")
