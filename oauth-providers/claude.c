@@ -198,8 +198,8 @@ static json_t *stub_scopes(const json_t *cred)
 
 static int claude_stub(const json_t *cred, int64_t now, json_t **file)
 {
-	char *at = oa_placeholder("sk-ant-oat01-airlock-placeholder-", 43);
-	char *rt = oa_placeholder("sk-ant-ort01-airlock-placeholder-", 43);
+	char *at = oa_placeholder("sk-ant-oat01-" "airlock-placeholder-", 43);
+	char *rt = oa_placeholder("sk-ant-ort01-" "airlock-placeholder-", 43);
 	json_t *o = json_pack("{s:s, s:s, s:I, s:o}", "accessToken", at, "refreshToken", rt,
 			      "expiresAt", (json_int_t)OAUTH_STUB_EXPIRES_MS, "scopes",
 			      stub_scopes(cred));
@@ -218,8 +218,8 @@ static int claude_stub(const json_t *cred, int64_t now, json_t **file)
 static int claude_shim(const json_t *cred, const struct oauth_endpoint *ep, int64_t now,
 		       json_t **answer)
 {
-	char *at = oa_placeholder("sk-ant-oat01-airlock-placeholder-", 43);
-	char *rt = oa_placeholder("sk-ant-ort01-airlock-placeholder-", 43);
+	char *at = oa_placeholder("sk-ant-oat01-" "airlock-placeholder-", 43);
+	char *rt = oa_placeholder("sk-ant-ort01-" "airlock-placeholder-", 43);
 	json_t *sc = stub_scopes(cred);
 	char *scope = oa_scopes_to_string(sc);
 	json_t *a = json_pack("{s:s, s:s, s:s, s:I, s:s}", "token_type", "Bearer", "access_token",
