@@ -17,6 +17,7 @@
 #include "enforcer/io.h"
 #include "enforcer/reqhead.h"
 #include "enforcer/resolve.h"
+#include "enforcer/tlsframe.h"
 
 struct worker;
 struct conn;
@@ -90,6 +91,8 @@ struct tunnel {
 	bool passthrough;
 	bool client_eof, up_eof;
 	bool client_paused, up_paused;
+	bool align;                   /* cut writes to the client at its TLS records (tlsframe.h) */
+	struct tls_framer down;
 	uint64_t last_io;             /* loop time (ms) of the last byte either way */
 };
 

@@ -42,6 +42,12 @@ struct io_ops {
 	size_t (*queued)(const struct io *io);
 	void (*shutdown)(struct io *io);         /* half-close our sending side */
 	void (*close)(struct io *io);
+	/* optional: hold what the writes between cork and uncork produce and
+	 * hand it down in one write (a TLS stream's many records, one syscall).
+	 * Only over a TCP stream: a TLS stream below would re-cut the blob
+	 * into records that straddle ours (see tlsframe.h). */
+	void (*cork)(struct io *io);
+	int (*uncork)(struct io *io);
 };
 
 struct io {
@@ -57,6 +63,12 @@ static inline void io_read_stop(struct io *io) { io->ops->read_stop(io); }
 static inline size_t io_queued(const struct io *io) { return io->ops->queued(io); }
 static inline void io_shutdown(struct io *io) { io->ops->shutdown(io); }
 static inline void io_close(struct io *io) { io->ops->close(io); }
+static inline void io_cork(struct io *io)
+{
+	if (io->ops->cork)
+		io->ops->cork(io);
+}
+static inline int io_uncork(struct io *io) { return io->ops->uncork ? io->ops->uncork(io) : 0; }
 static inline void io_set_handler(struct io *io, const struct io_handler *h, void *arg)
 {
 	io->h = h;

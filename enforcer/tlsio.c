@@ -22,6 +22,9 @@ struct io_tls {
 	uv_timer_t kick;          /* deferred delivery after read_start */
 	char *in;
 	size_t inlen, inoff, incap;
+	char *out;                /* corked: records waiting for one write below */
+	size_t outlen, outcap;
+	bool corked;
 	int closes;
 	char host[AL_HOST_BUF];   /* client side: verified name (GnuTLS keeps the pointer) */
 	bool hs_done, reading, closing, lower_eof, eof_sent, in_deliver;
@@ -51,7 +54,23 @@ static ssize_t tls_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 static ssize_t tls_push(gnutls_transport_ptr_t p, const void *buf, size_t n)
 {
 	struct io_tls *t = p;
-	if (t->closing || io_write(t->lower, buf, n) < 0) {
+	if (t->closing) {
+		gnutls_transport_set_errno(t->s, EIO);
+		return -1;
+	}
+	if (t->corked) {
+		if (t->outlen + n > t->outcap) {
+			size_t cap = t->outcap ? t->outcap : 32 * 1024;
+			while (cap < t->outlen + n)
+				cap *= 2;
+			t->out = xrealloc(t->out, cap);
+			t->outcap = cap;
+		}
+		memcpy(t->out + t->outlen, buf, n);
+		t->outlen += n;
+		return (ssize_t)n;
+	}
+	if (io_write(t->lower, buf, n) < 0) {
 		gnutls_transport_set_errno(t->s, EIO);
 		return -1;
 	}
@@ -175,6 +194,7 @@ static void tls_free_if_done(struct io_tls *t)
 		t->base.h->on_closed(t->base.arg);
 	gnutls_deinit(t->s);
 	free(t->in);
+	free(t->out);
 	free(t);
 }
 
@@ -212,6 +232,26 @@ static int tls_write(struct io *io, const void *buf, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static void tls_cork(struct io *io)
+{
+	((struct io_tls *)io)->corked = true;
+}
+
+static int tls_uncork(struct io *io)
+{
+	struct io_tls *t = (struct io_tls *)io;
+	size_t n = t->outlen;
+	int rc = t->closing ? AL_EIO : n ? io_write(t->lower, t->out, n) : 0;
+	t->corked = false;
+	t->outlen = 0;
+	if (t->outcap > 64 * 1024) {   /* an idle connection keeps no bulk buffer */
+		free(t->out);
+		t->out = NULL;
+		t->outcap = 0;
+	}
+	return rc;
 }
 
 static void on_kick(uv_timer_t *k)
@@ -277,6 +317,8 @@ static const struct io_ops tls_ops = {
 	.queued = tls_queued,
 	.shutdown = tls_shutdown,
 	.close = tls_close,
+	.cork = tls_cork,
+	.uncork = tls_uncork,
 };
 
 static struct io_tls *tls_wrap(struct io_tls *t, struct io *lower, gnutls_session_t s)

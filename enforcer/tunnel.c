@@ -90,6 +90,8 @@ static void on_tunnel_ready(struct conn *c, int status, const char *reason)
 			return;
 		}
 	}
+	/* through the TLS listener, our records must not straddle the client's */
+	c->tun.align = c->tls;
 	/* bytes are written on as they are read: read big chunks (fewer syscalls) */
 	io_set_read_size(c->io, IO_READ_MAX);
 	io_set_read_size(c->up.io, IO_READ_MAX);
@@ -211,9 +213,26 @@ void tunnel_up_read(struct conn *c, const char *buf, size_t n)
 {
 	c->d.bytes_down += n;
 	c->tun.last_io = uv_now(&c->w->loop);
-	if (io_write(c->io, buf, n) < 0) {
-		tunnel_end(c);
-		return;
+	if (!c->tun.align) {
+		if (io_write(c->io, buf, n) < 0) {
+			tunnel_end(c);
+			return;
+		}
+	} else {
+		/* the TLS listener: one of our records per inner record, all of
+		 * them in one write to the socket */
+		int rc = 0;
+		io_cork(c->io);
+		while (n && rc == 0) {
+			size_t k = tls_framer_next(&c->tun.down, (const uint8_t *)buf, n);
+			rc = io_write(c->io, buf, k);
+			buf += k;
+			n -= k;
+		}
+		if (io_uncork(c->io) < 0 || rc < 0) {
+			tunnel_end(c);
+			return;
+		}
 	}
 	if (io_queued(c->io) > IO_HIGH_WATER && !c->tun.up_paused) {
 		io_read_stop(c->up.io);
