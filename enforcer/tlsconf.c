@@ -237,7 +237,10 @@ tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cre
 		goto out;
 	is_ip = inet_pton(AF_INET, sni_host, addr) == 1 || inet_pton(AF_INET6, sni_host, addr) == 1;
 	err = AL_ECRYPTO;
-	if (gnutls_init(&session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
+	/* one key share (X25519): a server that wants another group asks for it
+	 * (HelloRetryRequest); the default second share is a P-256 key made
+	 * for nothing on almost every handshake */
+	if (gnutls_init(&session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_KEY_SHARE_TOP) < 0) {
 		session = NULL;
 		goto out;
 	}

@@ -83,6 +83,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self._body()
         self.server.requests.append((self.command, self.path, dict(self.headers)))
         self.server.peers.append(self.client_address[1])
+        self.server.reused.append(getattr(self.request, "session_reused", None))
         p = self.path
         if p.startswith("/bytes/"):
             return self._send(200, pattern(int(p.split("/")[2])))
@@ -135,6 +136,7 @@ class HTTPOrigin:
         self.srv = (_Server6 if ":" in host else _Server)((host, 0), handler)
         self.srv.requests = []
         self.srv.peers = []        # the client port of each request: connection reuse
+        self.srv.reused = []       # TLS: did each request's connection resume a session
         if tls is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(tls.leaf_cert, tls.leaf_key)
@@ -149,6 +151,10 @@ class HTTPOrigin:
     @property
     def peers(self):
         return self.srv.peers
+
+    @property
+    def reused(self):
+        return self.srv.reused
 
     def __enter__(self):
         self.thread.start()
