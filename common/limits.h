@@ -38,6 +38,9 @@
 #define AL_UPSTREAM_CONNECT_TIMEOUT_MS 10000         /* -> 504 */
 #define AL_UPSTREAM_IDLE_TIMEOUT_MS    300000        /* an LLM may think for minutes */
 #define AL_LEAF_CACHE_MAX      1024                  /* minted leaves kept (LRU) */
+#define AL_UPSTREAM_POOL_MAX   256                   /* idle upstream connections a worker keeps */
+#define AL_UPSTREAM_POOL_PER_KEY 32                  /* ... for one (client, host, port) */
+#define AL_UPSTREAM_POOL_IDLE_MS 30000               /* a parked upstream unused this long closes */
 #define AL_BROKER_ASK_TIMEOUT_MS 2000                /* headers ask -> 503 broker-unavailable */
 
 /* airlock audit suggest: common/log.c writes at most 8192 bytes per line;

@@ -67,7 +67,7 @@ void conn_abort(struct conn *c)
 		conn_log(c);
 	c->closing = true;
 	c->state = CS_CLOSING;
-	upstream_close(c);
+	upstream_release(c);
 	mitm_abort(c);
 	if (c->pol) {
 		policy_unref(c->pol);
@@ -128,7 +128,7 @@ static void close_after_flush(struct conn *c)
 		return;
 	c->close_after_flush = true;
 	c->state = CS_CLOSING;
-	upstream_close(c);
+	upstream_release(c);
 	io_shutdown(c->io);
 	io_read_start(c->io);
 	c->reading = true;

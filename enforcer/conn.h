@@ -55,6 +55,8 @@ struct decision {
 struct upstream {
 	struct io *io;                /* NULL when none */
 	bool connected;
+	bool idle_keep;               /* between exchanges, kept for the next one: may be parked */
+	char client[AL_NAME_MAX + 1]; /* the client it was opened for: never another's */
 	char host[AL_HOST_BUF];       /* canonical target this io serves */
 	uint16_t port;
 	struct resolve_req *rr;
@@ -178,6 +180,10 @@ bool mitm_shim_host(const struct policy_client *cl, const char *host, uint16_t p
 void mitm_handshake_done(struct conn *c);
 void mitm_abort(struct conn *c);   /* conn closing: cancel a broker ask */
 void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */
+
+/* End the upstream with its sandbox connection: park it in the worker's
+ * pool (uppool.h) when it sits idle between exchanges, else close it. */
+void upstream_release(struct conn *c);
 
 /* tunnel.c: CONNECT */
 void tunnel_start(struct conn *c);

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/uppool.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/reqhead.h"
@@ -69,6 +70,7 @@ void upstream_close(struct conn *c)
 		u->io = NULL;
 	}
 	u->connected = false;
+	u->idle_keep = false;
 	u->tls_handshaking = false;
 	u->resume_stored = false;
 	u->paused = false;
@@ -79,6 +81,17 @@ void upstream_close(struct conn *c)
 	u->timer_mode = UT_NONE;
 	if (!uv_is_closing((uv_handle_t *)&c->up_timer))
 		uv_timer_stop(&c->up_timer);
+}
+
+void upstream_release(struct conn *c)
+{
+	struct upstream *u = &c->up;
+	if (u->io && u->connected && u->idle_keep && !u->pending && u->client[0] && !c->w->stopping) {
+		struct io *io = u->io;
+		u->io = NULL;
+		uppool_put(c->w->pool, io, u->client, u->host, u->port, u->tls);
+	}
+	upstream_close(c);
 }
 
 static void try_connect(struct conn *c)
@@ -400,6 +413,7 @@ static void exchange_finish(struct conn *c, bool stray_bytes)
 			u->paused = false;
 		}
 		/* keep it for the next request to the same host; it closes when idle */
+		u->idle_keep = true;
 		up_timer_arm(c, UT_IDLE, cfg_of(c)->idle_timeout_ms);
 	}
 	c->d.verdict = c->d.verdict ? c->d.verdict : "allow";
@@ -641,6 +655,7 @@ static void exchange_begin(struct conn *c, bool reused)
 	struct upstream *u = &c->up;
 	u->reused = reused;
 	u->retried = false;
+	u->idle_keep = false;
 	/* only idempotent methods without a body may be replayed (RFC 9110 9.2.2) */
 	uint8_t mth = c->req.p.method;
 	u->bodyless = !http_is_chunked(&c->req) && c->req.p.content_length == 0 &&
@@ -796,7 +811,8 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	struct upstream *u = &c->up;
 	u->ws = r->websocket;
 	u->oauth = r->inj && r->inj->oauth;
-	if (u->io && u->connected && strcmp(u->host, r->host) == 0 && u->port == r->port && u->tls == r->tls) {
+	if (u->io && u->connected && strcmp(u->host, r->host) == 0 && u->port == r->port && u->tls == r->tls &&
+	    strcmp(u->client, c->d.client) == 0) {
 		if (u->pending)
 			secure_free(u->pending, u->pending_len);
 		u->pending = b.p;
@@ -808,5 +824,22 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	u->tls = r->tls;
 	u->pending = b.p;
 	u->pending_len = b.len;
+	snprintf(u->client, sizeof u->client, "%s", c->d.client);
+	/* an idle connection this client left to the same place: no new
+	 * handshake; a stale one is retried like any reused connection */
+	struct io *pooled = c->d.client[0] ? uppool_take(c->w->pool, c->d.client, r->host, r->port, r->tls) : NULL;
+	if (pooled) {
+		if (u->host != r->host)
+			snprintf(u->host, sizeof u->host, "%s", r->host);
+		u->port = r->port;
+		u->kind = r->kind;
+		u->done = on_upstream_ready;
+		u->io = pooled;
+		io_set_handler(pooled, &up_h, c);
+		u->connected = true;
+		u->resume_stored = true;
+		exchange_begin(c, true);
+		return;
+	}
 	upstream_open(c, r->host, r->kind, r->port, on_upstream_ready);
 }

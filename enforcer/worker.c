@@ -14,6 +14,7 @@
 #include "enforcer/conn.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
+#include "enforcer/uppool.h"
 #include "enforcer/worker.h"
 
 /* ---- per-client connection counts ---- */
@@ -137,6 +138,8 @@ static void check_tunnels(struct worker *w, const char *why)
 void worker_policy_changed(struct worker *w)
 {
 	check_tunnels(w, "rule-revoked");
+	/* parked upstreams were opened under the rules of their time */
+	uppool_clear(w->pool);
 }
 
 static void worker_shutdown(struct worker *w)
@@ -148,6 +151,8 @@ static void worker_shutdown(struct worker *w)
 		conn_abort(c);
 	}
 	broker_box_stop(w);
+	uppool_free(w->pool);
+	w->pool = NULL;
 	uv_close((uv_handle_t *)&w->async, NULL);
 	uv_close((uv_handle_t *)&w->expiry, NULL);
 	uv_close((uv_handle_t *)&w->log_flush, NULL);
@@ -204,6 +209,8 @@ int workers_start(struct proxy *px, unsigned n)
 		uv_prepare_init(&w->loop, &w->log_flush);
 		uv_prepare_start(&w->log_flush, on_log_flush);
 		w->policy = policy_empty();
+		w->pool = uppool_new(&w->loop, px->cfg->idle_timeout_ms < AL_UPSTREAM_POOL_IDLE_MS
+						   ? px->cfg->idle_timeout_ms : AL_UPSTREAM_POOL_IDLE_MS);
 		broker_box_init(w);
 		if (px->http_fd >= 0 && listener_start(w, px->http_fd, false) < 0)
 			return AL_EIO;

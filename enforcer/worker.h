@@ -58,6 +58,7 @@ struct worker {
 	unsigned nlis;
 	struct conn *conns;            /* all open connections of this worker */
 	struct ask_box *asks;          /* broker answers for this worker (ipc_client.c) */
+	struct uppool *pool;           /* idle upstream connections (uppool.h) */
 };
 
 /* Bind and listen (in the main thread, so a busy port fails at start). */
