@@ -463,8 +463,12 @@ static void conn_process(struct conn *c)
 	if (c->closing)
 		return;
 	if (c->inoff == c->inlen) {
-		/* consumed heads carried Proxy-Authorization: do not leave it lying around */
-		secure_wipe(c->in, c->inlen);
+		/* consumed heads carried Proxy-Authorization: do not leave it lying
+		 * around; and an idle connection holds no input buffer */
+		if (c->in)
+			secure_free(c->in, c->incap);
+		c->in = NULL;
+		c->incap = 0;
 		c->inoff = c->inlen = 0;
 	} else if (c->inoff > c->incap / 2) {
 		secure_wipe(c->in, c->inoff);
@@ -517,6 +521,7 @@ void conn_exchange_done(struct conn *c, bool keep)
 	if (c->closing)
 		return;
 	conn_log(c);
+	http_msg_release(&c->req);   /* logged: an idle connection keeps no head */
 	if (c->pol) {
 		policy_unref(c->pol);
 		c->pol = NULL;

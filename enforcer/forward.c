@@ -416,6 +416,12 @@ static void exchange_finish(struct conn *c, bool stray_bytes)
 		u->idle_keep = true;
 		up_timer_arm(c, UT_IDLE, cfg_of(c)->idle_timeout_ms);
 	}
+	/* everything gathered has been written: an idle connection keeps no
+	 * batch buffer and no response head */
+	free(u->out);
+	u->out = NULL;
+	u->outcap = u->outlen = 0;
+	http_msg_release(&u->resp);
 	c->d.verdict = c->d.verdict ? c->d.verdict : "allow";
 	if (!u->req_done)
 		u->close_after = true;   /* the request body is still coming: cannot reuse */

@@ -305,6 +305,17 @@ void http_msg_free(struct http_msg *m)
 	m->aalloc = m->hdrs_alloc = 0;
 }
 
+void http_msg_release(struct http_msg *m)
+{
+	if (m->phase != MSG_IDLE && m->phase != MSG_DONE)
+		return;
+	http_msg_free(m);
+	m->alen = 0;
+	m->nhdrs = 0;
+	m->url = m->url_len = 0;
+	m->reason = m->reason_len = 0;
+}
+
 /* Line ends in a head are CRLF and nothing else, and no line starts with
  * whitespace: llhttp 8.1 in strict mode still accepts obsolete line folding
  * (and joins the lines), so it is refused here. */

@@ -62,6 +62,9 @@ enum http_feed { HTTP_FEED_MORE, HTTP_FEED_PAUSED, HTTP_FEED_ERROR };
 void http_msg_init(struct http_msg *m, bool is_request, size_t max_head_bytes, size_t max_hdrs,
 		   const struct http_msg_cb *cb, void *arg);
 void http_msg_free(struct http_msg *m);
+/* Between messages (phase idle or done): free the head's buffers, so an
+ * idle connection holds none; the next message allocates them again. */
+void http_msg_release(struct http_msg *m);
 /* Feed bytes. *consumed is how many the parser took (the rest must be fed
  * again after http_msg_resume). */
 enum http_feed http_msg_feed(struct http_msg *m, const char *data, size_t n, size_t *consumed);

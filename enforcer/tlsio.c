@@ -156,6 +156,11 @@ static void on_lower_read(void *arg, const char *buf, size_t n)
 	memcpy(t->in + t->inlen, buf, n);
 	t->inlen += n;
 	deliver(t);
+	if (t->inlen == 0) {   /* all taken: an idle session keeps no inbox */
+		free(t->in);
+		t->in = NULL;
+		t->incap = 0;
+	}
 	/* the upper layer stopped reading: let ciphertext wait in the kernel */
 	if (!t->closing && t->hs_done && !t->reading)
 		io_read_stop(t->lower);
