@@ -32,6 +32,7 @@ struct ipc_conn {
 	uv_pipe_t pipe;
 	struct ipc_reader rd;
 	bool hello;
+	bool asks_only;    /* a worker's own door: asks and answers, no policy */
 	bool closing;
 	int pid;
 	uint64_t serial;   /* names the connection for answers sent later (oauth holds) */
@@ -210,6 +211,15 @@ static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
 		return AL_EPROTO;
 	}
 	c->hello = true;
+	const json_t *ao = json_object_get(msg, "asks_only");
+	if (ao && !json_is_boolean(ao))
+		return AL_EPROTO;
+	if (json_is_true(ao)) {
+		/* an enforcer worker's own connection for its asks: no policy */
+		c->asks_only = true;
+		log_debug("enforcer worker connected", KV_I("pid", c->pid));
+		return 0;
+	}
 	log_info("enforcer connected", KV_I("pid", c->pid), KV_I("policy_version", b->policy_version));
 	json_t *snap = snapshot_build(b->state.doc, b->policy_version, time_now());
 	int ret = conn_send(c, snap, false);
@@ -307,7 +317,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0)
 		return;
 	if (nread < 0) {
-		if (c->hello)
+		if (c->hello && !c->asks_only)
 			log_info("enforcer disconnected", KV_I("pid", c->pid));
 		conn_close(c);
 		return;
@@ -406,7 +416,7 @@ void ipc_server_broadcast(struct ipc_server *s, const json_t *msg)
 	}
 	for (struct ipc_conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
-		if (!c->hello || c->closing)
+		if (!c->hello || c->closing || c->asks_only)
 			continue;
 		uint8_t *copy = xmalloc(len);
 		memcpy(copy, buf, len);

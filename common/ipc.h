@@ -11,8 +11,12 @@
  * answer repeats it. Anything not listed here is refused by the receiver.
  *
  *   enforcer -> broker
- *     hello    {type:"hello", proto:1, pid}
- *              answer: a "policy" frame (full snapshot).
+ *     hello    {type:"hello", proto:1, pid, asks_only?:BOOL}
+ *              answer: a "policy" frame (full snapshot), then one after every
+ *              change. asks_only:true (each enforcer worker thread opens one
+ *              such connection for its own asks, so an ask and its answer
+ *              never cross threads): no answer and no policy frames; only
+ *              asks and their answers pass on it.
  *     headers  {type:"headers", id, secret:NAME, host:CANONICAL_HOST}
  *              broker_ask_headers() in the enforcer, answer_headers() in the broker.
  *              The broker checks that the secret exists, is bound to host

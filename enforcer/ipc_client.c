@@ -4,11 +4,15 @@
  * broker_ask_headers() of some worker; anything else closes the connection
  * (the door lists every message). Reconnects with backoff.
  *
- * Asks cross threads: a worker encodes its ask and queues it for the main
- * loop (uv_async), which writes it and remembers which worker waits for that
- * id; the answer is queued back to that worker's box (its own uv_async) and
- * matched there by id. The worker alone owns the ask and its deadline timer,
- * so a late answer or one for a cancelled ask is simply wiped and dropped. */
+ * Asks: each worker has its own connection to the broker (hello with
+ * asks_only), on its own loop, and writes its asks there; the answer comes
+ * back on the same loop, so an ask costs no thread hop. While that
+ * connection is down (connecting, broker restarting) asks cross threads: a
+ * worker queues its ask for the main loop (uv_async), which writes it and
+ * remembers which worker waits for that id; the answer is queued back to
+ * that worker's box (its own uv_async) and matched there by id. The worker
+ * alone owns the ask and its deadline timer, so a late answer or one for a
+ * cancelled ask is simply wiped and dropped. */
 #include "ipc_client.h"
 
 #include <stdatomic.h>
@@ -51,13 +55,23 @@ struct ask_in {
 	json_t *msg;
 };
 
-/* per worker: answers queued for it, and its asks in flight */
+/* per worker: its own door to the broker, answers queued for it by the
+ * main loop, and its asks in flight */
 struct ask_box {
 	uv_async_t async;
 	uv_mutex_t mu;
 	struct ask_in *inbox, **intail;
 	struct broker_ask *asks;
 	bool stopped;
+	/* the worker's own connection (this thread only) */
+	struct worker *w;
+	char *path;
+	uv_pipe_t *pipe;          /* NULL when not connected */
+	uv_connect_t creq;
+	uv_timer_t retry;
+	unsigned backoff_ms;
+	struct ipc_reader rd;
+	bool up;                  /* hello written: asks go this way */
 };
 
 struct broker_ask {
@@ -68,6 +82,7 @@ struct broker_ask {
 	broker_ask_cb cb;
 	void *arg;
 	bool shim;              /* a "shim" ask: the answer is status + body */
+	bool direct;            /* written on the worker's own connection */
 };
 
 struct ipc_client {
@@ -98,6 +113,10 @@ struct ipc_wreq {
 };
 
 static void ic_connect(struct ipc_client *ic);
+static int box_write(struct ask_box *b, uint8_t *buf, size_t len);
+static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg);
+static void box_connect(struct ask_box *b);
+static void on_box_pipe_closed(uv_handle_t *h);
 
 static void ic_free_if_done(struct ipc_client *ic)
 {
@@ -447,6 +466,29 @@ static bool shim_answer_ok(const json_t *m)
 	       json_is_string(json_object_get(m, "content_type")) && json_is_string(json_object_get(m, "body"));
 }
 
+/* The answer (NULL: the broker went away) to ask id of this worker, if it
+ * still waits: its callback, then the ask is gone. The caller wipes msg. */
+static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg)
+{
+	struct broker_ask *a = b->asks;
+	while (a && a->id != id)
+		a = a->next;
+	if (!a)
+		return;
+	broker_ask_cb cb = a->cb;
+	void *arg = a->arg;
+	bool shim = a->shim;
+	ask_unlink_free(a);
+	const char *err = NULL;
+	if (!msg)
+		err = "broker-unavailable";
+	else if (json_object_get(msg, "error"))
+		err = error_code(json_string_value(json_object_get(msg, "error")));
+	else if (shim ? !shim_answer_ok(msg) : !json_is_array(json_object_get(msg, "headers")))
+		err = "broker-error";
+	cb(arg, err ? NULL : msg, err);
+}
+
 static void on_box(uv_async_t *as)
 {
 	struct ask_box *b = as->data;
@@ -457,23 +499,7 @@ static void on_box(uv_async_t *as)
 	uv_mutex_unlock(&b->mu);
 	for (struct ask_in *in = q, *n; in; in = n) {
 		n = in->next;
-		struct broker_ask *a = b->asks;
-		while (a && a->id != in->id)
-			a = a->next;
-		if (a) {
-			broker_ask_cb cb = a->cb;
-			void *arg = a->arg;
-			bool shim = a->shim;
-			ask_unlink_free(a);
-			const char *err = NULL;
-			if (!in->msg)
-				err = "broker-unavailable";
-			else if (json_object_get(in->msg, "error"))
-				err = error_code(json_string_value(json_object_get(in->msg, "error")));
-			else if (shim ? !shim_answer_ok(in->msg) : !json_is_array(json_object_get(in->msg, "headers")))
-				err = "broker-error";
-			cb(arg, err ? NULL : in->msg, err);
-		}
+		answer_ask(b, in->id, in->msg);
 		broker_answer_wipe(in->msg);
 		json_decref(in->msg);
 		free(in);
@@ -508,6 +534,154 @@ static int queue_out(struct ipc_client *ic, struct worker *w, uint32_t id, uint8
 	ic->outtail = &o->next;
 	uv_async_send(&ic->ask_async);
 	uv_mutex_unlock(&ic->mu);
+	return 0;
+}
+
+/* ---- a worker's own connection to the broker (its loop only) ---- */
+
+static void box_connect(struct ask_box *b);
+
+static void on_box_pipe_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void on_box_retry(uv_timer_t *t)
+{
+	box_connect(t->data);
+}
+
+/* Down: asks written this way are answered "unavailable" now; new ones go
+ * through the main loop until the connection is back. */
+static void box_drop(struct ask_box *b)
+{
+	b->up = false;
+	if (b->pipe) {
+		uv_close((uv_handle_t *)b->pipe, on_box_pipe_closed);
+		b->pipe = NULL;
+	}
+	ipc_reader_free(&b->rd);
+	ipc_reader_init(&b->rd);
+	/* by id: a callback may cancel other asks of the list */
+	size_t n = 0, i = 0;
+	for (struct broker_ask *a = b->asks; a; a = a->next)
+		n += a->direct;
+	uint32_t *ids = n ? xcalloc(n, sizeof *ids) : NULL;
+	for (struct broker_ask *a = b->asks; a && i < n; a = a->next)
+		if (a->direct)
+			ids[i++] = a->id;
+	for (i = 0; i < n; i++)
+		answer_ask(b, ids[i], NULL);
+	free(ids);
+	if (b->stopped)
+		return;
+	uv_timer_start(&b->retry, on_box_retry, b->backoff_ms, 0);
+	b->backoff_ms = b->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->backoff_ms * 2;
+}
+
+static void on_box_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ask_box *b = s->data;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		box_drop(b);
+		return;
+	}
+	int frc = ipc_reader_feed(&b->rd, (const uint8_t *)buf->base, (size_t)nread);
+	secure_wipe(buf->base, (size_t)nread);   /* answers carry secrets */
+	if (frc < 0) {
+		box_drop(b);
+		return;
+	}
+	for (;;) {
+		json_t *msg = NULL;
+		int r = ipc_reader_next(&b->rd, &msg);
+		if (r == 0)
+			break;
+		const char *type = r > 0 ? json_string_value(json_object_get(msg, "type")) : NULL;
+		json_t *jid = r > 0 ? json_object_get(msg, "id") : NULL;
+		bool ok = type && (strcmp(type, IPC_MSG_HEADERS) == 0 || strcmp(type, IPC_MSG_SHIM) == 0) &&
+			  json_is_integer(jid) && json_integer_value(jid) > 0 && json_integer_value(jid) <= UINT32_MAX;
+		if (ok)
+			answer_ask(b, (uint32_t)json_integer_value(jid), msg);
+		broker_answer_wipe(msg);
+		json_decref(msg);
+		if (!ok) {   /* only answers pass on this door */
+			box_drop(b);
+			return;
+		}
+	}
+}
+
+static void on_box_connect(uv_connect_t *req, int status)
+{
+	struct ask_box *b = req->data;
+	uv_os_fd_t fd;
+	if (b->stopped || status == UV_ECANCELED)
+		return;
+	if (status < 0 || uv_fileno((uv_handle_t *)b->pipe, &fd) < 0 || ipc_peer_check(fd, NULL) < 0) {
+		box_drop(b);
+		return;
+	}
+	json_t *hello = json_pack("{s:s, s:i, s:I, s:b}", "type", IPC_MSG_HELLO, "proto", IPC_PROTO_VERSION,
+				  "pid", (json_int_t)getpid(), "asks_only", 1);
+	uint8_t *buf;
+	size_t len;
+	int rc = hello ? ipc_frame_encode(hello, &buf, &len) : AL_EINVAL;
+	json_decref(hello);
+	if (rc < 0) {
+		box_drop(b);
+		return;
+	}
+	uv_read_start((uv_stream_t *)b->pipe, on_alloc, on_box_read);
+	b->up = true;
+	if (box_write(b, buf, len) < 0) {
+		box_drop(b);
+		return;
+	}
+	b->backoff_ms = BACKOFF_MIN_MS;
+}
+
+static void box_connect(struct ask_box *b)
+{
+	if (b->stopped || b->pipe || !b->path)
+		return;
+	b->pipe = xcalloc(1, sizeof *b->pipe);
+	uv_pipe_init(&b->w->loop, b->pipe, 0);
+	b->pipe->data = b;
+	b->creq.data = b;
+	uv_pipe_connect(&b->creq, b->pipe, b->path, on_box_connect);
+}
+
+/* Write a frame (owned by us from now on) on the worker's own connection;
+ * AL_EUNAVAIL (buf untouched) when it is not up. */
+static int box_write(struct ask_box *b, uint8_t *buf, size_t len)
+{
+	if (!b || !b->up || !b->pipe || b->stopped)
+		return AL_EUNAVAIL;
+	uv_buf_t ub = uv_buf_init((char *)buf, (unsigned)len);
+	int n = uv_try_write((uv_stream_t *)b->pipe, &ub, 1);
+	if (n == (int)len) {
+		free(buf);
+		return 0;
+	}
+	if (n < 0 && n != UV_EAGAIN) {
+		box_drop(b);
+		return AL_EUNAVAIL;
+	}
+	size_t done = n > 0 ? (size_t)n : 0;
+	struct ipc_wreq *wr = xcalloc(1, sizeof *wr);
+	wr->buf = buf;
+	ub = uv_buf_init((char *)buf + done, (unsigned)(len - done));
+	if (uv_write(&wr->req, (uv_stream_t *)b->pipe, &ub, 1, on_written) < 0) {
+		free(wr);
+		if (done == 0)
+			return AL_EUNAVAIL;   /* nothing went: the caller may send it the other way */
+		free(buf);
+		box_drop(b);
+		return 0;   /* part of it went: the ask fails by its deadline or the drop */
+	}
 	return 0;
 }
 
@@ -546,7 +720,8 @@ static int ask_send(struct worker *w, json_t *ask, bool shim, broker_ask_cb cb, 
 	json_decref(ask);
 	if (rc < 0)
 		return rc;
-	if ((rc = queue_out(ic, w, id, buf, len)) < 0)
+	bool direct = box_write(w->asks, buf, len) == 0;
+	if (!direct && (rc = queue_out(ic, w, id, buf, len)) < 0)
 		return rc;
 
 	struct broker_ask *a = xcalloc(1, sizeof *a);
@@ -555,6 +730,7 @@ static int ask_send(struct worker *w, json_t *ask, bool shim, broker_ask_cb cb, 
 	a->cb = cb;
 	a->arg = arg;
 	a->shim = shim;
+	a->direct = direct;
 	uv_timer_init(&w->loop, &a->timer);
 	a->timer.data = a;
 	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
@@ -595,7 +771,16 @@ void broker_box_init(struct worker *w)
 	b->intail = &b->inbox;
 	uv_async_init(&w->loop, &b->async, on_box);
 	b->async.data = b;
+	b->w = w;
+	b->backoff_ms = BACKOFF_MIN_MS;
+	ipc_reader_init(&b->rd);
+	uv_timer_init(&w->loop, &b->retry);
+	b->retry.data = b;
 	w->asks = b;
+	if (w->px->ipc) {
+		b->path = xstrdup(w->px->ipc->path);
+		box_connect(b);   /* the loop runs once the thread starts */
+	}
 }
 
 void broker_box_stop(struct worker *w)
@@ -608,6 +793,13 @@ void broker_box_stop(struct worker *w)
 	uv_mutex_unlock(&b->mu);
 	while (b->asks)
 		ask_unlink_free(b->asks);
+	b->up = false;
+	if (b->pipe) {
+		uv_close((uv_handle_t *)b->pipe, on_box_pipe_closed);
+		b->pipe = NULL;
+	}
+	uv_timer_stop(&b->retry);
+	uv_close((uv_handle_t *)&b->retry, NULL);
 	uv_close((uv_handle_t *)&b->async, NULL);
 }
 
@@ -623,6 +815,8 @@ void broker_box_free(struct worker *w)
 		free(in);
 	}
 	uv_mutex_destroy(&b->mu);
+	ipc_reader_free(&b->rd);
+	free(b->path);
 	free(b);
 	w->asks = NULL;
 }
