@@ -73,135 +73,6 @@ struct oauth_mgr {
 static void slot_schedule(struct oauth_slot *s);
 static int refresh_start(struct oauth_slot *s, bool forced);
 
-/* ---- credentials in the state ---- */
-
-static void cred_close(json_t *c)
-{
-	if (c) {
-		oauth_json_wipe(c);
-		json_decref(c);
-	}
-}
-
-bool broker_oauth_type(const char *type)
-{
-	return oauth_provider_find(type) != NULL;
-}
-
-const char *broker_oauth_default_host(const char *type)
-{
-	const struct oauth_provider *p = oauth_provider_find(type);
-	return p ? p->default_host : NULL;
-}
-
-static int prepare(const struct oauth_provider *p, const uint8_t *value, size_t len, int64_t now,
-		   uint8_t **out, size_t *outlen, json_t *meta, char *err, size_t errlen)
-{
-	json_t *c = NULL;
-	int ret = oauth_adopt(p, (const char *)value, len, now, &c, err, errlen);
-	if (ret < 0)
-		return ret;
-	char *dump = oauth_cred_dump(c);
-	*out = (uint8_t *)dump;
-	*outlen = strlen(dump);
-	json_object_set_new(meta, "adopted_at", json_integer(now));
-	if (json_int(c, "expires_at", 0) > 0)
-		json_object_set_new(meta, "expires_at", json_integer(json_int(c, "expires_at", 0)));
-	cred_close(c);
-	return 0;
-}
-
-int oauth_prepare_claude(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
-			 size_t *outlen, json_t *meta, char *err, size_t errlen)
-{
-	return prepare(&oauth_claude, value, len, now, out, outlen, meta, err, errlen);
-}
-
-int oauth_prepare_codex(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
-			size_t *outlen, json_t *meta, char *err, size_t errlen)
-{
-	return prepare(&oauth_codex, value, len, now, out, outlen, meta, err, errlen);
-}
-
-int oauth_prepare_github_copilot(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
-				 size_t *outlen, json_t *meta, char *err, size_t errlen)
-{
-	return prepare(&oauth_github_copilot, value, len, now, out, outlen, meta, err, errlen);
-}
-
-int oauth_prepare_xai(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
-		      size_t *outlen, json_t *meta, char *err, size_t errlen)
-{
-	return prepare(&oauth_xai, value, len, now, out, outlen, meta, err, errlen);
-}
-
-int oauth_type_headers(const uint8_t *pt, size_t len, const char *host, json_t *headers,
-		       json_t *strip, json_t *merge)
-{
-	json_t *c = NULL;
-	const struct oauth_provider *p;
-	int ret = oauth_cred_load((const char *)pt, len, &c);
-	if (ret < 0)
-		return ret;
-	p = oauth_provider_find(json_str(c, "type", ""));
-	ret = p && oauth_access_usable(c, time_now()) ? p->headers(c, host, headers, strip, merge)
-						      : AL_ESTATE;
-	cred_close(c);
-	return ret;
-}
-
-/* The committed record's credential (wipe + decref when done), or NULL. */
-static json_t *cred_open(struct broker *b, const json_t *sec)
-{
-	uint8_t *pt = NULL;
-	size_t len = 0;
-	json_t *c = NULL;
-	const char *name = json_str(sec, "name", "");
-	if (seal_decrypt(&b->key, name, json_str(sec, "sealed", ""), &pt, &len) < 0) {
-		log_error("a sealed OAuth credential did not open", KV_S("secret", name));
-		return NULL;
-	}
-	if (oauth_cred_load((const char *)pt, len, &c) < 0)
-		log_error("a sealed OAuth credential is not one", KV_S("secret", name));
-	secure_free(pt, len);
-	return c;
-}
-
-/* What identifies a login: its refresh token, or Copilot's GitHub token. */
-static const char *login_key(const json_t *c)
-{
-	const char *k = json_str(c, "refresh", NULL);
-	return k ? k : json_str(c, "github_token", NULL);
-}
-
-const char *oauth_adopted_elsewhere(struct broker *b, const char *name, const uint8_t *pt,
-				    size_t len)
-{
-	json_t *mine = NULL;
-	const char *found = NULL;
-	size_t i;
-	json_t *sec;
-
-	if (oauth_cred_load((const char *)pt, len, &mine) < 0)
-		return NULL;
-	const char *key = login_key(mine);
-	json_array_foreach(state_secrets(b->state.doc), i, sec) {
-		if (!key || strcmp(json_str(sec, "name", ""), name) == 0 ||
-		    !broker_oauth_type(json_str(sec, "type", "")))
-			continue;
-		json_t *c = cred_open(b, sec);
-		const char *other = c ? login_key(c) : NULL;
-		bool same = other && strlen(other) == strlen(key) && ct_memeq(other, key, strlen(key));
-		cred_close(c);
-		if (same) {
-			found = json_str(sec, "name", NULL);
-			break;
-		}
-	}
-	cred_close(mine);
-	return found;
-}
-
 /* ---- slots ---- */
 
 static struct oauth_slot *slot_find(struct oauth_mgr *m, const char *name)
@@ -303,7 +174,7 @@ static void slot_cancel(struct oauth_slot *s)
 		s->xfer = NULL;
 	}
 	uv_timer_stop(&s->timer);
-	cred_close(s->unsaved);
+	oauth_cred_close(s->unsaved);
 	s->unsaved = NULL;
 	s->attempts = 0;
 	s->not_before_ms = 0;
@@ -382,14 +253,14 @@ static void slot_schedule(struct oauth_slot *s)
 		return;
 	}
 	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
-	json_t *c = cred_open(b, sec);
+	json_t *c = oauth_cred_open(b, sec);
 	if (!p || !c) {
-		cred_close(c);
+		oauth_cred_close(c);
 		uv_timer_stop(&s->timer);
 		return;
 	}
 	int64_t due = oauth_refresh_due(p, c);
-	cred_close(c);
+	oauth_cred_close(c);
 	if (due == INT64_MAX) {
 		uv_timer_stop(&s->timer);
 		return;
@@ -577,7 +448,7 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 	s->xfer = NULL;
 	sec = state_secret(b->state.doc, s->name, NULL);
 	p = sec ? oauth_provider_find(json_str(sec, "type", "")) : NULL;
-	if (!p || !(c = cred_open(b, sec))) {
+	if (!p || !(c = oauth_cred_open(b, sec))) {
 		waiters_answer(s, "broker-error", "the credential did not open", 0);
 		return;
 	}
@@ -618,8 +489,8 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 		waiters_answer(s, oauth_access_usable(c, now) ? NULL : "credential-refreshing",
 			       "the credential is being refreshed", d < 60 ? d : 60);
 	}
-	cred_close(next);
-	cred_close(c);
+	oauth_cred_close(next);
+	oauth_cred_close(c);
 	if (s->m->stopping)
 		stop_drained(s);
 	else
@@ -642,7 +513,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 		if (save_refreshed(s, s->unsaved) == 0) {
 			log_info("refreshed OAuth credential saved", KV_S("secret", s->name));
 			write_back(b, state_secret(b->state.doc, s->name, NULL), s->unsaved);
-			cred_close(s->unsaved);
+			oauth_cred_close(s->unsaved);
 			s->unsaved = NULL;
 			waiters_answer(s, NULL, NULL, 0);
 		}
@@ -657,13 +528,13 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 		return 0;
 	}
 	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
-	json_t *c = cred_open(b, sec);
+	json_t *c = oauth_cred_open(b, sec);
 	if (!p || !c) {
-		cred_close(c);
+		oauth_cred_close(c);
 		return 0;
 	}
 	ret = p->refresh_request(c, &req);
-	cred_close(c);
+	oauth_cred_close(c);
 	if (ret == AL_ESTATE) {
 		/* nothing to refresh with (Copilot gho_, no refresh token) */
 		waiters_answer(s, "relogin-required", "the credential cannot be refreshed", 0);
@@ -699,7 +570,7 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 
 	if (deferred)
 		*deferred = false;
-	if (!p || !(c = cred_open(b, sec)))
+	if (!p || !(c = oauth_cred_open(b, sec)))
 		return headers_error(id, "broker-error", "the secret did not open", 0);
 	if (oauth_access_usable(c, now)) {
 		json_t *h = json_array(), *strip = json_array(), *merge = json_array();
@@ -712,14 +583,14 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 				json_object_set_new(ans, "merge", merge);
 			else
 				json_decref(merge);
-			cred_close(c);
+			oauth_cred_close(c);
 			return ans;
 		}
-		cred_close(h);
+		oauth_cred_close(h);
 		json_decref(strip);
 		json_decref(merge);
 	}
-	cred_close(c);
+	oauth_cred_close(c);
 	/* expired, or nothing to inject yet (Copilot ghu_ before its first
 	 * exchange): refresh, and let the ask wait for it a little */
 	struct oauth_slot *s = m && !m->stopping ? slot_get(m, name) : NULL;
@@ -769,96 +640,6 @@ void oauth_on_upstream_401(struct broker *b, const char *name, const char *host)
 	if (refresh_start(s, true) == AL_ESTATE)
 		log_warn("the credential cannot be refreshed; if upstream keeps refusing it, log in "
 			 "again and re-adopt it", KV_S("secret", name));
-}
-
-/* ---- token shim ---- */
-
-static const struct json_field shim_fields[] = {
-	{ "type", JF_STRING, true, 0, 0, 32, 0 },
-	{ "id", JF_INT, true, 0, UINT32_MAX, 0, 0 },
-	{ "client", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
-	{ "host", JF_STRING, true, 0, 0, AL_HOST_BUF, 0 },
-	{ "path", JF_STRING, true, 0, 0, AL_PATH_MAX, 0 },
-	{ "method", JF_STRING, true, 0, 0, AL_METHOD_MAX, 0 },
-};
-
-json_t *answer_shim(struct broker *b, const json_t *ask)
-{
-	char err[128], host[AL_HOST_BUF];
-	enum host_kind kind;
-	int64_t now = time_now();
-	size_t i;
-	json_t *r;
-
-	if (json_validate(ask, shim_fields, ARRAY_SIZE(shim_fields), "", err, sizeof err) < 0)
-		return NULL;
-	json_int_t id = json_integer_value(json_object_get(ask, "id"));
-	const char *client = json_str(ask, "client", ""), *asked = json_str(ask, "host", "");
-	const char *path = json_str(ask, "path", ""), *method = json_str(ask, "method", "");
-	json_t *no = json_pack("{s:s, s:I, s:s}", "type", IPC_MSG_SHIM, "id", id, "error", "no-shim");
-	if (host_canon(asked, strlen(asked), host, &kind) < 0)
-		return no;
-	/* the first live rule of this client that injects an OAuth secret
-	 * whose provider owns this endpoint */
-	json_array_foreach(state_rules(b->state.doc), i, r) {
-		const char *sname = json_str(r, "secret", NULL);
-		if (!sname || strcmp(json_str(r, "client", ""), client) != 0 || !state_rule_live(r, now))
-			continue;
-		const json_t *sec = state_secret(b->state.doc, sname, NULL);
-		const struct oauth_provider *p = sec ? oauth_provider_find(json_str(sec, "type", "")) : NULL;
-		const struct oauth_endpoint *ep = p ? oauth_token_endpoint_find(p, host, path) : NULL;
-		if (!ep || strcmp(ep->method, method) != 0)
-			continue;
-		json_t *c = cred_open(b, sec), *body = NULL;
-		if (!c || p->shim(c, ep, now, &body) < 0 || !body) {
-			cred_close(c);
-			break;
-		}
-		cred_close(c);
-		char *text = json_dumps(body, JSON_COMPACT);
-		json_decref(body);
-		if (!text)
-			abort();
-		json_t *a = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}", "type", IPC_MSG_SHIM, "id", id,
-				      "status", 200, "content_type", "application/json", "body", text,
-				      "secret", sname);
-		free(text);
-		json_decref(no);
-		log_info("token-shim: answered the sandbox's token request with placeholders",
-			 KV_S("client", client), KV_S("host", host), KV_S("path", path),
-			 KV_S("secret", sname));
-		return a;
-	}
-	return no;
-}
-
-/* ---- GET /proxy/v1/secrets/{name}/stub ---- */
-
-void api_secrets_stub(struct broker *b, const struct api_request *req, struct api_answer *ans)
-{
-	const char *name = req->seg[1];
-	const json_t *sec = state_secret(b->state.doc, name, NULL);
-	json_t *c, *file = NULL;
-
-	if (!sec) {
-		api_error(ans, 404, "unknown secret %s", name);
-		return;
-	}
-	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
-	if (!p) {
-		api_error(ans, 400, "secret %s is of type %s: only oauth-* secrets have a stub", name,
-			  json_str(sec, "type", ""));
-		return;
-	}
-	if (!(c = cred_open(b, sec))) {
-		api_error(ans, 500, "the secret did not open");
-		return;
-	}
-	if (p->stub(c, time_now(), &file) < 0 || !file)
-		api_error(ans, 500, "cannot build the stub");
-	else
-		api_json(ans, 200, file);
-	cred_close(c);
 }
 
 /* ---- start / stop ---- */

@@ -58,6 +58,11 @@ int oauth_type_headers(const uint8_t *pt, size_t len, const char *host, json_t *
 const char *oauth_adopted_elsewhere(struct broker *b, const char *name, const uint8_t *pt,
 				    size_t len);
 
+/* The sealed credential of OAuth secret sec, opened (NULL when it does not
+ * open); close it with oauth_cred_close, which wipes it. */
+json_t *oauth_cred_open(struct broker *b, const json_t *sec);
+void oauth_cred_close(json_t *c);
+
 /* A secret was created, replaced or deleted: (re)schedule or forget it. */
 void broker_oauth_secret_changed(struct broker *b, const char *name);
 
