@@ -76,3 +76,34 @@ void secure_free_str(char *s)
 		return;
 	secure_free(s, strlen(s));
 }
+
+static size_t grown(size_t cap, size_t need, size_t first)
+{
+	size_t c = cap ? cap : first ? first : 1;
+	while (c < need)
+		c *= 2;
+	return c;
+}
+
+void xgrow(char **p, size_t *cap, size_t need, size_t first)
+{
+	if (need <= *cap)
+		return;
+	size_t c = grown(*cap, need, first);
+	*p = xrealloc(*p, c);
+	*cap = c;
+}
+
+void xgrow_secure(char **p, size_t *cap, size_t len, size_t need, size_t first)
+{
+	if (need <= *cap)
+		return;
+	size_t c = grown(*cap, need, first);
+	char *n = xmalloc(c);
+	if (len)
+		memcpy(n, *p, len);
+	if (*p)
+		secure_free(*p, *cap);
+	*p = n;
+	*cap = c;
+}

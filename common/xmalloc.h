@@ -13,6 +13,13 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* Grow the buffer *p (*cap bytes allocated) to hold at least need bytes,
+ * doubling from first. xgrow may move it with realloc; xgrow_secure copies
+ * its len bytes into a new block and wipes the old one (a buffer that may
+ * hold a token or a secret must not leave copies in freed memory). */
+void xgrow(char **p, size_t *cap, size_t need, size_t first);
+void xgrow_secure(char **p, size_t *cap, size_t len, size_t need, size_t first);
+
 /* Wipe then free: for anything that held a secret or a token. */
 void secure_free(void *p, size_t n);
 void secure_free_str(char *s);

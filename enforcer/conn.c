@@ -548,13 +548,8 @@ static void on_read(void *arg, const char *buf, size_t n)
 		tunnel_client_read(c, buf, n);
 		return;
 	}
-	if (c->inlen + n > c->incap) {
-		size_t cap = c->incap ? c->incap : 4096;
-		while (cap < c->inlen + n)
-			cap *= 2;
-		c->in = xrealloc(c->in, cap);
-		c->incap = cap;
-	}
+	/* heads carry Proxy-Authorization: growing leaves no copy behind */
+	xgrow_secure(&c->in, &c->incap, c->inlen, c->inlen + n, 4096);
 	memcpy(c->in + c->inlen, buf, n);
 	c->inlen += n;
 	conn_process(c);

@@ -184,6 +184,11 @@ void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */
 /* End the upstream with its sandbox connection: park it in the worker's
  * pool (uppool.h) when it sits idle between exchanges, else close it. */
 void upstream_release(struct conn *c);
+/* Take a parked upstream of this client for host:port (tls or not) as c's
+ * upstream, connected, done its callback for later retries; false when
+ * there is none (c's upstream then only remembers the client). */
+bool upstream_take_pooled(struct conn *c, const char *client, const char *host, enum host_kind kind,
+			  uint16_t port, bool tls, void (*done)(struct conn *c, int status, const char *reason));
 
 /* tunnel.c: CONNECT */
 void tunnel_start(struct conn *c);

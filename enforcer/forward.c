@@ -94,6 +94,27 @@ void upstream_release(struct conn *c)
 	upstream_close(c);
 }
 
+bool upstream_take_pooled(struct conn *c, const char *client, const char *host, enum host_kind kind,
+			  uint16_t port, bool tls, void (*done)(struct conn *c, int status, const char *reason))
+{
+	struct upstream *u = &c->up;
+	snprintf(u->client, sizeof u->client, "%s", client);
+	struct io *io = client[0] ? uppool_take(c->w->pool, client, host, port, tls) : NULL;
+	if (!io)
+		return false;
+	if (u->host != host)
+		snprintf(u->host, sizeof u->host, "%s", host);
+	u->port = port;
+	u->kind = kind;
+	u->tls = tls;
+	u->done = done;
+	u->io = io;
+	io_set_handler(io, &up_h, c);
+	u->connected = true;
+	u->resume_stored = true;
+	return true;
+}
+
 static void try_connect(struct conn *c)
 {
 	struct upstream *u = &c->up;
@@ -262,13 +283,7 @@ static int client_write(struct conn *c, const void *buf, size_t n)
 		return AL_EIO;
 	if (n > BATCH_MAX)
 		return io_write(c->io, buf, n);
-	if (u->outlen + n > u->outcap) {
-		size_t cap = u->outcap ? u->outcap : 4096;
-		while (cap < u->outlen + n)
-			cap *= 2;
-		u->out = xrealloc(u->out, cap);
-		u->outcap = cap;
-	}
+	xgrow(&u->out, &u->outcap, u->outlen + n, 4096);
 	memcpy(u->out + u->outlen, buf, n);
 	u->outlen += n;
 	return 0;
@@ -401,7 +416,8 @@ static const struct http_msg_cb resp_cb = {
 static void exchange_finish(struct conn *c, bool stray_bytes)
 {
 	struct upstream *u = &c->up;
-	bool up_keep = !stray_bytes && !u->resp_eof_delim && http_keep_alive(&u->resp);
+	/* a request body still on its way: that upstream is mid-message */
+	bool up_keep = !stray_bytes && !u->resp_eof_delim && u->req_done && http_keep_alive(&u->resp);
 	uv_timer_stop(&c->up_timer);
 	u->timer_mode = UT_NONE;
 	if (!up_keep) {
@@ -830,20 +846,9 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	u->tls = r->tls;
 	u->pending = b.p;
 	u->pending_len = b.len;
-	snprintf(u->client, sizeof u->client, "%s", c->d.client);
 	/* an idle connection this client left to the same place: no new
 	 * handshake; a stale one is retried like any reused connection */
-	struct io *pooled = c->d.client[0] ? uppool_take(c->w->pool, c->d.client, r->host, r->port, r->tls) : NULL;
-	if (pooled) {
-		if (u->host != r->host)
-			snprintf(u->host, sizeof u->host, "%s", r->host);
-		u->port = r->port;
-		u->kind = r->kind;
-		u->done = on_upstream_ready;
-		u->io = pooled;
-		io_set_handler(pooled, &up_h, c);
-		u->connected = true;
-		u->resume_stored = true;
+	if (upstream_take_pooled(c, c->d.client, r->host, r->kind, r->port, r->tls, on_upstream_ready)) {
 		exchange_begin(c, true);
 		return;
 	}

@@ -566,8 +566,14 @@ void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t 
 		return;
 	}
 	/* dial (and verify) the origin first: a denied address or a bad
-	 * certificate is answered on the CONNECT, before any 200 */
+	 * certificate is answered on the CONNECT, before any 200; or take the
+	 * idle connection this client left to it (dialled and verified then;
+	 * a policy change since would have closed it) */
 	c->up.tls = true;
+	if (upstream_take_pooled(c, m->client, host, kind, port, true, on_upstream)) {
+		on_upstream(c, 0, NULL);
+		return;
+	}
 	upstream_open(c, host, kind, port, on_upstream);
 }
 

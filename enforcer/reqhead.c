@@ -17,20 +17,9 @@
 
 void sbuf_add(struct sbuf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		/* not realloc: a head may hold an injected secret, and the old
-		 * block must be wiped, not left behind in freed memory */
-		char *p = xmalloc(cap);
-		if (b->len)
-			memcpy(p, b->p, b->len);
-		if (b->p)
-			secure_free(b->p, b->cap);
-		b->p = p;
-		b->cap = cap;
-	}
+	/* not realloc: a head may hold an injected secret, and the old block
+	 * must be wiped, not left behind in freed memory */
+	xgrow_secure(&b->p, &b->cap, b->len, b->len + n + 1, 1024);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -170,10 +159,11 @@ void reqhead_build(struct sbuf *out, const struct http_msg *m, const char *metho
 		add_merged(&b, m, &inj->merge[k]);
 	if (http_is_chunked(m))
 		sbuf_str(&b, "Transfer-Encoding: chunked\r\n");
+	/* Connection is per hop: the sandbox closing its connection says
+	 * nothing about ours, which stays open for its next request or its
+	 * next connection (uppool.h) */
 	if (r->websocket)
 		sbuf_str(&b, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
-	else if (!http_keep_alive(m))
-		sbuf_str(&b, "Connection: close\r\n");
 	sbuf_add(&b, "\r\n", 2);
 	*out = b;
 }

@@ -32,6 +32,9 @@ struct io_tls {
 
 static __thread char tl_plain[32 * 1024];
 
+static void tls_cork(struct io *io);
+static int tls_uncork(struct io *io);
+
 static ssize_t tls_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 {
 	struct io_tls *t = p;
@@ -59,13 +62,7 @@ static ssize_t tls_push(gnutls_transport_ptr_t p, const void *buf, size_t n)
 		return -1;
 	}
 	if (t->corked) {
-		if (t->outlen + n > t->outcap) {
-			size_t cap = t->outcap ? t->outcap : 32 * 1024;
-			while (cap < t->outlen + n)
-				cap *= 2;
-			t->out = xrealloc(t->out, cap);
-			t->outcap = cap;
-		}
+		xgrow(&t->out, &t->outcap, t->outlen + n, 32 * 1024);
 		memcpy(t->out + t->outlen, buf, n);
 		t->outlen += n;
 		return (ssize_t)n;
@@ -75,6 +72,35 @@ static ssize_t tls_push(gnutls_transport_ptr_t p, const void *buf, size_t n)
 		return -1;
 	}
 	return (ssize_t)n;
+}
+
+/* GnuTLS hands a whole flight (ServerHello ... Finished, or a ticket after
+ * a response) over at once. Over TCP it leaves in one write; over a TLS
+ * stream (an intercepted connection inside the TLS listener) each record
+ * stays a write of its own, so that the outer records keep the inner ones
+ * whole (tlsframe.h says why). */
+static ssize_t tls_vec_push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
+{
+	struct io_tls *t = p;
+	size_t total = 0;
+	bool one_write = !t->corked && t->lower->ops->cork == NULL && iovcnt > 1;
+	if (one_write)
+		tls_cork(&t->base);
+	for (int i = 0; i < iovcnt; i++) {
+		if (tls_push(p, iov[i].iov_base, iov[i].iov_len) < 0) {
+			if (one_write) {
+				t->outlen = 0;
+				(void)tls_uncork(&t->base);
+			}
+			return -1;
+		}
+		total += iov[i].iov_len;
+	}
+	if (one_write && tls_uncork(&t->base) < 0) {
+		gnutls_transport_set_errno(t->s, EIO);
+		return -1;
+	}
+	return (ssize_t)total;
 }
 
 static void fail(struct io_tls *t)
@@ -146,13 +172,7 @@ static void on_lower_read(void *arg, const char *buf, size_t n)
 		fail(t);
 		return;
 	}
-	if (t->inlen + n > t->incap) {
-		size_t cap = t->incap ? t->incap : 16 * 1024;
-		while (cap < t->inlen + n)
-			cap *= 2;
-		t->in = xrealloc(t->in, cap);
-		t->incap = cap;
-	}
+	xgrow(&t->in, &t->incap, t->inlen + n, 16 * 1024);
 	memcpy(t->in + t->inlen, buf, n);
 	t->inlen += n;
 	deliver(t);
@@ -337,6 +357,7 @@ static struct io_tls *tls_wrap(struct io_tls *t, struct io *lower, gnutls_sessio
 	t->kick.data = t;
 	gnutls_transport_set_ptr(s, t);
 	gnutls_transport_set_push_function(s, tls_push);
+	gnutls_transport_set_vec_push_function(s, tls_vec_push);
 	gnutls_transport_set_pull_function(s, tls_pull);
 	io_set_handler(lower, &lower_h, t);
 	/* the handshake needs the lower stream read whatever the upper layer does */

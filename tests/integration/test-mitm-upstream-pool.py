@@ -3,9 +3,9 @@ that opened them, for that client only, and resume their TLS session when
 they are new.
 
 A sandbox that opens a new connection per request (curl, most CLIs) gets,
-after the first, the idle upstream connection its previous connection left
-(one upstream connection for four sandbox connections; a TLS handshake
-upstream only once). Another client never gets it: its first request opens
+after the first, the idle upstream connection its previous connection left,
+already at its CONNECT (the origin accepts one connection per worker for
+four sandbox connections; a TLS handshake upstream only that often). Another client never gets it: its first request opens
 a connection of its own, which resumes airlock's TLS session with the
 origin (session_reused at the origin) instead of a full handshake. A policy
 change closes the parked connections: the next request opens a new one
@@ -43,6 +43,8 @@ def main():
             # both workers may have served web-1: at most one upstream connection each
             web1 = set(o.peers)
             h.check(len(web1) <= 2, "web-1's four sandbox connections share its upstream ones: %r" % o.peers)
+            h.check(o.accepted <= 2, "and no upstream connection was opened only to be dropped "
+                    "(the CONNECT takes the parked one too): %d accepted" % o.accepted)
 
             get("web-2", "web-2")
             h.check(o.peers[-1] not in web1, "web-2 never gets web-1's connection: %r" % o.peers)

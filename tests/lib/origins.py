@@ -123,6 +123,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    accepted = 0   # connections accepted (and, over TLS, handshaken), with or without a request
+
+    def verify_request(self, request, client_address):
+        self.accepted += 1
+        return True
 
 
 class _Server6(_Server):
@@ -155,6 +160,10 @@ class HTTPOrigin:
     @property
     def reused(self):
         return self.srv.reused
+
+    @property
+    def accepted(self):
+        return self.srv.accepted
 
     def __enter__(self):
         self.thread.start()
