@@ -4,7 +4,11 @@
  * uid: the broker checks SO_PEERCRED), says hello, then keeps K asks in
  * flight for N asks in all and prints p50 / p99 / max in microseconds.
  *
- *   askbench STATE_DIR/ipc.sock SECRET HOST [N=20000] [K=1]
+ *   askbench STATE_DIR/ipc.sock SECRET HOST [N=20000] [K=1] [SECONDS] [GAP_US]
+ *
+ * SECONDS stops it early (bench/run runs it next to a keep-alive load for
+ * the length of that cell); GAP_US waits that long between asks (K=1), so
+ * that it measures the answer under the load rather than being the load.
  *
  * Framing as common/ipc.h: 4-byte big-endian length, one JSON object. */
 #include <arpa/inet.h>
@@ -116,17 +120,21 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	unsigned n = 20000, k = 1, sent = 0, done = 0, errors = 0;
-	double *start, *lat;
+	double *start, *lat, seconds = 0, gap_us = 0;
 	int fd;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: askbench IPC_SOCKET SECRET HOST [N] [K]\n");
+		fprintf(stderr, "usage: askbench IPC_SOCKET SECRET HOST [N] [K] [SECONDS] [GAP_US]\n");
 		return 2;
 	}
 	if (argc > 4)
 		n = (unsigned)strtoul(argv[4], NULL, 10);
 	if (argc > 5)
 		k = (unsigned)strtoul(argv[5], NULL, 10);
+	if (argc > 6)
+		seconds = strtod(argv[6], NULL);
+	if (argc > 7)
+		gap_us = strtod(argv[7], NULL);
 	if (n == 0 || k == 0 || k > n || strlen(argv[1]) >= sizeof sun.sun_path) {
 		fprintf(stderr, "askbench: bad arguments\n");
 		return 2;
@@ -147,7 +155,16 @@ int main(int argc, char **argv)
 	if (!start || !lat)
 		return 1;
 
+	double t0 = now_us();
 	while (done < n) {
+		if (seconds > 0 && sent == done && now_us() - t0 > seconds * 1e6) {
+			n = done;   /* time is up: report what was answered */
+			break;
+		}
+		if (gap_us > 0 && sent == done && sent > 0) {
+			struct timespec ts = { (time_t)(gap_us / 1e6), (long)((gap_us - (double)(time_t)(gap_us / 1e6) * 1e6) * 1e3) };
+			nanosleep(&ts, NULL);
+		}
 		while (sent < n && sent - done < k) {
 			start[sent] = now_us();
 			if (send_ask(fd, sent + 1, argv[2], argv[3]) < 0) {
@@ -170,6 +187,10 @@ int main(int argc, char **argv)
 		}
 		/* policy pushes (after hello, after changes) are skipped */
 		json_decref(msg);
+	}
+	if (n == 0) {
+		fprintf(stderr, "askbench: no answer in time\n");
+		return 1;
 	}
 	qsort(lat, n, sizeof *lat, cmp_double);
 	printf("{\"asks\": %u, \"in_flight\": %u, \"errors\": %u, \"p50_us\": %.1f, "
