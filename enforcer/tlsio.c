@@ -62,7 +62,7 @@ static ssize_t tls_push(gnutls_transport_ptr_t p, const void *buf, size_t n)
 		return -1;
 	}
 	if (t->corked) {
-		xgrow(&t->out, &t->outcap, t->outlen + n, 32 * 1024);
+		xgrow(&t->out, &t->outcap, t->outlen + n, 4096);
 		memcpy(t->out + t->outlen, buf, n);
 		t->outlen += n;
 		return (ssize_t)n;
@@ -269,13 +269,13 @@ static int tls_uncork(struct io *io)
 	struct io_tls *t = (struct io_tls *)io;
 	size_t n = t->outlen;
 	int rc = t->closing ? AL_EIO : n ? io_write(t->lower, t->out, n) : 0;
+	/* an idle connection keeps no buffer (even a flight's few KiB, times
+	 * two sessions per intercepted connection, show in its RSS) */
 	t->corked = false;
 	t->outlen = 0;
-	if (t->outcap > 64 * 1024) {   /* an idle connection keeps no bulk buffer */
-		free(t->out);
-		t->out = NULL;
-		t->outcap = 0;
-	}
+	free(t->out);
+	t->out = NULL;
+	t->outcap = 0;
 	return rc;
 }
 
