@@ -36,6 +36,10 @@ struct ipc_conn {
 	bool closing;
 	int pid;
 	uint64_t serial;   /* names the connection for answers sent later (oauth holds) */
+	/* the answers to the asks of one read, written together (may carry secrets) */
+	bool batching;
+	char *batch;
+	size_t blen, bcap;
 	struct ipc_conn *next;
 };
 
@@ -79,6 +83,16 @@ static void conn_send_buf(struct ipc_conn *c, uint8_t *buf, size_t len, bool wip
 			log_warn("enforcer is not reading its IPC; disconnecting", KV_I("pid", c->pid));
 			conn_close(c);
 		}
+		return;
+	}
+	if (c->batching) {
+		xgrow_secure(&c->batch, &c->bcap, c->blen, c->blen + len, 4096);
+		memcpy(c->batch + c->blen, buf, len);
+		c->blen += len;
+		if (wipe)
+			secure_free(buf, len);
+		else
+			free(buf);
 		return;
 	}
 	struct ipc_write *w = xcalloc(1, sizeof *w);
@@ -286,6 +300,8 @@ static void on_conn_closed(uv_handle_t *h)
 {
 	struct ipc_conn *c = h->data;
 	ipc_reader_free(&c->rd);
+	if (c->batch)
+		secure_free(c->batch, c->bcap);
 	free(c);
 }
 
@@ -324,9 +340,19 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	}
 	ret = ipc_reader_feed(&c->rd, (const uint8_t *)buf->base, (size_t)nread);
 	/* the read buffer may hold a headers ask: nothing secret, but cheap */
+	c->batching = true;
 	while (ret >= 0 && !c->closing && (ret = ipc_reader_next(&c->rd, &msg)) == 1) {
 		ret = conn_handle(c, msg);
 		json_decref(msg);
+	}
+	/* one write for all the answers of this read */
+	c->batching = false;
+	if (c->blen) {
+		uint8_t *out = (uint8_t *)c->batch;
+		size_t n = c->blen;
+		c->batch = NULL;
+		c->blen = c->bcap = 0;
+		conn_send_buf(c, out, n, true);   /* wiped after the write (and freed if closing) */
 	}
 	if (ret < 0 && !c->closing) {
 		log_warn("IPC protocol error; closing", KV_I("pid", c->pid),

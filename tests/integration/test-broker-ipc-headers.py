@@ -4,7 +4,9 @@ A secret is answered only for a host its pattern covers (exact or *.
 wildcard): bearer -> "Bearer v", basic -> "Basic base64(user:pass)".
 Negative twins: the same secret asked for another host, the bare domain of
 a *. pattern, a non-canonical or bogus host, or a missing secret is refused
-with the right error code and no header."""
+with the right error code and no header. A burst of asks in one write gets
+every answer, in order (the broker writes the answers of one read
+together)."""
 
 import base64
 
@@ -60,6 +62,24 @@ def main():
                                                    "value": "ghp_test2"})
         bh.check_eq(ask("gh", "api.github.com").get("headers"),
                     [["Authorization", "Bearer ghp_test2"]], "re-created")
+
+        # asks that arrive in one read are answered together (one write),
+        # every one of them, in order, refusals included
+        import json
+        import struct
+        burst = b""
+        want = []
+        for k, (secret, host) in enumerate([("gh", "api.github.com"), ("reg", "x.registry.example"),
+                                            ("gh", "evil.example"), ("gh", "api.github.com")] * 8):
+            n[0] += 1
+            frame = json.dumps({"type": "headers", "id": n[0], "secret": secret, "host": host}).encode()
+            burst += struct.pack(">I", len(frame)) + frame
+            want.append((n[0], host != "evil.example"))
+        e.send_raw(burst)
+        got = [e.recv() for _ in want]
+        bh.check_eq([(a["id"], "headers" in a) for a in got], want, "a burst of 32 asks, 32 answers in order")
+        bh.check(all(a.get("error") == "secret-host-mismatch" for a in got if "headers" not in a),
+                 "the refusals in the burst say why")
         e.close()
 
 
