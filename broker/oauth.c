@@ -103,8 +103,7 @@ static void send_answer(struct oauth_mgr *m, uint64_t conn, json_t *ans)
 {
 	if (ipc_server_send_to(m->b->ipc, conn, ans, true) < 0)
 		log_debug("a held headers ask lost its enforcer");
-	oauth_json_wipe(ans);
-	json_decref(ans);
+	oauth_json_free(ans);
 }
 
 /* Answer every waiting ask: from the committed credential when usable,

@@ -26,10 +26,7 @@
 
 void oauth_cred_close(json_t *c)
 {
-	if (c) {
-		oauth_json_wipe(c);
-		json_decref(c);
-	}
+	oauth_json_free(c);
 }
 
 bool broker_oauth_type(const char *type)

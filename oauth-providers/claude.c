@@ -117,12 +117,8 @@ static int claude_adopt(const char *buf, size_t len, int64_t now, json_t **cred,
 	c = NULL;
 	ret = 0;
 out:
-	if (c) {
-		oauth_json_wipe(c);
-		json_decref(c);
-	}
-	oauth_json_wipe(root);
-	json_decref(root);
+	oauth_json_free(c);
+	oauth_json_free(root);
 	return ret;
 }
 
@@ -169,8 +165,7 @@ static int claude_refresh_parse(const json_t *cred, const struct oauth_http_resp
 			json_array_append_new(json_object_get(*next, "scopes"),
 					      json_string(CLAUDE_INFERENCE_SCOPE));
 	}
-	oauth_json_wipe(body);
-	json_decref(body);
+	oauth_json_free(body);
 	return ret;
 }
 

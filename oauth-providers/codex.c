@@ -42,8 +42,7 @@ static void take_claims(json_t *cred, const char *jwt)
 		json_object_set_new(cred, "user_id", json_string(v));
 	if ((v = json_str(c, "email", NULL)) || (v = json_str(prof, "email", NULL)))
 		json_object_set_new(cred, "email", json_string(v));
-	oauth_json_wipe(c);
-	json_decref(c);
+	oauth_json_free(c);
 }
 
 static int codex_adopt(const char *buf, size_t len, int64_t now, json_t **cred, char *err,
@@ -91,10 +90,7 @@ static int codex_adopt(const char *buf, size_t len, int64_t now, json_t **cred, 
 		       path);
 		goto out;
 	}
-	if (claims) {
-		oauth_json_wipe(claims);
-		json_decref(claims);
-	}
+	oauth_json_free(claims);
 	c = oa_cred_new(&oauth_codex);
 	json_object_set_new(c, "access", json_string(access));
 	json_object_set_new(c, "refresh", json_string(refresh));
@@ -116,12 +112,8 @@ static int codex_adopt(const char *buf, size_t len, int64_t now, json_t **cred, 
 	c = NULL;
 	ret = 0;
 out:
-	if (c) {
-		oauth_json_wipe(c);
-		json_decref(c);
-	}
-	oauth_json_wipe(root);
-	json_decref(root);
+	oauth_json_free(c);
+	oauth_json_free(root);
 	return ret;
 }
 
@@ -156,8 +148,7 @@ static int codex_refresh_parse(const json_t *cred, const struct oauth_http_resp 
 		if (acct)
 			json_object_set_new(*next, "account_id", json_string(acct));
 	}
-	oauth_json_wipe(body);
-	json_decref(body);
+	oauth_json_free(body);
 	return ret;
 }
 

@@ -124,12 +124,8 @@ static int copilot_adopt(const char *buf, size_t len, int64_t now, json_t **cred
 	c = NULL;
 	ret = 0;
 out:
-	if (c) {
-		oauth_json_wipe(c);
-		json_decref(c);
-	}
-	oauth_json_wipe(root);
-	json_decref(root);
+	oauth_json_free(c);
+	oauth_json_free(root);
 	return ret;
 }
 
@@ -197,8 +193,7 @@ static int copilot_refresh_parse(const json_t *cred, const struct oauth_http_res
 	*next = n;
 	res->outcome = OAUTH_OK;
 out:
-	oauth_json_wipe(body);
-	json_decref(body);
+	oauth_json_free(body);
 	return 0;
 }
 

@@ -70,6 +70,14 @@ void oauth_json_wipe(json_t *v)
 	}
 }
 
+void oauth_json_free(json_t *v)
+{
+	if (!v)
+		return;
+	oauth_json_wipe(v);
+	json_decref(v);
+}
+
 /* ---- messages and field readers ---- */
 
 void oa_err(char *err, size_t errlen, const char *fmt, ...)
@@ -101,8 +109,7 @@ int oa_parse_object(const char *buf, size_t len, size_t cap, json_t **out, char 
 		return AL_EINVAL;
 	}
 	if (!json_is_object(v)) {
-		oauth_json_wipe(v);
-		json_decref(v);
+		oauth_json_free(v);
 		oa_err(err, errlen, "not a JSON object");
 		return AL_EINVAL;
 	}
@@ -244,8 +251,7 @@ int64_t oa_jwt_exp(const char *token)
 			exp = json_integer_value(e);
 		else if (json_is_real(e))
 			exp = (int64_t)json_real_value(e);
-		oauth_json_wipe(c);
-		json_decref(c);
+		oauth_json_free(c);
 	}
 	return exp > 0 ? exp : 0;
 }
@@ -502,10 +508,7 @@ int oa_classify(const struct oauth_http_resp *resp, json_t **body, struct oauth_
 						  (int64_t)time(NULL));
 		set_reason(res, st, NULL);
 	}
-	if (b) {
-		oauth_json_wipe(b);
-		json_decref(b);
-	}
+	oauth_json_free(b);
 	return 0;
 }
 
@@ -630,8 +633,7 @@ void oa_req_json(struct oauth_http_req *r, const char *url, json_t *body)
 	if (!r->body)
 		abort();
 	r->body_len = strlen(r->body);
-	oauth_json_wipe(body);
-	json_decref(body);
+	oauth_json_free(body);
 	oa_req_header(r, "Accept: application/json");
 }
 
@@ -741,8 +743,7 @@ int oauth_write_back(const struct oauth_provider *p, const json_t *cred, const c
 	secure_free(*out, *outlen - 1);
 	*out = nl;
 out:
-	oauth_json_wipe(doc);
-	json_decref(doc);
+	oauth_json_free(doc);
 	return ret;
 }
 

@@ -173,5 +173,8 @@ const struct oauth_endpoint *oauth_token_endpoint_find(const struct oauth_provid
 
 /* Wipe every string inside a JSON value (before json_decref of a credential). */
 void oauth_json_wipe(json_t *v);
+/* Wipe every string of v, then drop the reference (v may be NULL; the
+ * caller holds the only one). */
+void oauth_json_free(json_t *v);
 
 #endif

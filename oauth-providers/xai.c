@@ -146,20 +146,15 @@ static int xai_adopt(const char *buf, size_t len, int64_t now, json_t **cred, ch
 			json_object_set_new(c, "email", json_string(v));
 		if ((v = json_str(cl, "sub", NULL)))
 			json_object_set_new(c, "user_id", json_string(v));
-		oauth_json_wipe(cl);
-		json_decref(cl);
+		oauth_json_free(cl);
 	}
 done:
 	*cred = c;
 	c = NULL;
 	ret = 0;
 out:
-	if (c) {
-		oauth_json_wipe(c);
-		json_decref(c);
-	}
-	oauth_json_wipe(root);
-	json_decref(root);
+	oauth_json_free(c);
+	oauth_json_free(root);
 	return ret;
 }
 
@@ -190,8 +185,7 @@ static int xai_refresh_parse(const json_t *cred, const struct oauth_http_resp *r
 	/* xAI answers a scope string we do not need to carry */
 	if (*next)
 		json_object_del(*next, "scopes");
-	oauth_json_wipe(body);
-	json_decref(body);
+	oauth_json_free(body);
 	return ret;
 }
 

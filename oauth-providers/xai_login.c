@@ -340,10 +340,7 @@ static int exchange_code(struct login *l, json_t **out, char *err, size_t errlen
 	}
 	ret = make_output(l, body, (int64_t)time(NULL), out, err, errlen);
 out:
-	if (body) {
-		oauth_json_wipe(body);
-		json_decref(body);
-	}
+	oauth_json_free(body);
 	oauth_http_resp_free(&resp);
 	return ret;
 }
@@ -400,8 +397,7 @@ static int device_flow(struct login *l, json_t **out, char *err, size_t errlen)
 		if (resp.status == 200 && oa_classify(&resp, &body, &res) == 0 &&
 		    res.outcome == OAUTH_OK) {
 			ret = make_output(l, body, (int64_t)time(NULL), out, err, errlen);
-			oauth_json_wipe(body);
-			json_decref(body);
+			oauth_json_free(body);
 			goto out;
 		}
 		json_t *e = NULL;
