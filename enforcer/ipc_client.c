@@ -257,6 +257,35 @@ static int handle_msg(struct ipc_client *ic, json_t *msg)
 	return 0;
 }
 
+/* Feed n bytes read from the broker (wiped here: answers carry secrets)
+ * and hand each whole frame to fn, which may not keep it. NULL when all
+ * went well, else why the connection must go. */
+static const char *take_frames(struct ipc_reader *rd, char *buf, size_t n, int (*fn)(void *arg, json_t *msg),
+			       void *arg)
+{
+	int frc = ipc_reader_feed(rd, (const uint8_t *)buf, n);
+	secure_wipe(buf, n);
+	if (frc < 0)
+		return "bad frame";
+	for (;;) {
+		json_t *msg = NULL;
+		int r = ipc_reader_next(rd, &msg);
+		if (r == 0)
+			return NULL;
+		if (r < 0)
+			return "bad frame";
+		int rc = fn(arg, msg);
+		json_decref(msg);
+		if (rc < 0)
+			return "bad message";
+	}
+}
+
+static int main_frame(void *arg, json_t *msg)
+{
+	return handle_msg(arg, msg);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct ipc_client *ic = s->data;
@@ -266,28 +295,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		ic_drop(ic, nread == UV_EOF ? "broker closed the connection" : uv_strerror((int)nread));
 		return;
 	}
-	int frc = ipc_reader_feed(&ic->rd, (const uint8_t *)buf->base, (size_t)nread);
-	secure_wipe(buf->base, (size_t)nread);   /* answers carry secrets */
-	if (frc < 0) {
-		ic_drop(ic, "bad frame");
-		return;
-	}
-	for (;;) {
-		json_t *msg = NULL;
-		int r = ipc_reader_next(&ic->rd, &msg);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			ic_drop(ic, "bad frame");
-			return;
-		}
-		int rc = handle_msg(ic, msg);
-		json_decref(msg);
-		if (rc < 0) {
-			ic_drop(ic, "bad message");
-			return;
-		}
-	}
+	const char *why = take_frames(&ic->rd, buf->base, (size_t)nread, main_frame, ic);
+	if (why)
+		ic_drop(ic, why);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -579,6 +589,20 @@ static void box_drop(struct ask_box *b)
 	b->backoff_ms = b->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->backoff_ms * 2;
 }
 
+/* Only answers pass on a worker's door; anything else closes it. */
+static int box_frame(void *arg, json_t *msg)
+{
+	struct ask_box *b = arg;
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	json_t *jid = json_object_get(msg, "id");
+	bool ok = type && (strcmp(type, IPC_MSG_HEADERS) == 0 || strcmp(type, IPC_MSG_SHIM) == 0) &&
+		  json_is_integer(jid) && json_integer_value(jid) > 0 && json_integer_value(jid) <= UINT32_MAX;
+	if (ok)
+		answer_ask(b, (uint32_t)json_integer_value(jid), msg);
+	broker_answer_wipe(msg);
+	return ok ? 0 : AL_EPROTO;
+}
+
 static void on_box_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct ask_box *b = s->data;
@@ -588,30 +612,8 @@ static void on_box_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		box_drop(b);
 		return;
 	}
-	int frc = ipc_reader_feed(&b->rd, (const uint8_t *)buf->base, (size_t)nread);
-	secure_wipe(buf->base, (size_t)nread);   /* answers carry secrets */
-	if (frc < 0) {
+	if (take_frames(&b->rd, buf->base, (size_t)nread, box_frame, b))
 		box_drop(b);
-		return;
-	}
-	for (;;) {
-		json_t *msg = NULL;
-		int r = ipc_reader_next(&b->rd, &msg);
-		if (r == 0)
-			break;
-		const char *type = r > 0 ? json_string_value(json_object_get(msg, "type")) : NULL;
-		json_t *jid = r > 0 ? json_object_get(msg, "id") : NULL;
-		bool ok = type && (strcmp(type, IPC_MSG_HEADERS) == 0 || strcmp(type, IPC_MSG_SHIM) == 0) &&
-			  json_is_integer(jid) && json_integer_value(jid) > 0 && json_integer_value(jid) <= UINT32_MAX;
-		if (ok)
-			answer_ask(b, (uint32_t)json_integer_value(jid), msg);
-		broker_answer_wipe(msg);
-		json_decref(msg);
-		if (!ok) {   /* only answers pass on this door */
-			box_drop(b);
-			return;
-		}
-	}
 }
 
 static void on_box_connect(uv_connect_t *req, int status)
