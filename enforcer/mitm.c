@@ -35,8 +35,7 @@ struct mitm {
 	const char *audit_reason;
 	struct leaf *leaf;
 	struct broker_ask *ask;
-	/* the request waiting for the broker */
-	char path[AL_PATH_MAX + 1];
+	/* the request waiting for the broker (its checked path is c->d.path) */
 	const char *query;             /* into c->req's arena (stable while paused) */
 	size_t qlen;
 	bool websocket;
@@ -248,7 +247,7 @@ static void send_upstream(struct conn *c, const struct inject *inj)
 {
 	struct mitm *m = c->mitm;
 	struct fwd_req r = {
-		.host = m->host, .kind = m->kind, .port = m->port, .tls = true, .path = m->path,
+		.host = m->host, .kind = m->kind, .port = m->port, .tls = true, .path = c->d.path,
 		.query = m->query, .qlen = m->qlen, .websocket = m->websocket, .inj = inj,
 	};
 	c->d.verdict = "allow";
@@ -382,20 +381,23 @@ void mitm_request(struct conn *c)
 		return;
 	}
 	long hi = http_find(req, "host", 0);
+	/* the normalised path lands in the decision itself: it is what is
+	 * checked, logged and sent (no second copy per connection) */
 	int rc = mitm_target(req->arena + req->url, req->url_len, hi >= 0 ? http_value(req, (size_t)hi) : NULL,
-			     hi >= 0 ? req->hdrs[hi].vlen : 0, hi >= 0, m->host, m->port, m->path, &m->query, &reason);
-	if (rc == 0)
-		snprintf(c->d.path, sizeof c->d.path, "%s", m->path);
-	else if (req->url_len && req->arena[req->url] == '/')
-		snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(req->url_len < 200 ? req->url_len : 200),
-			 req->arena + req->url);
+			     hi >= 0 ? req->hdrs[hi].vlen : 0, hi >= 0, m->host, m->port, c->d.path, &m->query, &reason);
+	if (rc != 0) {   /* refused: log what was asked, not a half-normalised path */
+		c->d.path[0] = '\0';
+		if (req->url_len && req->arena[req->url] == '/')
+			snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(req->url_len < 200 ? req->url_len : 200),
+				 req->arena + req->url);
+	}
 	m->qlen = m->query ? (size_t)(req->arena + req->url + req->url_len - m->query) : 0;
 	m->target_rc = rc;
 	m->target_reason = reason;
 
-	if (rc == 0 && c->client && shim_endpoint(m->host, m->port, m->path) && client_has_secret(c->client)) {
+	if (rc == 0 && c->client && shim_endpoint(m->host, m->port, c->d.path) && client_has_secret(c->client)) {
 		/* an OAuth token endpoint: the broker may answer it itself */
-		if (broker_ask_shim(c->w, m->client, m->host, m->path, c->d.method, on_shim, c, &m->ask) < 0) {
+		if (broker_ask_shim(c->w, m->client, m->host, c->d.path, c->d.method, on_shim, c, &m->ask) < 0) {
 			m->ask = NULL;
 			deny(c, 503, "broker-unavailable", true);
 		}
@@ -430,7 +432,7 @@ static void mitm_decide(struct conn *c)
 	const struct policy_rule *rule = NULL;
 	reason = "no-rule";
 	struct policy_req pr = {
-		.host = m->host, .port = m->port, .method = c->d.method, .path = m->path, .now = time_now(),
+		.host = m->host, .port = m->port, .method = c->d.method, .path = c->d.path, .now = time_now(),
 	};
 	if (policy_decide(c->client, &pr, &rule, &reason) != POLICY_FORWARD) {
 		deny(c, 403, reason ? reason : "no-rule", true);
