@@ -28,72 +28,13 @@
 #include <dirent.h>
 #include <uv.h>
 
+#include "loadgen.h"
 #include "procstat.h"
 
 /* TLS 1.3/1.2; one key share (X25519) so the client does not pay for two */
 #define PRIO "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1"
 
-enum mode { M_KA, M_HS, M_IDLE };
-enum state { S_TCP, S_PXW, S_PXR, S_HS, S_REQ, S_RESP, S_HELD, S_DEAD };
-
-struct opts {
-	enum mode mode;
-	const char *host;        /* name in Host/SNI/CONNECT */
-	const char *host_fmt;    /* e.g. h%u.origin.bench, with --hosts N */
-	unsigned nhosts;
-	unsigned port;           /* origin port (in Host and CONNECT) */
-	struct sockaddr_in dial; /* where TCP goes: the origin or the proxy */
-	bool via_proxy;
-	bool tls;
-	const char *ca;
-	const char *auth;        /* proxy token -> Proxy-Authorization: Basic */
-	const char *path;
-	const char *method;
-	size_t body;             /* upload bytes */
-	long expect;             /* expected body bytes, -1 = any */
-	unsigned conns;
-	double warmup, duration;
-	unsigned long max_req;   /* stop after this many (0 = by time) */
-	unsigned long max_err;   /* stop after this many errors (0 = never) */
-	const char *prio;
-	bool sse;
-	unsigned pending;        /* idle: parallel setups */
-	double setup_timeout, hold;
-	int pids[16];
-	int npids;
-};
-
-struct conn {
-	uv_poll_t poll;
-	int fd;
-	enum state st;
-	gnutls_session_t tls;
-	unsigned idx;
-	char host[256];
-	/* write side */
-	char wbuf[4096];
-	size_t wlen, woff;
-	size_t body_left;
-	/* read side */
-	char hbuf[16384];
-	size_t hlen;
-	bool in_body;
-	int status;
-	long clen;        /* -1: none */
-	bool chunked, close_after, eof_body;
-	long remain;      /* CL body or current chunk */
-	int cst;          /* chunk parser state */
-	unsigned long csize;
-	int lastnl;       /* sse / trailer line tracking */
-	bool ttfe_done;
-	size_t got;
-	uint64_t t_conn, t_req, t_first;
-	unsigned nreq;
-	int events;
-	bool closing;
-};
-
-static struct opts O = { .mode = M_KA, .port = 443, .path = "/small", .method = "GET", .expect = -1,
+struct opts O = { .mode = M_KA, .port = 443, .path = "/small", .method = "GET", .expect = -1,
 			 .conns = 1, .warmup = 0.5, .duration = 2, .pending = 32, .setup_timeout = 60, .hold = 1 };
 static uv_loop_t *loop;
 static gnutls_certificate_credentials_t xcred;
@@ -115,7 +56,7 @@ static char first_err[256];
 static unsigned held, inflight;
 static unsigned long next_idle;
 
-static uint64_t now_us(void)
+uint64_t now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -342,139 +283,6 @@ static ssize_t c_recv(struct conn *c, void *b, size_t n)
 	return r;
 }
 
-static void sse_scan(struct conn *c, const char *p, size_t n)
-{
-	if (!O.sse || c->ttfe_done)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
-			if (c->lastnl) {
-				c->ttfe_done = true;
-				c->t_first = now_us();
-				return;
-			}
-			c->lastnl = 1;
-		} else if (p[i] != '\r')
-			c->lastnl = 0;
-	}
-}
-
-/* body bytes; returns 1 when the response is complete, 0 more needed, -1 error */
-static int body_feed(struct conn *c, const char *p, size_t n)
-{
-	if (!c->chunked) {
-		if (c->clen >= 0) {
-			size_t take = n < (size_t)c->remain ? n : (size_t)c->remain;
-			sse_scan(c, p, take);
-			c->got += take;
-			c->remain -= (long)take;
-			if (take < n)
-				return -1; /* pipelining never happens here */
-			return c->remain == 0;
-		}
-		sse_scan(c, p, n);
-		c->got += n;
-		return 0; /* until EOF */
-	}
-	for (size_t i = 0; i < n;) {
-		char ch = p[i];
-		switch (c->cst) {
-		case 0: /* size */
-			if (isxdigit((unsigned char)ch)) {
-				c->csize = c->csize * 16 + (unsigned)(isdigit((unsigned char)ch) ? ch - '0' : (tolower(ch) - 'a' + 10));
-				i++;
-			} else {
-				c->cst = 1;
-			}
-			break;
-		case 1: /* rest of size line */
-			i++;
-			if (ch == '\n') {
-				if (c->csize == 0) {
-					c->cst = 4;
-					c->lastnl = 1;
-				} else {
-					c->remain = (long)c->csize;
-					c->cst = 2;
-				}
-			}
-			break;
-		case 2: { /* data */
-			size_t take = n - i < (size_t)c->remain ? n - i : (size_t)c->remain;
-			sse_scan(c, p + i, take);
-			c->got += take;
-			c->remain -= (long)take;
-			i += take;
-			if (c->remain == 0)
-				c->cst = 3;
-			break;
-		}
-		case 3: /* CRLF after data */
-			i++;
-			if (ch == '\n') {
-				c->cst = 0;
-				c->csize = 0;
-			}
-			break;
-		case 4: /* trailers: until an empty line */
-			i++;
-			if (ch == '\n') {
-				if (c->lastnl)
-					return i == n ? 1 : -1;
-				c->lastnl = 1;
-			} else if (ch != '\r')
-				c->lastnl = 0;
-			break;
-		}
-	}
-	return 0;
-}
-
-static int parse_head(struct conn *c, size_t hend)
-{
-	c->hbuf[hend] = 0;
-	if (strncmp(c->hbuf, "HTTP/1.", 7) || hend < 12)
-		return -1;
-	c->status = atoi(c->hbuf + 9);
-	char *line = strstr(c->hbuf, "\r\n");
-	while (line && line[2]) {
-		line += 2;
-		char *eol = strstr(line, "\r\n");
-		if (!eol)
-			break;
-		if (!strncasecmp(line, "content-length:", 15))
-			c->clen = atol(line + 15);
-		else if (!strncasecmp(line, "transfer-encoding:", 18) && strcasestr(line, "chunked") && strcasestr(line, "chunked") < eol)
-			c->chunked = true;
-		else if (!strncasecmp(line, "connection:", 11)) {
-			char *cl = strcasestr(line, "close");
-			if (cl && cl < eol)
-				c->close_after = true;
-		}
-		line = eol;
-	}
-	if (c->status == 204 || c->status == 304 || (c->status >= 100 && c->status < 200))
-		c->clen = 0;
-	if (!c->chunked && c->clen >= 0)
-		c->remain = c->clen;
-	return 0;
-}
-
-/* "status 403 (X-Airlock-Reason: x)" from a response head */
-static void describe(const char *head, char *out, size_t len)
-{
-	int st = strncmp(head, "HTTP/1.", 7) ? 0 : atoi(head + 9);
-	const char *r = strcasestr(head, "\r\nx-airlock-reason:");
-	if (r) {
-		r += 20;
-		while (*r == ' ')
-			r++;
-		int n = (int)strcspn(r, "\r\n");
-		snprintf(out, len, "status %d, reason %.*s", st, n > 80 ? 80 : n, r);
-	} else
-		snprintf(out, len, "status %d", st);
-}
-
 static void idle_next(void)
 {
 	while (!stopping && inflight < O.pending && next_idle < O.conns) {
@@ -491,7 +299,7 @@ static void response_done(struct conn *c)
 	bool ok = c->status == 200 && (O.expect < 0 || (long)c->got == O.expect) && (!O.sse || c->ttfe_done);
 	if (!ok) {
 		char d[200], r[160];
-		describe(c->hbuf, r, sizeof r);
+		lg_describe(c->hbuf, r, sizeof r);
 		snprintf(d, sizeof d, "%s, %zu body bytes", r, c->got);
 		conn_fail(c, "bad response", d);
 		return;
@@ -601,7 +409,7 @@ static void conn_io(struct conn *c)
 			if (e) {
 				if (strncmp(c->hbuf, "HTTP/1.", 7) || atoi(c->hbuf + 9) != 200) {
 					char d[160];
-					describe(c->hbuf, d, sizeof d);
+					lg_describe(c->hbuf, d, sizeof d);
 					conn_fail(c, "CONNECT refused", d);
 					return;
 				}
@@ -712,7 +520,7 @@ static void conn_io(struct conn *c)
 				}
 				size_t hend = (size_t)(e - c->hbuf) + 4;
 				off = hend - old;
-				if (parse_head(c, hend - 2) < 0) {
+				if (lg_parse_head(c, hend - 2) < 0) {
 					conn_fail(c, "response", "bad head");
 					return;
 				}
@@ -721,7 +529,7 @@ static void conn_io(struct conn *c)
 					done = 1;
 			}
 			if (!done && off < (size_t)r)
-				done = body_feed(c, buf + off, (size_t)r - off);
+				done = lg_body_feed(c, buf + off, (size_t)r - off);
 			else if (!done && !c->chunked && c->clen == 0)
 				done = 1;
 			if (done < 0) {
