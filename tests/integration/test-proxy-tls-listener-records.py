@@ -103,8 +103,8 @@ class BatchingOrigin:
                           % len(body))
                 for i in range(0, len(body), 200):   # one TLS record per 200 bytes
                     tls.write(body[i:i + 200])
+                self.served += 1                       # counted before the client can see it
                 flush()                                # all of them in one send
-                self.served += 1
         except (EOFError, OSError, ssl.SSLError):
             pass
         finally:
@@ -212,7 +212,8 @@ def main():
                     h.check(False, "git ls-remote via the TLS listener, run %d: stalled" % i)
                     break
 
-            h.check(o.served >= 20, "the origin answered every request (%d)" % o.served)
+            # 2 (record check) + 2 x 3 x 2 (curl) + at least one per git run
+            h.check(o.served >= 17, "the origin answered every request (%d)" % o.served)
             al.check_alive()
 
 
