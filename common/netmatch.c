@@ -268,6 +268,149 @@ int method_parse(const char *s, char out[AL_METHOD_MAX + 1])
 	return 0;
 }
 
+struct cp_range {
+	uint32_t lo, hi;
+};
+
+/* Code points that a backend may turn into a character with a meaning in a
+ * path: '.', '/' or '\\', or ';', '%', '?', '#' (which reopen the same
+ * questions one step later, e.g. U+FF05 U+0032 U+0065 is "%2e" after NFKC).
+ * Every code point whose compatibility form (NFKC, Unicode 14) holds one, the
+ * Windows "best fit" conversions to code page 1252 (WideCharToMultiByte
+ * without WC_NO_BEST_FIT_CHARS, as IIS, ASP.NET and C runtimes do), and the
+ * yen and won signs, which are 0x5C ('\\') in code pages 932 and 949. */
+static const struct cp_range path_folds[] = {
+	{ 0x00A5, 0x00A5 },   /* YEN SIGN: '\\' in cp932 */
+	{ 0x037E, 0x037E },   /* GREEK QUESTION MARK: ';' even under NFC */
+	{ 0x066A, 0x066A },   /* ARABIC PERCENT SIGN: best fit '%' */
+	{ 0x2024, 0x2026 },   /* ONE DOT LEADER, TWO DOT LEADER, ELLIPSIS: ".", "..", "..." */
+	{ 0x2044, 0x2044 },   /* FRACTION SLASH: best fit '/' */
+	{ 0x2047, 0x2049 },   /* "??", "?!", "!?" */
+	{ 0x20A9, 0x20A9 },   /* WON SIGN: '\\' in cp949 */
+	{ 0x2100, 0x2101 },   /* "a/c", "a/s" */
+	{ 0x2105, 0x2106 },   /* "c/o", "c/u" */
+	{ 0x2215, 0x2216 },   /* DIVISION SLASH, SET MINUS: best fit '/', '\\' */
+	{ 0x2488, 0x249B },   /* "1." .. "20." */
+	{ 0x33C2, 0x33C2 },   /* "a.m." */
+	{ 0x33C7, 0x33C7 },   /* "Co." */
+	{ 0x33D8, 0x33D8 },   /* "p.m." */
+	{ 0xFE14, 0xFE14 },   /* vertical ';' */
+	{ 0xFE16, 0xFE16 },   /* vertical '?' */
+	{ 0xFE19, 0xFE19 },   /* vertical "..." */
+	{ 0xFE30, 0xFE30 },   /* vertical ".." */
+	{ 0xFE52, 0xFE52 },   /* small '.' */
+	{ 0xFE54, 0xFE54 },   /* small ';' */
+	{ 0xFE56, 0xFE56 },   /* small '?' */
+	{ 0xFE5F, 0xFE5F },   /* small '#' */
+	{ 0xFE68, 0xFE68 },   /* small '\\' */
+	{ 0xFE6A, 0xFE6A },   /* small '%' */
+	{ 0xFF03, 0xFF03 },   /* fullwidth '#' */
+	{ 0xFF05, 0xFF05 },   /* fullwidth '%' */
+	{ 0xFF0E, 0xFF0F },   /* fullwidth '.', '/' */
+	{ 0xFF1B, 0xFF1B },   /* fullwidth ';' */
+	{ 0xFF1F, 0xFF1F },   /* fullwidth '?' */
+	{ 0xFF3C, 0xFF3C },   /* fullwidth '\\' */
+	{ 0x1F100, 0x1F100 }, /* "0." */
+};
+
+/* Spaces (NFKC or best fit turn them into ' ') and invisible format
+ * characters (which some backends strip): in a name otherwise made of dots
+ * they may vanish and leave "..". */
+static const struct cp_range path_blanks[] = {
+	{ 0x00A0, 0x00A0 }, { 0x00AD, 0x00AD }, { 0x1680, 0x1680 }, { 0x180E, 0x180E },
+	{ 0x2000, 0x200F }, { 0x2028, 0x202F }, { 0x205F, 0x206F }, { 0x3000, 0x3000 },
+	{ 0xFEFF, 0xFEFF },
+};
+
+static bool cp_in(const struct cp_range *r, size_t n, uint32_t cp)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cp >= r[i].lo && cp <= r[i].hi)
+			return true;
+	return false;
+}
+
+/* The byte that "%XX" at in[i] encodes, or -1 when there is none. */
+static int pct_byte(const char *in, size_t len, size_t i)
+{
+	if (i >= len || len - i < 3 || in[i] != '%' || !is_hex((unsigned char)in[i + 1]) ||
+	    !is_hex((unsigned char)in[i + 2]))
+		return -1;
+	return hex_val((unsigned char)in[i + 1]) * 16 + hex_val((unsigned char)in[i + 2]);
+}
+
+/* One percent-encoded UTF-8 character whose lead byte b0 is the "%XX" at
+ * in[i]: each continuation byte must follow as "%XX" too, and the sequence
+ * must be well-formed UTF-8 (RFC 3629, Unicode table 3-7): no overlong form
+ * ("%C0%AE" is '.' to a lax decoder), no surrogate, nothing past U+10FFFF,
+ * no lone continuation byte, nothing truncated. Returns the code point and
+ * sets *n to its length in bytes, or returns -1. */
+static long pct_utf8(const char *in, size_t len, size_t i, int b0, unsigned *n)
+{
+	int lo = 0x80, hi = 0xBF;
+	long cp;
+
+	if (b0 >= 0xC2 && b0 <= 0xDF) {
+		*n = 2;
+		cp = b0 & 0x1F;
+	} else if (b0 >= 0xE0 && b0 <= 0xEF) {
+		*n = 3;
+		cp = b0 & 0x0F;
+		lo = b0 == 0xE0 ? 0xA0 : 0x80;   /* overlong below U+0800 */
+		hi = b0 == 0xED ? 0x9F : 0xBF;   /* surrogates U+D800..U+DFFF */
+	} else if (b0 >= 0xF0 && b0 <= 0xF4) {
+		*n = 4;
+		cp = b0 & 0x07;
+		lo = b0 == 0xF0 ? 0x90 : 0x80;   /* overlong below U+10000 */
+		hi = b0 == 0xF4 ? 0x8F : 0xBF;   /* past U+10FFFF */
+	} else {
+		return -1;   /* a continuation byte, C0/C1 (always overlong), F5..FF */
+	}
+	for (unsigned k = 1; k < *n; k++) {
+		int b = pct_byte(in, len, i + 3 * k);
+		if (b < lo || b > hi)
+			return -1;
+		lo = 0x80;
+		hi = 0xBF;
+		cp = cp << 6 | (b & 0x3F);
+	}
+	return cp;
+}
+
+/* What the name of the segment being read (the part before its first ';'
+ * or "%3B") is made of. A name of only dots and blanks may mean "." or ".."
+ * to some backend: Tomcat and Spring drop ";params" ("..;x" is ".."), Windows
+ * trims trailing dots and spaces from names (".. " and "..." are not what
+ * they look like). Only the bare "." and ".." are accepted, and resolved. */
+struct seg_scan {
+	unsigned dots;   /* '.' in the name */
+	bool blank;      /* a space or a path_blanks character in the name */
+	bool other;      /* anything else in the name */
+	bool params;     /* a ';' was seen: the rest of the segment is parameters */
+};
+
+static bool seg_scan_end(struct seg_scan *s)
+{
+	bool ok = s->other || s->dots == 0 || (!s->blank && !s->params && s->dots <= 2);
+
+	memset(s, 0, sizeof *s);
+	return ok;
+}
+
+static void seg_scan_add(struct seg_scan *s, uint32_t c)
+{
+	if (s->params)
+		return;
+	if (c == ';')
+		s->params = true;
+	else if (c == '.')
+		s->dots++;
+	else if (c == ' ' || cp_in(path_blanks, sizeof path_blanks / sizeof path_blanks[0], c))
+		s->blank = true;
+	else
+		s->other = true;
+}
+
 /* A segment "." or ".." between p and p+n. */
 static bool is_dot_segment(const char *p, size_t n)
 {
@@ -290,10 +433,17 @@ int path_pattern_parse(const char *in)
 		if (c == '*' && !(i == n - 1 && in[i - 1] == '/'))
 			return AL_EINVAL;
 	}
+	/* No dot segment, and no name that a backend reads as one ("..;x",
+	 * "..."): a request for it is refused (path_normalise), so such a rule
+	 * could never match. */
 	for (const char *p = in + 1;;) {
 		const char *e = strchr(p, '/');
 		size_t sl = e ? (size_t)(e - p) : strlen(p);
-		if (is_dot_segment(p, sl))
+		struct seg_scan scan = { 0 };
+
+		for (size_t i = 0; i < sl; i++)
+			seg_scan_add(&scan, (unsigned char)p[i]);
+		if (is_dot_segment(p, sl) || !seg_scan_end(&scan))
 			return AL_EINVAL;
 		if (!e)
 			break;
@@ -321,11 +471,13 @@ static bool is_unreserved(unsigned char c)
 
 int path_normalise(const char *in, size_t len, char out[AL_PATH_MAX + 1], const char **query)
 {
+	static const char hx[] = "0123456789ABCDEF";
 	char dec[AL_PATH_MAX + 1];
 	const char *q;
 	size_t plen, d = 0, o = 0;
 	const char *seg;
 	bool last_plain = false;
+	struct seg_scan scan = { 0 };
 
 	*query = NULL;
 	if (!in || len == 0)
@@ -335,43 +487,63 @@ int path_normalise(const char *in, size_t len, char out[AL_PATH_MAX + 1], const 
 	if (plen == 0 || in[0] != '/')
 		return AL_EINVAL;
 
-	/* Pass 1: decode what is safe to decode, refuse what would change meaning. */
+	/* Pass 1: decode what is safe to decode, refuse what would change
+	 * meaning or what backends read differently, and keep every other
+	 * escape in one spelling (upper-case hex). */
 	for (size_t i = 0; i < plen; i++) {
 		unsigned char c = (unsigned char)in[i];
-		char enc[3];
+		char enc[12];
 		size_t elen = 1;
 
 		if (c == '%') {
-			unsigned v;
-			if (i + 2 >= plen)
+			int v = pct_byte(in, plen, i);
+			unsigned n = 1;
+			long cp;
+
+			if (v < 0)
 				return AL_EINVAL;
-			if (!is_hex((unsigned char)in[i + 1]) || !is_hex((unsigned char)in[i + 2]))
-				return AL_EINVAL;
-			v = (unsigned)(hex_val((unsigned char)in[i + 1]) * 16 +
-				       hex_val((unsigned char)in[i + 2]));
-			i += 2;
 			if (v == '/' || v == '.' || v == '%' || v == '\\' || v < 0x20 || v == 0x7f)
 				return AL_EINVAL;
-			if (is_unreserved((unsigned char)v)) {
+			if (v < 0x80) {
+				cp = v;
+			} else {
+				cp = pct_utf8(in, plen, i, v, &n);
+				/* C1 controls are controls; the others fold into path syntax */
+				if (cp < 0 || cp <= 0x9F ||
+				    cp_in(path_folds, sizeof path_folds / sizeof path_folds[0], (uint32_t)cp))
+					return AL_EINVAL;
+			}
+			if (v < 0x80 && is_unreserved((unsigned char)v)) {
 				enc[0] = (char)v;
 			} else {
-				/* Keep it encoded, in one spelling (upper-case hex). */
-				static const char hx[] = "0123456789ABCDEF";
-				enc[0] = '%';
-				enc[1] = hx[v >> 4];
-				enc[2] = hx[v & 15];
-				elen = 3;
+				for (unsigned k = 0; k < n; k++) {
+					unsigned b = (unsigned)pct_byte(in, plen, i + 3 * k);
+					enc[3 * k] = '%';
+					enc[3 * k + 1] = hx[b >> 4];
+					enc[3 * k + 2] = hx[b & 15];
+				}
+				elen = 3 * n;
 			}
+			i += 3 * n - 1;
+			seg_scan_add(&scan, (uint32_t)cp);
 		} else if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '#') {
 			return AL_EINVAL;
 		} else {
 			enc[0] = (char)c;
+			if (c == '/') {
+				if (!seg_scan_end(&scan))
+					return AL_EINVAL;
+			} else {
+				seg_scan_add(&scan, c);
+			}
 		}
 		if (d + elen > AL_PATH_MAX)
 			return AL_ETOOBIG;
 		memcpy(dec + d, enc, elen);
 		d += elen;
 	}
+	if (!seg_scan_end(&scan))
+		return AL_EINVAL;
 	dec[d] = '\0';
 
 	/* Pass 2: resolve dot segments (RFC 3986 5.2.4), refusing ".." above the

@@ -37,7 +37,8 @@ int port_parse(const char *s, uint16_t *out) AL_MUST_CHECK;
 /* An HTTP method: an RFC 9110 token, upper-cased into out. */
 int method_parse(const char *s, char out[AL_METHOD_MAX + 1]) AL_MUST_CHECK;
 
-/* A rule path: starts with '/', at most AL_PATH_MAX, no dot segments, no
+/* A rule path: starts with '/', at most AL_PATH_MAX, no dot segments (nor a
+ * segment whose name before ';' is only dots: "..;x", "..."), no
  * '%', no '?', no '#', no '\\', no whitespace, control or non-ASCII bytes;
  * '*' only as the whole last segment (a suffix glob such as /ubuntu/<star>).
  * Returns 0, AL_EINVAL, or AL_ETOOBIG past AL_PATH_MAX. */
@@ -49,11 +50,19 @@ bool path_pattern_match(const char *pattern, const char *path);
 
 /* Normalise a request target's path (origin-form, before '?'): resolve "."
  * and ".." segments (above the root is refused), decode %XX of unreserved
- * characters, refuse encoded '/', '.', '%' (and '\\', NUL, controls) that
- * would change the meaning, collapse nothing else. The query is kept apart:
- * *query points into `in` at '?' (or NULL). Output at most AL_PATH_MAX
- * (AL_ETOOBIG past it). Encoded bytes that stay encoded are written with
- * upper-case hex; a trailing slash is kept ("/a/b/.." is "/a/"). */
+ * characters, and refuse what a backend may read differently: encoded '/',
+ * '.', '%', '\\' and controls (C0, DEL, C1); a segment whose name (before
+ * its first ';' or "%3B") is only dots and blanks but not a bare "." or ".."
+ * ("..;x", ".%3B", "...", "..%20"); encoded bytes >= 0x80 that are not
+ * well-formed UTF-8 (overlong, surrogate, past U+10FFFF, truncated, lone
+ * continuation); characters that NFKC or Windows best fit turn into '.',
+ * '/', '\\', ';', '%', '?' or '#' (U+FF0E, U+2215, U+FF0F, U+FF3C, ...).
+ * Raw '\\', '#', space, controls and bytes >= 0x80 are refused; ';'
+ * parameters on ordinary segments and empty segments are kept. The query is
+ * kept apart: *query points into `in` at '?' (or NULL). Output at most
+ * AL_PATH_MAX (AL_ETOOBIG past it). Encoded bytes that stay encoded are
+ * written with upper-case hex; a trailing slash is kept ("/a/b/.." is "/a/").
+ * The output normalises to itself. */
 int path_normalise(const char *in, size_t len, char out[AL_PATH_MAX + 1],
 		   const char **query) AL_MUST_CHECK;
 

@@ -265,6 +265,10 @@ static void test_path_patterns(void)
 		{ "/a%20", AL_EINVAL }, { "/a?b", AL_EINVAL }, { "/a#b", AL_EINVAL },
 		{ "/a b", AL_EINVAL }, { "/a\\b", AL_EINVAL }, { "/\xc3\xa9", AL_EINVAL },
 		{ "/a\x7f", AL_EINVAL }, { "/a\n", AL_EINVAL },
+		/* a name that a backend reads as a dot segment never matches a request */
+		{ "/a/..;x", AL_EINVAL }, { "/a/.;/b", AL_EINVAL }, { "/a/..;", AL_EINVAL },
+		{ "/...", AL_EINVAL }, { "/a/..../*", AL_EINVAL },
+		{ "/a;v=1/*", 0 }, { "/a/;x/b", 0 }, { "/a/..b;x", 0 }, { "/a/;../b", 0 },
 	};
 	static const struct {
 		const char *pattern, *path;
@@ -386,6 +390,184 @@ static void test_path_normalise(void)
 	free(big);
 }
 
+/* Spellings of a path that backends may read differently (".." hidden
+ * behind parameters, lax UTF-8, Unicode that folds into path syntax, encoded
+ * controls), each refused, and each refused one's negative twin accepted
+ * with its normalised form. tests/integration/test-proxy-path-spellings.py
+ * sends the same spellings through airlock. */
+static void test_path_spellings(void)
+{
+	static const struct {
+		const char *in;
+		const char *out;   /* NULL: refused (AL_EINVAL) */
+	} cases[] = {
+		/* ';' parameters on a dot segment: Tomcat and Spring read "..;" as ".." */
+		{ "/public/..;/admin", NULL },
+		{ "/public/..;jsessionid=1/admin", NULL },
+		{ "/public/..;a;b/admin", NULL },
+		{ "/public/.;x/admin", NULL },
+		{ "/public/.;/admin", NULL },
+		{ "/public/x/..;", NULL },
+		{ "/public/..%3B/admin", NULL },
+		{ "/public/..%3bx/admin", NULL },
+		{ "/public/.%3B", NULL },
+		{ "/public/%2e%2e;/admin", NULL },
+		{ "/public/a;v=1", "/public/a;v=1" },
+		{ "/public/a;v=1/b", "/public/a;v=1/b" },
+		{ "/public/a%3bv=1", "/public/a%3Bv=1" },
+		{ "/public/..a;x", "/public/..a;x" },
+		{ "/public/a..;x", "/public/a..;x" },
+		{ "/public/x/..", "/public/" },
+		/* segments made only of parameters: an empty name, kept */
+		{ "/public/;x/b", "/public/;x/b" },
+		{ "/public/;/b", "/public/;/b" },
+		{ "/public/%3B", "/public/%3B" },
+		{ "/public/;../b", "/public/;../b" },
+		{ "/public/;x/../b", "/public/b" },
+		/* only dots and blanks: Windows drops trailing dots and spaces */
+		{ "/public/...", NULL },
+		{ "/public/..../admin", NULL },
+		{ "/public/..%20/admin", NULL },
+		{ "/public/%20../admin", NULL },
+		{ "/public/.%20", NULL },
+		{ "/public/..%C2%A0/admin", NULL },        /* NO-BREAK SPACE */
+		{ "/public/..%E3%80%80/admin", NULL },     /* IDEOGRAPHIC SPACE */
+		{ "/public/.%E2%80%8B./admin", NULL },     /* ZERO WIDTH SPACE */
+		{ "/public/..%EF%BB%BF", NULL },           /* BOM */
+		{ "/public/..%C2%AD", NULL },              /* SOFT HYPHEN */
+		{ "/public/.hidden", "/public/.hidden" },
+		{ "/public/a.", "/public/a." },
+		{ "/public/a..", "/public/a.." },
+		{ "/public/..%20a", "/public/..%20a" },
+		{ "/public/%20", "/public/%20" },
+		{ "/public/a%C2%A0b", "/public/a%C2%A0b" },
+		/* percent-encoded bytes >= 0x80 that are not well-formed UTF-8 */
+		{ "/public/%C0%AE%C0%AE/admin", NULL },    /* overlong '.' */
+		{ "/public/%c0%ae", NULL },
+		{ "/public/%E0%80%AE", NULL },             /* overlong '.', 3 bytes */
+		{ "/public/%F0%80%80%AE", NULL },          /* overlong '.', 4 bytes */
+		{ "/public/%C0%AF", NULL },                /* overlong '/' */
+		{ "/public/%C1%9C", NULL },                /* overlong '\\' */
+		{ "/public/%C0%80", NULL },                /* overlong NUL */
+		{ "/public/%E0%9F%BF", NULL },             /* overlong U+07FF */
+		{ "/public/%F0%8F%BF%BF", NULL },          /* overlong U+FFFF */
+		{ "/public/%80", NULL },                   /* lone continuation bytes */
+		{ "/public/%BF", NULL },
+		{ "/public/a%A9", NULL },
+		{ "/public/%C3%A9%A9", NULL },
+		{ "/public/%C3", NULL },                   /* truncated */
+		{ "/public/%C3/x", NULL },
+		{ "/public/%C3a", NULL },
+		{ "/public/%C3%", NULL },
+		{ "/public/%C3%4", NULL },
+		{ "/public/%C3?x", NULL },
+		{ "/public/%C3%C3%A9", NULL },
+		{ "/public/%E2%82", NULL },
+		{ "/public/%F0%9F%98", NULL },
+		{ "/public/%E2%82%AC%82", NULL },
+		{ "/public/%ED%A0%80", NULL },             /* surrogates */
+		{ "/public/%ED%BF%BF", NULL },
+		{ "/public/%ED%A0%BD%ED%B8%80", NULL },    /* CESU-8 pair */
+		{ "/public/%F4%90%80%80", NULL },          /* past U+10FFFF */
+		{ "/public/%F5%80%80%80", NULL },
+		{ "/public/%F8%88%80%80%80", NULL },
+		{ "/public/%C0", NULL },                   /* never a lead byte */
+		{ "/public/%C1%81", NULL },
+		{ "/public/%FE", NULL },
+		{ "/public/%FF", NULL },
+		{ "/public/caf%C3%A9", "/public/caf%C3%A9" },
+		{ "/public/caf%c3%a9", "/public/caf%C3%A9" },
+		{ "/public/%C2%A1", "/public/%C2%A1" },            /* U+00A1 */
+		{ "/public/%DF%BF", "/public/%DF%BF" },            /* U+07FF */
+		{ "/public/%E0%A0%80", "/public/%E0%A0%80" },      /* U+0800 */
+		{ "/public/%E2%82%AC", "/public/%E2%82%AC" },      /* U+20AC */
+		{ "/public/%ED%9F%BF", "/public/%ED%9F%BF" },      /* U+D7FF */
+		{ "/public/%EE%80%80", "/public/%EE%80%80" },      /* U+E000 */
+		{ "/public/%EF%BF%BD", "/public/%EF%BF%BD" },      /* U+FFFD */
+		{ "/public/%F0%90%80%80", "/public/%F0%90%80%80" },/* U+10000 */
+		{ "/public/%F0%9F%98%80", "/public/%F0%9F%98%80" },/* U+1F600 */
+		{ "/public/%F4%8F%BF%BF", "/public/%F4%8F%BF%BF" },/* U+10FFFF */
+		/* encoded controls: C0, DEL, C1 */
+		{ "/public/%00", NULL },
+		{ "/public/%1F", NULL },
+		{ "/public/%0D%0A", NULL },
+		{ "/public/%7F", NULL },
+		{ "/public/%C2%80", NULL },
+		{ "/public/%C2%85", NULL },                /* NEXT LINE */
+		{ "/public/%C2%9F", NULL },
+		{ "/public/%C2%A0", "/public/%C2%A0" },    /* U+00A0 follows the C1 block */
+		/* Unicode that NFKC or Windows best fit turns into path syntax */
+		{ "/public/%EF%BC%8E%EF%BC%8E/admin", NULL },  /* FULLWIDTH FULL STOP */
+		{ "/public/..%EF%BC%8Fadmin", NULL },          /* FULLWIDTH SOLIDUS */
+		{ "/public/..%E2%88%95admin", NULL },          /* DIVISION SLASH */
+		{ "/public/..%EF%BC%BCadmin", NULL },          /* FULLWIDTH REVERSE SOLIDUS */
+		{ "/public/%E2%80%A4%E2%80%A4/admin", NULL },  /* ONE DOT LEADER */
+		{ "/public/%E2%80%A5/admin", NULL },           /* TWO DOT LEADER */
+		{ "/public/%E2%80%A6", NULL },                 /* HORIZONTAL ELLIPSIS */
+		{ "/public/%EF%B9%92%EF%B9%92", NULL },        /* SMALL FULL STOP */
+		{ "/public/%EF%B8%B0", NULL },                 /* vertical TWO DOT LEADER */
+		{ "/public/..%EF%B9%A8admin", NULL },          /* SMALL REVERSE SOLIDUS */
+		{ "/public/..%E2%81%84admin", NULL },          /* FRACTION SLASH */
+		{ "/public/..%E2%88%96admin", NULL },          /* SET MINUS */
+		{ "/public/..%C2%A5admin", NULL },             /* YEN SIGN (cp932) */
+		{ "/public/..%E2%82%A9admin", NULL },          /* WON SIGN (cp949) */
+		{ "/public/..%CD%BE/admin", NULL },            /* GREEK QUESTION MARK: ';' */
+		{ "/public/..%EF%BC%9B/admin", NULL },         /* FULLWIDTH SEMICOLON */
+		{ "/public/%EF%BC%852e%EF%BC%852e/admin", NULL }, /* FULLWIDTH PERCENT SIGN */
+		{ "/public/%EF%B9%AA2e", NULL },               /* SMALL PERCENT SIGN */
+		{ "/public/a%EF%BC%9Fb", NULL },               /* FULLWIDTH QUESTION MARK */
+		{ "/public/a%EF%BC%83b", NULL },               /* FULLWIDTH NUMBER SIGN */
+		{ "/public/%E2%92%88", NULL },                 /* DIGIT ONE FULL STOP: "1." */
+		{ "/public/%F0%9F%84%80", NULL },              /* DIGIT ZERO FULL STOP: "0." */
+		{ "/public/%E2%84%80", NULL },                 /* ACCOUNT OF: "a/c" */
+		{ "/public/%EF%BC%8D", "/public/%EF%BC%8D" },  /* FULLWIDTH HYPHEN-MINUS */
+		{ "/public/%EF%BC%90", "/public/%EF%BC%90" },  /* FULLWIDTH DIGIT ZERO */
+		{ "/public/%EF%BC%BB", "/public/%EF%BC%BB" },  /* FULLWIDTH LEFT SQUARE BRACKET */
+		{ "/public/%E2%88%94", "/public/%E2%88%94" },  /* DOT PLUS */
+		{ "/public/%E2%80%A7", "/public/%E2%80%A7" },  /* HYPHENATION POINT */
+		{ "/public/%E3%80%82", "/public/%E3%80%82" },  /* IDEOGRAPHIC FULL STOP: not '.' */
+		/* the existing rules, restated against the same prefix */
+		{ "/public/%2e%2e/admin", NULL },
+		{ "/public/.%2E/admin", NULL },
+		{ "/public/%2F", NULL },
+		{ "/public/%2f..", NULL },
+		{ "/public/..%5Cadmin", NULL },
+		{ "/public/..\\admin", NULL },
+		{ "/public/%25", NULL },
+		{ "/public/%252e%252e/admin", NULL },
+		{ "/public/a#b", NULL },
+		{ "/public/a b", NULL },
+		{ "/public/a\t", NULL },
+		{ "/public/%41", "/public/A" },
+		{ "/public//x", "/public//x" },
+		{ "/public/x//", "/public/x//" },
+		{ "/public/a.b", "/public/a.b" },
+		{ "/public/a%3Fb", "/public/a%3Fb" },
+	};
+	char out[AL_PATH_MAX + 1], again[AL_PATH_MAX + 1];
+	const char *q;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *in = cases[i].in;
+		int rc = path_normalise(in, strlen(in), out, &q);
+		if (!cases[i].out) {
+			CHECK(rc == AL_EINVAL, "\"%s\": rc %d, want refused", in, rc);
+			continue;
+		}
+		CHECK(rc == 0, "\"%s\": rc %d, want accepted", in, rc);
+		if (rc != 0)
+			continue;
+		CHECK_STR(out, cases[i].out, in);
+		/* the output is a fixed point: what is sent upstream normalises to itself */
+		CHECK(path_normalise(out, strlen(out), again, &q) == 0 && strcmp(out, again) == 0,
+		      "\"%s\": not idempotent", in);
+	}
+	/* the query is not read: nothing in it changes the path or its verdict */
+	static const char withq[] = "/public/x?a=..;/../%2e%C0%AE%ZZ\\";
+	CHECK(path_normalise(withq, strlen(withq), out, &q) == 0 && strcmp(out, "/public/x") == 0 &&
+	      q == withq + 9, "query");
+}
+
 static void test_cidr(void)
 {
 	static const struct {
@@ -466,6 +648,7 @@ int main(void)
 	test_ports_methods_names();
 	test_path_patterns();
 	test_path_normalise();
+	test_path_spellings();
 	test_cidr();
 	return unit_finish("test-netmatch");
 }
