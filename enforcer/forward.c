@@ -368,10 +368,9 @@ static int resp_on_body(void *arg, const char *at, size_t n)
 	if (n == 0)
 		return 0;
 	if (c->up.resp_chunked_out) {
-		char hx[24];
-		int hl = snprintf(hx, sizeof hx, "%zx\r\n", n);
-		if (client_write(c, hx, (size_t)hl) < 0 || client_write(c, at, n) < 0 ||
-		    client_write(c, "\r\n", 2) < 0)
+		char hx[CHUNK_HEAD_MAX];
+		if (client_write(c, hx, chunk_head(hx, n)) < 0 || client_write(c, at, n) < 0 ||
+		    client_write(c, CHUNK_TAIL, 2) < 0)
 			return HPE_USER;
 		return 0;
 	}
@@ -391,7 +390,7 @@ static int resp_on_complete(void *arg)
 	if (status >= 100 && status < 200)
 		return 0;   /* an interim answer: the real one follows */
 	u->resp_done = true;
-	if (u->resp_chunked_out && client_write(c, "0\r\n\r\n", 5) < 0)
+	if (u->resp_chunked_out && client_write(c, CHUNK_LAST, sizeof CHUNK_LAST - 1) < 0)
 		return HPE_USER;
 	return HPE_PAUSED;
 }
@@ -624,9 +623,8 @@ int forward_req_body(struct conn *c, const char *at, size_t n)
 	if (n == 0)
 		return 0;   /* llhttp may end a span with no bytes; never a "0" chunk */
 	if (c->up.req_chunked) {
-		char hx[24];
-		int hl = snprintf(hx, sizeof hx, "%zx\r\n", n);
-		if (up_write(c, hx, (size_t)hl) < 0 || up_write(c, at, n) < 0 || up_write(c, "\r\n", 2) < 0)
+		char hx[CHUNK_HEAD_MAX];
+		if (up_write(c, hx, chunk_head(hx, n)) < 0 || up_write(c, at, n) < 0 || up_write(c, CHUNK_TAIL, 2) < 0)
 			return AL_EIO;
 		return 0;
 	}
@@ -652,7 +650,7 @@ void forward_req_done(struct conn *c)
 	if (u->req_done)
 		return;
 	u->req_done = true;
-	if (u->req_chunked && up_write(c, "0\r\n\r\n", 5) < 0) {
+	if (u->req_chunked && up_write(c, CHUNK_LAST, sizeof CHUNK_LAST - 1) < 0) {
 		conn_abort(c);
 		return;
 	}

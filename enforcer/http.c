@@ -239,6 +239,10 @@ static const char *head_check(struct http_msg *m)
 		return "content-length-with-transfer-encoding";
 	if (m->is_request && nhost > 1)
 		return "duplicate-host";
+	/* llhttp 8.1 reads "HTTP/1.1  OK" as status 0: RFC 9110 15 allows
+	 * 100-599 only, and we write the status we parsed */
+	if (!m->is_request && (m->p.status_code < 100 || m->p.status_code > 599))
+		return "bad-status";
 	return NULL;
 }
 

@@ -39,6 +39,11 @@ void sbuf_header(struct sbuf *b, const struct http_msg *m, size_t i)
 	sbuf_add(b, "\r\n", 2);
 }
 
+size_t chunk_head(char buf[CHUNK_HEAD_MAX], size_t n)
+{
+	return (size_t)snprintf(buf, CHUNK_HEAD_MAX, "%zx\r\n", n);
+}
+
 bool reqhead_is_websocket(const struct http_msg *m)
 {
 	long u = http_find(m, "upgrade", 0), k = http_find(m, "connection", 0);
