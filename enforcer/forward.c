@@ -24,6 +24,7 @@
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/reqhead.h"
+#include "enforcer/resphead.h"
 #include "enforcer/tlsconf.h"
 #include "enforcer/tlsio.h"
 #include "enforcer/worker.h"
@@ -308,7 +309,8 @@ static int resp_on_head(void *arg)
 		sbuf_add(&b, m->arena + m->reason, m->reason_len);
 		sbuf_add(&b, "\r\n", 2);
 		for (size_t i = 0; i < m->nhdrs; i++)
-			if (!http_is_hop(m, i) || http_name_is(m, i, "upgrade") || http_name_is(m, i, "connection"))
+			if ((!http_is_hop(m, i) && !http_is_framing(m, i)) || http_name_is(m, i, "upgrade") ||
+			    http_name_is(m, i, "connection"))
 				sbuf_header(&b, m, i);
 		sbuf_add(&b, "\r\n", 2);
 		u->resp_started = true;
@@ -320,16 +322,16 @@ static int resp_on_head(void *arg)
 		free(b.p);
 		return wrc < 0 ? -1 : 2;   /* no body; the upgrade follows */
 	}
-	bool info = status >= 100 && status < 200;
-	bool no_body = info || u->head_req || status == 204 || status == 304;
-
-	snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
-	sbuf_str(&b, line);
-	sbuf_add(&b, m->arena + m->reason, m->reason_len);
-	sbuf_add(&b, "\r\n", 2);
-	for (size_t i = 0; i < m->nhdrs; i++)
-		if (!http_is_hop(m, i))
-			sbuf_header(&b, m, i);
+	struct resp_ctx ctx = {
+		.head_req = u->head_req,
+		.client10 = c->req.p.http_major == 1 && c->req.p.http_minor == 0,
+		.client_keep = u->client_keep,
+	};
+	struct resp_plan plan;
+	if (resphead_build(&b, m, &ctx, &plan) < 0) {
+		free(b.p);
+		return -1;   /* a 1xx announcing a body: 502 */
+	}
 	if (status == 401 && c->mitm && c->d.inject) {
 		broker_note_upstream_401(c->w, c->d.inject, c->d.host);
 		if (u->oauth) {
@@ -340,36 +342,24 @@ static int resp_on_head(void *arg)
 			return -1;
 		}
 	}
-	if (!info) {
-		u->resp_started = true;
-		secure_free(u->pending, u->pending_len);
-		u->pending = NULL;
-		u->pending_len = 0;
-		c->d.status = status;
-		/* an HTTP/1.0 client cannot read chunked: it gets the body until close */
-		bool client10 = c->req.p.http_major == 1 && c->req.p.http_minor == 0;
-		if (!no_body) {
-			if (http_is_chunked(m) && client10) {
-				u->close_after = true;
-			} else if (http_is_chunked(m)) {
-				u->resp_chunked_out = true;
-				sbuf_str(&b, "Transfer-Encoding: chunked\r\n");
-			} else if (http_find(m, "content-length", 0) < 0) {
-				u->resp_eof_delim = true;   /* body until the upstream closes */
-				u->close_after = true;
-			}
-		}
-		if (!u->client_keep)
-			u->close_after = true;
-		if (u->close_after)
-			sbuf_str(&b, "Connection: close\r\n");
+	if (plan.interim) {
+		int rc = plan.drop ? 0 : client_write(c, b.p, b.len);
+		free(b.p);
+		return rc < 0 ? -1 : 1;   /* never a body: the real answer follows */
 	}
-	sbuf_add(&b, "\r\n", 2);
+	u->resp_started = true;
+	secure_free(u->pending, u->pending_len);
+	u->pending = NULL;
+	u->pending_len = 0;
+	c->d.status = status;
+	u->resp_chunked_out = plan.chunked_out;
+	u->resp_eof_delim = plan.eof_delim;
+	u->close_after = u->close_after || plan.close_after;
 	int rc = client_write(c, b.p, b.len);
 	free(b.p);
 	if (rc < 0)
 		return -1;
-	return (no_body && !info) ? 1 : 0;
+	return plan.no_body ? 1 : 0;
 }
 
 static int resp_on_body(void *arg, const char *at, size_t n)
@@ -378,10 +368,9 @@ static int resp_on_body(void *arg, const char *at, size_t n)
 	if (n == 0)
 		return 0;
 	if (c->up.resp_chunked_out) {
-		char hx[24];
-		int hl = snprintf(hx, sizeof hx, "%zx\r\n", n);
-		if (client_write(c, hx, (size_t)hl) < 0 || client_write(c, at, n) < 0 ||
-		    client_write(c, "\r\n", 2) < 0)
+		char hx[CHUNK_HEAD_MAX];
+		if (client_write(c, hx, chunk_head(hx, n)) < 0 || client_write(c, at, n) < 0 ||
+		    client_write(c, CHUNK_TAIL, 2) < 0)
 			return HPE_USER;
 		return 0;
 	}
@@ -401,7 +390,7 @@ static int resp_on_complete(void *arg)
 	if (status >= 100 && status < 200)
 		return 0;   /* an interim answer: the real one follows */
 	u->resp_done = true;
-	if (u->resp_chunked_out && client_write(c, "0\r\n\r\n", 5) < 0)
+	if (u->resp_chunked_out && client_write(c, CHUNK_LAST, sizeof CHUNK_LAST - 1) < 0)
 		return HPE_USER;
 	return HPE_PAUSED;
 }
@@ -634,9 +623,8 @@ int forward_req_body(struct conn *c, const char *at, size_t n)
 	if (n == 0)
 		return 0;   /* llhttp may end a span with no bytes; never a "0" chunk */
 	if (c->up.req_chunked) {
-		char hx[24];
-		int hl = snprintf(hx, sizeof hx, "%zx\r\n", n);
-		if (up_write(c, hx, (size_t)hl) < 0 || up_write(c, at, n) < 0 || up_write(c, "\r\n", 2) < 0)
+		char hx[CHUNK_HEAD_MAX];
+		if (up_write(c, hx, chunk_head(hx, n)) < 0 || up_write(c, at, n) < 0 || up_write(c, CHUNK_TAIL, 2) < 0)
 			return AL_EIO;
 		return 0;
 	}
@@ -662,7 +650,7 @@ void forward_req_done(struct conn *c)
 	if (u->req_done)
 		return;
 	u->req_done = true;
-	if (u->req_chunked && up_write(c, "0\r\n\r\n", 5) < 0) {
+	if (u->req_chunked && up_write(c, CHUNK_LAST, sizeof CHUNK_LAST - 1) < 0) {
 		conn_abort(c);
 		return;
 	}

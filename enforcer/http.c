@@ -181,6 +181,20 @@ static bool is_tchar(unsigned char c)
 
 /* The checks llhttp's strict mode does not do for us (or that we do not
  * want to depend on it doing). */
+/* Headers that frame or route a message are end-to-end by nature: a
+ * Connection header naming one would let a hop drop it while the bytes it
+ * frames still flow, so the next hop reads them as another message. */
+static const char *const never_hop[] = { "content-length", "transfer-encoding", "host" };
+
+static bool nominates_never_hop(const struct http_msg *m, size_t i)
+{
+	const char *v = http_value(m, i);
+	for (size_t k = 0; k < sizeof never_hop / sizeof never_hop[0]; k++)
+		if (http_list_has(v, m->hdrs[i].vlen, never_hop[k]))
+			return true;
+	return false;
+}
+
 static const char *head_check(struct http_msg *m)
 {
 	int ncl = 0, nte = 0, nhost = 0;
@@ -211,8 +225,11 @@ static const char *head_check(struct http_msg *m)
 				len--;
 			if (len != 7 || strncasecmp(s, "chunked", 7) != 0)
 				return "bad-transfer-encoding";
-		} else if (strcasecmp((const char *)n, "host") == 0)
+		} else if (strcasecmp((const char *)n, "host") == 0) {
 			nhost++;
+		} else if (strcasecmp((const char *)n, "connection") == 0 && nominates_never_hop(m, i)) {
+			return "bad-connection-header";
+		}
 	}
 	if (ncl > 1)
 		return "duplicate-content-length";
@@ -222,6 +239,10 @@ static const char *head_check(struct http_msg *m)
 		return "content-length-with-transfer-encoding";
 	if (m->is_request && nhost > 1)
 		return "duplicate-host";
+	/* llhttp 8.1 reads "HTTP/1.1  OK" as status 0: RFC 9110 15 allows
+	 * 100-599 only, and we write the status we parsed */
+	if (!m->is_request && (m->p.status_code < 100 || m->p.status_code > 599))
+		return "bad-status";
 	return NULL;
 }
 
@@ -460,6 +481,18 @@ bool http_keep_alive(const struct http_msg *m)
 	return llhttp_should_keep_alive(&m->p) != 0;
 }
 
+bool http_is_framing(const struct http_msg *m, size_t i)
+{
+	size_t n = m->hdrs[i].nlen;
+	return (n == 14 && http_name_is(m, i, "content-length")) ||
+	       (n == 17 && http_name_is(m, i, "transfer-encoding"));
+}
+
+bool http_has_length(const struct http_msg *m)
+{
+	return (m->p.flags & F_CONTENT_LENGTH) != 0;
+}
+
 bool http_is_hop(const struct http_msg *m, size_t i)
 {
 #define HOP(s) { s, sizeof s - 1 }
@@ -477,6 +510,12 @@ bool http_is_hop(const struct http_msg *m, size_t i)
 			return true;
 	if (strncasecmp(n, "proxy-", 6) == 0)
 		return true;
+	/* framing and routing are never a hop's to drop (head_check refuses a
+	 * Connection header that names one; this keeps the rule whatever the
+	 * caller checked) */
+	for (size_t k = 0; k < sizeof never_hop / sizeof never_hop[0]; k++)
+		if (strcasecmp(n, never_hop[k]) == 0)
+			return false;
 	for (long c = http_find(m, "connection", 0); c >= 0; c = http_find(m, "connection", (size_t)c + 1))
 		if (http_list_has(http_value(m, (size_t)c), m->hdrs[c].vlen, n))
 			return true;

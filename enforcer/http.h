@@ -88,8 +88,17 @@ bool http_is_chunked(const struct http_msg *m);
 bool http_keep_alive(const struct http_msg *m);
 
 /* Hop-by-hop: Connection, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding,
- * Upgrade, and any header named in Connection. */
+ * Upgrade, and any header named in Connection except the ones that frame or
+ * route a message (Content-Length, Transfer-Encoding, Host): a head whose
+ * Connection names one of those is refused by the parser
+ * ("bad-connection-header"). */
 bool http_is_hop(const struct http_msg *m, size_t i);
+/* Content-Length or Transfer-Encoding: never copied from one hop to the
+ * next; whoever forwards writes the framing it parsed (reqhead.h). */
+bool http_is_framing(const struct http_msg *m, size_t i);
+/* The head had a Content-Length (its value: m->p.content_length, valid
+ * until the first body byte is parsed). */
+bool http_has_length(const struct http_msg *m);
 
 /* "host", "host:port", "[v6]:port" -> canonical host (host_canon); dflt 0:
  * the port is required (CONNECT). AL_EINVAL for anything else. */

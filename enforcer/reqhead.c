@@ -8,6 +8,7 @@
  * requests of an intercepted tunnel. */
 #include "enforcer/reqhead.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,11 @@ void sbuf_header(struct sbuf *b, const struct http_msg *m, size_t i)
 	sbuf_add(b, ": ", 2);
 	sbuf_add(b, http_value(m, i), m->hdrs[i].vlen);
 	sbuf_add(b, "\r\n", 2);
+}
+
+size_t chunk_head(char buf[CHUNK_HEAD_MAX], size_t n)
+{
+	return (size_t)snprintf(buf, CHUNK_HEAD_MAX, "%zx\r\n", n);
 }
 
 bool reqhead_is_websocket(const struct http_msg *m)
@@ -146,8 +152,8 @@ void reqhead_build(struct sbuf *out, const struct http_msg *m, const char *metho
 	}
 	sbuf_add(&b, "\r\n", 2);
 	for (size_t i = 0; i < m->nhdrs; i++)
-		if (!http_is_hop(m, i) && !http_name_is(m, i, "host") && !header_is_credential(m, i, inj) &&
-		    !name_is_merged(m, i, inj))
+		if (!http_is_hop(m, i) && !http_is_framing(m, i) && !http_name_is(m, i, "host") &&
+		    !header_is_credential(m, i, inj) && !name_is_merged(m, i, inj))
 			sbuf_header(&b, m, i);
 	for (size_t k = 0; inj && k < inj->nadd; k++) {
 		sbuf_str(&b, inj->add[k].name);
@@ -157,8 +163,16 @@ void reqhead_build(struct sbuf *out, const struct http_msg *m, const char *metho
 	}
 	for (size_t k = 0; inj && k < inj->nmerge; k++)
 		add_merged(&b, m, &inj->merge[k]);
-	if (http_is_chunked(m))
+	/* the framing is what llhttp parsed, written by us: the sandbox's own
+	 * framing headers never go upstream, so nothing it spells can make the
+	 * origin delimit the body differently from the bytes we forward */
+	if (http_is_chunked(m)) {
 		sbuf_str(&b, "Transfer-Encoding: chunked\r\n");
+	} else if (http_has_length(m)) {
+		char cl[48];
+		snprintf(cl, sizeof cl, "Content-Length: %" PRIu64 "\r\n", m->p.content_length);
+		sbuf_str(&b, cl);
+	}
 	/* Connection is per hop: the sandbox closing its connection says
 	 * nothing about ours, which stays open for its next request or its
 	 * next connection (uppool.h) */

@@ -48,6 +48,14 @@ struct fwd_req {
 	const struct inject *inj;     /* NULL: nothing injected */
 };
 
+/* Chunked bodies are re-chunked piece by piece as llhttp hands them on:
+ * CHUNK_HEAD_MAX bytes hold the head of one chunk. */
+#define CHUNK_HEAD_MAX 24
+#define CHUNK_TAIL "\r\n"
+#define CHUNK_LAST "0\r\n\r\n"
+/* The head of one chunk of n > 0 bytes ("%zx\r\n") into buf; its length. */
+size_t chunk_head(char buf[CHUNK_HEAD_MAX], size_t n);
+
 /* GET with "Upgrade: websocket" and "Connection: upgrade". */
 bool reqhead_is_websocket(const struct http_msg *m);
 /* Append the upstream head for r (method, m's end-to-end headers) to out.
