@@ -39,6 +39,8 @@ static void conn_free_if_done(struct conn *c)
 	if (--c->handles > 0)
 		return;
 	mitm_free(c);
+	client_id_wipe(&c->who);
+	client_id_wipe(&c->up.client);
 	http_msg_free(&c->req);
 	if (c->up.resp_init)
 		http_msg_free(&c->up.resp);
@@ -309,6 +311,9 @@ static void on_request_head(struct conn *c)
 		return;
 	}
 	snprintf(c->d.client, sizeof c->d.client, "%s", c->client->name);
+
+	/* this connection now belongs to this client instance (its token) */
+	client_id_set(&c->who, c->client);
 
 	if (strcmp(c->counted, c->client->name) != 0) {
 		if (c->counted[0])
