@@ -627,6 +627,19 @@ void conn_set_io(struct conn *c, struct io *io)
 	update_reading(c);
 }
 
+void conn_revoke(struct conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	log_info("connection closed", KV_S("client", c->who.name), KV_S("reason", why));
+	/* a request or tunnel under way: its decision line says why it ended */
+	if (c->d.verdict && !c->logged)
+		c->d.reason = why;
+	/* opened for an instance that is gone: closed, never parked */
+	upstream_close(c);
+	conn_abort(c);
+}
+
 void conn_new(struct worker *w, struct io *io, bool tls)
 {
 	const struct config *cfg = w->px->cfg;

@@ -112,8 +112,8 @@ struct conn {
 	bool closing, close_after_flush, reading, in_process, peer_eof;
 	char counted[AL_NAME_MAX + 1]; /* client charged in the per-client count */
 	/* The client instance that authenticated this connection (on the plain
-	 * listener: its latest request): later lookups go through it, never
-	 * through the name alone. */
+	 * listener: its latest request). A policy change that removes that
+	 * instance closes the connection, whatever it is doing (worker.c). */
 	struct client_id who;
 	struct policy *pol;            /* reference held for the current decision */
 	const struct policy_client *client;
@@ -129,6 +129,9 @@ struct conn {
 void conn_new(struct worker *w, struct io *io, bool tls);
 /* Close now (no further answer). */
 void conn_abort(struct conn *c);
+/* The client instance behind c is gone (deleted, or its token changed):
+ * close now, log why, never park its upstream. */
+void conn_revoke(struct conn *c, const char *why);
 /* Close once what is queued to the client is written. */
 void conn_finish(struct conn *c);
 

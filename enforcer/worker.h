@@ -72,8 +72,9 @@ int workers_start(struct proxy *px, unsigned n) AL_MUST_CHECK;
 void workers_set_policy(struct proxy *px, struct policy *p);
 void workers_stop(struct proxy *px);   /* asks, then joins */
 
-/* Called by a worker for each new policy and on TTL expiry: close tunnels
- * whose rule is no longer live; re-arm the expiry timer. */
+/* Called by a worker for each new policy: close every connection whose
+ * client instance is gone (client-revoked), then tunnels whose rule is no
+ * longer live; re-arm the expiry timer; drop parked upstreams. */
 void worker_policy_changed(struct worker *w);
 
 /* Per-client connection counts shared by all workers (429 past the cap). */
