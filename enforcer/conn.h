@@ -111,6 +111,13 @@ struct conn {
 	enum timer_kind tkind;
 	bool closing, close_after_flush, reading, in_process, peer_eof;
 	char counted[AL_NAME_MAX + 1]; /* client charged in the per-client count */
+	/* Pre-auth: from accept until a request carries a valid token, the
+	 * connection is counted in the pre-auth budget (total and per source,
+	 * listener.c), not in --max-conns, and lives on one head deadline from
+	 * accept that nothing renews (not a 407, not the keep-alive timer). */
+	bool preauth;
+	uint64_t preauth_deadline;     /* loop time */
+	char src[AL_SOURCE_KEY_MAX];   /* source key of the per-source count */
 	/* The client instance that authenticated this connection (on the plain
 	 * listener: its latest request). A policy change that removes that
 	 * instance closes the connection, whatever it is doing (worker.c). */
@@ -125,8 +132,9 @@ struct conn {
 };
 
 
-/* New connection on w over io (already accepted; TLS already wrapped). */
-void conn_new(struct worker *w, struct io *io, bool tls);
+/* New connection on w over io (already accepted; TLS already wrapped),
+ * already counted in the pre-auth budget under source key src. */
+void conn_new(struct worker *w, struct io *io, bool tls, const char *src);
 /* Close now (no further answer). */
 void conn_abort(struct conn *c);
 /* The client instance behind c is gone (deleted, or its token changed):

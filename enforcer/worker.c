@@ -3,8 +3,8 @@
  * new policy over through w->pending + uv_async; the worker swaps it in on
  * its own thread, closes the connections whose client instance is gone and
  * the tunnels whose rule is gone, and re-arms the timer that closes tunnels
- * when a rule's TTL runs out. Also the per-client connection counter shared
- * by all workers. */
+ * when a rule's TTL runs out. Also the per-client and per-source connection
+ * counters shared by all workers. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,7 +25,7 @@
 struct cl_entry {
 	struct cl_entry *next;
 	unsigned n;
-	char name[AL_NAME_MAX + 1];
+	char name[CONNLIMIT_KEY_MAX];
 };
 
 struct connlimit {
