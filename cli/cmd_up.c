@@ -193,7 +193,12 @@ static const struct up_flag up_flags[] = {
 	{ "max-conns-per-client", "N", false, check_count, "a number from 1 to 1000000",
 	  "open connections per client, 429 past it (default 512)", 1, 1000000 },
 	{ "max-conns", "N", false, check_count, "a number from 1 to 10000000",
-	  "open connections in all (default 10000)", 1, 10000000 },
+	  "connections with a valid token, in all; past it 503 (default 10000)", 1, 10000000 },
+	{ "max-preauth-conns", "N", false, check_count, "a number from 1 to 10000000",
+	  "connections that have not shown a valid token yet, in all; past it a new connection is "
+	  "closed at once (default 2048)", 1, 10000000 },
+	{ "max-preauth-per-source", "N", false, check_count, "a number from 1 to 10000000",
+	  "the same, from one source address: an IPv4 address or an IPv6 /64 (default 128)", 1, 10000000 },
 };
 #define NFLAGS ARRAY_SIZE(up_flags)
 

@@ -34,7 +34,10 @@
 #define AL_HEAD_TIMEOUT_MS     10000                 /* slowloris */
 #define AL_IDLE_TIMEOUT_MS     60000                 /* idle keep-alive */
 #define AL_CONNS_PER_CLIENT    512                   /* -> 429 */
-#define AL_CONNS_TOTAL         10000
+#define AL_CONNS_TOTAL         10000                 /* authenticated: -> 503 */
+#define AL_PREAUTH_CONNS_TOTAL 2048                  /* no valid token yet: closed at accept */
+#define AL_PREAUTH_CONNS_PER_SOURCE 128              /* ... from one address (an IPv6 /64) */
+#define AL_SOURCE_KEY_MAX      64                    /* that address as text, NUL included */
 #define AL_UPSTREAM_CONNECT_TIMEOUT_MS 10000         /* -> 504 */
 #define AL_UPSTREAM_IDLE_TIMEOUT_MS    300000        /* an LLM may think for minutes */
 #define AL_LEAF_CACHE_MAX      1024                  /* minted leaves kept (LRU) */

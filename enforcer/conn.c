@@ -4,7 +4,8 @@
  * (CONNECT), and come back here for the next request on the same
  * connection. Every refusal is a short text answer; refusals that leave the
  * stream in a known state keep the connection open (407 must: clients retry
- * on the same connection). */
+ * on the same connection). A connection is pre-auth until its first valid
+ * token: it counts in the pre-auth budget and lives on one head deadline. */
 #include "conn.h"
 
 #include <inttypes.h>
@@ -39,6 +40,8 @@ static void conn_free_if_done(struct conn *c)
 	if (--c->handles > 0)
 		return;
 	mitm_free(c);
+	client_id_wipe(&c->who);
+	client_id_wipe(&c->up.client);
 	http_msg_free(&c->req);
 	if (c->up.resp_init)
 		http_msg_free(&c->up.resp);
@@ -78,7 +81,10 @@ void conn_abort(struct conn *c)
 		connlimit_release(c->w->px->per_client, c->counted);
 		c->counted[0] = '\0';
 	}
-	atomic_fetch_sub(&c->w->px->nconns, 1);
+	if (c->preauth)
+		preauth_release(c->w->px, c->src);
+	else
+		atomic_fetch_sub(&c->w->px->nconns, 1);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -107,6 +113,14 @@ static void on_timer(uv_timer_t *t)
 
 static void timer_arm(struct conn *c, enum timer_kind k, uint64_t ms)
 {
+	if (c->preauth && (k == T_HEAD || k == T_IDLE)) {
+		/* no valid token yet: one deadline from accept, which neither a
+		 * new request nor a 407 renews (a peer without a token must not
+		 * hold a slot on the keep-alive timer) */
+		uint64_t now = uv_now(&c->w->loop);
+		k = T_HEAD;
+		ms = c->preauth_deadline > now ? c->preauth_deadline - now : 0;
+	}
 	c->tkind = k;
 	uv_timer_start(&c->timer, on_timer, ms, 0);
 }
@@ -309,6 +323,21 @@ static void on_request_head(struct conn *c)
 		return;
 	}
 	snprintf(c->d.client, sizeof c->d.client, "%s", c->client->name);
+
+	if (c->preauth) {
+		/* the first valid token: from the pre-auth budget to --max-conns.
+		 * Refused, it stays pre-auth until it is closed. */
+		struct proxy *px = c->w->px;
+		if (atomic_fetch_add(&px->nconns, 1) >= cfg->max_conns) {
+			atomic_fetch_sub(&px->nconns, 1);
+			conn_reply(c, 503, "total-connection-cap", NULL, false);
+			return;
+		}
+		preauth_release(px, c->src);
+		c->preauth = false;
+	}
+	/* this connection now belongs to this client instance (its token) */
+	client_id_set(&c->who, c->client);
 
 	if (strcmp(c->counted, c->client->name) != 0) {
 		if (c->counted[0])
@@ -622,13 +651,30 @@ void conn_set_io(struct conn *c, struct io *io)
 	update_reading(c);
 }
 
-void conn_new(struct worker *w, struct io *io, bool tls)
+void conn_revoke(struct conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	log_info("connection closed", KV_S("client", c->who.name), KV_S("reason", why),
+		 KV_S("src", c->src[0] ? c->src : NULL));
+	/* a request or tunnel under way: its decision line says why it ended */
+	if (c->d.verdict && !c->logged)
+		c->d.reason = why;
+	/* opened for an instance that is gone: closed, never parked */
+	upstream_close(c);
+	conn_abort(c);
+}
+
+void conn_new(struct worker *w, struct io *io, bool tls, const char *src)
 {
 	const struct config *cfg = w->px->cfg;
 	struct conn *c = xcalloc(1, sizeof *c);
 	c->w = w;
 	c->io = io;
 	c->tls = tls;
+	c->preauth = true;
+	c->preauth_deadline = uv_now(&w->loop) + cfg->head_timeout_ms;
+	snprintf(c->src, sizeof c->src, "%s", src);
 	c->state = CS_HEAD;
 	http_msg_init(&c->req, true, cfg->max_head_bytes, cfg->max_headers, &req_cb, c);
 	uv_timer_init(&w->loop, &c->timer);

@@ -15,14 +15,13 @@
 #include "common/netmatch.h"
 #include "enforcer/http.h"
 #include "enforcer/io.h"
+#include "enforcer/policy.h"
 #include "enforcer/reqhead.h"
 #include "enforcer/resolve.h"
 #include "enforcer/tlsframe.h"
 
 struct worker;
 struct conn;
-struct policy;
-struct policy_client;
 
 enum conn_state {
 	CS_HEAD,      /* reading a request head */
@@ -56,7 +55,7 @@ struct upstream {
 	struct io *io;                /* NULL when none */
 	bool connected;
 	bool idle_keep;               /* between exchanges, kept for the next one: may be parked */
-	char client[AL_NAME_MAX + 1]; /* the client it was opened for: never another's */
+	struct client_id client;      /* the client instance it was opened for: never another's */
 	char host[AL_HOST_BUF];       /* canonical target this io serves */
 	uint16_t port;
 	struct resolve_req *rr;
@@ -88,8 +87,7 @@ struct upstream {
 };
 
 struct tunnel {
-	char client[AL_NAME_MAX + 1];
-	uint64_t rule_id;
+	uint64_t rule_id;             /* of the connection's client instance (conn.who) */
 	bool passthrough;
 	bool client_eof, up_eof;
 	bool client_paused, up_paused;
@@ -113,6 +111,17 @@ struct conn {
 	enum timer_kind tkind;
 	bool closing, close_after_flush, reading, in_process, peer_eof;
 	char counted[AL_NAME_MAX + 1]; /* client charged in the per-client count */
+	/* Pre-auth: from accept until a request carries a valid token, the
+	 * connection is counted in the pre-auth budget (total and per source,
+	 * listener.c), not in --max-conns, and lives on one head deadline from
+	 * accept that nothing renews (not a 407, not the keep-alive timer). */
+	bool preauth;
+	uint64_t preauth_deadline;     /* loop time */
+	char src[AL_SOURCE_KEY_MAX];   /* source key of the per-source count */
+	/* The client instance that authenticated this connection (on the plain
+	 * listener: its latest request). A policy change that removes that
+	 * instance closes the connection, whatever it is doing (worker.c). */
+	struct client_id who;
 	struct policy *pol;            /* reference held for the current decision */
 	const struct policy_client *client;
 	struct decision d;
@@ -123,10 +132,14 @@ struct conn {
 };
 
 
-/* New connection on w over io (already accepted; TLS already wrapped). */
-void conn_new(struct worker *w, struct io *io, bool tls);
+/* New connection on w over io (already accepted; TLS already wrapped),
+ * already counted in the pre-auth budget under source key src. */
+void conn_new(struct worker *w, struct io *io, bool tls, const char *src);
 /* Close now (no further answer). */
 void conn_abort(struct conn *c);
+/* The client instance behind c is gone (deleted, or its token changed):
+ * close now, log why, never park its upstream. */
+void conn_revoke(struct conn *c, const char *why);
 /* Close once what is queued to the client is written. */
 void conn_finish(struct conn *c);
 
@@ -184,11 +197,11 @@ void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */
 /* End the upstream with its sandbox connection: park it in the worker's
  * pool (uppool.h) when it sits idle between exchanges, else close it. */
 void upstream_release(struct conn *c);
-/* Take a parked upstream of this client for host:port (tls or not) as c's
+/* Take a parked upstream of this client instance for host:port (tls or not) as c's
  * upstream, connected, done its callback for later retries; false when
  * there is none (c's upstream then only remembers the client). */
-bool upstream_take_pooled(struct conn *c, const char *client, const char *host, enum host_kind kind,
-			  uint16_t port, bool tls, void (*done)(struct conn *c, int status, const char *reason));
+bool upstream_take_pooled(struct conn *c, const struct client_id *client, const char *host,
+			  enum host_kind kind, uint16_t port, bool tls, void (*done)(struct conn *c, int status, const char *reason));
 
 /* tunnel.c: CONNECT */
 void tunnel_start(struct conn *c);
@@ -198,8 +211,9 @@ void tunnel_client_drain(struct conn *c);
 void tunnel_up_read(struct conn *c, const char *buf, size_t n);
 void tunnel_up_eof(struct conn *c);
 void tunnel_up_drain(struct conn *c);
-/* Close c if its tunnel's rule is no longer live in the worker's policy;
- * why is the log reason ("rule-revoked", "rule-expired"). */
+/* Close c if its tunnel's rule is no longer live for its client instance
+ * in the worker's policy; why is the log reason ("rule-revoked",
+ * "rule-expired"). */
 void tunnel_check(struct conn *c, int64_t now, const char *why);
 
 #endif

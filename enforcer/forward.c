@@ -87,20 +87,20 @@ void upstream_close(struct conn *c)
 void upstream_release(struct conn *c)
 {
 	struct upstream *u = &c->up;
-	if (u->io && u->connected && u->idle_keep && !u->pending && u->client[0] && !c->w->stopping) {
+	if (u->io && u->connected && u->idle_keep && !u->pending && client_id_is_set(&u->client) && !c->w->stopping) {
 		struct io *io = u->io;
 		u->io = NULL;
-		uppool_put(c->w->pool, io, u->client, u->host, u->port, u->tls);
+		uppool_put(c->w->pool, io, &u->client, u->host, u->port, u->tls);
 	}
 	upstream_close(c);
 }
 
-bool upstream_take_pooled(struct conn *c, const char *client, const char *host, enum host_kind kind,
-			  uint16_t port, bool tls, void (*done)(struct conn *c, int status, const char *reason))
+bool upstream_take_pooled(struct conn *c, const struct client_id *client, const char *host,
+			  enum host_kind kind, uint16_t port, bool tls, void (*done)(struct conn *c, int status, const char *reason))
 {
 	struct upstream *u = &c->up;
-	snprintf(u->client, sizeof u->client, "%s", client);
-	struct io *io = client[0] ? uppool_take(c->w->pool, client, host, port, tls) : NULL;
+	u->client = *client;
+	struct io *io = client_id_is_set(client) ? uppool_take(c->w->pool, client, host, port, tls) : NULL;
 	if (!io)
 		return false;
 	if (u->host != host)
@@ -822,7 +822,7 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	u->ws = r->websocket;
 	u->oauth = r->inj && r->inj->oauth;
 	if (u->io && u->connected && strcmp(u->host, r->host) == 0 && u->port == r->port && u->tls == r->tls &&
-	    strcmp(u->client, c->d.client) == 0) {
+	    client_id_eq(&u->client, &c->who)) {
 		if (u->pending)
 			secure_free(u->pending, u->pending_len);
 		u->pending = b.p;
@@ -836,7 +836,7 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	u->pending_len = b.len;
 	/* an idle connection this client left to the same place: no new
 	 * handshake; a stale one is retried like any reused connection */
-	if (upstream_take_pooled(c, c->d.client, r->host, r->kind, r->port, r->tls, on_upstream_ready)) {
+	if (upstream_take_pooled(c, &c->who, r->host, r->kind, r->port, r->tls, on_upstream_ready)) {
 		exchange_begin(c, true);
 		return;
 	}

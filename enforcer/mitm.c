@@ -26,7 +26,6 @@
 #include "enforcer/worker.h"
 
 struct mitm {
-	char client[AL_NAME_MAX + 1];
 	char host[AL_HOST_BUF];        /* the CONNECT target, canonical */
 	enum host_kind kind;
 	uint16_t port;
@@ -362,12 +361,15 @@ void mitm_request(struct conn *c)
 	const char *reason = NULL;
 
 	c->d.scheme = "https";
-	snprintf(c->d.client, sizeof c->d.client, "%s", m->client);
+	snprintf(c->d.client, sizeof c->d.client, "%s", c->who.name);
 	snprintf(c->d.host, sizeof c->d.host, "%s", m->host);
 	c->d.port = m->port;
-	c->client = policy_client_by_name(c->pol, m->client);
-	if (!c->client && !m->audit) {
-		deny(c, 403, "no-client", false);   /* the client was deleted */
+	/* the client instance that opened this connection, by its token hash:
+	 * a client deleted and created again under the same name is another
+	 * one (worker.c closes the connection when the policy changes) */
+	c->client = policy_client_by_id(c->pol, &c->who);
+	if (!c->client) {
+		deny(c, 403, "client-revoked", false);
 		return;
 	}
 	if (req->p.method == HTTP_CONNECT) {
@@ -397,7 +399,7 @@ void mitm_request(struct conn *c)
 
 	if (rc == 0 && c->client && shim_endpoint(m->host, m->port, c->d.path) && client_has_secret(c->client)) {
 		/* an OAuth token endpoint: the broker may answer it itself */
-		if (broker_ask_shim(c->w, m->client, m->host, c->d.path, c->d.method, on_shim, c, &m->ask) < 0) {
+		if (broker_ask_shim(c->w, c->who.name, m->host, c->d.path, c->d.method, on_shim, c, &m->ask) < 0) {
 			m->ask = NULL;
 			deny(c, 503, "broker-unavailable", true);
 		}
@@ -536,7 +538,7 @@ static void on_upstream(struct conn *c, int status, const char *reason)
 		return;
 	}
 	/* the policy may have changed while we resolved and dialled */
-	if (!policy_rule_live(c->w->policy, m->client, m->connect_rule, time_now())) {
+	if (!policy_rule_live(c->w->policy, &c->who, m->connect_rule, time_now())) {
 		upstream_close(c);
 		refuse(c, 403, "rule-revoked");
 		return;
@@ -553,7 +555,6 @@ void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t 
 		return;
 	}
 	struct mitm *m = xcalloc(1, sizeof *m);
-	snprintf(m->client, sizeof m->client, "%s", c->client->name);
 	snprintf(m->host, sizeof m->host, "%s", host);
 	m->kind = kind;
 	m->port = port;
@@ -572,7 +573,7 @@ void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t 
 	 * idle connection this client left to it (dialled and verified then;
 	 * a policy change since would have closed it) */
 	c->up.tls = true;
-	if (upstream_take_pooled(c, m->client, host, kind, port, true, on_upstream)) {
+	if (upstream_take_pooled(c, &c->who, host, kind, port, true, on_upstream)) {
 		on_upstream(c, 0, NULL);
 		return;
 	}

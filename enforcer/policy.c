@@ -514,6 +514,32 @@ uint64_t policy_version(const struct policy *p)
 	return p->version;
 }
 
+/* ---- client instances ------------------------------------------------- */
+
+void client_id_set(struct client_id *id, const struct policy_client *c)
+{
+	snprintf(id->name, sizeof id->name, "%s", c->name);
+	memcpy(id->token_hash, c->token_hash, TOKEN_HASH_LEN);
+}
+
+void client_id_wipe(struct client_id *id)
+{
+	secure_wipe(id, sizeof *id);
+}
+
+bool client_id_is_set(const struct client_id *id)
+{
+	return id->name[0] != '\0';
+}
+
+bool client_id_eq(const struct client_id *a, const struct client_id *b)
+{
+	/* both halves always compared: no early exit on the hash */
+	bool same_hash = ct_memeq(a->token_hash, b->token_hash, TOKEN_HASH_LEN);
+
+	return same_hash && a->name[0] && strcmp(a->name, b->name) == 0;
+}
+
 /* ---- lookups ----------------------------------------------------------- */
 
 const struct policy_client *policy_client_by_token(const struct policy *p, const char *tok, size_t len)
@@ -538,6 +564,22 @@ const struct policy_client *policy_client_by_token(const struct policy *p, const
 	}
 	secure_wipe(h, sizeof h);
 	return found;
+}
+
+const struct policy_client *policy_client_by_id(const struct policy *p, const struct client_id *id)
+{
+	size_t s;
+
+	if (!p || !id || !id->name[0])
+		return NULL;
+	for (s = token_slot(id->token_hash) & p->mask; p->by_token[s]; s = (s + 1) & p->mask) {
+		const struct policy_client *c = &p->clients[p->by_token[s] - 1];
+
+		/* hashes are unique in a snapshot: the first equal one decides */
+		if (ct_memeq(c->token_hash, id->token_hash, TOKEN_HASH_LEN))
+			return strcmp(c->name, id->name) == 0 ? c : NULL;
+	}
+	return NULL;
 }
 
 const struct policy_client *policy_client_by_name(const struct policy *p, const char *name)
@@ -661,9 +703,9 @@ out:
 	return act;
 }
 
-bool policy_rule_live(const struct policy *p, const char *client, uint64_t rule_id, int64_t now)
+bool policy_rule_live(const struct policy *p, const struct client_id *client, uint64_t rule_id, int64_t now)
 {
-	const struct policy_client *c = policy_client_by_name(p, client);
+	const struct policy_client *c = policy_client_by_id(p, client);
 	size_t i;
 
 	if (!c)

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/limits.h"
+#include "common/token.h"
 
 struct policy_rule {
 	uint64_t id;
@@ -28,13 +30,30 @@ struct policy_rule {
 
 struct policy_client {
 	char *name;
-	uint8_t token_hash[32]; /* SHA-256 of the token (common/token.h) */
+	uint8_t token_hash[TOKEN_HASH_LEN]; /* SHA-256 of the token (common/token.h) */
 	struct policy_rule *rules;  /* declaration order */
 	size_t nrules;
 };
 
 /* Opaque: version, clients, token-hash index, atomic refcount. */
 struct policy;
+
+/* A client *instance*: its name and the hash of the token it was created
+ * with. Deleting a client and creating one of the same name (the usual
+ * token rotation, or a sandbox name reused) makes a new instance: whatever
+ * the old one opened must never pass for the new one's, so connections,
+ * tunnels and parked upstreams remember this, never the name alone. Wipe
+ * it (client_id_wipe) before its memory is freed. */
+struct client_id {
+	char name[AL_NAME_MAX + 1];   /* "" when unset */
+	uint8_t token_hash[TOKEN_HASH_LEN];
+};
+
+void client_id_set(struct client_id *id, const struct policy_client *c);
+void client_id_wipe(struct client_id *id);
+bool client_id_is_set(const struct client_id *id);
+/* Same instance: same name and same token hash (constant-time compare). */
+bool client_id_eq(const struct client_id *a, const struct client_id *b);
 
 /* Parse a "policy" frame ({type:"policy", version, clients:[...]}). Every
  * field is type-checked and re-validated (hosts, paths, methods, names,
@@ -58,6 +77,12 @@ uint64_t policy_version(const struct policy *p);
  * (always for len 0 or len > AL_TOKEN_MAX). The client lives as long as the
  * reference on p. */
 const struct policy_client *policy_client_by_token(const struct policy *p, const char *tok, size_t len);
+/* The client instance id in p: found by its token hash (constant-time
+ * compare), then its name must match too. NULL when that client was deleted
+ * or its token changed. This is how a connection finds its client again. */
+const struct policy_client *policy_client_by_id(const struct policy *p, const struct client_id *id);
+/* By name alone: for tests and tools only. The data path never uses it: a
+ * name can belong to another instance by now (policy_client_by_id). */
 const struct policy_client *policy_client_by_name(const struct policy *p, const char *name);
 
 struct policy_req {
@@ -94,10 +119,11 @@ enum policy_action {
 enum policy_action policy_decide(const struct policy_client *c, const struct policy_req *req,
 				 const struct policy_rule **rule, const char **reason);
 
-/* Is rule `rule_id` still present and unexpired in p for client `client`?
- * Tunnels ask after each policy change and close when not ("revoking a rule
- * also closes the tunnels it opened"). */
-bool policy_rule_live(const struct policy *p, const char *client, uint64_t rule_id, int64_t now);
+/* Is rule `rule_id` still present and unexpired in p for the client
+ * instance `client` (policy_client_by_id)? Tunnels ask after each policy
+ * change and close when not ("revoking a rule also closes the tunnels it
+ * opened"). */
+bool policy_rule_live(const struct policy *p, const struct client_id *client, uint64_t rule_id, int64_t now);
 
 /* The earliest expires_at > now over all rules of all clients, 0 if none: for
  * a timer that closes tunnels whose rule expired. */

@@ -49,7 +49,9 @@ static const struct flag flags[] = {
 	{ "upstream-idle-timeout", F_MS, OFF(upstream_idle_timeout_ms), 1, 86400000, "upstream idle timeout (300s)" },
 	{ "tunnel-idle-timeout", F_MS, OFF(tunnel_idle_timeout_ms), 1000, 7 * 86400000LL, "CONNECT tunnel idle timeout (1h)" },
 	{ "max-conns-per-client", F_UINT, OFF(max_conns_per_client), 1, 1000000, "open connections per client (429)" },
-	{ "max-conns", F_UINT, OFF(max_conns), 1, 10000000, "open connections in all" },
+	{ "max-conns", F_UINT, OFF(max_conns), 1, 10000000, "authenticated connections in all (503)" },
+	{ "max-preauth-conns", F_UINT, OFF(max_preauth_conns), 1, 10000000, "connections without a valid token yet (2048)" },
+	{ "max-preauth-per-source", F_UINT, OFF(max_preauth_per_source), 1, 10000000, "pre-auth ones from one address or /64 (128)" },
 };
 
 static void usage(FILE *out)
@@ -182,6 +184,8 @@ static void config_defaults(struct config *cfg)
 	cfg->tunnel_idle_timeout_ms = TUNNEL_IDLE_TIMEOUT_MS;
 	cfg->max_conns_per_client = AL_CONNS_PER_CLIENT;
 	cfg->max_conns = AL_CONNS_TOTAL;
+	cfg->max_preauth_conns = AL_PREAUTH_CONNS_TOTAL;
+	cfg->max_preauth_per_source = AL_PREAUTH_CONNS_PER_SOURCE;
 }
 
 int config_parse(struct config *cfg, int argc, char **argv)

@@ -46,7 +46,9 @@ struct config {
 	unsigned upstream_idle_timeout_ms;
 	unsigned tunnel_idle_timeout_ms;  /* CONNECT tunnel with no byte either way */
 	unsigned max_conns_per_client;
-	unsigned max_conns;
+	unsigned max_conns;               /* authenticated connections in all */
+	unsigned max_preauth_conns;       /* connections without a valid token yet */
+	unsigned max_preauth_per_source;  /* ... from one address (IPv6: one /64) */
 };
 
 /* Parse argv. Returns 0, 1 when --help was printed (exit 0), or AL_EINVAL

@@ -1,10 +1,11 @@
 /* CONNECT: decide on host and port alone, dial the checked address, answer
  * 200 and copy bytes both ways (bare rules: blind TLS tunnel; passthrough:
  * any TCP). Backpressure stops reading a side while the other's write queue
- * is full. A tunnel remembers its client and rule id and is closed when a
- * policy change or the rule's TTL makes that rule no longer live, or when no
- * byte has moved either way for --tunnel-idle-timeout. One log line when it
- * ends, with byte counts and duration. */
+ * is full. A tunnel belongs to its connection's client instance (conn.who)
+ * and rule id and is closed when a policy change or the rule's TTL makes
+ * that rule no longer live for that instance, or when no byte has moved
+ * either way for --tunnel-idle-timeout. One log line when it ends, with byte
+ * counts and duration. */
 #include <stdio.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ static void on_tunnel_ready(struct conn *c, int status, const char *reason)
 		return;
 	}
 	/* the policy may have changed while we resolved and dialled */
-	if (!policy_rule_live(c->w->policy, c->tun.client, c->tun.rule_id, time_now())) {
+	if (!policy_rule_live(c->w->policy, &c->who, c->tun.rule_id, time_now())) {
 		upstream_close(c);
 		deny(c, 403, "rule-revoked");
 		return;
@@ -153,7 +154,6 @@ void tunnel_start(struct conn *c)
 	c->d.rule = rule->id;
 	c->d.verdict = "allow";
 	memset(&c->tun, 0, sizeof c->tun);
-	snprintf(c->tun.client, sizeof c->tun.client, "%s", c->client->name);
 	c->tun.rule_id = rule->id;
 	c->tun.passthrough = a == POLICY_PASSTHROUGH;
 	upstream_open(c, host, kind, port, on_tunnel_ready);
@@ -167,7 +167,6 @@ static void tunnel_end(struct conn *c)
 void tunnel_splice(struct conn *c, const char *early_down, size_t n)
 {
 	memset(&c->tun, 0, sizeof c->tun);
-	snprintf(c->tun.client, sizeof c->tun.client, "%s", c->d.client);
 	c->tun.rule_id = c->d.rule;   /* revoking the rule closes the WebSocket too */
 	c->state = CS_TUNNEL;
 	if (c->pol) {
@@ -282,7 +281,7 @@ void tunnel_check(struct conn *c, int64_t now, const char *why)
 {
 	if (c->closing || c->state != CS_TUNNEL)
 		return;
-	if (policy_rule_live(c->w->policy, c->tun.client, c->tun.rule_id, now))
+	if (policy_rule_live(c->w->policy, &c->who, c->tun.rule_id, now))
 		return;
 	c->d.reason = why;
 	conn_abort(c);   /* cut at once: the permission is gone */

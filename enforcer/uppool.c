@@ -16,7 +16,7 @@ struct entry {
 	struct uppool *pool;
 	struct io *io;            /* NULL once closing */
 	uint64_t parked;          /* loop time */
-	char client[AL_NAME_MAX + 1];
+	struct client_id client;  /* wiped before the entry is freed */
 	char host[AL_HOST_BUF];
 	uint16_t port;
 	bool tls;
@@ -72,9 +72,15 @@ static void e_on_error(void *arg, int err)
 	drop(arg);
 }
 
+static void entry_free(struct entry *e)
+{
+	client_id_wipe(&e->client);
+	free(e);
+}
+
 static void e_on_closed(void *arg)
 {
-	free(arg);
+	entry_free(arg);
 }
 
 static const struct io_handler entry_h = {
@@ -129,19 +135,20 @@ size_t uppool_size(const struct uppool *p)
 	return p->n;
 }
 
-static bool same(const struct entry *e, const char *client, const char *host, uint16_t port, bool tls)
+static bool same(const struct entry *e, const struct client_id *client, const char *host, uint16_t port,
+		 bool tls)
 {
-	return e->port == port && e->tls == tls && strcmp(e->host, host) == 0 && strcmp(e->client, client) == 0;
+	return e->port == port && e->tls == tls && strcmp(e->host, host) == 0 && client_id_eq(&e->client, client);
 }
 
-void uppool_put(struct uppool *p, struct io *io, const char *client, const char *host, uint16_t port,
-		bool tls)
+void uppool_put(struct uppool *p, struct io *io, const struct client_id *client, const char *host,
+		uint16_t port, bool tls)
 {
 	struct entry *e = xcalloc(1, sizeof *e);
 	e->pool = p;
 	e->io = io;
 	e->parked = uv_now(p->loop);
-	snprintf(e->client, sizeof e->client, "%s", client);
+	e->client = *client;
 	snprintf(e->host, sizeof e->host, "%s", host);
 	e->port = port;
 	e->tls = tls;
@@ -172,7 +179,8 @@ void uppool_put(struct uppool *p, struct io *io, const char *client, const char 
 		uv_timer_start(&p->timer, on_timer, p->idle_ms, 0);
 }
 
-struct io *uppool_take(struct uppool *p, const char *client, const char *host, uint16_t port, bool tls)
+struct io *uppool_take(struct uppool *p, const struct client_id *client, const char *host, uint16_t port,
+			bool tls)
 {
 	for (struct entry *e = p->head; e; e = e->next) {
 		if (!same(e, client, host, port, tls))
@@ -180,7 +188,7 @@ struct io *uppool_take(struct uppool *p, const char *client, const char *host, u
 		struct io *io = e->io;
 		unlink_entry(p, e);
 		io_set_handler(io, NULL, NULL);
-		free(e);
+		entry_free(e);
 		return io;
 	}
 	return NULL;

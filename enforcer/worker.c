@@ -1,9 +1,10 @@
 /* Worker threads: each runs one libuv loop with its own listener handles,
  * connections and policy reference. The IPC client (main thread) hands a
  * new policy over through w->pending + uv_async; the worker swaps it in on
- * its own thread, closes tunnels whose rule is gone, and re-arms the timer
- * that closes tunnels when a rule's TTL runs out. Also the per-client
- * connection counter shared by all workers. */
+ * its own thread, closes the connections whose client instance is gone and
+ * the tunnels whose rule is gone, and re-arms the timer that closes tunnels
+ * when a rule's TTL runs out. Also the per-client and per-source connection
+ * counters shared by all workers. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,7 +25,7 @@
 struct cl_entry {
 	struct cl_entry *next;
 	unsigned n;
-	char name[AL_NAME_MAX + 1];
+	char name[CONNLIMIT_KEY_MAX];
 };
 
 struct connlimit {
@@ -112,6 +113,18 @@ static int64_t wall_ms(void)
 
 static void check_tunnels(struct worker *w, const char *why);
 
+/* A connection belongs to the client instance that authenticated it: when
+ * the instance is gone (deleted, or deleted and created again with a new
+ * token), everything it opened closes now, whatever it is doing. */
+static void close_revoked(struct worker *w)
+{
+	for (struct conn *c = w->conns, *n; c; c = n) {
+		n = c->next;
+		if (!c->closing && client_id_is_set(&c->who) && !policy_client_by_id(w->policy, &c->who))
+			conn_revoke(c, "client-revoked");
+	}
+}
+
 static void on_expiry(uv_timer_t *t)
 {
 	check_tunnels(t->data, "rule-expired");
@@ -137,6 +150,7 @@ static void check_tunnels(struct worker *w, const char *why)
 
 void worker_policy_changed(struct worker *w)
 {
+	close_revoked(w);
 	check_tunnels(w, "rule-revoked");
 	/* parked upstreams were opened under the rules of their time */
 	uppool_clear(w->pool);

@@ -1,7 +1,8 @@
 /* Workers: one libuv loop per thread, each accepting on its own handles of
  * the shared listening sockets (no thread per connection). struct proxy is
  * what all workers share read-only (settings, resolver, TLS credentials)
- * plus the two connection counters. Each worker holds its own reference to
+ * plus the connection counters (authenticated, pre-auth, per client, per
+ * source). Each worker holds its own reference to
  * the current policy, swapped on its own thread when the IPC client hands a
  * new one over (uv_async), and decides every request against it. */
 #ifndef AIRLOCK_ENFORCER_WORKER_H
@@ -13,6 +14,7 @@
 #include <uv.h>
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "enforcer/settings.h"
 
 struct policy;
@@ -29,8 +31,10 @@ struct proxy {
 	struct resolver *resolver;
 	gnutls_certificate_credentials_t tls_cred;   /* TLS listener; NULL when off */
 	int http_fd, https_fd;                       /* listening sockets, -1 when off */
-	atomic_uint nconns;                          /* open client connections, all workers */
+	atomic_uint nconns;                          /* authenticated client connections, all workers */
+	atomic_uint npreauth;                        /* connections without a valid token yet */
 	struct connlimit *per_client;
+	struct connlimit *per_source;                /* pre-auth connections per source address */
 	struct worker *workers;
 	unsigned nworkers;
 	/* interception (mitm.c): set before the workers start */
@@ -66,17 +70,24 @@ int listener_bind(const char *ip, uint16_t port, int *fd) AL_MUST_CHECK;
 /* Accept on fd from w's loop (a dup of fd is wrapped). */
 int listener_start(struct worker *w, int fd, bool tls) AL_MUST_CHECK;
 void listener_stop(struct worker *w);
+/* A pre-auth connection from source key src ends or authenticates: give
+ * back its place in the pre-auth budget (listener.c). */
+void preauth_release(struct proxy *px, const char *src);
 
 int workers_start(struct proxy *px, unsigned n) AL_MUST_CHECK;
 /* Hand a new policy to every worker (takes its own references). Any thread. */
 void workers_set_policy(struct proxy *px, struct policy *p);
 void workers_stop(struct proxy *px);   /* asks, then joins */
 
-/* Called by a worker for each new policy and on TTL expiry: close tunnels
- * whose rule is no longer live; re-arm the expiry timer. */
+/* Called by a worker for each new policy: close every connection whose
+ * client instance is gone (client-revoked), then tunnels whose rule is no
+ * longer live; re-arm the expiry timer; drop parked upstreams. */
 void worker_policy_changed(struct worker *w);
 
-/* Per-client connection counts shared by all workers (429 past the cap). */
+/* Connection counts by key shared by all workers: per client name (429 past
+ * the cap) and per source address (pre-auth). Keys up to
+ * CONNLIMIT_KEY_MAX bytes. */
+#define CONNLIMIT_KEY_MAX (AL_NAME_MAX + 1 > AL_SOURCE_KEY_MAX ? AL_NAME_MAX + 1 : AL_SOURCE_KEY_MAX)
 int connlimit_new(struct connlimit **out) AL_MUST_CHECK;
 void connlimit_free(struct connlimit *cl);
 int connlimit_acquire(struct connlimit *cl, const char *client, unsigned max) AL_MUST_CHECK;

@@ -28,9 +28,13 @@ static void exercise(const struct policy *p, const json_t *msg, const uint8_t *d
 	for (i = 0; i < json_array_size(clients) && i < 8; i++) {
 		const char *name = json_string_value(json_object_get(json_array_get(clients, i), "name"));
 		const struct policy_client *c = policy_client_by_name(p, name);
+		struct client_id id;
 
 		if (!c)
 			__builtin_trap();   /* every parsed client must be found by name */
+		client_id_set(&id, c);
+		if (policy_client_by_id(p, &id) != c)
+			__builtin_trap();   /* ... and by instance (token hash and name) */
 		for (k = 0; k < c->nrules && k < 4; k++) {
 			struct policy_req req = { .host = c->rules[k].host, .port = c->rules[k].ports[0],
 						  .method = c->rules[k].nmethods ? c->rules[k].methods[0] : NULL,
@@ -39,7 +43,7 @@ static void exercise(const struct policy *p, const json_t *msg, const uint8_t *d
 			const char *reason;
 
 			(void)policy_decide(c, &req, &rule, &reason);
-			(void)policy_rule_live(p, name, c->rules[k].id, (int64_t)k);
+			(void)policy_rule_live(p, &id, c->rules[k].id, (int64_t)k);
 		}
 		for (k = 0; k < sizeof hosts / sizeof hosts[0]; k++) {
 			struct policy_req req = { .host = hosts[k], .port = ports[(k + size) % 4],

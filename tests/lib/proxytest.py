@@ -55,8 +55,11 @@ def basic(tok, user="proxy"):
 class RawConn:
     """One client connection to a proxy listener, speaking raw HTTP/1.1."""
 
-    def __init__(self, port, tls_ca=None, timeout=10.0):
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, tls_ca=None, timeout=10.0, source=None):
+        # source: a loopback address to connect from ("127.0.0.2"), to be
+        # another peer for the per-source caps
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                     source_address=(source, 0) if source else None)
         if tls_ca:
             ctx = ssl.create_default_context(cafile=tls_ca)
             s = ctx.wrap_socket(s, server_hostname="127.0.0.1")

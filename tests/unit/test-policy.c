@@ -1,7 +1,8 @@
 /* Unit test of enforcer/policy.c: the "policy" frame parser refuses every
  * malformed field, decisions are first-match over host, port, method, path
- * and expiry with the right deny reason, CONNECT is classified, and clients
- * are found by token and by name. */
+ * and expiry with the right deny reason, CONNECT is classified, clients
+ * are found by token and by name, and a client instance (name + token hash)
+ * is found again only while that very instance exists. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,20 @@ static void test_caps(void)
 	CHECK(parse_json(policy_json(AL_CLIENTS_MAX + 1, 0, NULL)) == AL_ETOOBIG);
 }
 
+/* The instance id of a client of p; a name p does not have gets a zero hash. */
+static struct client_id id_of(const struct policy *p, const char *name)
+{
+	struct client_id id;
+	const struct policy_client *c = policy_client_by_name(p, name);
+
+	memset(&id, 0, sizeof id);
+	if (c)
+		client_id_set(&id, c);
+	else
+		snprintf(id.name, sizeof id.name, "%s", name);
+	return id;
+}
+
 /* ---- decisions --------------------------------------------------------- */
 
 static const char decide_policy[] = TOP(
@@ -459,13 +474,15 @@ static void test_decide(void)
 	}
 
 	/* rule liveness and the next expiry */
-	CHECK(policy_rule_live(p, "c1", 7, 999));
-	CHECK(!policy_rule_live(p, "c1", 7, 1000));
-	CHECK(policy_rule_live(p, "c1", 1, 1LL << 40));
-	CHECK(!policy_rule_live(p, "c1", 100, 0));
-	CHECK(policy_rule_live(p, "c2", 100, 0));
-	CHECK(!policy_rule_live(p, "c3", 1, 0));
-	CHECK(!policy_rule_live(p, "c1", 99, 0));
+	struct client_id id_c1 = id_of(p, "c1"), id_c2 = id_of(p, "c2"), id_c3 = id_of(p, "c3");
+
+	CHECK(policy_rule_live(p, &id_c1, 7, 999));
+	CHECK(!policy_rule_live(p, &id_c1, 7, 1000));
+	CHECK(policy_rule_live(p, &id_c1, 1, 1LL << 40));
+	CHECK(!policy_rule_live(p, &id_c1, 100, 0));
+	CHECK(policy_rule_live(p, &id_c2, 100, 0));
+	CHECK(!policy_rule_live(p, &id_c3, 1, 0));
+	CHECK(!policy_rule_live(p, &id_c1, 99, 0));
 	CHECK(policy_next_expiry(p, 0) == 1000);
 	CHECK(policy_next_expiry(p, 999) == 1000);
 	CHECK(policy_next_expiry(p, 1000) == 5000);
@@ -487,6 +504,7 @@ static void test_empty(void)
 	struct policy *p = policy_empty();
 	struct policy_req req = { .host = "example.com", .port = 443 };
 	const char *reason = NULL;
+	struct client_id id_c1 = id_of(p, "c1");
 
 	CHECK(policy_version(p) == 0);
 	CHECK(policy_client_by_token(p, TOK1, strlen(TOK1)) == NULL);
@@ -494,7 +512,7 @@ static void test_empty(void)
 	CHECK(policy_decide(policy_client_by_name(p, "c1"), &req, NULL, &reason) == POLICY_DENY);
 	CHECK(reason && strcmp(reason, "no-rule") == 0);
 	CHECK(policy_next_expiry(p, 0) == 0);
-	CHECK(!policy_rule_live(p, "c1", 1, 0));
+	CHECK(!policy_rule_live(p, &id_c1, 1, 0));
 	policy_unref(p);
 	policy_unref(NULL);
 }
@@ -553,6 +571,70 @@ static void test_tokens(void)
 	}
 }
 
+/* ---- client instances --------------------------------------------------- */
+
+/* A client deleted and created again under its name has a new token: an id
+ * taken from the old instance finds nothing (nor its rules), even when the
+ * old token now belongs to a client of another name. */
+static void test_instances(void)
+{
+	static const char before[] = TOP(
+		"{'name':'c1','token_sha256':'$1','rules':["
+		"{'id':1,'host':'api.example.com','ports':[443],'methods':[],'paths':[],'passthrough':false}]}");
+	static const char recreated[] = TOP(
+		"{'name':'c1','token_sha256':'$2','rules':["
+		"{'id':1,'host':'api.example.com','ports':[443],'methods':[],'paths':[],'passthrough':false}]}");
+	static const char swapped[] = TOP(
+		"{'name':'c2','token_sha256':'$1','rules':["
+		"{'id':1,'host':'api.example.com','ports':[443],'methods':[],'paths':[],'passthrough':false}]},"
+		"{'name':'c1','token_sha256':'$2','rules':[]}");
+	static const char unrelated[] = TOP(
+		"{'name':'c2','token_sha256':'$2','rules':[]},"
+		"{'name':'c1','token_sha256':'$1','rules':["
+		"{'id':1,'host':'api.example.com','ports':[443],'methods':[],'paths':[],'passthrough':false}]}");
+	struct policy *p = NULL, *q = NULL;
+	struct client_id old, cur, none;
+
+	memset(&none, 0, sizeof none);
+	CHECK(!client_id_is_set(&none));
+	CHECK(policy_client_by_id(NULL, &none) == NULL);
+	CHECK(parse_text(before, &p) == 0);
+	if (!p)
+		return;
+	old = id_of(p, "c1");
+	CHECK(client_id_is_set(&old));
+	CHECK(policy_client_by_id(p, &old) == policy_client_by_name(p, "c1"));
+	CHECK(policy_client_by_id(p, &none) == NULL);
+	CHECK(policy_rule_live(p, &old, 1, 0));
+
+	/* a new instance under the same name: the old id is gone */
+	CHECK(parse_text(recreated, &q) == 0);
+	cur = id_of(q, "c1");
+	CHECK(q && policy_client_by_id(q, &old) == NULL);
+	CHECK(q && !policy_rule_live(q, &old, 1, 0));
+	CHECK(q && policy_client_by_id(q, &cur) == policy_client_by_name(q, "c1"));
+	CHECK(!client_id_eq(&old, &cur));
+	CHECK(client_id_eq(&cur, &cur));
+	CHECK(!client_id_eq(&none, &none));   /* unset ids are nobody's */
+	policy_unref(q);
+
+	/* the old token under another name: the name must match too */
+	CHECK(parse_text(swapped, &q) == 0);
+	CHECK(q && policy_client_by_id(q, &old) == NULL);
+	CHECK(q && !policy_rule_live(q, &old, 1, 0));
+	policy_unref(q);
+
+	/* a change elsewhere (another client added, order changed) keeps it */
+	CHECK(parse_text(unrelated, &q) == 0);
+	CHECK(q && policy_client_by_id(q, &old) == policy_client_by_name(q, "c1"));
+	CHECK(q && policy_rule_live(q, &old, 1, 0));
+	policy_unref(q);
+
+	client_id_wipe(&old);
+	CHECK(!client_id_is_set(&old) && old.token_hash[0] == 0 && old.token_hash[31] == 0);
+	policy_unref(p);
+}
+
 /* ---- the reference count under threads --------------------------------- */
 
 /* Workers take and drop references on a shared snapshot the way connections
@@ -602,6 +684,7 @@ int main(void)
 	test_decide();
 	test_empty();
 	test_tokens();
+	test_instances();
 	test_threads();
 	return unit_finish("test-policy");
 }
