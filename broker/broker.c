@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "broker/api.h"
@@ -30,20 +29,13 @@
 /* The timer may run a little ahead of the wall clock that TTLs use. */
 #define TTL_SLACK_MS 5
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void ttl_rearm(struct broker *b);
 static void policy_push_after_expiry(struct broker *b);
 
 static void on_ttl_timer(uv_timer_t *t)
 {
 	struct broker *b = t->data;
-	if (wall_ms() < b->ttl_armed_for * 1000) {
+	if (time_now_ms() < b->ttl_armed_for * 1000) {
 		/* early by the clocks' drift: nothing has expired yet */
 		ttl_rearm(b);
 		return;
@@ -64,7 +56,7 @@ static void ttl_rearm(struct broker *b)
 	/* the loop's cached time may be stale (a commit's fsync ran since):
 	 * the timer counts from it */
 	uv_update_time(b->loop);
-	int64_t ms = next * 1000 - wall_ms() + TTL_SLACK_MS;
+	int64_t ms = next * 1000 - time_now_ms() + TTL_SLACK_MS;
 	uv_timer_start(&b->ttl_timer, on_ttl_timer, ms > 0 ? (uint64_t)ms : 0, 0);
 }
 
