@@ -45,7 +45,10 @@ bool api_validate(struct api_answer *ans, const json_t *body, const struct json_
 		  size_t nfields);
 /* RFC 3339 UTC string of unix seconds, as a new JSON string. */
 json_t *api_time(int64_t t);
-/* The committed change: write the state, push the policy. 500 on failure. */
+/* The committed change: with policy_changed, build the draft's policy and
+ * refuse the change (413) when it would not fit one IPC frame; then write
+ * the state (500 on failure) and push that policy. Takes the draft; false
+ * (ans filled) when nothing changed. */
 bool api_commit(struct broker *b, struct api_answer *ans, json_t *draft, bool policy_changed);
 
 /* Handlers. */

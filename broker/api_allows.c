@@ -133,7 +133,7 @@ static bool same_identity(const json_t *rule, const json_t *id)
 void api_allows_create(struct broker *b, const struct api_request *req, struct api_answer *ans)
 {
 	const json_t *doc = b->state.doc;
-	int64_t now = time_now();
+	int64_t now_ms = time_now_ms(), now = now_ms / 1000;
 	json_t *id = NULL;
 	size_t i, n = 0;
 	json_t *r;
@@ -175,7 +175,9 @@ void api_allows_create(struct broker *b, const struct api_request *req, struct a
 	json_t *ttl = json_object_get(req->body, "ttl_seconds");
 	if (ttl) {
 		json_object_set(rule, "ttl_seconds", ttl);
-		json_object_set_new(rule, "expires_at", json_integer(now + json_integer_value(ttl)));
+		/* rounded up to a whole second: honoured for its whole TTL */
+		json_object_set_new(rule, "expires_at",
+				    json_integer(time_expiry(now_ms, json_integer_value(ttl))));
 	}
 	json_array_append(state_rules(draft), rule);
 	if (api_commit(b, ans, draft, true))

@@ -103,13 +103,31 @@ json_t *api_time(int64_t t)
 
 bool api_commit(struct broker *b, struct api_answer *ans, json_t *draft, bool policy_changed)
 {
-	int ret = state_commit(&b->state, draft);
+	struct policy_frame pf = { 0 };
+	char err[160];
+	int ret;
+
+	/* checked before anything is written: a change the enforcer could not
+	 * receive is refused, never answered as done */
+	if (policy_changed && (ret = broker_policy_prepare(b, draft, &pf, err, sizeof err)) < 0) {
+		json_decref(draft);
+		if (ret == AL_ETOOBIG) {
+			log_warn("change refused: its policy would not fit one IPC frame",
+				 KV_S("detail", err));
+			api_error(ans, 413, "%s: remove rules or clients first", err);
+		} else {
+			api_error(ans, 500, "%s", err);
+		}
+		return false;
+	}
+	ret = state_commit(&b->state, draft);
 	if (ret < 0) {
+		policy_frame_free(&pf);
 		api_error(ans, 500, "cannot write the state: %s", airlock_strerror(ret));
 		return false;
 	}
 	if (policy_changed)
-		broker_policy_changed(b);
+		broker_policy_publish(b, &pf);   /* the frame checked above, not a second encoding */
 	return true;
 }
 

@@ -1,6 +1,7 @@
 /* Bringing the broker up and down: state dir, seal key, CA, state, the two
- * sockets, the enforcer, signals, and the TTL timer that pushes a new
- * policy at the instant a rule expires. */
+ * sockets, the enforcer, signals; the policy frame (built and checked to fit
+ * one IPC frame before a change is committed, then sent as is), and the TTL
+ * timer that pushes a new policy at the instant a rule expires. */
 #include "config.h"
 
 #include "broker/broker.h"
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "broker/api.h"
@@ -22,31 +22,26 @@
 #include "common/fileutil.h"
 #include "common/ipc.h"
 #include "common/jsonutil.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
 /* The timer may run a little ahead of the wall clock that TTLs use. */
 #define TTL_SLACK_MS 5
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void ttl_rearm(struct broker *b);
+static void policy_push_after_expiry(struct broker *b);
 
 static void on_ttl_timer(uv_timer_t *t)
 {
 	struct broker *b = t->data;
-	if (wall_ms() < b->ttl_armed_for * 1000) {
+	if (time_now_ms() < b->ttl_armed_for * 1000) {
 		/* early by the clocks' drift: nothing has expired yet */
 		ttl_rearm(b);
 		return;
 	}
 	log_info("rule TTL ended; pushing a new policy", KV_I("expires_at", b->ttl_armed_for));
-	broker_policy_changed(b);
+	policy_push_after_expiry(b);
 }
 
 static void ttl_rearm(struct broker *b)
@@ -61,17 +56,62 @@ static void ttl_rearm(struct broker *b)
 	/* the loop's cached time may be stale (a commit's fsync ran since):
 	 * the timer counts from it */
 	uv_update_time(b->loop);
-	int64_t ms = next * 1000 - wall_ms() + TTL_SLACK_MS;
+	int64_t ms = next * 1000 - time_now_ms() + TTL_SLACK_MS;
 	uv_timer_start(&b->ttl_timer, on_ttl_timer, ms > 0 ? (uint64_t)ms : 0, 0);
 }
 
-void broker_policy_changed(struct broker *b)
+void policy_frame_free(struct policy_frame *pf)
 {
-	b->policy_version++;
-	json_t *snap = snapshot_build(b->state.doc, b->policy_version, time_now());
-	ipc_server_broadcast(b->ipc, snap);
+	free(pf->buf);
+	memset(pf, 0, sizeof *pf);
+}
+
+int broker_policy_prepare(const struct broker *b, const json_t *doc, struct policy_frame *pf,
+			  char *err, size_t errlen)
+{
+	uint64_t version = b->policy_version + 1;
+	json_t *snap = snapshot_build(doc, version, time_now());
+	int ret = ipc_frame_encode(snap, &pf->buf, &pf->len);
 	json_decref(snap);
+	if (ret == AL_ETOOBIG) {
+		/* the enforcer refuses a frame past the cap and would keep its old
+		 * policy: a change it cannot receive must not be made at all */
+		snprintf(err, errlen, "the policy would be %zu bytes, over the IPC frame cap of %zu bytes",
+			 pf->len - IPC_HEADER_LEN, (size_t)AL_IPC_FRAME_MAX);
+	} else if (ret < 0) {
+		snprintf(err, errlen, "cannot encode the policy: %s", airlock_strerror(ret));
+	}
+	if (ret < 0) {
+		memset(pf, 0, sizeof *pf);
+		return ret;
+	}
+	pf->version = version;
+	return 0;
+}
+
+void broker_policy_publish(struct broker *b, struct policy_frame *pf)
+{
+	policy_frame_free(&b->policy);
+	b->policy = *pf;
+	memset(pf, 0, sizeof *pf);
+	b->policy_version = b->policy.version;
+	ipc_server_broadcast(b->ipc, b->policy.buf, b->policy.len);
 	ttl_rearm(b);
+}
+
+/* An expiry only takes rules out of a policy that fitted, so this always
+ * fits; were it ever not so, the enforcer keeps the last policy, whose
+ * rules carry their expires_at and end on its own clock. */
+static void policy_push_after_expiry(struct broker *b)
+{
+	struct policy_frame pf = { 0 };
+	char err[128];
+	if (broker_policy_prepare(b, b->state.doc, &pf, err, sizeof err) < 0) {
+		log_error("cannot push the policy after a TTL", KV_S("error", err));
+		ttl_rearm(b);
+		return;
+	}
+	broker_policy_publish(b, &pf);
 }
 
 void broker_proxy_url(const struct broker *b, const char *scheme, unsigned port, char *buf,
@@ -146,9 +186,10 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 {
 	int ret;
 	const char *dir = b->cfg.state_dir;
+	struct policy_frame first = { 0 };
+	char why[160];
 
 	b->loop = loop;
-	b->policy_version = 1;
 	b->api_sock_path = path_join(dir, API_SOCKET_NAME);
 	b->ipc_sock_path = path_join(dir, IPC_SOCKET_NAME);
 	b->ca_path = path_join(dir, CA_CERT_FILE);
@@ -168,6 +209,14 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 		return ret;
 	if ((ret = check_seal_key(b, err, errlen)) < 0)
 		return ret;
+	/* the broker never runs with a policy it cannot deliver: it would
+	 * answer for changes that never reach the enforcer */
+	b->policy_version = 0;
+	if ((ret = broker_policy_prepare(b, b->state.doc, &first, why, sizeof why)) < 0) {
+		snprintf(err, errlen, "%s: %s; the enforcer could never receive it: remove rules or "
+			 "clients from that file (refusing to start)", b->state.path, why);
+		return ret;
+	}
 
 	uv_timer_init(loop, &b->ttl_timer);
 	b->ttl_timer.data = b;
@@ -178,7 +227,7 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	uv_signal_start(&b->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&b->sig_int, on_signal, SIGINT);
 	b->handles_open = true;
-	ttl_rearm(b);
+	broker_policy_publish(b, &first);   /* version 1; re-arms the TTL timer */
 
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
 		return ret;
@@ -230,6 +279,7 @@ void broker_stop(struct broker *b)
 void broker_free(struct broker *b)
 {
 	state_close(&b->state);
+	policy_frame_free(&b->policy);
 	seal_key_wipe(&b->key);
 	free(b->api_sock_path);
 	free(b->ipc_sock_path);

@@ -5,6 +5,7 @@
 #ifndef AIRLOCK_BROKER_BROKER_H
 #define AIRLOCK_BROKER_BROKER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,14 @@ struct oauth_mgr;
 #define API_SOCKET_NAME "api.sock"
 #define SEAL_KEY_FILE_NAME "seal.key"
 
+/* A policy snapshot encoded as one IPC frame (common/ipc.h "policy"),
+ * ready to send as is. */
+struct policy_frame {
+	uint8_t *buf;       /* NULL: none */
+	size_t len;         /* header included */
+	uint64_t version;
+};
+
 struct broker {
 	uv_loop_t *loop;
 	struct broker_config cfg;
@@ -32,6 +41,9 @@ struct broker {
 	char *ipc_sock_path;
 	char *ca_path;
 	uint64_t policy_version;
+	/* The policy as last published, sent as is to every enforcer that says
+	 * hello: an enforcer only ever receives a frame that was checked to fit. */
+	struct policy_frame policy;
 	struct api_server *api;
 	struct ipc_server *ipc;
 	struct supervisor *sup;
@@ -52,9 +64,17 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen) AL
 void broker_stop(struct broker *b);
 /* After the loop has ended: free what start allocated, wipe the key. */
 void broker_free(struct broker *b);
-/* After every committed change, and when a TTL ends: new policy version
- * to every enforcer, timer re-armed for the next expiry. */
-void broker_policy_changed(struct broker *b);
+/* A change is checked before it is committed: the snapshot of doc (a draft)
+ * at the next version, encoded once into *pf. AL_ETOOBIG when it would not
+ * fit one IPC frame, with err saying how big it would be against the cap;
+ * nothing is changed then. */
+int broker_policy_prepare(const struct broker *b, const json_t *doc, struct policy_frame *pf,
+			  char *err, size_t errlen) AL_MUST_CHECK;
+/* Once the draft is committed: pf becomes the current policy (taken), is
+ * sent to every enforcer, and the TTL timer is re-armed. */
+void broker_policy_publish(struct broker *b, struct policy_frame *pf);
+/* A prepared frame that is not published (its change was not committed). */
+void policy_frame_free(struct policy_frame *pf);
 /* "http://127.0.0.1:3128" from --bind and a port (brackets for IPv6). */
 void broker_proxy_url(const struct broker *b, const char *scheme, unsigned port, char *buf,
 		      size_t cap);

@@ -12,9 +12,7 @@
 
 #include "broker/oauth.h"
 #include "broker/secret_types.h"
-#include "broker/snapshot.h"
 #include "broker/unixsock.h"
-#include "common/duration.h"
 #include "common/ipc.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
@@ -235,10 +233,15 @@ static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
 		return 0;
 	}
 	log_info("enforcer connected", KV_I("pid", c->pid), KV_I("policy_version", b->policy_version));
-	json_t *snap = snapshot_build(b->state.doc, b->policy_version, time_now());
-	int ret = conn_send(c, snap, false);
-	json_decref(snap);
-	return ret;
+	/* the frame last published, byte for byte: it was checked to fit before
+	 * its change was committed, so a (re)connecting enforcer always gets a
+	 * whole policy (rules expired since carry their expires_at) */
+	if (!b->policy.buf)
+		return AL_EINVAL;
+	uint8_t *copy = xmalloc(b->policy.len);
+	memcpy(copy, b->policy.buf, b->policy.len);
+	conn_send_buf(c, copy, b->policy.len, false);
+	return 0;
 }
 
 static int on_msg_headers(struct ipc_conn *c, const json_t *msg)
@@ -430,25 +433,18 @@ int ipc_server_send_to(struct ipc_server *s, uint64_t serial, const json_t *msg,
 	return AL_ENOTFOUND;
 }
 
-void ipc_server_broadcast(struct ipc_server *s, const json_t *msg)
+void ipc_server_broadcast(struct ipc_server *s, const uint8_t *frame, size_t len)
 {
-	uint8_t *buf;
-	size_t len;
-	if (!s || !s->conns)
+	if (!s)
 		return;
-	if (ipc_frame_encode(msg, &buf, &len) < 0) {
-		log_error("policy snapshot does not fit in an IPC frame");
-		return;
-	}
 	for (struct ipc_conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
 		if (!c->hello || c->closing || c->asks_only)
 			continue;
 		uint8_t *copy = xmalloc(len);
-		memcpy(copy, buf, len);
+		memcpy(copy, frame, len);
 		conn_send_buf(c, copy, len, false);
 	}
-	free(buf);
 }
 
 void ipc_server_stop(struct ipc_server *s)

@@ -14,8 +14,9 @@
 int ipc_server_start(struct broker *b, const char *path, struct ipc_server **out, char *err,
 		     size_t errlen) AL_MUST_CHECK;
 void ipc_server_stop(struct ipc_server *s);
-/* Send msg to every enforcer that has said hello. */
-void ipc_server_broadcast(struct ipc_server *s, const json_t *msg);
+/* Send an encoded policy frame (broker_policy_prepare) to every enforcer
+ * that has said hello; one that says hello later gets b->policy. */
+void ipc_server_broadcast(struct ipc_server *s, const uint8_t *frame, size_t len);
 
 /* The answer to a "headers" ask (exposed for tests), or NULL when the ask
  * itself is malformed (the connection is then closed). */

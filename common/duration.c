@@ -102,6 +102,21 @@ int64_t time_now(void)
 	return (int64_t)ts.tv_sec;
 }
 
+int64_t time_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t time_expiry(int64_t now_ms, int64_t ttl_seconds)
+{
+	/* truncating now to whole seconds first would end a rule up to a
+	 * second early ("--ttl 2s" refused after 1.01 s) */
+	int64_t end_ms = now_ms + ttl_seconds * 1000;
+	return end_ms / 1000 + (end_ms % 1000 != 0);
+}
+
 int64_t time_mono_ms(void)
 {
 	struct timespec ts;

@@ -18,6 +18,13 @@ void duration_format(int64_t seconds, char *buf, size_t cap);
 #define AL_TIME_STR_MAX 32
 /* Seconds since the epoch, wall clock. */
 int64_t time_now(void);
+/* Milliseconds since the epoch, wall clock. */
+int64_t time_now_ms(void);
+/* The whole second (unix time) at which something that lasts ttl_seconds
+ * from now_ms (wall clock, ms) ends. Expiries are whole seconds and a rule
+ * is live while the wall clock in seconds is below its expiry, so this
+ * rounds up: it lasts its whole TTL, and ends less than a second after. */
+int64_t time_expiry(int64_t now_ms, int64_t ttl_seconds);
 /* Milliseconds, monotonic. */
 int64_t time_mono_ms(void);
 void time_format(int64_t unix_seconds, char buf[AL_TIME_STR_MAX]);

@@ -68,6 +68,7 @@ int ipc_frame_encode(const json_t *msg, uint8_t **out, size_t *len)
 		abort(); /* jansson only fails here on OOM */
 	n = strlen(body);
 	if (n > AL_IPC_FRAME_MAX) {
+		*len = IPC_HEADER_LEN + n;   /* how far over: the caller can say so */
 		rc = AL_ETOOBIG;
 		goto out;
 	}

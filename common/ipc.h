@@ -48,6 +48,9 @@
  *                        paths:[P...], secret?:NAME, passthrough:BOOL,
  *                        expires_at?:UNIX_SECONDS}
  *              rules in declaration order; methods/paths empty = any.
+ *              Always whole: the broker refuses a change whose snapshot
+ *              would not fit one frame before committing it (API 413), and
+ *              refuses to start over a state whose snapshot would not.
  *
  * Both processes use this file only; neither knows the other's internals. */
 #ifndef AIRLOCK_IPC_H
@@ -70,7 +73,8 @@
 #define IPC_MSG_SHIM "shim"
 
 /* Encode msg as one frame: malloc'd, *len includes the 4-byte header.
- * AL_ETOOBIG past AL_IPC_FRAME_MAX. */
+ * AL_ETOOBIG when the body is over AL_IPC_FRAME_MAX bytes: nothing is
+ * allocated and *len is still the frame size it would have had. */
 int ipc_frame_encode(const json_t *msg, uint8_t **out, size_t *len) AL_MUST_CHECK;
 
 /* An incremental frame reader: feed bytes as they arrive, take whole frames.

@@ -639,6 +639,7 @@ static void on_box_connect(uv_connect_t *req, int status)
 	uv_read_start((uv_stream_t *)b->pipe, on_alloc, on_box_read);
 	b->up = true;
 	if (box_write(b, buf, len) < 0) {
+		free(buf);   /* a failed box_write leaves the frame to us */
 		box_drop(b);
 		return;
 	}

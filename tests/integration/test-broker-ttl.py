@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""A rule's TTL ends it at the instant it expires: it leaves the listing
-and the policy snapshot on its own (the broker pushes a new version at the
-expiry, no request needed), and it is purged from state.json at the next
-write. Negative twin: a rule without TTL, and one with a long TTL, stay."""
+"""A rule's TTL ends it at the instant it expires (its expires_at is the
+creation time plus the TTL rounded up to a whole second, never down): it
+leaves the listing and the policy snapshot on its own (the broker pushes a
+new version at the expiry, no request needed), and it is purged from
+state.json at the next write. Negative twin: a rule without TTL, and one
+with a long TTL, stay."""
 
 import time
 
@@ -20,11 +22,20 @@ def main():
         t0 = time.time()
         short = b.must(201, "POST", "/proxy/v1/allows",
                        {"client": "web-1", "host": "short.example", "ttl_seconds": 1})
+        t1 = time.time()
         pol = ipc.recv()
         ids = [r["id"] for r in pol["clients"][0]["rules"]]
         bh.check(short["id"] in ids, "new rule in the pushed policy")
         short_exp = [r for r in pol["clients"][0]["rules"] if r["id"] == short["id"]][0]
         bh.check("expires_at" in short_exp, "policy rule carries expires_at")
+        # whole seconds, rounded up: live for the whole TTL from the call
+        # (the broker read its clock between t0 and t1), over < 1 s after
+        exp = short_exp["expires_at"]
+        bh.check(t0 + 1 <= exp < t1 + 1 + 1,
+                 "expires_at %d for a 1 s TTL created in [%.3f, %.3f]" % (exp, t0, t1))
+        bh.check_eq(short["expires_at"],
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp)),
+                    "the API shows the same expiry")
 
         # the broker pushes by itself when the TTL ends
         pol = ipc.recv(timeout=10.0)

@@ -1,5 +1,6 @@
 /* Unit tests of common/duration.c: duration parsing and formatting (units,
- * sums, bounds, overflow) and RFC 3339 UTC times. */
+ * sums, bounds, overflow), RFC 3339 UTC times, and TTL expiries rounded up
+ * to whole seconds. */
 #include "config.h"
 
 #include <stdint.h>
@@ -153,10 +154,44 @@ static void test_time(void)
 	CHECK(m2 >= m1 && m1 >= 0);
 }
 
+/* time_expiry: a rule is live while the wall clock in whole seconds is
+ * below its expiry, i.e. for wall times t (ms) with t < expiry * 1000. It
+ * must be live for its whole TTL from its creation, and end within a second
+ * after it. */
+static void test_expiry(void)
+{
+	static const struct {
+		int64_t now_ms, ttl, want;
+	} cases[] = {
+		{ 1795407230000, 2, 1795407232 },   /* on a second: exactly the TTL */
+		{ 1795407230001, 2, 1795407233 },   /* just after: rounded up */
+		{ 1795407230500, 2, 1795407233 },
+		{ 1795407230999, 2, 1795407233 },   /* was 1795407232: 1.001 s of a 2 s TTL */
+		{ 1795407230999, 1, 1795407232 },
+		{ 1795407230000, AL_TTL_MAX_SECONDS, 1795407230 + AL_TTL_MAX_SECONDS },
+		{ 1795407230250, AL_TTL_MAX_SECONDS, 1795407231 + AL_TTL_MAX_SECONDS },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t e = time_expiry(cases[i].now_ms, cases[i].ttl);
+		int64_t end_ms = cases[i].now_ms + cases[i].ttl * 1000;
+		CHECK(e == cases[i].want, "case %zu: %lld", i, (long long)e);
+		CHECK(e * 1000 >= end_ms, "case %zu: live for its whole TTL", i);
+		CHECK(e * 1000 < end_ms + 1000, "case %zu: ends within a second after", i);
+	}
+	/* every millisecond of one second, for the shortest TTL */
+	for (int64_t ms = 0; ms < 1000; ms++) {
+		int64_t now_ms = 1795407230000 + ms, e = time_expiry(now_ms, AL_TTL_MIN_SECONDS);
+		CHECK(e * 1000 >= now_ms + 1000 && e * 1000 < now_ms + 2000, "ms %lld", (long long)ms);
+	}
+	int64_t s = time_now(), ms = time_now_ms();
+	CHECK(ms / 1000 >= s && ms / 1000 <= s + 1, "time_now_ms agrees with time_now");
+}
+
 int main(void)
 {
 	test_parse();
 	test_format();
 	test_time();
+	test_expiry();
 	return unit_finish("test-duration");
 }

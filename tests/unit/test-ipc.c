@@ -60,6 +60,7 @@ static void test_encode(void)
 	json_decref(m);
 	m = msg_of_size(AL_IPC_FRAME_MAX + 1);
 	CHECK(ipc_frame_encode(m, &f, &len) == AL_ETOOBIG && f == NULL, "frame of cap + 1");
+	CHECK(len == IPC_HEADER_LEN + AL_IPC_FRAME_MAX + 1, "refused frame's size %zu", len);
 	json_decref(m);
 }
 
