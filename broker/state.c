@@ -224,6 +224,54 @@ static int check_doc(const json_t *doc, char *err, size_t errlen)
 	return 0;
 }
 
+/* A rule whose path or method a newer airlock refuses (docs/security.md,
+ * "Path spellings") could never match a request, and the enforcer refuses
+ * a whole policy that holds one: drop it, say so, and write the state. */
+static bool rule_still_valid(const json_t *r, const char **why)
+{
+	size_t i;
+	json_t *v;
+	char buf[AL_METHOD_MAX + 1];
+	json_array_foreach(json_object_get(r, "paths"), i, v)
+		if (path_pattern_parse(json_string_value(v)) < 0) {
+			*why = "its path is refused now";
+			return false;
+		}
+	json_array_foreach(json_object_get(r, "methods"), i, v)
+		if (method_parse(json_string_value(v), buf) < 0) {
+			*why = "its method is refused now";
+			return false;
+		}
+	return true;
+}
+
+static int drop_dead_rules(struct state *st)
+{
+	json_t *draft = NULL;
+	size_t i, dropped = 0;
+	json_t *r;
+	json_array_foreach(state_rules(st->doc), i, r) {
+		const char *why;
+		if (rule_still_valid(r, &why))
+			continue;
+		log_warn("dropping a rule that can no longer match any request",
+			 KV_I("rule", json_integer_value(json_object_get(r, "id"))),
+			 KV_S("client", json_string_value(json_object_get(r, "client"))),
+			 KV_S("host", json_string_value(json_object_get(r, "host"))), KV_S("why", why));
+		dropped++;
+	}
+	if (!dropped)
+		return 0;
+	draft = state_begin(st);
+	json_t *rules = state_rules(draft);
+	for (i = json_array_size(rules); i-- > 0;) {
+		const char *why;
+		if (!rule_still_valid(json_array_get(rules, i), &why))
+			json_array_remove(rules, i);
+	}
+	return state_commit(st, draft);
+}
+
 /* A crash between mkstemp and rename leaves "state.json.tmp.XXXXXX":
  * never the state, always safe to remove (only this process writes here). */
 static void remove_stale_temps(const char *dir)
@@ -280,6 +328,10 @@ int state_open(const char *dir, struct state *st, char *err, size_t errlen)
 		goto out;
 	}
 	st->doc = doc;
+	ret = drop_dead_rules(st);
+	if (ret < 0)
+		snprintf(err, errlen, "%s: cannot drop rules that can no longer match: %s", st->path,
+			 airlock_strerror(ret));
 out:
 	free(buf);
 	if (ret < 0) {
