@@ -186,16 +186,7 @@ static int check_value(const struct opt_row *row, const char *v, struct broker_c
 
 char *options_default_state_dir(void)
 {
-	const char *s = getenv("AIRLOCK_STATE_DIR");
-	if (s && *s)
-		return xstrdup(s);
-	s = getenv("XDG_STATE_HOME");
-	if (s && *s)
-		return path_join(s, "airlock");
-	s = getenv("HOME");
-	if (!s || !*s)
-		s = "/root";
-	return path_join(s, ".local/state/airlock");
+	return state_dir_default();
 }
 
 static void enforcer_arg(struct broker_config *cfg, const char *a)
