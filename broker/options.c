@@ -95,7 +95,9 @@ static int check_resolve(const char *s)
 		return AL_EINVAL;
 	char host[AL_HOST_BUF];
 	enum host_kind kind;
-	if (host_canon(s, (size_t)(c1 - s), host, &kind) < 0)
+	/* a pin is for a name: the enforcer judges an IP literal as itself
+	 * and refuses such a pin */
+	if (host_canon(s, (size_t)(c1 - s), host, &kind) < 0 || kind != HOST_DNS)
 		return AL_EINVAL;
 	char port[8];
 	size_t plen = (size_t)(c2 - c1 - 1);
@@ -109,16 +111,18 @@ static int check_resolve(const char *s)
 	char addr[64];
 	const char *a = c2 + 1;
 	size_t alen = strlen(a);
+	bool v6_only = false;
 	if (alen >= 2 && a[0] == '[' && a[alen - 1] == ']') {
 		a++;
 		alen -= 2;
+		v6_only = true; /* "[1.2.3.4]" is not an address the enforcer reads */
 	}
 	if (alen == 0 || alen >= sizeof addr)
 		return AL_EINVAL;
 	memcpy(addr, a, alen);
 	addr[alen] = '\0';
 	unsigned char buf[16];
-	if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1)
+	if ((v6_only || inet_pton(AF_INET, addr, buf) != 1) && inet_pton(AF_INET6, addr, buf) != 1)
 		return AL_EINVAL;
 	return 0;
 }
@@ -132,7 +136,9 @@ static int check_value(const struct opt_row *row, const char *v, struct broker_c
 
 	switch (row->id) {
 	case OPT_BIND:
-		if (host_canon(v, strlen(v), canon, &kind) < 0 || kind == HOST_DNS)
+		/* an address as the enforcer binds it: no brackets ("[::1]"
+		 * passes host_canon but not the enforcer's bind) */
+		if (strchr(v, '[') || host_canon(v, strlen(v), canon, &kind) < 0 || kind == HOST_DNS)
 			return bad(row->name, v, "not an IP address");
 		free(cfg->bind);
 		cfg->bind = xstrdup(canon);

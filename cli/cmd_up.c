@@ -85,23 +85,33 @@ static int check_exec(const struct up_flag *f, const char *v)
 	return v[0] && access(v, X_OK) == 0 ? 0 : -1;
 }
 
-/* HOST:PORT:ADDR, ADDR an IPv4 or IPv6 literal (brackets optional). */
+/* HOST:PORT:ADDR as the enforcer reads it: HOST a DNS name (an IP literal
+ * is always judged as itself), ADDR an IPv4 literal or an IPv6 literal
+ * (brackets optional). */
 static int check_resolve(const struct up_flag *f, const char *v)
 {
 	int ret = -1;
 	char *s = xstrdup(v);
 	char *c1 = strchr(s, ':');
 	char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char host[AL_HOST_BUF];
+	enum host_kind kind;
+	uint8_t buf[16];
 	if (c2 == NULL)
 		goto out;
 	*c1 = *c2 = '\0';
 	char *addr = c2 + 1;
 	size_t al = strlen(addr);
+	bool v6_only = false;
 	if (al >= 2 && addr[0] == '[' && addr[al - 1] == ']') {
 		addr[al - 1] = '\0';
 		addr++;
+		v6_only = true;
 	}
-	if (check_host(f, s) == 0 && check_port(f, c1 + 1) == 0 && check_ip(f, addr) == 0)
+	if (host_canon(s, strlen(s), host, &kind) < 0 || kind != HOST_DNS)
+		goto out;
+	if (check_port(f, c1 + 1) == 0 &&
+	    (v6_only ? inet_pton(AF_INET6, addr, buf) == 1 : check_ip(f, addr) == 0))
 		ret = 0;
 out:
 	free(s);
