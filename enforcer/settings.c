@@ -174,7 +174,8 @@ static void config_defaults(struct config *cfg)
 	cfg->mode = MODE_STRICT;
 	cfg->log_format = LOG_FMT_KV;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	cfg->workers = n > 0 && n < 256 ? (unsigned)n : 1;
+	/* one per core, within the flag's range: 256 cores or more is 256, not 1 */
+	cfg->workers = n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
 	cfg->max_head_bytes = AL_REQ_HEAD_MAX;
 	cfg->max_headers = AL_REQ_HEADERS_MAX;
 	cfg->head_timeout_ms = AL_HEAD_TIMEOUT_MS;
