@@ -133,23 +133,8 @@ static int check_count(const struct up_flag *f, const char *v)
  * a bare number of seconds), as the enforcer reads it. */
 static int check_ms(const struct up_flag *f, const char *v)
 {
-	size_t n = strlen(v);
-	long long ms;
-	if (n > 2 && strcmp(v + n - 2, "ms") == 0) {
-		char *end;
-		if (v[0] < '0' || v[0] > '9')
-			return -1;
-		errno = 0;
-		ms = strtoll(v, &end, 10);
-		if (errno || end != v + n - 2)
-			return -1;
-	} else {
-		int64_t sec;
-		if (duration_parse(v, 0, f->max / 1000 + 1, &sec) < 0)
-			return -1;
-		ms = sec * 1000;
-	}
-	return ms >= f->min && ms <= f->max ? 0 : -1;
+	int64_t ms;
+	return duration_parse_ms(v, f->min, f->max, &ms);
 }
 
 static const struct up_flag up_flags[] = {

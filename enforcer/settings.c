@@ -62,31 +62,6 @@ static void usage(FILE *out)
 	fprintf(out, "  --%-24s %s\n", "help", "this text");
 }
 
-/* "250ms", or a duration_parse() string ("10s", "1m", a bare number of seconds). */
-static int parse_ms(const char *s, long long min, long long max, unsigned *out)
-{
-	size_t n = strlen(s);
-	long long ms;
-	if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
-		char *end;
-		errno = 0;
-		if (s[0] < '0' || s[0] > '9')
-			return AL_EINVAL;
-		ms = strtoll(s, &end, 10);
-		if (errno || end != s + n - 2)
-			return AL_EINVAL;
-	} else {
-		int64_t sec;
-		if (duration_parse(s, 0, max / 1000 + 1, &sec) < 0)
-			return AL_EINVAL;
-		ms = sec * 1000;
-	}
-	if (ms < min || ms > max)
-		return AL_ERANGE;
-	*out = (unsigned)ms;
-	return 0;
-}
-
 static int parse_uint(const char *s, long long min, long long max, unsigned long long *out)
 {
 	char *end;
@@ -129,8 +104,12 @@ static int apply(struct config *cfg, const struct flag *f, const char *val)
 			*(unsigned *)(base + f->off) = (unsigned)u;
 		break;
 	case F_MS:
-		rc = parse_ms(val, f->min, f->max, (unsigned *)(base + f->off));
+	{
+		int64_t ms;
+		if ((rc = duration_parse_ms(val, f->min, f->max, &ms)) == 0)
+			*(unsigned *)(base + f->off) = (unsigned)ms;
 		break;
+	}
 	case F_MODE:
 		if (strcmp(val, "strict") == 0)
 			cfg->mode = MODE_STRICT;
