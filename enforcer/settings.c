@@ -29,7 +29,7 @@ struct flag {
 #define OFF(f) offsetof(struct config, f)
 
 static const struct flag flags[] = {
-	{ "state-dir", F_STR, OFF(state_dir), 0, 0, "state directory (ca.pem, ca.key)" },
+	{ "state-dir", F_STR, OFF(state_dir), 0, 0, "state directory (ca.pem, ca.key; default as the broker's)" },
 	{ "ipc-socket", F_STR, OFF(ipc_socket), 0, 0, "the broker's IPC socket (default STATE/ipc.sock)" },
 	{ "bind", F_STR, OFF(bind), 0, 0, "listen address (default 127.0.0.1)" },
 	{ "http-port", F_PORT, OFF(http_port), 0, 65535, "plain HTTP proxy port (default 3128, 0 = off)" },
@@ -208,7 +208,10 @@ int config_parse(struct config *cfg, int argc, char **argv)
 	}
 	if (!cfg->bind)
 		cfg->bind = xstrdup("127.0.0.1");
-	if (!cfg->ipc_socket && cfg->state_dir)
+	/* the broker's default: run on their own, the two find each other */
+	if (!cfg->state_dir)
+		cfg->state_dir = state_dir_default();
+	if (!cfg->ipc_socket)
 		cfg->ipc_socket = path_join(cfg->state_dir, IPC_SOCKET_NAME);
 	return 0;
 }
