@@ -3,7 +3,6 @@
  * tables, and JSON printing. Commands in cmd_*.c use only these helpers and
  * api.c. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,25 +133,7 @@ const char *cli_state_dir(struct cli *cli)
 {
 	if (cli->state_dir)
 		return cli->state_dir;
-	const char *env = getenv("AIRLOCK_STATE_DIR");
-	if (env && env[0]) {
-		cli->state_dir = env;
-		return env;
-	}
-	env = getenv("XDG_STATE_HOME");
-	/* XDG: a relative value is invalid and must be ignored. */
-	if (env && env[0] == '/') {
-		cli->state_dir_buf = path_join(env, "airlock");
-	} else {
-		const char *home = getenv("HOME");
-		if (home == NULL || home[0] != '/') {
-			struct passwd *pw = getpwuid(getuid());
-			home = pw && pw->pw_dir ? pw->pw_dir : "/";
-		}
-		char *local = path_join(home, ".local/state");
-		cli->state_dir_buf = path_join(local, "airlock");
-		free(local);
-	}
+	cli->state_dir_buf = state_dir_default();
 	cli->state_dir = cli->state_dir_buf;
 	return cli->state_dir;
 }

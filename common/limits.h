@@ -28,7 +28,8 @@
 /* IPC between broker and enforcer */
 #define AL_IPC_FRAME_MAX       (16 * 1024 * 1024)    /* one frame; a full policy snapshot fits */
 
-/* Proxy (defaults; each is a flag of `airlock up`) */
+/* Proxy (defaults; each is a flag of `airlock up`, whose range is in
+ * common/flags.c) */
 #define AL_REQ_HEAD_MAX        (64 * 1024)           /* request head bytes -> 431 */
 #define AL_REQ_HEADERS_MAX     100                   /* header fields -> 431 */
 #define AL_HEAD_TIMEOUT_MS     10000                 /* slowloris */
@@ -40,6 +41,11 @@
 #define AL_SOURCE_KEY_MAX      64                    /* that address as text, NUL included */
 #define AL_UPSTREAM_CONNECT_TIMEOUT_MS 10000         /* -> 504 */
 #define AL_UPSTREAM_IDLE_TIMEOUT_MS    300000        /* an LLM may think for minutes */
+/* A CONNECT tunnel (or spliced WebSocket) that moves no byte either way for
+ * this long is closed: long enough for a quiet SSH or WebSocket session,
+ * short enough that abandoned tunnels do not pile up (HAProxy's usual
+ * "timeout tunnel"). */
+#define AL_TUNNEL_IDLE_TIMEOUT_MS      (3600 * 1000)
 #define AL_LEAF_CACHE_MAX      1024                  /* minted leaves kept (LRU) */
 #define AL_UPSTREAM_POOL_MAX   256                   /* idle upstream connections a worker keeps */
 #define AL_UPSTREAM_POOL_PER_KEY 32                  /* ... for one (client, host, port) */
