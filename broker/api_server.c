@@ -64,6 +64,7 @@ static const struct api_route routes[] = {
 	{ "DELETE", { "allows", "*", "*" }, 3, api_allows_delete_host, false },
 	{ "GET", { "ca" }, 1, api_info_ca, false },
 	{ "GET", { "status" }, 1, api_info_status, false },
+	{ "GET", { "openapi.json" }, 1, api_info_openapi, false },
 };
 
 void api_json(struct api_answer *ans, unsigned status, json_t *obj)
@@ -71,6 +72,51 @@ void api_json(struct api_answer *ans, unsigned status, json_t *obj)
 	json_decref(ans->json);
 	ans->status = status;
 	ans->json = obj;
+}
+
+void api_no_content(struct api_answer *ans)
+{
+	json_decref(ans->json);
+	ans->json = NULL;
+	ans->status = 204;
+}
+
+static void api_header(struct api_answer *ans, const char *name, char *value)
+{
+	if (ans->nheaders == API_HEADERS_MAX)
+		abort(); /* a handler's bug: API_HEADERS_MAX is sized for the handlers */
+	ans->headers[ans->nheaders].name = name;
+	ans->headers[ans->nheaders].value = value;
+	ans->nheaders++;
+}
+
+void api_header_ids(struct api_answer *ans, const char *name, const json_t *ids)
+{
+	size_t cap = json_array_size(ids) * 21 + 1, len = 0, i;
+	char *v = xmalloc(cap);
+	json_t *id;
+
+	v[0] = '\0';
+	json_array_foreach(ids, i, id)
+		len += (size_t)snprintf(v + len, cap - len, "%s%lld", i ? "," : "",
+					(long long)json_integer_value(id));
+	api_header(ans, name, v);
+}
+
+void api_header_int(struct api_answer *ans, const char *name, long long n)
+{
+	char *v = xmalloc(24);
+	snprintf(v, 24, "%lld", n);
+	api_header(ans, name, v);
+}
+
+static void api_answer_free(struct api_answer *ans)
+{
+	json_decref(ans->json);
+	free(ans->text);
+	for (size_t i = 0; i < ans->nheaders; i++)
+		free(ans->headers[i].value);
+	memset(ans, 0, sizeof *ans);
 }
 
 void api_error(struct api_answer *ans, unsigned status, const char *fmt, ...)
@@ -166,9 +212,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct api_answe
 	enum MHD_Result r;
 	char *text = NULL;
 	size_t len = 0;
-	const char *ctype = "application/json";
+	const char *ctype = NULL;
 
 	if (ans->json) {
+		ctype = "application/json";
 		char *j = json_dumps(ans->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (!j)
 			abort();
@@ -188,8 +235,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct api_answe
 	free(text);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	for (size_t i = 0; i < ans->nheaders; i++)
+		MHD_add_response_header(resp, ans->headers[i].name, ans->headers[i].value);
 	r = MHD_queue_response(conn, ans->status, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -200,7 +250,7 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 	struct api_answer ans = { 0 };
 	api_error(&ans, status, "%s", msg);
 	enum MHD_Result r = send_answer(conn, &ans);
-	json_decref(ans.json);
+	api_answer_free(&ans);
 	return r;
 }
 
@@ -334,8 +384,7 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 	else
 		log_info("api", KV_S("method", method), KV_S("path", url), KV_I("status", ans.status));
 	r = send_answer(conn, &ans);
-	json_decref(ans.json);
-	free(ans.text);
+	api_answer_free(&ans);
 	wipe_body(req.body);
 	json_decref(req.body);
 	return r;

@@ -2,6 +2,7 @@
  * command, the state dir and socket defaults (TEAM process model), aligned
  * tables, and JSON printing. Commands in cmd_*.c use only these helpers and
  * api.c. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,11 +176,19 @@ void cli_table_init(struct cli_table *t, size_t ncols, const char *const *header
 	cli_table_add(t, header);
 }
 
+/* One token per cell, so that awk and cut split a row into its columns: an
+ * absent or empty cell shows "-", and blanks (which no name, host, path or
+ * time holds) would show as "_". */
 void cli_table_add(struct cli_table *t, const char *const *row)
 {
 	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
-	for (size_t i = 0; i < t->ncols; i++)
-		t->cells[t->nrows * t->ncols + i] = xstrdup(row[i] ? row[i] : "-");
+	for (size_t i = 0; i < t->ncols; i++) {
+		char *cell = xstrdup(row[i] && row[i][0] ? row[i] : "-");
+		for (char *c = cell; *c; c++)
+			if (isspace((unsigned char)*c))
+				*c = '_';
+		t->cells[t->nrows * t->ncols + i] = cell;
+	}
 	t->nrows++;
 }
 
