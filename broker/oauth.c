@@ -477,9 +477,13 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 		} else {
 			s->attempts = 0;
 			s->not_before_ms = 0;
-			log_info("OAuth credential refreshed", KV_S("secret", s->name),
-				 KV_S("type", p->type), KV_I("expires_at", json_int(next, "expires_at", 0)),
-				 KV_I("ms", took));
+			if (oauth_access_usable(next, now))
+				log_info("OAuth credential refreshed", KV_S("secret", s->name),
+					 KV_S("type", p->type),
+					 KV_I("expires_at", json_int(next, "expires_at", 0)), KV_I("ms", took));
+			else
+				log_info("credential updated; its token is asked for next",
+					 KV_S("secret", s->name), KV_S("type", p->type), KV_I("ms", took));
 			write_back(b, state_secret(b->state.doc, s->name, NULL), next);
 			/* a step that brought no token yet (github-app found its
 			 * installation): the next one is due now and the asks

@@ -36,11 +36,13 @@ static const char *const cc_fields[] = {
 	"token_endpoint_auth_method", NULL,
 };
 
-/* scope and audience go into a form body: printable, spaces allowed */
-static int cc_param(const json_t *root, const char *key, const char **out, char *err,
-		    size_t errlen)
+/* Form values: RFC 6749 Appendix A allows client ids and secrets of any
+ * VSCHAR (%x20-7E, spaces too): they are form-encoded before Basic or the
+ * body, so none reaches a header as it is. Scope and audience likewise. */
+static int cc_param(const json_t *root, const char *key, unsigned flags, const char **out,
+		    char *err, size_t errlen)
 {
-	if (oa_string(root, "", key, 0, out, err, errlen) < 0)
+	if (oa_string(root, "", key, flags, out, err, errlen) < 0)
 		return AL_EINVAL;
 	if (!*out)
 		return 0;
@@ -49,8 +51,8 @@ static int cc_param(const json_t *root, const char *key, const char **out, char 
 		return AL_EINVAL;
 	}
 	for (const unsigned char *p = (const unsigned char *)*out; *p; p++)
-		if (*p < 0x20 || *p == 0x7f) {
-			oa_err(err, errlen, ".%s: holds control characters", key);
+		if (*p < 0x20 || *p >= 0x7f) {
+			oa_err(err, errlen, ".%s: holds control characters or non-ASCII", key);
 			return AL_EINVAL;
 		}
 	return 0;
@@ -70,10 +72,10 @@ static int cc_adopt(const char *buf, size_t len, int64_t now, json_t **cred, cha
 	if (oa_fields_known(root, cc_fields, err, errlen) < 0 ||
 	    oa_string(root, "", "type", 0, &type, err, errlen) < 0 ||
 	    oa_string(root, "", "token_endpoint", OA_REQUIRED, &ep, err, errlen) < 0 ||
-	    oa_string(root, "", "client_id", OA_REQUIRED | OA_HEADER, &id, err, errlen) < 0 ||
-	    oa_string(root, "", "client_secret", OA_REQUIRED | OA_HEADER, &secret, err, errlen) < 0 ||
-	    cc_param(root, "scope", &scope, err, errlen) < 0 ||
-	    cc_param(root, "audience", &aud, err, errlen) < 0 ||
+	    cc_param(root, "client_id", OA_REQUIRED, &id, err, errlen) < 0 ||
+	    cc_param(root, "client_secret", OA_REQUIRED, &secret, err, errlen) < 0 ||
+	    cc_param(root, "scope", 0, &scope, err, errlen) < 0 ||
+	    cc_param(root, "audience", 0, &aud, err, errlen) < 0 ||
 	    oa_string(root, "", "token_endpoint_auth_method", 0, &method, err, errlen) < 0)
 		goto out;
 	if (type && strcmp(type, "oauth-client-creds") != 0) {
