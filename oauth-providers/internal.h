@@ -114,8 +114,11 @@ void oa_mint_times(json_t *next, int64_t now, int64_t exp, int64_t lead);
 #define OA_GITHUB_API_HOST "api.github.com"
 void oa_github_headers(const char *tok, const char *host, json_t *headers);
 /* The value of a github-app, github-app-user or oauth-client-creds secret:
- * a JSON object. */
+ * a JSON object, or (not starting with '{') YAML key: value pairs. */
 int oa_parse_value(const char *buf, size_t len, json_t **out, char *err,
+		   size_t errlen) AL_MUST_CHECK;
+/* yamlvalue.c: one YAML mapping of keys to scalars as a JSON object. */
+int oa_yaml_object(const char *buf, size_t len, json_t **out, char *err,
 		   size_t errlen) AL_MUST_CHECK;
 /* Refuse a field of obj not in known (NULL-terminated): ".name: unknown
  * field", the name quoted only when it looks like one. */

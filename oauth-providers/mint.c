@@ -248,5 +248,12 @@ int oa_id_string(const json_t *obj, const char *key, char out[OA_ID_MAX + 1], bo
 
 int oa_parse_value(const char *buf, size_t len, json_t **out, char *err, size_t errlen)
 {
-	return oa_parse_object(buf, len, AL_CRED_FILE_MAX, out, err, errlen);
+	size_t i = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	/* a JSON object starts with a brace; YAML's flow mappings do too, and
+	 * JSON is the stricter reading of those */
+	if ((i < len && buf[i] == '{') || len > AL_CRED_FILE_MAX)
+		return oa_parse_object(buf, len, AL_CRED_FILE_MAX, out, err, errlen);
+	return oa_yaml_object(buf, len, out, err, errlen);
 }

@@ -6,7 +6,7 @@ broker signs an App JWT that the fake verifies with the App's public key
 the one installation with GET /app/installations when none is given, mints
 an installation token and injects it as Git's Basic auth on github.com and
 as Bearer on api.github.com, both from one secret bound to github.com. The
-listing shows status, refreshed_at and expires_at. Negative twins: every
+listing shows status, refreshed_at and expires_at. The value may be YAML. Negative twins: every
 malformed value is 400 naming the field and never quoting it; a key that
 is not the App's is refused by GitHub (401) and the secret goes
 relogin-required with its reason; an App installed in two accounts is
@@ -138,6 +138,17 @@ def main():
         bh.check_eq(fa.mints("app"), n + 1, "one more mint, no discovery")
         bh.check_eq(e.ask("api", "github.com").get("error"), "secret-host-mismatch",
                     "bound to the API: not git")
+
+        # ---- the same value in YAML, the PEM as a block ----
+        yaml = "app_id: %d\ninstallation_id: %d\nprivate_key: |\n%s" % (
+            app["app_id"], app["installations"][0],
+            "".join("  %s\n" % ln for ln in app["key_pem"].splitlines()))
+        create(b, "yaml", yaml)
+        a = e.ask("yaml", "github.com")
+        bh.check(fpmod.hdrs(a).get("authorization", "").startswith("Basic "),
+                 "a YAML value mints: %r" % a.get("error"))
+        ans = create(b, "bad", "app_id: [%s]\n" % secret_marker, want=400)
+        bh.check("line 1" in ans["error"] and secret_marker not in ans["error"], "YAML: %r" % ans)
 
         # ---- a key that is not the App's: GitHub says 401 ----
         wrong = os.path.join(tmp, "wrong.pem")

@@ -230,7 +230,23 @@ static void test_adopt(void)
 		{ &oauth_github_app, "{\"app_id\":1,\"private_key_file\":\"/k\",\"private_key\":\"x\"}", "not both" },
 		{ &oauth_github_app, "{\"app_id\":1,\"private_key\":\"SECRETPEM\"}", ".private_key: not a PEM" },
 		{ &oauth_github_app, "{\"app_id\":1,\"private_key_file\":\"/k\",\"SECRET=ghs_x\":1}", "a field name" },
-		{ &oauth_github_app, "[1]", "not a JSON object" },
+		{ &oauth_github_app, "[1]", "line 1: only key: value pairs" },
+		/* YAML: key: value pairs only */
+		{ &oauth_github_app, "app_id: 1\nprivate_key_file: /k.pem\n", NULL },
+		{ &oauth_github_app, "# the App\n---\napp_id: \"Iv1.abc\"\ninstallation_id: 7\nprivate_key_file: '/k.pem'\n", NULL },
+		{ &oauth_github_app, "{app_id: 1, private_key_file: /k.pem}", "not valid JSON" },
+		{ &oauth_github_app, "- 1\n- 2\n", "line 1: only key: value pairs" },
+		{ &oauth_github_app, "app_id: &a 1\nprivate_key_file: *a\n", "anchors and tags" },
+		{ &oauth_github_app, "app_id:\n  nested: 1\n", "line 2: only key: value pairs" },
+		{ &oauth_github_app, "app_id: 1\napp_id: 2\nprivate_key_file: /k\n", "line 2: a key given twice" },
+		{ &oauth_github_app, "app_id: 1\nprivate_key_file: /k\n---\napp_id: 2\n", "one document only" },
+		{ &oauth_github_app, "app_id: !!str 1\nprivate_key_file: /k\n", "anchors and tags" },
+		{ &oauth_github_app, "%YAML 1.1\n---\napp_id: 1\n", "directives" },
+		{ &oauth_github_app, "app_id: 1\nprivate_key_file: SECRET: x\n", "not valid YAML (line 2" },
+		{ &oauth_github_app, "just SECRET text", "the value must be a mapping" },
+		{ &oauth_github_app, "", "not a mapping" },
+		{ &oauth_github_app, "app_id: 1\nprivate_key_file: ~\n", ".private_key_file: missing" },
+		{ &oauth_client_creds, "token_endpoint: https://idp.example/t\nclient_id: c\nclient_secret: \"s p+/&%\"\nscope: read write\n", NULL },
 		{ &oauth_github_app_user, "{\"access_token\":\"ghu_A\"}", NULL },
 		{ &oauth_github_app_user, "{\"access_token\":\"ghu_A\",\"refresh_token\":\"ghr_R\",\"client_id\":\"Iv1.x\",\"client_secret\":\"S\",\"expires_in\":28800,\"refresh_token_expires_in\":15811200,\"scope\":\"\",\"token_type\":\"bearer\"}", NULL },
 		{ &oauth_github_app_user, "{\"access_token\":\"ghu_A\",\"refresh_token\":\"ghr_R\"}", ".client_id: missing" },
@@ -257,6 +273,21 @@ static void test_adopt(void)
 		}
 		oauth_json_free(c);
 	}
+	/* a YAML block holds the PEM as GitHub hands it out */
+	size_t yl = strlen(rsa_pem) * 2 + 64;
+	char *y = xmalloc(yl), *o = y;
+	o += sprintf(o, "app_id: 12345\nprivate_key: |\n");
+	for (const char *l = rsa_pem; *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) : strlen(l);
+		o += sprintf(o, "  %.*s\n", (int)n, l);
+		l += n + (nl ? 1 : 0);
+	}
+	json_t *yc = adopt(&oauth_github_app, y, err, sizeof err);
+	CHECK(yc && strcmp(json_str(yc, "private_key", ""), rsa_pem) == 0 &&
+	      strcmp(json_str(yc, "app_id", ""), "12345") == 0, "YAML block PEM: %s", err);
+	oauth_json_free(yc);
+	free(y);
 	/* an inline key is checked at adoption */
 	json_t *v = json_pack("{s:i, s:s}", "app_id", 5, "private_key", rsa_pem);
 	char *vs = json_dumps(v, 0);
