@@ -11,7 +11,8 @@ malformed value is 400 naming the field and never quoting it; a key that
 is not the App's is refused by GitHub (401) and the secret goes
 relogin-required with its reason; an App installed in two accounts is
 refused until installation_id says which; a secret bound to api.github.com
-does not serve github.com; no token, JWT or key reaches the log."""
+does not serve github.com; no token, JWT or key reaches the log. A
+restart serves the cached token and keeps refusals with their reasons."""
 
 import base64
 import json
@@ -178,6 +179,18 @@ def main():
                  "with installation_id: %r" % a.get("error"))
         s = listing(b, "two")
         bh.check(s["status"] == "ok" and "status_reason" not in s, "healthy again: %r" % s)
+
+        # ---- a restart: the cached token is served, nothing minted again;
+        # refusals and their reasons are kept ----
+        before = fpmod.hdrs(e.ask("app", "api.github.com"))["authorization"]
+        e.close()
+        n = fa.mints("app")
+        b.restart()
+        e = fpmod.Asker(b.ipc_socket)
+        bh.check_eq(fpmod.hdrs(e.ask("app", "api.github.com"))["authorization"], before,
+                    "the cached token after a restart")
+        bh.check_eq(fa.mints("app"), n, "no mint at restart")
+        bh.check("JWT" in listing(b, "wrong").get("status_reason", ""), "reason kept")
 
         # ---- the key file stays the key's home; nothing secret in the log ----
         with open(os.path.join(b.state_dir, "state.json")) as f:
