@@ -41,6 +41,9 @@ static json_t *secret_view(const json_t *s)
 			json_object_set_new(o, times[i], api_time(json_integer_value(v)));
 	}
 	json_object_set_new(o, "status", json_string(json_str(s, "status", "ok")));
+	/* why a credential is refused for good (github-app: several installations) */
+	if (json_str(s, "status_reason", NULL))
+		json_object_set_new(o, "status_reason", json_string(json_str(s, "status_reason", "")));
 	return o;
 }
 
@@ -79,8 +82,9 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		api_error(ans, 400, "type %s is not supported yet", tname);
 		return;
 	}
-	if (write_back && (!broker_oauth_type(tname) || !source || source[0] != '/')) {
-		api_error(ans, 400, ".write_back: needs an oauth-* type and an absolute .source_file");
+	if (write_back && (!broker_oauth_writes_back(tname) || !source || source[0] != '/')) {
+		api_error(ans, 400, ".write_back: needs a vendor file's oauth-* type and an absolute "
+			  ".source_file");
 		return;
 	}
 	/* the seed SDKs always send "host", empty when the caller left it

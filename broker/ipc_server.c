@@ -175,7 +175,7 @@ json_t *answer_headers_conn(struct broker *b, const json_t *ask, uint64_t conn, 
 	const json_t *sec = state_secret(b->state.doc, name, NULL);
 	if (!sec)
 		return headers_error(id, "secret-not-found", "no such secret");
-	if (!host_pattern_match(json_str(sec, "host", ""), host)) {
+	if (!secret_host_allowed(sec, host)) {
 		log_warn("headers refused: secret not bound to host", KV_S("secret", name),
 			 KV_S("host", host), KV_S("bound_to", json_str(sec, "host", "")));
 		return headers_error(id, "secret-host-mismatch", "secret is not bound to this host");

@@ -7,11 +7,14 @@
 
 #include "broker/oauth.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "broker/api.h"
 #include "common/duration.h"
+#include "common/fileutil.h"
 #include "common/ipc.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
@@ -40,6 +43,48 @@ const char *broker_oauth_default_host(const char *type)
 	return p ? p->default_host : NULL;
 }
 
+bool broker_oauth_writes_back(const char *type)
+{
+	const struct oauth_provider *p = oauth_provider_find(type);
+	return p && p->write_back;
+}
+
+int oauth_cred_read_file(json_t *c, char *err, size_t errlen)
+{
+	const struct oauth_provider *p = oauth_provider_find(json_str(c, "type", ""));
+	const char *path = p && p->host_file ? json_str(c, p->host_file, NULL) : NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!path)
+		return 0;
+	/* a FIFO or a device would stall the broker's loop: a plain file only */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, ".%s: not a regular file", p->host_file);
+		return AL_EINVAL;
+	}
+	if ((ret = file_read_all(path, AL_PEM_MAX, &buf, &len)) < 0) {
+		snprintf(err, errlen, ".%s: cannot read it: %s", p->host_file,
+			 ret == AL_ETOOBIG ? "over 64 KiB" : airlock_strerror(ret));
+		return ret;
+	}
+	if (strlen(buf) != len) {
+		secure_free(buf, len);
+		snprintf(err, errlen, ".%s: holds a NUL byte", p->host_file);
+		return AL_EINVAL;
+	}
+	json_t *s = json_stringn(buf, len);
+	secure_free(buf, len);
+	if (!s) {
+		snprintf(err, errlen, ".%s: not UTF-8 text", p->host_file);
+		return AL_EINVAL;
+	}
+	json_object_set_new(c, p->host_file_into, s);
+	return 0;
+}
+
 static int prepare(const struct oauth_provider *p, const uint8_t *value, size_t len, int64_t now,
 		   uint8_t **out, size_t *outlen, json_t *meta, char *err, size_t errlen)
 {
@@ -47,6 +92,18 @@ static int prepare(const struct oauth_provider *p, const uint8_t *value, size_t 
 	int ret = oauth_adopt(p, (const char *)value, len, now, &c, err, errlen);
 	if (ret < 0)
 		return ret;
+	/* a key file is read now, so that a wrong path or a key that is not
+	 * one is refused at once rather than at the first refresh; what was
+	 * read is dropped again: the file stays the key's only home */
+	if (p->host_file && json_str(c, p->host_file, NULL)) {
+		if ((ret = oauth_cred_read_file(c, err, errlen)) < 0 ||
+		    (ret = p->check(c, err, errlen)) < 0) {
+			oauth_cred_close(c);
+			return ret;
+		}
+		oauth_json_wipe(json_object_get(c, p->host_file_into));
+		json_object_del(c, p->host_file_into);
+	}
 	char *dump = oauth_cred_dump(c);
 	*out = (uint8_t *)dump;
 	*outlen = strlen(dump);
@@ -79,6 +136,24 @@ int oauth_prepare_xai(const uint8_t *value, size_t len, int64_t now, uint8_t **o
 		      size_t *outlen, json_t *meta, char *err, size_t errlen)
 {
 	return prepare(&oauth_xai, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_github_app(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			     size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_github_app, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_github_app_user(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+				  size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_github_app_user, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_client_creds(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			       size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_client_creds, value, len, now, out, outlen, meta, err, errlen);
 }
 
 int oauth_type_headers(const uint8_t *pt, size_t len, const char *host, json_t *headers,
@@ -225,6 +300,15 @@ void api_secrets_stub(struct broker *b, const struct api_request *req, struct ap
 	if (!p) {
 		api_error(ans, 400, "secret %s is of type %s: only oauth-* secrets have a stub", name,
 			  json_str(sec, "type", ""));
+		return;
+	}
+	if (!p->stub) {
+		/* no vendor file holds these: git, gh and plain HTTP clients get
+		 * the credential from airlock on each request a rule injects */
+		api_error(ans, 400, "secret %s is of type %s: the sandbox needs no placeholder (airlock "
+			  "adds the credential to every request a rule injects it into; keep no "
+			  "credential helper, and give a tool that insists on a token any dummy, "
+			  "e.g. GH_TOKEN=placeholder)", name, p->type);
 		return;
 	}
 	if (!(c = oauth_cred_open(b, sec))) {

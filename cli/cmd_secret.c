@@ -16,14 +16,23 @@
 static const char create_usage[] =
 	"Usage: airlock secret create NAME --host H [--type T] (--value-file F | --value V) [--force]\n"
 	"       airlock secret create NAME --type oauth-* [--host H] --value-file F [--write-back]\n"
+	"       airlock secret create NAME --type github-app|github-app-user [--host H] --value-file F\n"
+	"       airlock secret create NAME --type oauth-client-creds --host H --value-file F\n"
 	"\n"
 	"Store a credential on the host, bound to one host; rules that name it\n"
 	"(airlock allow CLIENT --host H --secret NAME) inject it into matching requests.\n"
 	"  --host H           the host it may be sent to: a name or *.example.com\n"
-	"                     (oauth-* types: default the provider's API host)\n"
+	"                     (oauth-* logins: default the provider's API host;\n"
+	"                     github-app, github-app-user: default github.com, which\n"
+	"                     also covers api.github.com)\n"
 	"  --type T           bearer (default), basic (value user:pass), oauth-claude,\n"
 	"                     oauth-codex, oauth-github-copilot, oauth-xai (the vendor\n"
-	"                     CLI's credential file: adopted, then refreshed by airlock)\n"
+	"                     CLI's credential file: adopted, then refreshed by airlock),\n"
+	"                     github-app (JSON: app_id, private_key_file; airlock mints\n"
+	"                     installation tokens), github-app-user (JSON: a user token\n"
+	"                     with refresh_token, client_id, client_secret),\n"
+	"                     oauth-client-creds (JSON: token_endpoint, client_id,\n"
+	"                     client_secret; airlock obtains the bearer token)\n"
 	"  --value-file F     read the value from file F ('-' reads stdin); trailing\n"
 	"                     line ends are dropped (--from-file F is the same)\n"
 	"  --value V          the value itself (lands in shell history: prefer a file)\n"
@@ -110,9 +119,13 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
 		goto out;
 	const char *name = argv[cli_optind()];
-	/* OAuth credentials know their provider's API host: the broker fills it. */
-	bool oauth = type && strncmp(type, "oauth-", 6) == 0;
-	if ((host == NULL && !oauth) || (host && host[0] == '\0')) {
+	/* OAuth logins know their provider's API host, the GitHub types
+	 * github.com: the broker fills it. A client-credentials token's API is
+	 * the user's to name. */
+	bool github = type && (strcmp(type, "github-app") == 0 || strcmp(type, "github-app-user") == 0);
+	bool oauth = type && strncmp(type, "oauth-", 6) == 0 && strcmp(type, "oauth-client-creds") != 0;
+	bool rotates = type && strcmp(type, "github-app-user") == 0;
+	if ((host == NULL && !oauth && !github) || (host && host[0] == '\0')) {
 		rc = cli_usage(cli, "--host is required");
 		goto out;
 	}
@@ -195,6 +208,10 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 				"(use --write-back to keep %s in sync, or log in again and re-adopt with "
 				"--force)\n",
 			file ? file : "its file");
+	else if (rotates)
+		fprintf(stderr, "airlock: the token now lives in airlock: GitHub's refresh tokens are "
+				"single-use, so whatever else holds this one loses it at airlock's first "
+				"refresh\n");
 out:
 	if (value)
 		secure_free(value, vlen);
