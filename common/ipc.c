@@ -299,7 +299,7 @@ static int check_obj(const json_t *obj, const struct ipc_shape *s, char *err, si
 {
 	const char *key;
 	json_t *v;
-	size_t i;
+	size_t i, required = 0, seen = 0;
 	int rc;
 
 	if (!json_is_object(obj))
@@ -315,7 +315,13 @@ static int check_obj(const json_t *obj, const struct ipc_shape *s, char *err, si
 		struct vpath fp = { p, s->fields[i].name, 0 };
 		if ((rc = check_field(v, &s->fields[i], err, errlen, &fp)) < 0)
 			return rc;
+		seen += s->fields[i].required;
 	}
+	/* a jansson object has each key once: all are there when all are counted */
+	for (i = 0; i < s->n; i++)
+		required += s->fields[i].required;
+	if (seen == required)
+		return 0;
 	for (i = 0; i < s->n; i++)
 		if (s->fields[i].required && !json_object_get(obj, s->fields[i].name))
 			return refuse(AL_EINVAL, err, errlen, p, ".%s: missing field", s->fields[i].name);
