@@ -138,7 +138,5 @@ int cmd_connect(int argc, char **argv);
 int cmd_secret_stub(struct cli *cli, int argc, char **argv);
 extern const char cmd_secret_stub_usage[];
 
-/* util.c: free with wiping (jansson's allocator in this process). */
-void cli_wiping_free(void *p);
 
 #endif

@@ -3,7 +3,6 @@
  * tables, and JSON printing. Commands in cmd_*.c use only these helpers and
  * api.c. */
 #include <errno.h>
-#include <malloc.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,16 +13,6 @@
 #include "cli/cli.h"
 #include "common/fileutil.h"
 #include "common/xmalloc.h"
-
-void cli_wiping_free(void *p)
-{
-	/* Every JSON string in this process may be a secret (a value on its way
-	 * to the broker, a token on its way to stdout): wipe it when freed. */
-	if (p == NULL)
-		return;
-	secure_wipe(p, malloc_usable_size(p));
-	free(p);
-}
 
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
@@ -191,7 +180,7 @@ void cli_print_json(const json_t *v)
 	if (s) {
 		fputs(s, stdout);
 		fputc('\n', stdout);
-		cli_wiping_free(s);
+		wiping_free(s);
 	}
 }
 

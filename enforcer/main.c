@@ -12,6 +12,7 @@
 
 #include "common/ca.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "enforcer/denyset.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
 	bool have_ca = false;
 	int rc, status = 1;
 
+	json_wipe_on_free();   /* broker answers carry secrets */
 	rc = config_parse(&cfg, argc, argv);
 	if (rc == 1)
 		return 0;

@@ -234,6 +234,22 @@ int inject_from_answer(const json_t *ans, struct inject *inj)
 			inj->strip[inj->nstrip++] = xstrdup(json_string_value(e));
 		}
 	}
+	/* A merge folds the sandbox's own field into what goes upstream: never
+	 * for a field that carries a credential (Authorization, one the answer
+	 * strips or adds), or the sandbox's placeholder would travel beside or
+	 * inside the real credential. */
+	for (i = 0; i < inj->nmerge; i++) {
+		const char *n = inj->merge[i].name;
+		bool cred = strcasecmp(n, "authorization") == 0;
+		for (size_t k = 0; !cred && k < inj->nstrip; k++)
+			cred = strcasecmp(n, inj->strip[k]) == 0;
+		for (size_t k = 0; !cred && k < inj->nadd; k++)
+			cred = strcasecmp(n, inj->add[k].name) == 0;
+		if (cred) {
+			rc = AL_EPROTO;
+			goto out;
+		}
+	}
 out:
 	if (rc < 0)
 		inject_free(inj);

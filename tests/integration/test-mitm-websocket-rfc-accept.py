@@ -38,8 +38,11 @@ def main():
         st, ans = al.api("POST", "/proxy/v1/allows", {"client": "sb", "host": "chatgpt.com", "secret": "x"})
         h.check_eq(st, 201, "allow chatgpt.com: %r" % (ans,))
 
-        c = mt.Inner(al, tok, "chatgpt.com", fp.port)
-        h.check_eq(c.connect_status, 200, "CONNECT chatgpt.com")
+        conns = []
+        # the policy reaches the enforcer a moment after the API answered
+        h.wait_for(lambda: conns.append(mt.Inner(al, tok, "chatgpt.com", fp.port)) or
+                   conns[-1].connect_status == 200, timeout=10, what="CONNECT chatgpt.com allowed")
+        c = conns[-1]
         host = "chatgpt.com" if fp.port == 443 else "chatgpt.com:%d" % fp.port
         c.send(("GET /backend-api/codex/responses HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n"
                 "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n"
