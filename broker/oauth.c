@@ -93,11 +93,7 @@ static void on_slot_handle_closed(uv_handle_t *h)
 
 static json_t *headers_error(json_int_t id, const char *code, const char *message, int64_t retry)
 {
-	json_t *a = json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", id, "error", code,
-			      "message", message);
-	if (retry > 0)
-		json_object_set_new(a, "retry_after", json_integer(retry));
-	return a;
+	return ipc_msg_headers_refusal((uint32_t)id, code, message, retry);
 }
 
 static void send_answer(struct oauth_mgr *m, uint64_t conn, json_t *ans)

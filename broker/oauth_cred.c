@@ -225,29 +225,20 @@ const char *oauth_adopted_elsewhere(struct broker *b, const char *name, const ui
 
 /* ---- token shim ---- */
 
-static const struct json_field shim_fields[] = {
-	{ "type", JF_STRING, true, 0, 0, 32, 0 },
-	{ "id", JF_INT, true, 0, UINT32_MAX, 0, 0 },
-	{ "client", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
-	{ "host", JF_STRING, true, 0, 0, AL_HOST_BUF, 0 },
-	{ "path", JF_STRING, true, 0, 0, AL_PATH_MAX, 0 },
-	{ "method", JF_STRING, true, 0, 0, AL_METHOD_MAX, 0 },
-};
-
 json_t *answer_shim(struct broker *b, const json_t *ask)
 {
-	char err[128], host[AL_HOST_BUF];
+	char host[AL_HOST_BUF];
 	enum host_kind kind;
 	int64_t now = time_now();
 	size_t i;
 	json_t *r;
 
-	if (json_validate(ask, shim_fields, ARRAY_SIZE(shim_fields), "", err, sizeof err) < 0)
+	if (ipc_msg_validate(ask, IPC_SHIM_ASK, NULL, 0) < 0)
 		return NULL;
-	json_int_t id = json_integer_value(json_object_get(ask, "id"));
+	uint32_t id = ipc_msg_id(ask);
 	const char *client = json_str(ask, "client", ""), *asked = json_str(ask, "host", "");
 	const char *path = json_str(ask, "path", ""), *method = json_str(ask, "method", "");
-	json_t *no = json_pack("{s:s, s:I, s:s}", "type", IPC_MSG_SHIM, "id", id, "error", "no-shim");
+	json_t *no = ipc_msg_shim_refusal(id, "no-shim");
 	if (host_canon(asked, strlen(asked), host, &kind) < 0)
 		return no;
 	/* the first live rule of this client that injects an OAuth secret
@@ -271,7 +262,7 @@ json_t *answer_shim(struct broker *b, const json_t *ask)
 		json_decref(body);
 		if (!text)
 			abort();
-		json_t *a = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}", "type", IPC_MSG_SHIM, "id", id,
+		json_t *a = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}", "type", IPC_MSG_SHIM, "id", (json_int_t)id,
 				      "status", 200, "content_type", "application/json", "body", text,
 				      "secret", sname);
 		free(text);

@@ -27,6 +27,11 @@
 
 /* IPC between broker and enforcer */
 #define AL_IPC_FRAME_MAX       (16 * 1024 * 1024)    /* one frame; a full policy snapshot fits */
+#define AL_INJECT_HEADERS_MAX  32                    /* pairs (and strip names) in a headers answer */
+#define AL_INJECT_NAME_MAX     256                   /* a header name in it */
+#define AL_INJECT_VALUE_MAX    AL_REQ_HEAD_MAX       /* a header value: no longer than a whole head */
+#define AL_SHIM_BODY_MAX       (64 * 1024)           /* a token shim's answer body */
+#define AL_IPC_TEXT_MAX        512                   /* an error code or message, a content type */
 
 /* Proxy (defaults; each is a flag of `airlock up`, whose range is in
  * common/flags.c) */

@@ -14,9 +14,6 @@
 
 struct inject;
 
-/* Header pairs (and strip names) a broker answer may carry. */
-#define AL_INJECT_HEADERS_MAX 32
-
 /* An inner request's target: origin form ("/p?q"), or absolute form
  * ("https://host[:port]/p") that must name host:port, and a Host header
  * (when has_host) that must name it too. Writes the normalised path and

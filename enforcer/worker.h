@@ -61,7 +61,7 @@ struct worker {
 	bool lis_tls[2];
 	unsigned nlis;
 	struct conn *conns;            /* all open connections of this worker */
-	struct ask_box *asks;          /* broker answers for this worker (ipc_client.c) */
+	struct ask_box *asks;          /* this worker's broker link and asks (broker_ask.c) */
 	struct uppool *pool;           /* idle upstream connections (uppool.h) */
 };
 
