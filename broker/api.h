@@ -25,7 +25,7 @@ struct api_request {
 	json_t *body;                   /* POST: a parsed JSON object */
 };
 
-#define API_HEADERS_MAX 2
+#define API_HEADERS_MAX 4   /* a handler's two, the policy version, "not applied" */
 
 struct api_answer {
 	unsigned status;
@@ -39,6 +39,7 @@ struct api_answer {
 		char *value;            /* owned */
 	} headers[API_HEADERS_MAX];
 	size_t nheaders;
+	uint64_t policy_version;        /* a change pushed this version: answer once it runs */
 };
 
 typedef void (*api_handler)(struct broker *b, const struct api_request *req,
@@ -90,5 +91,8 @@ json_t *api_rule_view(const json_t *doc, const json_t *rule);
 int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
 		     size_t errlen) AL_MUST_CHECK;
 void api_server_stop(struct api_server *s);
+/* An enforcer acknowledged a policy or went away: answer the changes that
+ * were waiting for it (ipc_server.c). */
+void api_policy_progress(struct broker *b);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/api.h"
 #include "broker/oauth.h"
 #include "broker/secret_types.h"
 #include "broker/unixsock.h"
@@ -39,6 +40,7 @@ struct ipc_conn {
 	bool closing;
 	int pid;
 	uint64_t serial;   /* names the connection for answers sent later (oauth holds) */
+	uint64_t acked;    /* policy version this enforcer runs (policy-ack) */
 	/* the answers to the asks of one read, written together (may carry secrets) */
 	bool batching;
 	char *batch;
@@ -52,6 +54,7 @@ struct ipc_server {
 	char *path;
 	struct ipc_conn *conns;
 	uint64_t next_serial;
+	bool stopping;
 	char rbuf[IPC_READ_CHUNK];
 };
 
@@ -246,6 +249,19 @@ static int on_msg_upstream_401(struct ipc_conn *c, const json_t *msg)
 	return 0;
 }
 
+static int on_msg_policy_ack(struct ipc_conn *c, const json_t *msg)
+{
+	if (c->asks_only)
+		return AL_EPROTO;   /* only the connection that gets policies acks them */
+	uint64_t v = (uint64_t)json_int(msg, "version", 0);
+	if (v > c->srv->b->policy_version)
+		return AL_EPROTO;   /* a version never sent */
+	if (v > c->acked)
+		c->acked = v;
+	api_policy_progress(c->srv->b);
+	return 0;
+}
+
 static int on_msg_shim(struct ipc_conn *c, const json_t *msg)
 {
 	json_t *ans = answer_shim(c->srv->b, msg);
@@ -269,6 +285,7 @@ static const struct ipc_row {
 	{ IPC_HEADERS_ASK, true, false, on_msg_headers },
 	{ IPC_SHIM_ASK, true, false, on_msg_shim },
 	{ IPC_UPSTREAM_401, true, false, on_msg_upstream_401 },
+	{ IPC_POLICY_ACK, true, false, on_msg_policy_ack },
 };
 
 static int conn_handle(struct ipc_conn *c, const json_t *msg)
@@ -319,6 +336,10 @@ static void conn_close(struct ipc_conn *c)
 	if (*pp)
 		*pp = c->next;
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+	/* an API answer waiting for this enforcer waits no more: it gets the
+	 * whole policy when it says hello again */
+	if (c->hello && !c->asks_only && !c->srv->stopping)
+		api_policy_progress(c->srv->b);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -447,10 +468,19 @@ void ipc_server_broadcast(struct ipc_server *s, const uint8_t *frame, size_t len
 	}
 }
 
+bool ipc_server_applied(const struct ipc_server *s, uint64_t version)
+{
+	for (const struct ipc_conn *c = s ? s->conns : NULL; c; c = c->next)
+		if (c->hello && !c->asks_only && !c->closing && c->acked < version)
+			return false;
+	return true;
+}
+
 void ipc_server_stop(struct ipc_server *s)
 {
 	if (!s)
 		return;
+	s->stopping = true;
 	while (s->conns)
 		conn_close(s->conns);
 	unlink(s->path);

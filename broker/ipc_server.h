@@ -18,6 +18,10 @@ void ipc_server_stop(struct ipc_server *s);
  * that has said hello; one that says hello later gets b->policy. */
 void ipc_server_broadcast(struct ipc_server *s, const uint8_t *frame, size_t len);
 
+/* Does every connected enforcer run policy `version` or a later one
+ * (policy-ack)? True when none is connected. */
+bool ipc_server_applied(const struct ipc_server *s, uint64_t version);
+
 /* The answer to a "headers" ask (exposed for tests), or NULL when the ask
  * does not pass its table in common/ipc.c (the connection is then closed). */
 json_t *answer_headers(struct broker *b, const json_t *ask);

@@ -91,6 +91,11 @@ static const struct ipc_field upstream_401_fields[] = {
 	STR("host", REQ, AL_HOST_BUF),
 };
 
+static const struct ipc_field policy_ack_fields[] = {
+	TYPE,
+	INT("version", REQ, 0, INT64_MAX),
+};
+
 /* broker -> enforcer */
 static const struct ipc_field rule_fields[] = {
 	INT("id", REQ, 0, INT64_MAX),
@@ -149,6 +154,7 @@ static const struct ipc_spec {
 	[IPC_HEADERS_ASK] = { IPC_MSG_HEADERS, IPC_FROM_ENFORCER, false, SHAPE(headers_ask_fields) },
 	[IPC_SHIM_ASK] = { IPC_MSG_SHIM, IPC_FROM_ENFORCER, false, SHAPE(shim_ask_fields) },
 	[IPC_UPSTREAM_401] = { IPC_MSG_UPSTREAM_401, IPC_FROM_ENFORCER, false, SHAPE(upstream_401_fields) },
+	[IPC_POLICY_ACK] = { IPC_MSG_POLICY_ACK, IPC_FROM_ENFORCER, false, SHAPE(policy_ack_fields) },
 	[IPC_POLICY] = { IPC_MSG_POLICY, IPC_FROM_BROKER, false, SHAPE(policy_fields) },
 	[IPC_HEADERS_ANSWER] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, false, SHAPE(headers_answer_fields) },
 	[IPC_HEADERS_REFUSAL] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, true, SHAPE(headers_refusal_fields) },
@@ -425,6 +431,11 @@ json_t *ipc_msg_shim_ask(uint32_t id, const char *client, const char *host, cons
 json_t *ipc_msg_upstream_401(const char *secret, const char *host)
 {
 	return json_pack("{s:s, s:s, s:s}", "type", IPC_MSG_UPSTREAM_401, "secret", secret, "host", host);
+}
+
+json_t *ipc_msg_policy_ack(uint64_t version)
+{
+	return json_pack("{s:s, s:I}", "type", IPC_MSG_POLICY_ACK, "version", (json_int_t)version);
 }
 
 json_t *ipc_msg_headers_refusal(uint32_t id, const char *code, const char *message, int64_t retry_after)

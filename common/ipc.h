@@ -63,6 +63,12 @@
  *              broker_note_upstream_401() in the enforcer: an upstream
  *              refused an injected credential; the broker may force a
  *              refresh. No answer; dropped when the broker is not there.
+ *     policy-ack {type:"policy-ack", version:N}           after hello, policy link only
+ *              every worker thread now decides with policy N (and has
+ *              closed the connections of clients it no longer holds). The
+ *              broker answers an API change only once every enforcer has
+ *              acknowledged its version, or after AL_POLICY_ACK_TIMEOUT_MS
+ *              (broker/api_server.c), so "the very next request" holds.
  *
  *   broker -> enforcer
  *     policy   {type:"policy", version:N, clients:[CLIENT...]}
@@ -96,6 +102,7 @@
 #define IPC_MSG_HEADERS "headers"
 #define IPC_MSG_UPSTREAM_401 "upstream-401"
 #define IPC_MSG_SHIM "shim"
+#define IPC_MSG_POLICY_ACK "policy-ack"
 
 /* Every message of the door, by who sends it. An answer has two shapes,
  * told apart by its "error" field. */
@@ -105,6 +112,7 @@ enum ipc_kind {
 	IPC_HEADERS_ASK,
 	IPC_SHIM_ASK,
 	IPC_UPSTREAM_401,
+	IPC_POLICY_ACK,
 	/* broker -> enforcer */
 	IPC_POLICY,
 	IPC_HEADERS_ANSWER,
@@ -138,6 +146,7 @@ json_t *ipc_msg_headers_ask(uint32_t id, const char *secret, const char *host);
 json_t *ipc_msg_shim_ask(uint32_t id, const char *client, const char *host, const char *path,
 			 const char *method);
 json_t *ipc_msg_upstream_401(const char *secret, const char *host);
+json_t *ipc_msg_policy_ack(uint64_t version);
 /* retry_after <= 0: none */
 json_t *ipc_msg_headers_refusal(uint32_t id, const char *code, const char *message, int64_t retry_after);
 json_t *ipc_msg_shim_refusal(uint32_t id, const char *code);

@@ -26,6 +26,9 @@
 #define AL_STATE_FILE_MAX      (64 * 1024 * 1024)    /* state.json */
 
 /* IPC between broker and enforcer */
+/* An API change answers once every enforcer runs its policy, or after this
+ * long (then with X-Airlock-Policy-Applied: false). */
+#define AL_POLICY_ACK_TIMEOUT_MS 2000
 #define AL_IPC_FRAME_MAX       (16 * 1024 * 1024)    /* one frame; a full policy snapshot fits */
 #define AL_INJECT_HEADERS_MAX  32                    /* pairs (and strip names) in a headers answer */
 #define AL_INJECT_NAME_MAX     256                   /* a header name in it */

@@ -27,7 +27,41 @@ struct ipc_client {
 	atomic_bool up;           /* hello written: the broker is there (workers read it) */
 	bool said_down;
 	uint64_t version;
+	uint64_t acked;           /* last version acknowledged on this connection */
+	uv_async_t applied;       /* a worker took a policy (from its thread) */
+	uv_mutex_t mu;            /* no uv_async_send once `applied` is closing */
+	bool stopped;
 };
+
+/* Every worker decides with version v: say so, once per version and
+ * connection (the broker holds API answers until it hears it). */
+static void send_ack(struct ipc_client *ic)
+{
+	uint64_t v = workers_applied(ic->px);
+	if (v == 0 || v <= ic->acked || v > ic->version || !atomic_load(&ic->up))
+		return;
+	json_t *msg = ipc_msg_policy_ack(v);
+	uint8_t *buf;
+	size_t len;
+	if (msg && ipc_frame_encode(msg, &buf, &len) == 0 && brokerlink_write(&ic->link, buf, len) == 0)
+		ic->acked = v;
+	json_decref(msg);
+}
+
+static void on_applied(uv_async_t *a)
+{
+	send_ack(a->data);
+}
+
+void ipc_client_applied(struct ipc_client *ic)
+{
+	if (!ic)
+		return;
+	uv_mutex_lock(&ic->mu);
+	if (!ic->stopped)
+		uv_async_send(&ic->applied);
+	uv_mutex_unlock(&ic->mu);
+}
 
 static int on_policy_frame(struct broker_link *l, json_t *msg)
 {
@@ -52,6 +86,7 @@ static int on_policy_frame(struct broker_link *l, json_t *msg)
 	}
 	ic->version = policy_version(p);
 	workers_set_policy(ic->px, p);
+	send_ack(ic);   /* the same version again after a reconnect: at once */
 	policy_unref(p);
 	brokerlink_healthy(l);
 	ic->said_down = false;
@@ -63,6 +98,7 @@ static void on_policy_up(struct broker_link *l)
 {
 	struct ipc_client *ic = l->data;
 	atomic_store(&ic->up, true);
+	ic->acked = 0;   /* a new connection: its broker waits for an ack */
 	if (ic->said_down)
 		log_info("broker reachable again", KV_S("socket", l->path));
 }
@@ -89,6 +125,10 @@ int ipc_client_start(uv_loop_t *loop, struct proxy *px, const char *path, struct
 	struct ipc_client *ic = xcalloc(1, sizeof *ic);
 	ic->px = px;
 	atomic_init(&ic->up, false);
+	if (uv_mutex_init(&ic->mu) < 0)
+		abort();
+	uv_async_init(loop, &ic->applied, on_applied);
+	ic->applied.data = ic;
 	brokerlink_init(&ic->link, loop, path, false, &policy_ops, ic);
 	brokerlink_connect(&ic->link);
 	*out = ic;
@@ -100,6 +140,10 @@ void ipc_client_stop(struct ipc_client *ic)
 	if (!ic)
 		return;
 	atomic_store(&ic->up, false);
+	uv_mutex_lock(&ic->mu);
+	ic->stopped = true;
+	uv_close((uv_handle_t *)&ic->applied, NULL);
+	uv_mutex_unlock(&ic->mu);
 	brokerlink_stop(&ic->link);
 }
 
@@ -108,6 +152,7 @@ void ipc_client_free(struct ipc_client *ic)
 	if (!ic)
 		return;
 	brokerlink_free(&ic->link);
+	uv_mutex_destroy(&ic->mu);
 	free(ic);
 }
 

@@ -25,6 +25,9 @@ void ipc_client_stop(struct ipc_client *ic);
 void ipc_client_free(struct ipc_client *ic);
 /* The policy link is up: the broker is there (any thread). */
 bool ipc_client_up(const struct ipc_client *ic);
+/* A worker runs a newer policy now (any thread; NULL ic is a no-op): the
+ * main loop sends policy-ack for the version every worker has. */
+void ipc_client_applied(struct ipc_client *ic);
 /* The broker's socket (for the workers' links). */
 const char *ipc_client_path(const struct ipc_client *ic);
 
