@@ -156,6 +156,10 @@ void tunnel_start(struct conn *c)
 	memset(&c->tun, 0, sizeof c->tun);
 	c->tun.rule_id = rule->id;
 	c->tun.passthrough = a == POLICY_PASSTHROUGH;
+	/* a tunnel carries the client's bytes as they are: no TLS of ours,
+	 * whatever an earlier (refused) intercepted CONNECT on this
+	 * connection asked of the upstream */
+	c->up.tls = false;
 	upstream_open(c, host, kind, port, on_tunnel_ready);
 }
 
