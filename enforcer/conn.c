@@ -237,6 +237,9 @@ static void reply_send(struct conn *c, int status, const char *reason, const cha
 {
 	char head[1024];
 	bool is_head = c->req.phase != MSG_IDLE && c->req.p.method == HTTP_HEAD;
+	/* the client half-closed while we decided: this is its last answer */
+	if (c->peer_eof)
+		keep = false;
 	int hlen = snprintf(head, sizeof head,
 			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 			    "Content-Length: %zu\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
