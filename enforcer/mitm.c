@@ -587,7 +587,10 @@ void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t 
 	/* dial (and verify) the origin first: a denied address or a bad
 	 * certificate is answered on the CONNECT, before any 200; or take the
 	 * idle connection this client left to it (dialled and verified then;
-	 * a policy change since would have closed it) */
+	 * a policy change since would have closed it). An upstream this
+	 * connection kept from a plain-HTTP request is closed first: taking
+	 * a parked one must not leak it. */
+	upstream_close(c);
 	c->up.tls = true;
 	if (upstream_take_pooled(c, &c->who, host, kind, port, true, on_upstream)) {
 		on_upstream(c, 0, NULL);
