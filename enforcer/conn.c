@@ -539,7 +539,9 @@ void conn_kick(struct conn *c)
 
 static void update_reading(struct conn *c)
 {
-	if (c->state == CS_CLOSED || c->state == CS_TUNNEL)
+	/* a tunnel reads as its backpressure says; a draining connection
+	 * reads (and drops) until the client's FIN: close_after_flush() */
+	if (c->state == CS_TUNNEL || conn_ending(c))
 		return;
 	/* While a request is decided or answered, keep reading (into the bounded
 	 * buffer, unparsed): a pipelined request waits there, and the socket is
