@@ -120,7 +120,7 @@ static void close_revoked(struct worker *w)
 {
 	for (struct conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
-		if (!c->closing && client_id_is_set(&c->who) && !policy_client_by_id(w->policy, &c->who))
+		if (c->state != CS_CLOSED && client_id_is_set(&c->who) && !policy_client_by_id(w->policy, &c->who))
 			conn_revoke(c, "client-revoked");
 	}
 }

@@ -280,8 +280,9 @@ def _dump_live_logs():
         al.dump_log()
 
 
+# A failed assert() too (the enforcer's state machines assert every move).
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "SUMMARY: UndefinedBehaviorSanitizer", "SUMMARY: AddressSanitizer")
+                   "SUMMARY: UndefinedBehaviorSanitizer", "SUMMARY: AddressSanitizer", "Assertion `")
 
 
 class Airlock:
