@@ -214,7 +214,8 @@ void conn_log(struct conn *c)
 		     d->status ? KV_I("status", d->status) : KV_S("status", NULL),
 		     KV_I("bytes_up", d->bytes_up),
 		     KV_I("bytes_down", d->bytes_down),
-		     KV_I("ms", ms));
+		     KV_I("ms", ms),
+		     d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL));
 }
 
 /* ---- answers of our own ---- */

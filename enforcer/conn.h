@@ -76,6 +76,8 @@ struct decision {
 	int status;
 	uint64_t bytes_up, bytes_down;
 	uint64_t start_ms;
+	bool scanned;                 /* the response was scrubbed of the injected secret */
+	uint64_t scrubbed;            /* ... and held it this many times */
 };
 
 struct conn {

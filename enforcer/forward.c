@@ -21,6 +21,7 @@
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/resphead.h"
+#include "enforcer/scrub.h"
 #include "enforcer/worker.h"
 
 /* Upstream response heads: origins send more than sandboxes do (cookies). */
@@ -49,6 +50,38 @@ static void pending_free(struct exchange *x)
 		secure_free(x->pending, x->pending_len);
 	x->pending = NULL;
 	x->pending_len = 0;
+}
+
+/* ---- the injected secret, scrubbed from the answer ---- */
+
+static void scrub_done(struct conn *c)
+{
+	struct exchange *x = &c->x;
+	if (!x->scrub)
+		return;
+	c->d.scrubbed = x->scrub->count;
+	scrub_free(x->scrub);
+	free(x->scrub);
+	x->scrub = NULL;
+}
+
+/* A compressed answer cannot be scanned for the secret: the request asked
+ * for identity (reqhead.c), so anything else is refused, not passed blind. */
+static bool encoded(const struct http_msg *m)
+{
+	for (long i = http_find(m, "content-encoding", 0); i >= 0; i = http_find(m, "content-encoding", (size_t)i + 1)) {
+		const char *v = http_value(m, (size_t)i);
+		size_t n = m->hdrs[i].vlen;
+		while (n && (*v == ' ' || *v == '\t')) {
+			v++;
+			n--;
+		}
+		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n && !(n == 8 && strncasecmp(v, "identity", 8) == 0))
+			return true;
+	}
+	return false;
 }
 
 /* ---- the response, toward the sandbox ---- */
@@ -115,6 +148,8 @@ static int resp_on_head(void *arg)
 			    http_name_is(m, i, "connection"))
 				sbuf_header(&b, m, i);
 		sbuf_add(&b, "\r\n", 2);
+		if (x->scrub)
+			scrub_inplace(x->scrub, b.p, b.len);
 		response_started(c, 101);
 		int wrc = client_write(c, b.p, b.len);
 		free(b.p);
@@ -140,6 +175,15 @@ static int resp_on_head(void *arg)
 			return -1;
 		}
 	}
+	if (x->scrub) {
+		if (!plan.no_body && encoded(m)) {
+			x->unscannable = true;
+			free(b.p);
+			return -1;
+		}
+		scrub_inplace(x->scrub, b.p, b.len);
+		c->d.scrubbed = x->scrub->count;
+	}
 	if (plan.interim) {
 		int rc = plan.drop ? 0 : client_write(c, b.p, b.len);
 		free(b.p);
@@ -156,11 +200,10 @@ static int resp_on_head(void *arg)
 	return plan.no_body ? 1 : 0;
 }
 
-static int resp_on_body(void *arg, const char *at, size_t n)
+/* One piece of the body as it goes to the sandbox (re-chunked or not). */
+static int body_out(void *arg, const char *at, size_t n)
 {
 	struct conn *c = arg;
-	if (n == 0)
-		return 0;
 	if (c->x.resp_chunked_out) {
 		char hx[CHUNK_HEAD_MAX];
 		if (client_write(c, hx, chunk_head(hx, n)) < 0 || client_write(c, at, n) < 0 ||
@@ -171,6 +214,18 @@ static int resp_on_body(void *arg, const char *at, size_t n)
 	return client_write(c, at, n) < 0 ? HPE_USER : 0;
 }
 
+static int resp_on_body(void *arg, const char *at, size_t n)
+{
+	struct conn *c = arg;
+	if (n == 0)
+		return 0;
+	if (!c->x.scrub)
+		return body_out(c, at, n);
+	int rc = scrub_feed(c->x.scrub, at, n, body_out, c);
+	c->d.scrubbed = c->x.scrub->count;
+	return rc < 0 ? HPE_USER : 0;
+}
+
 static int resp_on_complete(void *arg)
 {
 	struct conn *c = arg;
@@ -178,6 +233,11 @@ static int resp_on_complete(void *arg)
 	if (status >= 100 && status < 200 && status != 101)
 		return 0;   /* an interim answer: the real one follows */
 	upstream_set_phase(c, UP_DONE);
+	if (status != 101 && c->x.scrub) {
+		if (scrub_flush(c->x.scrub, body_out, c) < 0)
+			return HPE_USER;
+		c->d.scrubbed = c->x.scrub->count;
+	}
 	if (status != 101 && c->x.resp_chunked_out && client_write(c, CHUNK_LAST, sizeof CHUNK_LAST - 1) < 0)
 		return HPE_USER;
 	return HPE_PAUSED;
@@ -212,6 +272,7 @@ static void exchange_finish(struct conn *c, bool stray_bytes)
 	free(x->out);
 	x->out = NULL;
 	x->outcap = x->outlen = 0;
+	scrub_done(c);
 	http_msg_release(&x->resp);
 	c->d.verdict = c->d.verdict ? c->d.verdict : "allow";
 	if (!x->req_done)
@@ -307,6 +368,9 @@ void forward_up_read(struct conn *c, const char *buf, size_t n)
 	if (next == BAD && x->swap_401) {
 		c->d.verdict = "deny";
 		conn_reply(c, 503, "credential-refreshing", "Retry-After: 1\r\n", false);
+	} else if (next == BAD && x->unscannable) {
+		c->d.reason = "unscannable-response";
+		conn_reply(c, 502, "unscannable-response", NULL, false);
 	} else if (next == BAD) {
 		c->d.reason = "bad-upstream-response";
 		if (c->up.phase == UP_REQUEST)
@@ -421,6 +485,7 @@ static void exchange_begin(struct conn *c, bool reused)
 	x->resp_chunked_out = x->resp_eof_delim = false;
 	x->close_after = false;
 	x->swap_401 = false;
+	x->unscannable = false;
 	x->head_req = c->req.p.method == HTTP_HEAD;
 	x->client_keep = http_keep_alive(&c->req);
 	if (!x->resp_init) {
@@ -461,6 +526,26 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	reqhead_build(&b, &c->req, c->d.method, r);
 	x->ws = r->websocket;
 	x->oauth = r->inj && r->inj->oauth;
+	scrub_done(c);
+	if (r->inj) {
+		struct scrub *sc = xcalloc(1, sizeof *sc);
+		int n = scrub_init(sc, r->inj);
+		if (n < 0) {   /* more forms than it can follow: refuse, never pass blind */
+			scrub_free(sc);
+			free(sc);
+			free(b.p);
+			c->d.verdict = "deny";
+			conn_reply(c, 502, "unscannable-response", NULL, true);
+			return;
+		}
+		c->d.scanned = true;
+		if (n == 0) {
+			scrub_free(sc);
+			free(sc);
+		} else {
+			x->scrub = sc;
+		}
+	}
 	pending_free(x);
 	x->pending = b.p;
 	x->pending_len = b.len;
@@ -562,13 +647,35 @@ void forward_start(struct conn *c)
 void forward_end(struct conn *c)
 {
 	pending_free(&c->x);
+	scrub_done(c);
 }
 
 void forward_free(struct conn *c)
 {
 	struct exchange *x = &c->x;
 	pending_free(x);
+	scrub_done(c);
 	if (x->resp_init)
 		http_msg_free(&x->resp);
 	free(x->out);
+}
+
+static int raw_out(void *arg, const char *at, size_t n)
+{
+	struct conn *c = arg;
+	return io_write(c->io, at, n);
+}
+
+int forward_scrub_down(struct conn *c, const char *buf, size_t n)
+{
+	int rc = scrub_feed(c->x.scrub, buf, n, raw_out, c);
+	c->d.scrubbed = c->x.scrub->count;
+	return rc;
+}
+
+int forward_scrub_end(struct conn *c)
+{
+	int rc = scrub_flush(c->x.scrub, raw_out, c);
+	scrub_done(c);
+	return rc;
 }

@@ -40,6 +40,8 @@ struct exchange {
 	bool resp_eof_delim;          /* its body ends when the upstream closes */
 	bool close_after;             /* the sandbox's connection ends with it */
 	bool swap_401;                /* a 401 to an OAuth credential: the sandbox gets a 503 */
+	bool unscannable;             /* compressed: the injected secret could not be scrubbed */
+	struct scrub *scrub;          /* the injected secret's forms (scrub.h); NULL: none */
 	/* response bytes gathered during one upstream read, written at once */
 	char *out;
 	size_t outlen, outcap;
@@ -69,6 +71,11 @@ void forward_client_drain(struct conn *c);
 void forward_end(struct conn *c);
 /* The connection's last free. */
 void forward_free(struct conn *c);
+/* The spliced stream after a 101 to an injected upgrade: bytes toward the
+ * sandbox go through the scrubber (tunnel.c); emit writes to the sandbox. */
+int forward_scrub_down(struct conn *c, const char *buf, size_t n) AL_MUST_CHECK;
+/* ... and the stream ended: what was held back goes. */
+int forward_scrub_end(struct conn *c) AL_MUST_CHECK;
 
 /* --- upstream.c: the upstream's events while the exchange is in flight
  * (phases REQUEST and RESPONSE) --- */

@@ -130,6 +130,14 @@ static bool name_is_merged(const struct http_msg *m, size_t i, const struct inje
 	return false;
 }
 
+/* What would make an answer to an injected request unscannable: the
+ * sandbox's own Accept-Encoding (ours says identity) and WebSocket
+ * extensions (permessage-deflate compresses the frames). */
+static bool not_scannable(const struct http_msg *m, size_t i)
+{
+	return http_name_is(m, i, "accept-encoding") || http_name_is(m, i, "sec-websocket-extensions");
+}
+
 void reqhead_build(struct sbuf *out, const struct http_msg *m, const char *method, const struct fwd_req *r)
 {
 	const struct inject *inj = r->inj;
@@ -153,8 +161,13 @@ void reqhead_build(struct sbuf *out, const struct http_msg *m, const char *metho
 	sbuf_add(&b, "\r\n", 2);
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if (!http_is_hop(m, i) && !http_is_framing(m, i) && !http_name_is(m, i, "host") &&
-		    !header_is_credential(m, i, inj) && !name_is_merged(m, i, inj))
+		    !header_is_credential(m, i, inj) && !name_is_merged(m, i, inj) &&
+		    !(inj && not_scannable(m, i)))
 			sbuf_header(&b, m, i);
+	/* an answer to an injected request is scanned for the secret
+	 * (scrub.h): it must come uncompressed */
+	if (inj)
+		sbuf_str(&b, "Accept-Encoding: identity\r\n");
 	for (size_t k = 0; inj && k < inj->nadd; k++) {
 		sbuf_str(&b, inj->add[k].name);
 		sbuf_add(&b, ": ", 2);

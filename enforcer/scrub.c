@@ -4,9 +4,9 @@
  * match becomes a placeholder of the same length, made of characters that
  * are safe in JSON, headers and URLs, each differing from the byte it
  * replaces. Occurrences are found in the original bytes, overlapping ones
- * too, so none survives whole. Up to the longest form minus one byte is
- * held back, unreplaced, at the end of each piece: a form that starts
- * there may end in the next piece. */
+ * too, so none survives whole. Only the end of a piece that could begin
+ * a form (a suffix that is a prefix of one) is held back, unreplaced, until
+ * the next piece says whether it does. */
 #include "config.h"
 
 #include "enforcer/scrub.h"
@@ -141,6 +141,25 @@ void scrub_inplace(struct scrub *s, char *buf, size_t n)
 	free(marks);
 }
 
+/* How many bytes at the end of the window could begin a form that ends in
+ * a later piece: the longest suffix that is a proper prefix of some form.
+ * Only those wait; everything else goes now, so an event stream (SSE, a
+ * WebSocket) is not held up by the scrubbing. */
+static size_t held_back(const struct scrub *s)
+{
+	size_t keep = 0;
+	for (size_t k = 0; k < s->npats; k++) {
+		const struct scrub_pat *p = &s->pats[k];
+		size_t most = p->len - 1 < s->wlen ? p->len - 1 : s->wlen;
+		for (size_t n = most; n > keep; n--)
+			if (s->work[s->wlen - n] == p->s[0] && memcmp(s->work + s->wlen - n, p->s, n) == 0) {
+				keep = n;
+				break;
+			}
+	}
+	return keep;
+}
+
 int scrub_feed(struct scrub *s, const char *in, size_t n, scrub_emit emit, void *arg)
 {
 	if (n == 0)
@@ -164,7 +183,7 @@ int scrub_feed(struct scrub *s, const char *in, size_t n, scrub_emit emit, void 
 	/* the held-back bytes are still the originals: an occurrence that
 	 * began there is found whole now */
 	mark(s, s->work, s->wlen, s->marks);
-	size_t keep = s->maxlen - 1 < s->wlen ? s->maxlen - 1 : s->wlen;
+	size_t keep = held_back(s);
 	size_t out = s->wlen - keep;
 	replace(s, s->work, s->marks, out);
 	int rc = out ? emit(arg, s->work, out) : 0;

@@ -55,8 +55,8 @@ int scrub_init(struct scrub *s, const struct inject *inj) AL_MUST_CHECK;
 int scrub_add(struct scrub *s, const char *v, size_t n) AL_MUST_CHECK;
 /* Replace every form inside buf (n bytes, in place): a whole header value. */
 void scrub_inplace(struct scrub *s, char *buf, size_t n);
-/* Stream n more bytes: the ones that are final go to emit, up to
- * maxlen - 1 are held back in case a form continues in the next piece. */
+/* Stream n more bytes: the ones that are final go to emit; an end that
+ * could begin a form (at most maxlen - 1 bytes) waits for the next piece. */
 int scrub_feed(struct scrub *s, const char *in, size_t n, scrub_emit emit, void *arg) AL_MUST_CHECK;
 /* The stream ended: emit what was held back (it holds no whole form). */
 int scrub_flush(struct scrub *s, scrub_emit emit, void *arg) AL_MUST_CHECK;

@@ -207,7 +207,14 @@ void tunnel_up_read(struct conn *c, const char *buf, size_t n)
 {
 	c->d.bytes_down += n;
 	c->tun.last_io = uv_now(&c->w->loop);
-	if (!c->tun.align) {
+	if (c->x.scrub) {
+		/* a WebSocket opened with an injected secret: frames are
+		 * scrubbed as a stream (no compression was offered) */
+		if (forward_scrub_down(c, buf, n) < 0) {
+			tunnel_end(c);
+			return;
+		}
+	} else if (!c->tun.align) {
 		if (io_write(c->io, buf, n) < 0) {
 			tunnel_end(c);
 			return;
@@ -265,6 +272,10 @@ void tunnel_client_eof(struct conn *c)
 void tunnel_up_eof(struct conn *c)
 {
 	c->tun.up_eof = true;
+	if (c->x.scrub && forward_scrub_end(c) < 0) {
+		tunnel_end(c);
+		return;
+	}
 	if (c->tun.client_eof) {
 		tunnel_end(c);
 		return;

@@ -49,7 +49,10 @@ def main():
             ("anthropic-version", "2023-06-01")])
         h.check_eq(st, 200, "forwarded")
         hd = [(k.lower(), v) for k, v in json.loads(body)["headers"]]
-        h.check([v for k, v in hd if k == "authorization"] == ["Bearer " + access], "the real bearer, once")
+        auth = [v for k, v in hd if k == "authorization"]
+        h.check(len(auth) == 1 and len(auth[0]) == len("Bearer " + access) and access not in auth[0],
+                "one bearer upstream, echoed back scrubbed")
+        h.check_eq(s.origin.requests[-1][2].get("Authorization"), "Bearer " + access, "the real bearer upstream")
         h.check_eq([v for k, v in hd if k == "x-api-key"], [], "the sandbox's x-api-key removed")
         h.check_eq([v for k, v in hd if k == "anthropic-beta"],
                    ["claude-code-20250219,interleaved-thinking-2025-05-14, oauth-2025-04-20"],

@@ -2,7 +2,9 @@
 Upgrade request is checked and injected like any request, forwarded with its
 Upgrade/Connection/Sec-WebSocket-* headers, and after the origin's 101 both
 sides are spliced. permessage-deflate passes end to end (a compressed frame
-with RSV1 set comes back intact). Revoking the rule closes the WebSocket.
+with RSV1 set comes back intact) when nothing is injected; an upgrade that
+injects a secret offers no extension, so the frames coming back can be
+scrubbed of it. Revoking the rule closes the WebSocket.
 Twin: "Upgrade: h2c" never goes upstream (the request is forwarded as plain
 HTTP/1.1 without it)."""
 import base64
@@ -53,7 +55,7 @@ def frame(b0, data, mask=None):
 
 class WS(origins._Handler):
     def _any(self):
-        if self.path != "/ws":
+        if self.path not in ("/ws", "/ws-plain"):
             return super()._any()
         self.server.requests.append((self.command, self.path, dict(self.headers)))
         key = self.headers["Sec-WebSocket-Key"].encode()
@@ -108,31 +110,55 @@ def main():
         mt.secret(al, "k", "origin.test", SECRET)
         pt.allow(al, "web-1", "origin.test", "--port", str(port), "--path", "/ws", "--secret", "k")
         pt.allow(al, "web-1", "origin.test", "--port", str(port), "--path", "/echo")
-        c = mt.Inner(al, tok, "origin.test", port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        c.send(("GET /ws HTTP/1.1\r\nHost: origin.test:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
-                "Authorization: Bearer placeholder\r\n\r\n" % (port, key)).encode())
-        st, hd = c.read_head()
-        h.check_eq(st, 101, "101 Switching Protocols through airlock")
-        want = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
-        h.check_eq(hd.get("sec-websocket-accept"), want, "accept key passed intact")
-        h.check_eq(hd.get("sec-websocket-extensions"), "permessage-deflate", "extension negotiated end to end")
-        seen = s.origin.requests[-1][2]
-        h.check(seen.get("Authorization") == "Bearer " + SECRET, "the upgrade request was injected")
-        h.check_eq(seen.get("Upgrade"), "websocket", "Upgrade header forwarded")
+        pt.allow(al, "web-1", "origin.test", "--port", str(port), "--path", "/ws-plain")
 
-        def recv(n):
-            while len(c.buf) < n:
-                c._fill()
-            out, c.buf = c.buf[:n], c.buf[n:]
-            return out
+        def upgrade(path, auth):
+            c = mt.Inner(al, tok, "origin.test", port)
+            key = base64.b64encode(os.urandom(16)).decode()
+            c.send(("GET %s HTTP/1.1\r\nHost: origin.test:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+                    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                    "Authorization: %s\r\n\r\n" % (path, port, key, auth)).encode())
+            st, hd = c.read_head()
+            h.check_eq(st, 101, "%s: 101 Switching Protocols through airlock" % path)
+            want = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+            h.check_eq(hd.get("sec-websocket-accept"), want, "%s: accept key passed intact" % path)
+
+            def recv(n):
+                while len(c.buf) < n:
+                    c._fill()
+                out, c.buf = c.buf[:n], c.buf[n:]
+                return out
+            return c, hd, recv
+
+        # nothing injected: the extension is negotiated end to end, frames pass as they are
+        p, hd, precv = upgrade("/ws-plain", "Bearer sandbox-own")
+        h.check_eq(hd.get("sec-websocket-extensions"), "permessage-deflate", "extension negotiated end to end")
+        h.check_eq(s.origin.requests[-1][2].get("Authorization"), "Bearer sandbox-own", "the sandbox's own header")
         for i, msg in enumerate([b"hello", json.dumps({"type": "response.create", "n": "x" * 70000}).encode()]):
-            c.send(frame(0xC1, deflate(msg), mask=os.urandom(4)))   # FIN + RSV1 + text
-            b0, data = read_frame(recv)
+            p.send(frame(0xC1, deflate(msg), mask=os.urandom(4)))   # FIN + RSV1 + text
+            b0, data = read_frame(precv)
             h.check_eq(b0, 0xC1, "frame %d: RSV1 (compressed) kept" % i)
             h.check_eq(inflate(data), msg, "frame %d echoed through the splice" % i)
+        p.close()
+
+        # a secret injected: no extension is offered upstream (the frames that
+        # come back are scanned), and a frame quoting the secret comes back scrubbed
+        c, hd, recv = upgrade("/ws", "Bearer placeholder")
+        h.check(hd.get("sec-websocket-extensions") is None, "no extension once a secret is injected: %r" % hd)
+        seen = s.origin.requests[-1][2]
+        h.check(seen.get("Authorization") == "Bearer " + SECRET, "the upgrade request was injected")
+        h.check(seen.get("Sec-WebSocket-Extensions") is None, "no extension offered upstream")
+        h.check_eq(seen.get("Upgrade"), "websocket", "Upgrade header forwarded")
+        for i, msg in enumerate([b"hello", json.dumps({"type": "response.create", "n": "x" * 70000}).encode(),
+                                 ("the token is " + SECRET + "!").encode()]):
+            c.send(frame(0x81, msg, mask=os.urandom(4)))
+            b0, data = read_frame(recv)
+            h.check_eq(b0, 0x81, "frame %d: a text frame back" % i)
+            if SECRET.encode() in msg:
+                h.check(SECRET.encode() not in data and len(data) == len(msg), "frame %d: the secret scrubbed" % i)
+            else:
+                h.check_eq(data, msg, "frame %d echoed through the splice" % i)
         pt.revoke(al, "web-1", "origin.test")
         h.check(c.closed(timeout=5), "revoking the rule closes the WebSocket")
         d = pt.wait_decision(al, lambda d: d.get("path") == "/ws", "the WebSocket's log line")

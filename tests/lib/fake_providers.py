@@ -471,7 +471,7 @@ def hdrs(answer):
 
 
 class Asker:
-    """A stand-in enforcer on the broker's ipc.sock (common/ipc.h frames)."""
+    """A stand-in enforcer worker on the broker's ipc.sock (common/ipc.h frames)."""
 
     def __init__(self, path, timeout=10.0):
         import struct as _struct
@@ -482,8 +482,9 @@ class Asker:
         self.buf = b""
         self.n = 0
         self.pending = {}
-        self.send({"type": "hello", "proto": 1, "pid": os.getpid()})
-        self.recv_type("policy")
+        # a worker's own link (asks_only): it gets no policy, so the broker
+        # never waits for its policy-ack before answering an API change
+        self.send({"type": "hello", "proto": 1, "pid": os.getpid(), "asks_only": True})
 
     def send(self, msg):
         data = json.dumps(msg).encode()

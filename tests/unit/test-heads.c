@@ -41,7 +41,8 @@ static const struct qrow qrows[] = {
 	  "Keep-Alive: 1\r\nTE: trailers\r\nUpgrade: h2c\r\nProxy-Authorization: Basic eA==\r\nX-C: 2\r\n\r\n", false,
 	  "GET /p HTTP/1.1\r\nHost: h\r\nX-C: 2\r\n\r\n" },
 	{ "the sandbox's credentials go, ours come", "GET /a HTTP/1.1\r\n" H "Authorization: Bearer stub\r\n"
-	  "X-Api-Key: stub\r\n\r\n", true, "GET /p HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer real\r\n\r\n" },
+	  "X-Api-Key: stub\r\nAccept-Encoding: gzip\r\n\r\n", true,
+	  "GET /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: identity\r\nAuthorization: Bearer real\r\n\r\n" },
 };
 
 static void test_requests(void)

@@ -113,6 +113,25 @@ static void test_stream(void)
 	}
 }
 
+/* Streams are not held up: only an end that could begin a form waits. */
+static void test_held_back(void)
+{
+	struct scrub s;
+	memset(&s, 0, sizeof s);
+	CHECK(scrub_add(&s, "SECRET-TOKEN-1234", 17) == 0);
+	struct out o = { .len = 0 };
+	CHECK(scrub_feed(&s, "data: {}\n\n", 10, emit, &o) == 0);
+	CHECK(o.len == 10, "a whole SSE event goes at once (%zu)", o.len);
+	CHECK(scrub_feed(&s, "data: SEC", 9, emit, &o) == 0);
+	CHECK(o.len == 16, "\"SEC\" waits: it could begin the form (%zu)", o.len);
+	CHECK(scrub_feed(&s, "RET-TOKEN-1234\n", 15, emit, &o) == 0);
+	CHECK(o.len == 34 && !has(o.buf, o.len, "SECRET-TOKEN-1234"), "then goes scrubbed (%zu)", o.len);
+	CHECK(scrub_feed(&s, "SECRET-TOKEN-123", 16, emit, &o) == 0 && o.len == 34, "a near miss waits whole");
+	CHECK(scrub_feed(&s, "x", 1, emit, &o) == 0 && o.len == 51, "and goes as it was when it is not one");
+	CHECK(memcmp(o.buf + 34, "SECRET-TOKEN-123x", 17) == 0);
+	scrub_free(&s);
+}
+
 static void test_nothing_to_scrub(void)
 {
 	struct scrub s;
@@ -127,6 +146,7 @@ int main(void)
 {
 	test_forms();
 	test_stream();
+	test_held_back();
 	test_nothing_to_scrub();
 	return unit_finish("test-scrub");
 }
