@@ -19,6 +19,7 @@
 #include "common/xmalloc.h"
 #include "enforcer/policy.h"
 #include "enforcer/proxyauth.h"
+#include "enforcer/socks5io.h"
 #include "enforcer/worker.h"
 
 /* unparsed client bytes kept beyond one head (pipelined requests) */
@@ -177,7 +178,8 @@ void conn_log(struct conn *c)
 		     d->status ? KV_I("status", d->status) : KV_S("status", NULL),
 		     KV_I("bytes_up", d->bytes_up),
 		     KV_I("bytes_down", d->bytes_down),
-		     KV_I("ms", ms));
+		     KV_I("ms", ms),
+		     KV_S("via", c->socks ? "socks5" : NULL));
 }
 
 /* ---- answers of our own ---- */
@@ -576,6 +578,16 @@ static void on_read(void *arg, const char *buf, size_t n)
 	if (c->state == CS_TUNNEL) {
 		tunnel_client_read(c, buf, n);
 		return;
+	}
+	if (!c->sniffed) {
+		c->sniffed = true;
+		if (!c->tls && socks5io_first_byte((uint8_t)buf[0])) {
+			/* SOCKS on the plain listener: socks5io.c turns it into a CONNECT */
+			c->socks = true;
+			c->io = socks5io_wrap(c->io, c->w);
+			socks5io_feed(c->io, buf, n);
+			return;
+		}
 	}
 	/* heads carry Proxy-Authorization: growing leaves no copy behind */
 	xgrow_secure(&c->in, &c->incap, c->inlen, c->inlen + n, 4096);

@@ -129,6 +129,8 @@ struct conn {
 	struct upstream up;
 	struct tunnel tun;
 	struct mitm *mitm;             /* intercepted CONNECT: inner requests (mitm.c) */
+	bool sniffed;                  /* the first bytes were looked at (SOCKS or HTTP) */
+	bool socks;                    /* came by SOCKS5: c->io is socks5io.c's filter */
 };
 
 
