@@ -15,7 +15,7 @@ PAGES = {
     "airlock-enforcer": "docs/airlock-enforcer.8",
 }
 AIRLOCK_COMMANDS = [
-    ["up"], ["ca", "init"], ["ca", "cert"], ["client", "create"], ["client", "list"],
+    ["up"], ["ca", "init"], ["ca", "cert"], ["ca", "bundle"], ["client", "create"], ["client", "list"],
     ["client", "delete"], ["secret", "create"], ["secret", "list"], ["secret", "delete"],
     ["secret", "stub"], ["allow"], ["rules"], ["revoke"], ["oauth", "xai"], ["sandbox", "env"],
     ["connect"], ["audit", "suggest"],
