@@ -52,6 +52,10 @@ enum socks5_parse socks5_parse_auth(const uint8_t *b, size_t n, size_t *used, st
 		return SOCKS5_REFUSE;
 	if (n < 3 + ulen + plen)
 		return SOCKS5_NEED_MORE;
+	/* a token is printable: a control byte (NUL included) is no token */
+	for (size_t i = 0; i < plen; i++)
+		if (b[3 + ulen + i] < 0x20 || b[3 + ulen + i] == 0x7f)
+			return SOCKS5_REFUSE;
 	cred->ulen = (uint8_t)ulen;
 	cred->plen = (uint8_t)plen;
 	memcpy(cred->pass, b + 3 + ulen, plen);

@@ -66,8 +66,9 @@ struct socks5_req {
  * SOCKS5_METHOD_NONE). */
 enum socks5_parse socks5_parse_greeting(const uint8_t *b, size_t n, size_t *used);
 
-/* RFC 1929: VER(1) ULEN UNAME PLEN PASSWD, both lengths at least 1. The
- * password goes to cred->pass (the user name is not kept: any is fine). */
+/* RFC 1929: VER(1) ULEN UNAME PLEN PASSWD, both lengths at least 1, no
+ * control byte in the password (a token is printable). The password goes
+ * to cred->pass (the user name is not kept: any is fine). */
 enum socks5_parse socks5_parse_auth(const uint8_t *b, size_t n, size_t *used, struct socks5_cred *cred);
 
 /* VER CMD RSV ATYP DST.ADDR DST.PORT. REFUSE sets *rep: CMD_UNSUPPORTED

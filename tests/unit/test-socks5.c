@@ -42,6 +42,8 @@ static const struct auth_case auths[] = {
 	{ M("\x01\x01u\x01p"), SOCKS5_DONE, 5, "p", "one byte each" },
 	{ M("\x01\x00\x07" "alk_tok"), SOCKS5_REFUSE, 0, NULL, "empty user name (RFC 1929: 1 to 255)" },
 	{ M("\x01\x05proxy\x00"), SOCKS5_REFUSE, 0, NULL, "empty password" },
+	{ M("\x01\x05proxy\x03" "a\x00" "b"), SOCKS5_REFUSE, 0, NULL, "NUL in the password" },
+	{ M("\x01\x05proxy\x03" "a\x7f" "b"), SOCKS5_REFUSE, 0, NULL, "DEL in the password" },
 	{ M("\x02\x05proxy\x01p"), SOCKS5_REFUSE, 0, NULL, "sub-negotiation version 2" },
 	{ M("\x01\x05proxy\x07" "alk_to"), SOCKS5_NEED_MORE, 0, NULL, "password short" },
 	{ M("\x01\x05pro"), SOCKS5_NEED_MORE, 0, NULL, "user short" },
