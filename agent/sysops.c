@@ -8,6 +8,7 @@
 #include "sysops.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,6 +27,8 @@
 #define CA_LOCAL_DIR "/usr/local/share/ca-certificates"
 #define CA_LOCAL_FILE CA_LOCAL_DIR "/airlock-agent.crt"
 #define POOL_ROUTE "198.18.0.0/15"
+#define ETC_CERTS "/etc/ssl/certs"
+#define CA_ETC_LINK "airlock-agent.pem"
 
 const char sys_resolv_ours[] =
 	"# airlock-agent: names are answered here with stand-in addresses and never\n"
@@ -369,13 +372,38 @@ out:
 	return rc;
 }
 
+/* update-ca-certificates links ETC_CERTS/airlock-agent.pem to our file and
+ * a hash link (XXXXXXXX.N) to that one; a local certificate that goes away
+ * does not count as removed for it, so it keeps both links (dangling).
+ * They are ours: we take them out ourselves. */
+static void ca_unlink_ours(void)
+{
+	DIR *d = opendir(ETC_CERTS);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[PATH_MAX], target[PATH_MAX];
+	while ((e = readdir(d))) {
+		snprintf(path, sizeof path, "%s/%s", ETC_CERTS, e->d_name);
+		ssize_t n = readlink(path, target, sizeof target - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, CA_LOCAL_FILE) == 0 || strcmp(target, CA_ETC_LINK) == 0 ||
+		    strcmp(target, ETC_CERTS "/" CA_ETC_LINK) == 0 || strcmp(e->d_name, CA_ETC_LINK) == 0)
+			unlink(path);
+	}
+	closedir(d);
+}
+
 int sys_ca_remove(char *err, size_t cap)
 {
 	if (unlink(CA_LOCAL_FILE) < 0 && errno != ENOENT) {
 		snprintf(err, cap, "%s: %s", CA_LOCAL_FILE, strerror(errno));
 		return -1;
 	}
-	/* regenerates the bundle and drops the link that pointed at it */
+	ca_unlink_ours();
+	/* regenerates the bundle without it */
 	char *argv[] = { "update-ca-certificates", NULL };
 	return sys_run(argv, NULL, err, cap);
 }

@@ -10,8 +10,11 @@ A Sandbox is a network namespace joined to the host by a veth pair (a /30:
 host_addr on the host end, addr inside), with no default route, plus a
 private mount namespace held by one long-lived process inside, so that what
 the sandbox changes in its files never reaches the host: /etc/resolv.conf,
-/etc/ssl/certs and /usr/local/share/ca-certificates are bind-mounted copies
-and /run is a fresh tmpfs. Commands run inside with nsenter (both
+/etc/ssl/certs and /usr/local/share/ca-certificates are bind-mounted copies,
+/etc/ca-certificates/update.d is empty (no hooks reaching outside the store),
+/etc/ca-certificates.conf lists no distribution roots (update-ca-certificates
+then rebuilds a bundle of the local certificates in a second) and /run is a
+fresh tmpfs. Commands run inside with nsenter (both
 namespaces). isolate() adds the sandbox platform's own firewall (table inet
 sandbox_isolation: output dropped except loopback and the proxy's address
 and ports), as the product this mimics sets up for its sandboxes.
@@ -41,6 +44,8 @@ mount --bind "$T/resolv.conf" /etc/resolv.conf
 mount --bind "$T/certs" /etc/ssl/certs
 mount --bind "$T/local-ca" /usr/local/share/ca-certificates
 mount -t tmpfs -o mode=0755 tmpfs /run
+if [ -d /etc/ca-certificates/update.d ]; then mount --bind "$T/empty" /etc/ca-certificates/update.d; fi
+if [ -f /etc/ca-certificates.conf ]; then mount --bind "$T/ca-certificates.conf" /etc/ca-certificates.conf; fi
 echo ready
 exec sleep 100000
 """
@@ -123,6 +128,14 @@ class Sandbox:
         shutil.copy("/etc/resolv.conf", os.path.join(self.dir, "resolv.conf"))
         _run(["cp", "-a", "/etc/ssl/certs", os.path.join(self.dir, "certs")])
         _run(["cp", "-a", "/usr/local/share/ca-certificates", os.path.join(self.dir, "local-ca")])
+        # update-ca-certificates' hooks (Java's keystore) reach outside the
+        # CA store (dpkg triggers, /var/lib): the sandbox has none
+        os.makedirs(os.path.join(self.dir, "empty"))
+        # no distribution roots listed: update-ca-certificates then walks the
+        # local certificates only (a second, not twenty on this machine), and
+        # the bundle it writes holds only those
+        with open(os.path.join(self.dir, "ca-certificates.conf"), "w") as f:
+            f.write("# the sandbox trusts the local certificates only\n")
         self.holder = subprocess.Popen(ns + ["unshare", "--mount", "--propagation", "private", "--",
                                              "sh", "-c", HOLD, "sh", self.dir],
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
