@@ -13,6 +13,7 @@ SRC = os.environ.get("AIRLOCK_SRCDIR", ".")
 PAGES = {
     "airlock-broker": "docs/airlock-broker.8",
     "airlock-enforcer": "docs/airlock-enforcer.8",
+    "airlock-agent": "docs/airlock-agent.8",
 }
 AIRLOCK_COMMANDS = [
     ["up"], ["ca", "init"], ["ca", "cert"], ["ca", "bundle"], ["client", "create"], ["client", "list"],
