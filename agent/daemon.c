@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,9 @@ int daemon_run(int ready_fd)
 	int rc = 1;
 	a->kind = AGENT_KIND_AGENT;
 	a->loop = uv_default_loop();
+	/* a write to a connection its program closed is an error to handle,
+	 * not a signal that ends every other connection with the daemon */
+	signal(SIGPIPE, SIG_IGN);
 	if (config_load(&a->cfg) < 0) {
 		snprintf(err, sizeof err, "error: cannot read the configuration in %s: %s (run airlock-agent install)\n",
 			 state_dir(), strerror(errno));

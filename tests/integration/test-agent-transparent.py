@@ -11,7 +11,8 @@ intercepted host whose leaf airlock mints, trusted through the CA that
 https.get reach the allowed hosts; a host without a rule gets airlock's 403
 with X-Airlock-Reason over HTTP (curl and urllib read it) and a refused
 connection over HTTPS, both logged by airlock with the client's name; a raw
-TCP client reaches a passthrough port; UDP other than DNS never leaves.
+TCP client reaches a passthrough port; UDP other than DNS never leaves;
+programs hanging up mid-download leave the agent running.
 Installing again changes nothing; uninstall puts back the nft ruleset, the
 routes, resolv.conf and the CA store exactly as they were (and a second
 uninstall says so). The host's own /etc/resolv.conf is never touched. The
@@ -179,6 +180,12 @@ def main():
             except socket.timeout:
                 pass
             h.check(got is None, "UDP never left the sandbox (%s)" % r.stdout.strip())
+
+            # a program that hangs up mid-download: the agent carries on
+            for _ in range(3):
+                sb.run(["sh", "-c", "curl -s http://origin.test:%d/bytes/50000000 | head -c 10 >/dev/null" % o.port])
+            r = at.agent(sb, "status")
+            h.check(r.returncode == 0 and "daemon: running" in r.stdout, "alive after hang-ups: %r" % r.stdout)
 
             # again: the same install, one table, still serving
             at.install(sb, al, tok, "--ca", ca)
