@@ -44,6 +44,7 @@ struct relay {
 	uv_timer_t timer;
 	uv_connect_t creq;
 	int handles;
+	int shut;                     /* FINs sent (both: done) */
 	enum rstate st;
 	bool proxy_open, closing, client_eof, proxy_eof, client_paused, proxy_paused;
 	char host[PEEK_NAME_MAX + 1];
@@ -137,17 +138,31 @@ static int send_copy(struct relay *r, uv_stream_t *to, const void *p, size_t n)
 static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void on_proxy_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
+/* A FIN goes out after everything queued on that side; once both sides
+ * have sent theirs, every byte has been handed to the kernel and the relay
+ * may close (closing earlier would drop what is still queued). */
+static void shut_done(struct relay *r)
+{
+	if (!r->closing && r->st == R_OPEN && ++r->shut == 2)
+		relay_close(r);
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
+	struct relay *r = req->data;
 	(void)status;
 	free(req);
+	shut_done(r);
 }
 
 static void half_close(struct relay *r, uv_stream_t *s)
 {
 	uv_shutdown_t *req = xmalloc(sizeof *req);
-	if (uv_shutdown(req, s, on_shutdown) < 0)
+	req->data = r;
+	if (uv_shutdown(req, s, on_shutdown) < 0) {
 		free(req);
+		shut_done(r);
+	}
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -194,10 +209,6 @@ static void splice_data(struct relay *r, bool from_client, char *base, size_t n)
 static void splice_eof(struct relay *r, bool from_client)
 {
 	*(from_client ? &r->client_eof : &r->proxy_eof) = true;
-	if (r->client_eof && r->proxy_eof) {
-		relay_close(r);
-		return;
-	}
 	half_close(r, from_client ? (uv_stream_t *)&r->proxy : (uv_stream_t *)&r->client);
 }
 
