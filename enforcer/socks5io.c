@@ -465,6 +465,15 @@ static void socks_close(struct io *io)
 	io_close(t->lower);
 }
 
+/* Once the tunnel is open every byte passes through untouched: the
+ * socket below may read as much at once as the tunnel asks for. */
+static void socks_set_read_size(struct io *io, size_t n)
+{
+	struct io_socks *t = (struct io_socks *)io;
+	if (t->st == S_OPEN)
+		io_set_read_size(t->lower, n);
+}
+
 static const struct io_ops socks_ops = {
 	.write = socks_write,
 	.read_start = socks_read_start,
@@ -472,6 +481,7 @@ static const struct io_ops socks_ops = {
 	.queued = socks_queued,
 	.shutdown = socks_shutdown,
 	.close = socks_close,
+	.set_read_size = socks_set_read_size,
 };
 
 bool socks5io_first_byte(uint8_t b)
