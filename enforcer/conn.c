@@ -600,7 +600,11 @@ static void on_eof(void *arg)
 {
 	struct conn *c = arg;
 	if (c->close_after_flush) {
-		conn_abort(c);
+		/* the client is done; what we still queue for it is not lost:
+		 * closing now would drop it (a half-closed client reads on) */
+		c->peer_eof = true;
+		if (io_queued(c->io) == 0)
+			conn_abort(c);
 		return;
 	}
 	if (c->state == CS_TUNNEL) {
@@ -633,8 +637,12 @@ static void on_drain(void *arg)
 	struct conn *c = arg;
 	if (c->closing)
 		return;
-	if (c->close_after_flush)
-		return;   /* waiting for the client's FIN */
+	if (c->close_after_flush) {
+		/* waiting for the client's FIN, or, having it, for the queue */
+		if (c->peer_eof && io_queued(c->io) == 0)
+			conn_abort(c);
+		return;
+	}
 	if (c->state == CS_TUNNEL)
 		tunnel_client_drain(c);
 	else if (c->state == CS_BODY)
