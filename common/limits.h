@@ -60,6 +60,14 @@
 #define AL_UPSTREAM_POOL_IDLE_MS 30000               /* a parked upstream unused this long closes */
 #define AL_BROKER_ASK_TIMEOUT_MS 2000                /* headers ask -> 503 broker-unavailable */
 
+/* SOCKS5 on the plain listener (enforcer/socks5.c): the three negotiation
+ * messages together are at most 257 + 513 + 262 bytes (RFC 1928, 1929);
+ * bytes a client sends behind its request, before the answer, are held up
+ * to a cap; our own HTTP answer to the CONNECT it becomes is one short head. */
+#define AL_SOCKS5_NEGOTIATION_MAX 1032
+#define AL_SOCKS5_EARLY_MAX    (64 * 1024)
+#define AL_SOCKS5_ANSWER_MAX   2048
+
 /* airlock audit suggest: common/log.c writes at most 8192 bytes per line;
  * twice that leaves room for a collector's additions. Distinct suggestions
  * past the cap are counted, not stored. */
@@ -69,5 +77,6 @@
 /* Files */
 #define AL_CRED_FILE_MAX       (256 * 1024)          /* a vendor credential file */
 #define AL_PEM_MAX             (64 * 1024)
+#define AL_CA_BUNDLE_MAX       (4 * 1024 * 1024)     /* the system's roots (Debian's: ~220 KiB) */
 
 #endif

@@ -20,6 +20,7 @@
 #include "common/xmalloc.h"
 #include "enforcer/policy.h"
 #include "enforcer/proxyauth.h"
+#include "enforcer/socks5io.h"
 #include "enforcer/worker.h"
 
 /* unparsed client bytes kept beyond one head (pipelined requests) */
@@ -215,7 +216,8 @@ void conn_log(struct conn *c)
 		     KV_I("bytes_up", d->bytes_up),
 		     KV_I("bytes_down", d->bytes_down),
 		     KV_I("ms", ms),
-		     d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL));
+		     d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL),
+		     KV_S("via", c->socks ? "socks5" : NULL));
 }
 
 /* ---- answers of our own ---- */
@@ -599,6 +601,16 @@ static void on_read(void *arg, const char *buf, size_t n)
 		tunnel_client_read(c, buf, n);
 		return;
 	}
+	if (!c->sniffed) {
+		c->sniffed = true;
+		if (!c->tls && socks5io_first_byte((uint8_t)buf[0])) {
+			/* SOCKS on the plain listener: socks5io.c turns it into a CONNECT */
+			c->socks = true;
+			c->io = socks5io_wrap(c->io, c->w);
+			socks5io_feed(c->io, buf, n);
+			return;
+		}
+	}
 	/* heads carry Proxy-Authorization: growing leaves no copy behind */
 	xgrow_secure(&c->in, &c->incap, c->inlen, c->inlen + n, 4096);
 	memcpy(c->in + c->inlen, buf, n);
@@ -610,7 +622,11 @@ static void on_eof(void *arg)
 {
 	struct conn *c = arg;
 	if (c->state == CS_DRAIN) {
-		conn_abort(c);
+		/* the client is done; what we still queue for it is not lost:
+		 * closing now would drop it (a half-closed client reads on) */
+		c->peer_eof = true;
+		if (io_queued(c->io) == 0)
+			conn_abort(c);
 		return;
 	}
 	if (c->state == CS_TUNNEL) {
@@ -641,8 +657,14 @@ static void on_connect(void *arg, int status)
 static void on_drain(void *arg)
 {
 	struct conn *c = arg;
-	if (conn_ending(c))
-		return;   /* waiting for the client's FIN */
+	if (c->state == CS_CLOSED)
+		return;
+	if (c->state == CS_DRAIN) {
+		/* waiting for the client's FIN, or, having it, for the queue */
+		if (c->peer_eof && io_queued(c->io) == 0)
+			conn_abort(c);
+		return;
+	}
 	if (c->state == CS_TUNNEL)
 		tunnel_client_drain(c);
 	else if (c->state == CS_BODY)

@@ -113,6 +113,8 @@ struct conn {
 	struct exchange x;             /* the request under way (forward.c) */
 	struct tunnel tun;
 	struct mitm *mitm;             /* intercepted CONNECT: inner requests (mitm.c) */
+	bool sniffed;                  /* the first bytes were looked at (SOCKS or HTTP) */
+	bool socks;                    /* came by SOCKS5: c->io is socks5io.c's filter */
 };
 
 

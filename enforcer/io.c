@@ -244,8 +244,11 @@ bool io_tcp_peer(struct io *io, char *buf, size_t cap)
 
 void io_set_read_size(struct io *io, size_t n)
 {
-	if (io->ops != &tcp_ops)
+	if (io->ops != &tcp_ops) {
+		if (io->ops->set_read_size)
+			io->ops->set_read_size(io, n);
 		return;
+	}
 	struct io_tcp *t = (struct io_tcp *)io;
 	t->rsize = n < 1 ? 1 : n > IO_READ_MAX ? IO_READ_MAX : n;
 }

@@ -48,6 +48,9 @@ struct io_ops {
 	 * into records that straddle ours (see tlsframe.h). */
 	void (*cork)(struct io *io);
 	int (*uncork)(struct io *io);
+	/* optional: a filter that passes bytes through unchanged (SOCKS after
+	 * its negotiation) hands io_set_read_size on to the stream below */
+	void (*set_read_size)(struct io *io, size_t n);
 };
 
 struct io {
@@ -83,7 +86,8 @@ int io_tcp_connect(uv_loop_t *loop, const struct sockaddr *addr, const struct io
 		   void *arg, struct io **out) AL_MUST_CHECK;
 /* Read up to n bytes (<= IO_READ_MAX) per read(2) from now on; only for TCP
  * streams whose reader hands every byte on at once (a TLS stream's inbox is
- * capped: leave those at IO_READ_CHUNK). No-op on other streams. */
+ * capped: leave those at IO_READ_CHUNK), and pass-through filters over them
+ * (set_read_size). No-op on other streams. */
 void io_set_read_size(struct io *io, size_t n);
 /* The peer address of a TCP io (for logs); false when unknown. */
 bool io_tcp_peer(struct io *io, char *buf, size_t cap);

@@ -3,7 +3,10 @@ makes the state dir (0700), ca.key (0600) and ca.pem, prints the certificate's
 path, refuses to overwrite an existing CA (exit 1) unless --force; cert prints
 the PEM from the broker, or from the state dir when the broker is down, and
 says so clearly when there is no CA at all. airlock up keeps a CA made by
-init. Negative twin: init refuses a state dir open to group or others."""
+init. `ca bundle` prints the system roots (this machine's store, or
+--system FILE) followed by the CA, every certificate parsing; a --system file
+that is missing or holds no certificate is refused (exit 1, nothing on
+stdout). Negative twin: init refuses a state dir open to group or others."""
 
 import os
 import stat
@@ -43,6 +46,25 @@ def main():
         p = cli("ca", "cert")
         h.check_eq(p.returncode, 0, "ca cert from the file: %r" % p.stderr)
         h.check_eq(p.stdout, pem, "ca cert (broker down) prints ca.pem")
+
+        p = cli("ca", "bundle")
+        roots = open("/etc/ssl/certs/ca-certificates.crt").read()
+        h.check_eq(p.returncode, 0, "ca bundle: %r" % p.stderr)
+        h.check(p.stdout.startswith(roots) and p.stdout.endswith(pem) and
+                len(p.stdout) <= len(roots) + len(pem) + 1, "ca bundle: the system roots, then the CA")
+        r = subprocess.run(["openssl", "storeutl", "-noout", "-certs", "/dev/stdin"], input=p.stdout,
+                           capture_output=True, text=True, timeout=30)
+        h.check(r.returncode == 0 and ("Total found: %d" % (roots.count("BEGIN CERTIFICATE") + 1)) in r.stdout,
+                "openssl reads every certificate of the bundle: %s" % (r.stdout + r.stderr)[-200:])
+        mine = os.path.join(tmp, "roots.pem")
+        with open(mine, "w") as f:
+            f.write(pem.rstrip("\n"))   # no final newline: one is added between
+        p = cli("ca", "bundle", "--system", mine)
+        h.check_eq((p.returncode, p.stdout), (0, pem.rstrip("\n") + "\n" + pem), "--system FILE")
+        for bad, what in ((os.path.join(tmp, "missing.pem"), "cannot read"), ("/etc/hostname", "no PEM")):
+            p = cli("ca", "bundle", "--system", bad)
+            h.check(p.returncode == 1 and p.stdout == "" and what in p.stderr and p.stderr.count("\n") == 1,
+                    "ca bundle --system %s: %r" % (bad, p.stderr))
 
         p = cli("ca", "init")
         h.check(p.returncode == 1 and "exists" in p.stderr, "second ca init: %r" % p.stderr)

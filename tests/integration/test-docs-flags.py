@@ -26,7 +26,7 @@ PROCESSES = {
 }
 ANY_PROGRAM = {"--help", "--version"}
 AIRLOCK_COMMANDS = [
-    ["ca", "init"], ["ca", "cert"], ["client", "create"], ["client", "list"],
+    ["ca", "init"], ["ca", "cert"], ["ca", "bundle"], ["client", "create"], ["client", "list"],
     ["client", "delete"], ["secret", "create"], ["secret", "list"], ["secret", "delete"],
     ["secret", "stub"], ["allow"], ["rules"], ["revoke"], ["oauth", "xai"], ["sandbox", "env"],
     ["connect"], ["audit", "suggest"],
@@ -177,6 +177,11 @@ def main():
         for flag in sorted(listed - documented - ANY_PROGRAM):
             failures.append("airlock %s: %s is in --help but not in docs/airlock.1"
                             % (" ".join(cmd), flag))
+
+    # airlock-agent (inside a sandbox) has its own page
+    agent_doc = flags_in("\n".join(roff_lines("docs/airlock-agent.8")))
+    for flag in sorted(flags_in(run([os.path.join(BUILD, "airlock-agent"), "--help"])) - agent_doc - ANY_PROGRAM):
+        failures.append("airlock-agent: %s is in --help but not in docs/airlock-agent.8" % flag)
 
     for f in failures:
         print("FAIL:", f)

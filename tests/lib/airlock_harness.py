@@ -348,10 +348,10 @@ class Airlock:
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError("already running")
         if self.http_port is None or new_ports:
-            self.http_port = free_port()
-            self.https_port = free_port()
+            self.http_port = free_port(self.bind)
+            self.https_port = free_port(self.bind)
             while self.https_port == self.http_port:
-                self.https_port = free_port()
+                self.https_port = free_port(self.bind)
         self.runs += 1
         # Append: a restart keeps the earlier run's lines for the post-mortem.
         out = open(self.out_path, "ab")
@@ -386,7 +386,7 @@ class Airlock:
             enf = st.get("enforcer") if isinstance(st, dict) else None
             if not (isinstance(enf, dict) and enf.get("running")):
                 return False
-            return port_open(self.http_port) and port_open(self.https_port)
+            return port_open(self.http_port, self.bind) and port_open(self.https_port, self.bind)
 
         wait_for(ready, timeout, what="airlock up to be ready (log: %s)" % self.err_path)
 
@@ -546,12 +546,22 @@ class Airlock:
         enf = self.status().get("enforcer") or {}
         return enf.get("pid") if enf.get("running") else None
 
+    @property
+    def bind(self):
+        """The listeners' address: the last --bind of extra_flags, else 127.0.0.1."""
+        host = "127.0.0.1"
+        for i, f in enumerate(self.extra_flags[:-1]):
+            if f == "--bind":
+                host = self.extra_flags[i + 1]
+        return host
+
     def proxy_url(self, token=None, tls=False, user="proxy"):
-        """http://[user:token@]127.0.0.1:PORT (tls=True: https and the TLS port)."""
+        """http://[user:token@]BIND:PORT (tls=True: https and the TLS port)."""
         auth = "%s:%s@" % (user, token) if token else ""
+        host = "[%s]" % self.bind if ":" in self.bind else self.bind
         if tls:
-            return "https://%s127.0.0.1:%d" % (auth, self.https_port)
-        return "http://%s127.0.0.1:%d" % (auth, self.http_port)
+            return "https://%s%s:%d" % (auth, host, self.https_port)
+        return "http://%s%s:%d" % (auth, host, self.http_port)
 
     @property
     def ca_cert(self):
