@@ -25,6 +25,7 @@ void cli_wiping_free(void *p)
 	free(p);
 }
 
+static void vreport(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One line, one write: build it first. */
