@@ -240,8 +240,16 @@ static int xai_write_back(const json_t *cred, json_t *vendor, int64_t now)
 	json_object_set_new(vendor, "refresh_token", json_string(json_str(cred, "refresh", "")));
 	if (json_str(cred, "id_token", NULL))
 		json_object_set_new(vendor, "id_token", json_string(json_str(cred, "id_token", "")));
-	time_format(json_int(cred, "expires_at", 0), ts);
-	json_object_set_new(vendor, "expires_at", json_string(ts));
+	/* the times written are absolute: an expires_in left from the login
+	 * would count from the new obtained_at, and an expiry we do not know
+	 * (0) is no expiry at all, not 1970 */
+	json_object_del(vendor, "expires_in");
+	if (json_int(cred, "expires_at", 0) != 0) {
+		time_format(json_int(cred, "expires_at", 0), ts);
+		json_object_set_new(vendor, "expires_at", json_string(ts));
+	} else {
+		json_object_del(vendor, "expires_at");
+	}
 	time_format(now, ts);
 	json_object_set_new(vendor, "obtained_at", json_string(ts));
 	return 0;

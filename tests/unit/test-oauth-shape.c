@@ -347,6 +347,25 @@ static void test_write_back(const char *codex)
 	secure_free(out, len);
 	json_decref(cred);
 
+	/* an expiry airlock does not know stays unknown: written back, the
+	 * file's expires_in would have counted from the new obtained_at and the
+	 * re-adopted login looked valid for that long (fuzz-cred-adopt) */
+	static const char xai_rel[] = "{\"access_token\":\"opaqueACCESS0123\",\"refresh_token\":"
+				      "\"r0123456789\",\"expires_in\":3600}";
+	cred = adopt(&oauth_xai, xai_rel);
+	CHECK(json_int(cred, "expires_at", -1) == 0, "xai: expires_in without obtained_at is unknown");
+	CHECK(oauth_write_back(&oauth_xai, cred, xai_rel, strlen(xai_rel), NOW, &out, &len) == 0,
+	      "xai write-back, expiry unknown");
+	doc = json_loadb(out, len, 0, NULL);
+	CHECK(!json_object_get(doc, "expires_in") && !json_object_get(doc, "expires_at"),
+	      "wb xai: no relative or made-up expiry");
+	json_t *again = adopt(&oauth_xai, out);
+	CHECK(again && json_int(again, "expires_at", -1) == 0, "wb xai re-adopts with expiry unknown");
+	json_decref(again);
+	json_decref(doc);
+	secure_free(out, len);
+	json_decref(cred);
+
 	/* a vendor file that is not JSON is not overwritten */
 	cred = adopt(&oauth_xai, xai_file);
 	CHECK(oauth_write_back(&oauth_xai, cred, "{nope", 5, NOW, &out, &len) < 0, "wb bad file");
