@@ -366,6 +366,28 @@ static void test_write_back(const char *codex)
 	secure_free(out, len);
 	json_decref(cred);
 
+	/* an expiry RFC 3339 cannot write with four digits is refused at
+	 * adoption: written back it would not adopt again (fuzz-cred-adopt),
+	 * and obtained_at + a huge expires_in overflowed */
+	static const char *const xai_far[] = {
+		"{\"access_token\":\"a0123456789\",\"refresh_token\":\"r0123456789\","
+		"\"expires_at\":\"0150-01-01T00:00:00Z\"}",
+		"{\"access_token\":\"a0123456789\",\"refresh_token\":\"r0123456789\","
+		"\"expires_at\":253402300800000}",   /* ms, as the file may give them */
+		"{\"access_token\":\"a0123456789\",\"refresh_token\":\"r0123456789\","
+		"\"obtained_at\":\"2025-06-15T00:00:00Z\",\"expires_in\":9223372036854775807}",
+	};
+	for (size_t i = 0; i < sizeof xai_far / sizeof xai_far[0]; i++) {
+		char err[256];
+		json_t *c = NULL;
+		int rc = oauth_adopt(&oauth_xai, xai_far[i], strlen(xai_far[i]), NOW, &c, err, sizeof err);
+		if (i < 2)
+			CHECK(rc < 0 && strstr(err, "after 9999"), "xai far expiry %zu: %d %s", i, rc, err);
+		else
+			CHECK(rc == 0 && json_int(c, "expires_at", -1) == 0, "xai huge expires_in ignored");
+		json_decref(c);
+	}
+
 	/* a vendor file that is not JSON is not overwritten */
 	cred = adopt(&oauth_xai, xai_file);
 	CHECK(oauth_write_back(&oauth_xai, cred, "{nope", 5, NOW, &out, &len) < 0, "wb bad file");
