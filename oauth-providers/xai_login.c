@@ -234,7 +234,7 @@ void xai_callback_decide(const char *method, const char *url, const char *state,
 	} else {
 		snprintf(out->error, sizeof out->error, "the callback carried no code");
 	}
-	if (error || !code) {
+	if (!out->code) {   /* "complete" only when the login can go on */
 		out->status = MHD_HTTP_BAD_REQUEST;
 		out->text = "login failed; see the terminal\n";
 		return;
