@@ -12,6 +12,7 @@
  *    (policy_parse): a state the broker starts on but the enforcer refuses
  *    would leave every sandbox denied, with nothing an API call can fix. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stddef.h>
@@ -33,6 +34,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[64];
 static char path[128];
 
+/* the directory goes with the process (make check runs this often) */
+static void cleanup(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	if (dir[0])
@@ -43,6 +57,7 @@ static void setup(void)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof path, "%s/state.json", dir);
+	atexit(cleanup);
 	log_init("fuzz-state", LOG_FMT_KV, LOG_LVL_ERROR, stderr);
 }
 
