@@ -25,12 +25,21 @@ struct api_request {
 	json_t *body;                   /* POST: a parsed JSON object */
 };
 
+#define API_HEADERS_MAX 4   /* a handler's two, the policy version, "not applied" */
+
 struct api_answer {
 	unsigned status;
-	json_t *json;                   /* owned; or text below */
+	json_t *json;                   /* owned; or text below; neither: no body (204) */
 	char *text;
 	size_t text_len;
 	const char *content_type;
+	/* extra response headers: a 204 has no body, its details go here */
+	struct {
+		const char *name;       /* static */
+		char *value;            /* owned */
+	} headers[API_HEADERS_MAX];
+	size_t nheaders;
+	uint64_t policy_version;        /* a change pushed this version: answer once it runs */
 };
 
 typedef void (*api_handler)(struct broker *b, const struct api_request *req,
@@ -40,6 +49,12 @@ typedef void (*api_handler)(struct broker *b, const struct api_request *req,
 void api_json(struct api_answer *ans, unsigned status, json_t *obj);
 void api_error(struct api_answer *ans, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* 204 No Content: what the seed SDKs expect of DELETEs and revokes. */
+void api_no_content(struct api_answer *ans);
+/* Add a response header whose value is the ids of a JSON array of
+ * integers, comma-separated ("" when empty). */
+void api_header_ids(struct api_answer *ans, const char *name, const json_t *ids);
+void api_header_int(struct api_answer *ans, const char *name, long long v);
 /* Validate a body against a field table: 400 with the path on failure. */
 bool api_validate(struct api_answer *ans, const json_t *body, const struct json_field *fields,
 		  size_t nfields);
@@ -66,6 +81,8 @@ void api_allows_delete_host(struct broker *b, const struct api_request *req, str
 void api_allows_revoke(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_info_status(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_info_ca(struct broker *b, const struct api_request *req, struct api_answer *ans);
+/* GET openapi.json: docs/openapi.yaml, converted to JSON at build time */
+void api_info_openapi(struct broker *b, const struct api_request *req, struct api_answer *ans);
 
 /* A rule as the API shows it (RULE in docs/api.md). */
 json_t *api_rule_view(const json_t *doc, const json_t *rule);
@@ -74,6 +91,9 @@ json_t *api_rule_view(const json_t *doc, const json_t *rule);
 int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
 		     size_t errlen) AL_MUST_CHECK;
 void api_server_stop(struct api_server *s);
+/* An enforcer acknowledged a policy or went away: answer the changes that
+ * were waiting for it (ipc_server.c). */
+void api_policy_progress(struct broker *b);
 
 /* The field table of each JSON body, one NULL-terminated list per handler
  * file, for tests/fuzz/fuzz-api-body.c (it drives json_validate with the

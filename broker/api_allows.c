@@ -237,10 +237,11 @@ static void finish_revoke(struct broker *b, struct api_answer *ans, json_t *draf
 		api_error(ans, 404, "no rule matches");
 		return;
 	}
-	if (api_commit(b, ans, draft, true))
-		api_json(ans, 200, json_pack("{s:o}", "revoked", ids));
-	else
-		json_decref(ids);
+	if (api_commit(b, ans, draft, true)) {
+		api_no_content(ans);
+		api_header_ids(ans, "X-Airlock-Revoked", ids);
+	}
+	json_decref(ids);
 }
 
 void api_allows_revoke(struct broker *b, const struct api_request *req, struct api_answer *ans)

@@ -1,5 +1,7 @@
 /* /proxy/v1/clients: create (the token is shown here once and stored only
- * as its SHA-256), list, show with rules, delete (its rules go with it). */
+ * as its SHA-256), list, list one client's rules, delete (its rules go with
+ * it). Answers are shaped as the seed SDKs decode them: lists are bare JSON
+ * arrays, a delete is 204 with its detail in a header. */
 #include "config.h"
 
 #include <string.h>
@@ -104,7 +106,7 @@ void api_clients_list(struct broker *b, const struct api_request *req, struct ap
 						     api_time(json_integer_value(json_object_get(c, "created_at"))),
 						     "rules", (json_int_t)live_rule_count(doc, name, now)));
 	}
-	api_json(ans, 200, json_pack("{s:o}", "clients", out));
+	api_json(ans, 200, out);
 }
 
 json_t *api_rule_view(const json_t *doc, const json_t *r)
@@ -116,6 +118,7 @@ json_t *api_rule_view(const json_t *doc, const json_t *r)
 	json_t *v;
 	if ((v = json_object_get(r, "secret"))) {
 		json_object_set(o, "secret", v);
+		/* such a rule is left out of the enforcer's policy (snapshot.c) */
 		if (!state_secret(doc, json_string_value(v), NULL))
 			json_object_set_new(o, "secret_missing", json_true());
 	}
@@ -124,8 +127,11 @@ json_t *api_rule_view(const json_t *doc, const json_t *r)
 		json_object_set(o, "ttl_seconds", v);
 	json_object_set_new(o, "created_at",
 			    api_time(json_integer_value(json_object_get(r, "created_at"))));
-	if ((v = json_object_get(r, "expires_at")))
+	/* "expires" is the seed SDKs' name; "expires_at" airlock's own */
+	if ((v = json_object_get(r, "expires_at"))) {
+		json_object_set_new(o, "expires", api_time(json_integer_value(v)));
 		json_object_set_new(o, "expires_at", api_time(json_integer_value(v)));
+	}
 	return o;
 }
 
@@ -134,11 +140,10 @@ void api_clients_get(struct broker *b, const struct api_request *req, struct api
 	const json_t *doc = b->state.doc;
 	const char *name = req->seg[1];
 	int64_t now = time_now();
-	json_t *c = state_client(doc, name, NULL);
 	size_t i;
 	json_t *r;
 
-	if (!c) {
+	if (!state_client(doc, name, NULL)) {
 		api_error(ans, 404, "unknown client %s", name);
 		return;
 	}
@@ -147,10 +152,7 @@ void api_clients_get(struct broker *b, const struct api_request *req, struct api
 		if (strcmp(json_string_value(json_object_get(r, "client")), name) == 0 &&
 		    state_rule_live(r, now))
 			json_array_append_new(rules, api_rule_view(doc, r));
-	api_json(ans, 200,
-		 json_pack("{s:s, s:o, s:o}", "name", name, "created_at",
-			   api_time(json_integer_value(json_object_get(c, "created_at"))), "rules",
-			   rules));
+	api_json(ans, 200, rules);
 }
 
 void api_clients_delete(struct broker *b, const struct api_request *req, struct api_answer *ans)
@@ -176,7 +178,8 @@ void api_clients_delete(struct broker *b, const struct api_request *req, struct 
 		json_array_remove(rules, i);
 	}
 	/* name points into the request, not the state: safe after the commit */
-	if (api_commit(b, ans, draft, true))
-		api_json(ans, 200, json_pack("{s:s, s:I}", "deleted", name, "rules_dropped",
-					     (json_int_t)dropped));
+	if (api_commit(b, ans, draft, true)) {
+		api_no_content(ans);
+		api_header_int(ans, "X-Airlock-Rules-Dropped", (long long)dropped);
+	}
 }

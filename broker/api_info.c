@@ -1,6 +1,7 @@
 /* /proxy/v1/status (where things are, is the enforcer up, which policy
- * version it has been sent) and /proxy/v1/ca (the CA certificate PEM that
- * sandboxes must trust). */
+ * version it has been sent), /proxy/v1/ca (the CA certificate PEM that
+ * sandboxes must trust) and /proxy/v1/openapi.json (this API described:
+ * docs/openapi.yaml, turned into JSON at build time by tools/openapi-embed). */
 #include "config.h"
 
 #include <stdio.h>
@@ -9,7 +10,9 @@
 
 #include "broker/api.h"
 #include "broker/supervise.h"
+#include "broker/openapi.h"
 #include "common/ca.h"
+#include "common/xmalloc.h"
 
 
 void api_info_status(struct broker *b, const struct api_request *req, struct api_answer *ans)
@@ -44,4 +47,14 @@ void api_info_ca(struct broker *b, const struct api_request *req, struct api_ans
 	ans->text = pem;
 	ans->text_len = len;
 	ans->content_type = "text/plain";
+}
+
+void api_info_openapi(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	ans->status = 200;
+	ans->text = xmalloc(broker_openapi_json_len + 1);
+	memcpy(ans->text, broker_openapi_json, broker_openapi_json_len);
+	ans->text[broker_openapi_json_len] = '\0';
+	ans->text_len = broker_openapi_json_len;
+	ans->content_type = "application/json";
 }

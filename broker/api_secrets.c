@@ -1,6 +1,7 @@
 /* /proxy/v1/secrets: store (value checked by its type, sealed with the
  * secret's name as associated data; the plaintext is wiped), list (never a
- * value), delete (rules that use it are reported and stop matching). */
+ * value; a bare JSON array), delete (204; rules that use it are reported in
+ * a header and stop matching until a secret of that name exists again). */
 #include "config.h"
 
 #include <string.h>
@@ -45,6 +46,9 @@ static json_t *secret_view(const json_t *s)
 			json_object_set_new(o, times[i], api_time(json_integer_value(v)));
 	}
 	json_object_set_new(o, "status", json_string(json_str(s, "status", "ok")));
+	/* why a credential is refused for good (github-app: several installations) */
+	if (json_str(s, "status_reason", NULL))
+		json_object_set_new(o, "status_reason", json_string(json_str(s, "status_reason", "")));
 	return o;
 }
 
@@ -83,11 +87,14 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		api_error(ans, 400, "type %s is not supported yet", tname);
 		return;
 	}
-	if (write_back && (!broker_oauth_type(tname) || !source || source[0] != '/')) {
-		api_error(ans, 400, ".write_back: needs an oauth-* type and an absolute .source_file");
+	if (write_back && (!broker_oauth_writes_back(tname) || !source || source[0] != '/')) {
+		api_error(ans, 400, ".write_back: needs a vendor file's oauth-* type and an absolute "
+			  ".source_file");
 		return;
 	}
-	if (!hostin)
+	/* the seed SDKs always send "host", empty when the caller left it
+	 * out: read that as not given */
+	if (!hostin || !hostin[0])
 		hostin = type->default_host;
 	if (!hostin) {
 		api_error(ans, 400, "missing field .host");
@@ -154,7 +161,10 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		json_array_set(state_secrets(draft), idx, rec);
 	else
 		json_array_append(state_secrets(draft), rec);
-	if (api_commit(b, ans, draft, false)) {
+	/* a new secret brings back the rules that name it (left out of the
+	 * policy while it was missing, snapshot.c); a replaced one changes no
+	 * rule */
+	if (api_commit(b, ans, draft, old == NULL)) {
 		api_json(ans, 201, secret_view(rec));
 		/* an adopted login is scheduled for refresh (a re-adopted one
 		 * drops the refresh in flight for the old token family) */
@@ -170,7 +180,7 @@ void api_secrets_list(struct broker *b, const struct api_request *req, struct ap
 	json_t *s;
 	json_array_foreach(state_secrets(b->state.doc), i, s)
 		json_array_append_new(out, secret_view(s));
-	api_json(ans, 200, json_pack("{s:o}", "secrets", out));
+	api_json(ans, 200, out);
 }
 
 void api_secrets_delete(struct broker *b, const struct api_request *req, struct api_answer *ans)
@@ -193,11 +203,13 @@ void api_secrets_delete(struct broker *b, const struct api_request *req, struct 
 	json_t *draft = state_begin(&b->state);
 	state_secret(draft, name, &idx);
 	json_array_remove(state_secrets(draft), idx);
-	/* the policy names secrets, it does not hold them: rules stay, the
-	 * enforcer's next headers ask for this name is refused */
+	/* the rules stay (listed with secret_missing) but leave the policy
+	 * (snapshot.c): evaluation falls through to later rules until a secret
+	 * of this name exists again */
 	if (api_commit(b, ans, draft, true)) {
-		api_json(ans, 200, json_pack("{s:s, s:o}", "deleted", name, "rules_affected", affected));
+		api_no_content(ans);
+		api_header_ids(ans, "X-Airlock-Rules-Affected", affected);
 		broker_oauth_secret_changed(b, name);
-	} else
-		json_decref(affected);
+	}
+	json_decref(affected);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker/api.h"
+#include "broker/ipc_server.h"
 #include "broker/unixsock.h"
 #include "common/duration.h"
 #include "common/limits.h"
@@ -25,21 +26,32 @@
 #define API_CONN_LIMIT 64
 #define API_FALLBACK_TICK_MS 1000
 
+struct api_body;
+
 struct api_server {
 	struct broker *b;
 	struct MHD_Daemon *mhd;
 	uv_poll_t poll;
 	uv_timer_t timer;
-	bool poll_open, timer_open;
+	uv_timer_t wait_timer;          /* the oldest change waiting for its policy-ack */
+	bool poll_open, timer_open, wait_open;
+	bool in_run;                    /* inside MHD_run: never run it again from here */
+	struct api_body *waiting;       /* suspended requests, oldest first */
 	char *path;
 };
 
-/* Per request: the body so far. */
+/* Per request: the body so far; a change's answer while it waits until
+ * every enforcer runs the policy it pushed (policy-ack). */
 struct api_body {
 	char *buf;
 	size_t len;
 	bool too_big;
 	bool answered;
+	struct MHD_Connection *conn;
+	struct api_answer held;
+	bool holding, ready;
+	int64_t deadline_ms;
+	struct api_body *next;
 };
 
 struct api_route {
@@ -64,6 +76,7 @@ static const struct api_route routes[] = {
 	{ "DELETE", { "allows", "*", "*" }, 3, api_allows_delete_host, false },
 	{ "GET", { "ca" }, 1, api_info_ca, false },
 	{ "GET", { "status" }, 1, api_info_status, false },
+	{ "GET", { "openapi.json" }, 1, api_info_openapi, false },
 };
 
 void api_json(struct api_answer *ans, unsigned status, json_t *obj)
@@ -71,6 +84,51 @@ void api_json(struct api_answer *ans, unsigned status, json_t *obj)
 	json_decref(ans->json);
 	ans->status = status;
 	ans->json = obj;
+}
+
+void api_no_content(struct api_answer *ans)
+{
+	json_decref(ans->json);
+	ans->json = NULL;
+	ans->status = 204;
+}
+
+static void api_header(struct api_answer *ans, const char *name, char *value)
+{
+	if (ans->nheaders == API_HEADERS_MAX)
+		abort(); /* a handler's bug: API_HEADERS_MAX is sized for the handlers */
+	ans->headers[ans->nheaders].name = name;
+	ans->headers[ans->nheaders].value = value;
+	ans->nheaders++;
+}
+
+void api_header_ids(struct api_answer *ans, const char *name, const json_t *ids)
+{
+	size_t cap = json_array_size(ids) * 21 + 1, len = 0, i;
+	char *v = xmalloc(cap);
+	json_t *id;
+
+	v[0] = '\0';
+	json_array_foreach(ids, i, id)
+		len += (size_t)snprintf(v + len, cap - len, "%s%lld", i ? "," : "",
+					(long long)json_integer_value(id));
+	api_header(ans, name, v);
+}
+
+void api_header_int(struct api_answer *ans, const char *name, long long n)
+{
+	char *v = xmalloc(24);
+	snprintf(v, 24, "%lld", n);
+	api_header(ans, name, v);
+}
+
+static void api_answer_free(struct api_answer *ans)
+{
+	json_decref(ans->json);
+	free(ans->text);
+	for (size_t i = 0; i < ans->nheaders; i++)
+		free(ans->headers[i].value);
+	memset(ans, 0, sizeof *ans);
 }
 
 void api_error(struct api_answer *ans, unsigned status, const char *fmt, ...)
@@ -126,8 +184,10 @@ bool api_commit(struct broker *b, struct api_answer *ans, json_t *draft, bool po
 		api_error(ans, 500, "cannot write the state: %s", airlock_strerror(ret));
 		return false;
 	}
-	if (policy_changed)
+	if (policy_changed) {
 		broker_policy_publish(b, &pf);   /* the frame checked above, not a second encoding */
+		ans->policy_version = b->policy_version;
+	}
 	return true;
 }
 
@@ -137,7 +197,9 @@ static void api_rearm(struct api_server *s);
 
 static void api_run(struct api_server *s)
 {
+	s->in_run = true;
 	MHD_run(s->mhd);
+	s->in_run = false;
 	api_rearm(s);
 }
 
@@ -166,9 +228,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct api_answe
 	enum MHD_Result r;
 	char *text = NULL;
 	size_t len = 0;
-	const char *ctype = "application/json";
+	const char *ctype = NULL;
 
 	if (ans->json) {
+		ctype = "application/json";
 		char *j = json_dumps(ans->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (!j)
 			abort();
@@ -188,8 +251,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct api_answe
 	free(text);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	for (size_t i = 0; i < ans->nheaders; i++)
+		MHD_add_response_header(resp, ans->headers[i].name, ans->headers[i].value);
 	r = MHD_queue_response(conn, ans->status, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -200,7 +266,7 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 	struct api_answer ans = { 0 };
 	api_error(&ans, status, "%s", msg);
 	enum MHD_Result r = send_answer(conn, &ans);
-	json_decref(ans.json);
+	api_answer_free(&ans);
 	return r;
 }
 
@@ -259,6 +325,88 @@ static void wipe_body(json_t *body)
 		if (json_is_string(v))
 			secure_wipe((char *)json_string_value(v), json_string_length(v));
 	}
+}
+
+/* ---- a change answers once the enforcers run it ---- */
+
+static void on_wait_timer(uv_timer_t *t);
+
+static void wait_rearm(struct api_server *s)
+{
+	if (!s->waiting) {
+		uv_timer_stop(&s->wait_timer);
+		return;
+	}
+	int64_t ms = s->waiting->deadline_ms - time_mono_ms();
+	uv_timer_start(&s->wait_timer, on_wait_timer, ms > 0 ? (uint64_t)ms : 0, 0);
+}
+
+static void unhold(struct api_server *s, struct api_body *body)
+{
+	struct api_body **pp = &s->waiting;
+	while (*pp && *pp != body)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = body->next;
+	body->next = NULL;
+}
+
+/* Release the waiting answers whose policy every enforcer runs, and those
+ * past their deadline (marked so); MHD sends them on its next run. */
+static void release(struct api_server *s, bool all)
+{
+	int64_t now = time_mono_ms();
+	bool any = false;
+	for (struct api_body *b = s->waiting, *n; b; b = n) {
+		n = b->next;
+		bool done = ipc_server_applied(s->b->ipc, b->held.policy_version);
+		if (!done && !all && now < b->deadline_ms)
+			continue;
+		if (!done) {
+			log_warn("an enforcer has not confirmed a policy change; answering anyway",
+				 KV_I("version", (long long)b->held.policy_version),
+				 KV_I("waited_ms", AL_POLICY_ACK_TIMEOUT_MS));
+			api_header(&b->held, "X-Airlock-Policy-Applied", xstrdup("false"));
+		}
+		unhold(s, b);
+		b->ready = true;
+		MHD_resume_connection(b->conn);
+		any = true;
+	}
+	wait_rearm(s);
+	if (any && s->mhd && !all) {
+		if (s->in_run)
+			uv_timer_start(&s->timer, on_mhd_timer, 0, 0);   /* a change pushed from inside a request */
+		else
+			api_run(s);
+	}
+}
+
+static void on_wait_timer(uv_timer_t *t)
+{
+	release(t->data, false);
+}
+
+static enum MHD_Result hold(struct api_server *s, struct MHD_Connection *conn, struct api_body *body,
+			    struct api_answer *ans)
+{
+	body->held = *ans;
+	body->holding = true;
+	body->conn = conn;
+	body->deadline_ms = time_mono_ms() + AL_POLICY_ACK_TIMEOUT_MS;
+	struct api_body **pp = &s->waiting;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = body;
+	MHD_suspend_connection(conn);
+	wait_rearm(s);
+	return MHD_YES;
+}
+
+void api_policy_progress(struct broker *b)
+{
+	if (b->api)
+		release(b->api, false);
 }
 
 static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *conn,
@@ -333,11 +481,15 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 		log_debug("api", KV_S("method", method), KV_S("path", url), KV_I("status", ans.status));
 	else
 		log_info("api", KV_S("method", method), KV_S("path", url), KV_I("status", ans.status));
-	r = send_answer(conn, &ans);
-	json_decref(ans.json);
-	free(ans.text);
 	wipe_body(req.body);
 	json_decref(req.body);
+	if (ans.policy_version) {
+		api_header_int(&ans, "X-Airlock-Policy-Version", (long long)ans.policy_version);
+		if (!ipc_server_applied(s->b->ipc, ans.policy_version))
+			return hold(s, conn, body, &ans);
+	}
+	r = send_answer(conn, &ans);
+	api_answer_free(&ans);
 	return r;
 }
 
@@ -383,6 +535,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		body->buf[body->len] = '\0';
 		return MHD_YES;
 	}
+	if (body->holding) {
+		if (!body->ready)
+			return MHD_YES;
+		body->holding = false;
+		enum MHD_Result r = send_answer(conn, &body->held);
+		api_answer_free(&body->held);
+		return r;
+	}
 	if (body->answered)
 		return MHD_YES;
 	body->answered = true;
@@ -394,9 +554,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct api_server *s = cls;
 	struct api_body *body = *con_cls;
 	if (!body)
 		return;
+	unhold(s, body);
+	if (body->holding)
+		api_answer_free(&body->held);
 	/* bodies carry secret values: wipe them */
 	secure_free(body->buf, body->len);
 	free(body);
@@ -429,7 +593,7 @@ int api_server_start(struct broker *b, const char *path, struct api_server **out
 		free(s);
 		return fd;
 	}
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
 				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -453,6 +617,9 @@ int api_server_start(struct broker *b, const char *path, struct api_server **out
 	uv_timer_init(b->loop, &s->timer);
 	s->timer.data = s;
 	s->timer_open = true;
+	uv_timer_init(b->loop, &s->wait_timer);
+	s->wait_timer.data = s;
+	s->wait_open = true;
 	api_rearm(s);
 	*out = s;
 	return 0;
@@ -470,9 +637,11 @@ static void on_handle_closed(uv_handle_t *h)
 	struct api_server *s = h->data;
 	if (h == (uv_handle_t *)&s->poll)
 		s->poll_open = false;
-	else
+	else if (h == (uv_handle_t *)&s->timer)
 		s->timer_open = false;
-	if (!s->poll_open && !s->timer_open) {
+	else
+		s->wait_open = false;
+	if (!s->poll_open && !s->timer_open && !s->wait_open) {
 		free(s->path);
 		free(s);
 	}
@@ -484,10 +653,13 @@ void api_server_stop(struct api_server *s)
 		return;
 	uv_poll_stop(&s->poll);
 	uv_timer_stop(&s->timer);
+	/* MHD refuses to stop over suspended connections: let them go */
+	release(s, true);
 	/* MHD closes its epoll fd and the listen socket */
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
 	unlink(s->path);
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&s->wait_timer, on_handle_closed);
 }

@@ -1,7 +1,11 @@
 /* IPC server: one uv_pipe_t per enforcer connection, frames read with
- * ipc_reader, each message handled by its row in the dispatch table;
- * anything else closes the connection (the secret holder is strict).
- * answer_headers() is the only place a secret value is opened. */
+ * ipc_reader, each checked against its table in common/ipc.c and handled by
+ * its row in the dispatch table, which also says whether it may come before
+ * hello and more than once; anything else closes the connection (the secret
+ * holder is strict). answer_headers() opens bearer and basic values to
+ * answer an ask; OAuth credentials are opened by oauth_cred_open()
+ * (broker/oauth_cred.c), and broker.c opens each value once at start to
+ * check the seal key. */
 #include "config.h"
 
 #include "broker/ipc_server.h"
@@ -10,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/api.h"
 #include "broker/oauth.h"
 #include "broker/secret_types.h"
 #include "broker/unixsock.h"
@@ -31,9 +36,11 @@ struct ipc_conn {
 	struct ipc_reader rd;
 	bool hello;
 	bool asks_only;    /* a worker's own door: asks and answers, no policy */
+	unsigned seen;     /* 1 << kind of each message received (ONCE rows) */
 	bool closing;
 	int pid;
 	uint64_t serial;   /* names the connection for answers sent later (oauth holds) */
+	uint64_t acked;    /* policy version this enforcer runs (policy-ack) */
 	/* the answers to the asks of one read, written together (may carry secrets) */
 	bool batching;
 	char *batch;
@@ -47,6 +54,7 @@ struct ipc_server {
 	char *path;
 	struct ipc_conn *conns;
 	uint64_t next_serial;
+	bool stopping;
 	char rbuf[IPC_READ_CHUNK];
 };
 
@@ -119,53 +127,26 @@ static int conn_send(struct ipc_conn *c, const json_t *msg, bool wipe)
 
 /* ---- answers ---- */
 
-static json_t *headers_error(json_int_t id, const char *code, const char *message)
+static json_t *headers_error(uint32_t id, const char *code, const char *message)
 {
-	return json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", id, "error", code,
-			 "message", message);
-}
-
-static const struct json_field headers_fields[] = {
-	{ "type", JF_STRING, true, 0, 0, 32, 0 },
-	{ "id", JF_INT, true, 0, UINT32_MAX, 0, 0 },
-	{ "secret", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
-	{ "host", JF_STRING, true, 0, 0, AL_HOST_BUF, 0 },
-};
-
-/* Header values are credentials: scrub jansson's copies before freeing. */
-static void wipe_pairs(json_t *pairs)
-{
-	size_t i;
-	json_t *pair;
-	json_array_foreach(pairs, i, pair) {
-		json_t *v = json_array_get(pair, 1);
-		if (json_is_string(v))
-			secure_wipe((char *)json_string_value(v), json_string_length(v));
-	}
-}
-
-static void wipe_headers_answer(json_t *ans)
-{
-	wipe_pairs(json_object_get(ans, "headers"));
-	wipe_pairs(json_object_get(ans, "merge"));
+	return ipc_msg_headers_refusal(id, code, message, 0);
 }
 
 json_t *answer_headers(struct broker *b, const json_t *ask)
 {
+	if (ipc_msg_validate(ask, IPC_HEADERS_ASK, NULL, 0) < 0)
+		return NULL;
 	return answer_headers_conn(b, ask, 0, NULL);
 }
 
 json_t *answer_headers_conn(struct broker *b, const json_t *ask, uint64_t conn, bool *deferred)
 {
-	char err[256];
 	char host[AL_HOST_BUF];
 	enum host_kind kind;
 	uint8_t *pt = NULL;
 	size_t ptlen = 0;
 
-	if (json_validate(ask, headers_fields, ARRAY_SIZE(headers_fields), "", err, sizeof err) < 0)
-		return NULL;
-	json_int_t id = json_integer_value(json_object_get(ask, "id"));
+	uint32_t id = ipc_msg_id(ask);
 	const char *name = json_str(ask, "secret", "");
 	const char *asked = json_str(ask, "host", "");
 
@@ -175,7 +156,7 @@ json_t *answer_headers_conn(struct broker *b, const json_t *ask, uint64_t conn, 
 	const json_t *sec = state_secret(b->state.doc, name, NULL);
 	if (!sec)
 		return headers_error(id, "secret-not-found", "no such secret");
-	if (!host_pattern_match(json_str(sec, "host", ""), host)) {
+	if (!secret_host_allowed(sec, host)) {
 		log_warn("headers refused: secret not bound to host", KV_S("secret", name),
 			 KV_S("host", host), KV_S("bound_to", json_str(sec, "host", "")));
 		return headers_error(id, "secret-host-mismatch", "secret is not bound to this host");
@@ -197,15 +178,16 @@ json_t *answer_headers_conn(struct broker *b, const json_t *ask, uint64_t conn, 
 	int ret = type->headers(pt, ptlen, host, headers, strip, merge);
 	secure_free(pt, ptlen);
 	if (ret < 0) {
-		wipe_pairs(headers);
-		wipe_pairs(merge);
+		/* header values are credentials: scrub jansson's copies */
+		ipc_msg_wipe(headers);
+		ipc_msg_wipe(merge);
 		json_decref(headers);
 		json_decref(strip);
 		json_decref(merge);
 		return headers_error(id, "broker-error", "cannot shape the headers");
 	}
 	log_debug("headers answered", KV_S("secret", name), KV_S("host", host));
-	json_t *ans = json_pack("{s:s, s:I, s:o, s:o}", "type", IPC_MSG_HEADERS, "id", id,
+	json_t *ans = json_pack("{s:s, s:I, s:o, s:o}", "type", IPC_MSG_HEADERS, "id", (json_int_t)id,
 				"headers", headers, "strip", strip);
 	/* "merge" only when a provider asks for it (common/ipc.h) */
 	if (json_array_size(merge))
@@ -215,6 +197,8 @@ json_t *answer_headers_conn(struct broker *b, const json_t *ask, uint64_t conn, 
 }
 
 
+/* ---- the dispatch table: one row per message an enforcer may send ---- */
+
 static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
 {
 	struct broker *b = c->srv->b;
@@ -223,10 +207,7 @@ static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
 		return AL_EPROTO;
 	}
 	c->hello = true;
-	const json_t *ao = json_object_get(msg, "asks_only");
-	if (ao && !json_is_boolean(ao))
-		return AL_EPROTO;
-	if (json_is_true(ao)) {
+	if (json_is_true(json_object_get(msg, "asks_only"))) {
 		/* an enforcer worker's own connection for its asks: no policy */
 		c->asks_only = true;
 		log_debug("enforcer worker connected", KV_I("pid", c->pid));
@@ -244,6 +225,7 @@ static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
 	return 0;
 }
 
+/* msg was checked against its table by conn_handle */
 static int on_msg_headers(struct ipc_conn *c, const json_t *msg)
 {
 	bool deferred = false;
@@ -253,7 +235,7 @@ static int on_msg_headers(struct ipc_conn *c, const json_t *msg)
 	if (!ans)
 		return AL_EPROTO;
 	int ret = conn_send(c, ans, true);
-	wipe_headers_answer(ans);
+	ipc_msg_wipe(ans);
 	json_decref(ans);
 	return ret;
 }
@@ -267,6 +249,19 @@ static int on_msg_upstream_401(struct ipc_conn *c, const json_t *msg)
 	return 0;
 }
 
+static int on_msg_policy_ack(struct ipc_conn *c, const json_t *msg)
+{
+	if (c->asks_only)
+		return AL_EPROTO;   /* only the connection that gets policies acks them */
+	uint64_t v = (uint64_t)json_int(msg, "version", 0);
+	if (v > c->srv->b->policy_version)
+		return AL_EPROTO;   /* a version never sent */
+	if (v > c->acked)
+		c->acked = v;
+	api_policy_progress(c->srv->b);
+	return 0;
+}
+
 static int on_msg_shim(struct ipc_conn *c, const json_t *msg)
 {
 	json_t *ans = answer_shim(c->srv->b, msg);
@@ -277,24 +272,46 @@ static int on_msg_shim(struct ipc_conn *c, const json_t *msg)
 	return ret;
 }
 
-static const struct {
-	const char *type;
+/* OpenSSH's monitor keeps MON_PERMIT and MON_ONCE per request; so does
+ * each row here: `after_hello` rows are refused before hello, `once` rows
+ * the second time. A message without a row is refused. */
+static const struct ipc_row {
+	enum ipc_kind kind;
+	bool after_hello;
+	bool once;
 	int (*handle)(struct ipc_conn *c, const json_t *msg);
 } ipc_dispatch[] = {
-	{ IPC_MSG_SHIM, on_msg_shim },
-	{ IPC_MSG_HELLO, on_msg_hello },
-	{ IPC_MSG_HEADERS, on_msg_headers },
-	{ IPC_MSG_UPSTREAM_401, on_msg_upstream_401 },
+	{ IPC_HELLO, false, true, on_msg_hello },
+	{ IPC_HEADERS_ASK, true, false, on_msg_headers },
+	{ IPC_SHIM_ASK, true, false, on_msg_shim },
+	{ IPC_UPSTREAM_401, true, false, on_msg_upstream_401 },
+	{ IPC_POLICY_ACK, true, false, on_msg_policy_ack },
 };
 
 static int conn_handle(struct ipc_conn *c, const json_t *msg)
 {
+	char err[160];
+	enum ipc_kind kind;
+	const struct ipc_row *row = NULL;
 	const char *type = json_str(msg, "type", "");
-	for (size_t i = 0; i < ARRAY_SIZE(ipc_dispatch); i++)
-		if (strcmp(ipc_dispatch[i].type, type) == 0)
-			return ipc_dispatch[i].handle(c, msg);
-	log_warn("enforcer sent an unknown message; closing", KV_S("type", type), KV_I("pid", c->pid));
-	return AL_EPROTO;
+	int ret = ipc_msg_check(msg, IPC_FROM_ENFORCER, &kind, err, sizeof err);
+
+	if (ret < 0) {
+		log_warn("enforcer sent a message the door refuses; closing", KV_S("type", type),
+			 KV_S("error", err), KV_I("pid", c->pid));
+		return AL_EPROTO;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ipc_dispatch) && !row; i++)
+		if (ipc_dispatch[i].kind == kind)
+			row = &ipc_dispatch[i];
+	if (!row || (row->after_hello && !c->hello) || (row->once && (c->seen & 1u << kind))) {
+		log_warn("enforcer sent a message it may not send now; closing", KV_S("type", type),
+			 KV_S("error", !row ? "no row" : row->once && c->seen & 1u << kind ? "only once" : "before hello"),
+			 KV_I("pid", c->pid));
+		return AL_EPROTO;
+	}
+	c->seen |= 1u << kind;
+	return row->handle(c, msg);
 }
 
 /* ---- connections ---- */
@@ -319,6 +336,10 @@ static void conn_close(struct ipc_conn *c)
 	if (*pp)
 		*pp = c->next;
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+	/* an API answer waiting for this enforcer waits no more: it gets the
+	 * whole policy when it says hello again */
+	if (c->hello && !c->asks_only && !c->srv->stopping)
+		api_policy_progress(c->srv->b);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -447,10 +468,19 @@ void ipc_server_broadcast(struct ipc_server *s, const uint8_t *frame, size_t len
 	}
 }
 
+bool ipc_server_applied(const struct ipc_server *s, uint64_t version)
+{
+	for (const struct ipc_conn *c = s ? s->conns : NULL; c; c = c->next)
+		if (c->hello && !c->asks_only && !c->closing && c->acked < version)
+			return false;
+	return true;
+}
+
 void ipc_server_stop(struct ipc_server *s)
 {
 	if (!s)
 		return;
+	s->stopping = true;
 	while (s->conns)
 		conn_close(s->conns);
 	unlink(s->path);

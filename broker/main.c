@@ -13,6 +13,7 @@
 
 #include "broker/broker.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 
 int main(int argc, char **argv)
 {
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
+	json_wipe_on_free();
 
 	memset(&b, 0, sizeof b);
 	ret = options_parse(argc, argv, &b.cfg);

@@ -16,6 +16,7 @@
 
 #include "broker/api.h"
 #include "broker/ipc_server.h"
+#include "broker/secret_types.h"
 #include "common/duration.h"
 #include "common/fileutil.h"
 #include "common/ipc.h"
@@ -92,11 +93,7 @@ static void on_slot_handle_closed(uv_handle_t *h)
 
 static json_t *headers_error(json_int_t id, const char *code, const char *message, int64_t retry)
 {
-	json_t *a = json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", id, "error", code,
-			      "message", message);
-	if (retry > 0)
-		json_object_set_new(a, "retry_after", json_integer(retry));
-	return a;
+	return ipc_msg_headers_refusal((uint32_t)id, code, message, retry);
 }
 
 static void send_answer(struct oauth_mgr *m, uint64_t conn, json_t *ans)
@@ -125,7 +122,7 @@ static void waiters_answer(struct oauth_slot *s, const char *code, const char *m
 		json_t *ans = NULL;
 		const json_t *sec = state_secret(m->b->state.doc, s->name, NULL);
 		/* the secret may have been re-adopted meanwhile: check again */
-		if (!code && sec && !host_pattern_match(json_str(sec, "host", ""), w->host))
+		if (!code && sec && !secret_host_allowed(sec, w->host))
 			ans = headers_error(w->id, "secret-host-mismatch",
 					    "secret is not bound to this host", 0);
 		else if (!code && sec)
@@ -357,6 +354,7 @@ static int save_refreshed(struct oauth_slot *s, const json_t *next)
 	else
 		json_object_del(rec, "expires_at");
 	json_object_set_new(rec, "status", json_string("ok"));
+	json_object_del(rec, "status_reason");
 	free(sealed);
 	return state_commit(&b->state, draft);
 }
@@ -368,14 +366,22 @@ static void mark_relogin(struct oauth_slot *s, const char *reason)
 	json_t *draft = state_begin(&b->state);
 	json_t *rec = state_secret(draft, s->name, &idx);
 	const char *type = rec ? json_str(rec, "type", "") : "";
-	log_error("OAuth login lost: relogin required (log in on the host, then: airlock secret "
-		  "create NAME --type TYPE --value-file FILE --force)",
-		  KV_S("secret", s->name), KV_S("type", type), KV_S("reason", reason));
+	const struct oauth_provider *p = oauth_provider_find(type);
+	if (p && p->mints)
+		log_error("credential refused for good: no token can be obtained until the secret is "
+			  "fixed (airlock secret create NAME --type TYPE --value-file FILE --force)",
+			  KV_S("secret", s->name), KV_S("type", type), KV_S("reason", reason));
+	else
+		log_error("OAuth login lost: relogin required (log in on the host, then: airlock "
+			  "secret create NAME --type TYPE --value-file FILE --force)",
+			  KV_S("secret", s->name), KV_S("type", type), KV_S("reason", reason));
 	if (!rec) {
 		json_decref(draft);
 		return;
 	}
 	json_object_set_new(rec, "status", json_string("relogin-required"));
+	/* the listing says why (reason words and fixed text, never a value) */
+	json_object_set_new(rec, "status_reason", json_string(reason));
 	if (state_commit(&b->state, draft) < 0)
 		log_error("cannot record relogin-required", KV_S("secret", s->name));
 }
@@ -467,11 +473,19 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 		} else {
 			s->attempts = 0;
 			s->not_before_ms = 0;
-			log_info("OAuth credential refreshed", KV_S("secret", s->name),
-				 KV_S("type", p->type), KV_I("expires_at", json_int(next, "expires_at", 0)),
-				 KV_I("ms", took));
+			if (oauth_access_usable(next, now))
+				log_info("OAuth credential refreshed", KV_S("secret", s->name),
+					 KV_S("type", p->type),
+					 KV_I("expires_at", json_int(next, "expires_at", 0)), KV_I("ms", took));
+			else
+				log_info("credential updated; its token is asked for next",
+					 KV_S("secret", s->name), KV_S("type", p->type), KV_I("ms", took));
 			write_back(b, state_secret(b->state.doc, s->name, NULL), next);
-			waiters_answer(s, NULL, NULL, 0);
+			/* a step that brought no token yet (github-app found its
+			 * installation): the next one is due now and the asks
+			 * keep waiting for it, within their hold */
+			if (oauth_access_usable(next, now) || oauth_refresh_due(p, next) > now)
+				waiters_answer(s, NULL, NULL, 0);
 		}
 	} else if (res.outcome == OAUTH_PERMANENT) {
 		mark_relogin(s, res.reason);
@@ -530,6 +544,20 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 	json_t *c = oauth_cred_open(b, sec);
 	if (!p || !c) {
 		oauth_cred_close(c);
+		return 0;
+	}
+	char err[192];
+	if ((ret = oauth_cred_read_file(c, err, sizeof err)) < 0) {
+		/* the key file may be in the middle of a replacement: retry */
+		oauth_cred_close(c);
+		s->attempts++;
+		int64_t d = backoff_s(s->attempts);
+		s->not_before_ms = wall_ms() + d * 1000;
+		log_error("cannot read the credential's key file; will retry", KV_S("secret", s->name),
+			  KV_S("error", err), KV_I("retry_in", d));
+		waiters_answer(s, "credential-refreshing", "the credential's key file is unreadable",
+			       d < 60 ? d : 60);
+		slot_schedule(s);
 		return 0;
 	}
 	ret = p->refresh_request(c, &req);

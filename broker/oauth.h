@@ -33,8 +33,15 @@
 int broker_oauth_start(struct broker *b) AL_MUST_CHECK;
 void broker_oauth_stop(struct broker *b);
 
-/* True when type names an OAuth secret type. */
+/* True when type names a secret type of oauth-providers/ (the oauth-*
+ * logins, github-app, github-app-user): refreshed or minted by the broker. */
 bool broker_oauth_type(const char *type);
+/* True when the type keeps a vendor file in sync (write_back). */
+bool broker_oauth_writes_back(const char *type);
+/* Read the host file a credential names (github-app's private_key_file)
+ * into the opened credential c (never into the sealed one). 0 when there
+ * is none to read; err never quotes the file. */
+int oauth_cred_read_file(json_t *c, char *err, size_t errlen) AL_MUST_CHECK;
 /* The provider's default host for --host (NULL when not an OAuth type). */
 const char *broker_oauth_default_host(const char *type);
 /* Rows of the secret type table (broker/secret_types.c): prepare adopts the
@@ -49,6 +56,12 @@ int oauth_prepare_github_copilot(const uint8_t *value, size_t len, int64_t now, 
 				 size_t *outlen, json_t *meta, char *err, size_t errlen);
 int oauth_prepare_xai(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
 		      size_t *outlen, json_t *meta, char *err, size_t errlen);
+int oauth_prepare_github_app(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			     size_t *outlen, json_t *meta, char *err, size_t errlen);
+int oauth_prepare_github_app_user(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+				  size_t *outlen, json_t *meta, char *err, size_t errlen);
+int oauth_prepare_client_creds(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			       size_t *outlen, json_t *meta, char *err, size_t errlen);
 int oauth_type_headers(const uint8_t *pt, size_t len, const char *host, json_t *headers,
 		       json_t *strip, json_t *merge);
 

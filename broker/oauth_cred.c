@@ -7,11 +7,14 @@
 
 #include "broker/oauth.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "broker/api.h"
 #include "common/duration.h"
+#include "common/fileutil.h"
 #include "common/ipc.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
@@ -40,6 +43,48 @@ const char *broker_oauth_default_host(const char *type)
 	return p ? p->default_host : NULL;
 }
 
+bool broker_oauth_writes_back(const char *type)
+{
+	const struct oauth_provider *p = oauth_provider_find(type);
+	return p && p->write_back;
+}
+
+int oauth_cred_read_file(json_t *c, char *err, size_t errlen)
+{
+	const struct oauth_provider *p = oauth_provider_find(json_str(c, "type", ""));
+	const char *path = p && p->host_file ? json_str(c, p->host_file, NULL) : NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!path)
+		return 0;
+	/* a FIFO or a device would stall the broker's loop: a plain file only */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, ".%s: not a regular file", p->host_file);
+		return AL_EINVAL;
+	}
+	if ((ret = file_read_all(path, AL_PEM_MAX, &buf, &len)) < 0) {
+		snprintf(err, errlen, ".%s: cannot read it: %s", p->host_file,
+			 ret == AL_ETOOBIG ? "over 64 KiB" : airlock_strerror(ret));
+		return ret;
+	}
+	if (strlen(buf) != len) {
+		secure_free(buf, len);
+		snprintf(err, errlen, ".%s: holds a NUL byte", p->host_file);
+		return AL_EINVAL;
+	}
+	json_t *s = json_stringn(buf, len);
+	secure_free(buf, len);
+	if (!s) {
+		snprintf(err, errlen, ".%s: not UTF-8 text", p->host_file);
+		return AL_EINVAL;
+	}
+	json_object_set_new(c, p->host_file_into, s);
+	return 0;
+}
+
 static int prepare(const struct oauth_provider *p, const uint8_t *value, size_t len, int64_t now,
 		   uint8_t **out, size_t *outlen, json_t *meta, char *err, size_t errlen)
 {
@@ -47,6 +92,18 @@ static int prepare(const struct oauth_provider *p, const uint8_t *value, size_t 
 	int ret = oauth_adopt(p, (const char *)value, len, now, &c, err, errlen);
 	if (ret < 0)
 		return ret;
+	/* a key file is read now, so that a wrong path or a key that is not
+	 * one is refused at once rather than at the first refresh; what was
+	 * read is dropped again: the file stays the key's only home */
+	if (p->host_file && json_str(c, p->host_file, NULL)) {
+		if ((ret = oauth_cred_read_file(c, err, errlen)) < 0 ||
+		    (ret = p->check(c, err, errlen)) < 0) {
+			oauth_cred_close(c);
+			return ret;
+		}
+		oauth_json_wipe(json_object_get(c, p->host_file_into));
+		json_object_del(c, p->host_file_into);
+	}
 	char *dump = oauth_cred_dump(c);
 	*out = (uint8_t *)dump;
 	*outlen = strlen(dump);
@@ -79,6 +136,24 @@ int oauth_prepare_xai(const uint8_t *value, size_t len, int64_t now, uint8_t **o
 		      size_t *outlen, json_t *meta, char *err, size_t errlen)
 {
 	return prepare(&oauth_xai, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_github_app(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			     size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_github_app, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_github_app_user(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+				  size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_github_app_user, value, len, now, out, outlen, meta, err, errlen);
+}
+
+int oauth_prepare_client_creds(const uint8_t *value, size_t len, int64_t now, uint8_t **out,
+			       size_t *outlen, json_t *meta, char *err, size_t errlen)
+{
+	return prepare(&oauth_client_creds, value, len, now, out, outlen, meta, err, errlen);
 }
 
 int oauth_type_headers(const uint8_t *pt, size_t len, const char *host, json_t *headers,
@@ -150,29 +225,20 @@ const char *oauth_adopted_elsewhere(struct broker *b, const char *name, const ui
 
 /* ---- token shim ---- */
 
-static const struct json_field shim_fields[] = {
-	{ "type", JF_STRING, true, 0, 0, 32, 0 },
-	{ "id", JF_INT, true, 0, UINT32_MAX, 0, 0 },
-	{ "client", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
-	{ "host", JF_STRING, true, 0, 0, AL_HOST_BUF, 0 },
-	{ "path", JF_STRING, true, 0, 0, AL_PATH_MAX, 0 },
-	{ "method", JF_STRING, true, 0, 0, AL_METHOD_MAX, 0 },
-};
-
 json_t *answer_shim(struct broker *b, const json_t *ask)
 {
-	char err[128], host[AL_HOST_BUF];
+	char host[AL_HOST_BUF];
 	enum host_kind kind;
 	int64_t now = time_now();
 	size_t i;
 	json_t *r;
 
-	if (json_validate(ask, shim_fields, ARRAY_SIZE(shim_fields), "", err, sizeof err) < 0)
+	if (ipc_msg_validate(ask, IPC_SHIM_ASK, NULL, 0) < 0)
 		return NULL;
-	json_int_t id = json_integer_value(json_object_get(ask, "id"));
+	uint32_t id = ipc_msg_id(ask);
 	const char *client = json_str(ask, "client", ""), *asked = json_str(ask, "host", "");
 	const char *path = json_str(ask, "path", ""), *method = json_str(ask, "method", "");
-	json_t *no = json_pack("{s:s, s:I, s:s}", "type", IPC_MSG_SHIM, "id", id, "error", "no-shim");
+	json_t *no = ipc_msg_shim_refusal(id, "no-shim");
 	if (host_canon(asked, strlen(asked), host, &kind) < 0)
 		return no;
 	/* the first live rule of this client that injects an OAuth secret
@@ -196,7 +262,7 @@ json_t *answer_shim(struct broker *b, const json_t *ask)
 		json_decref(body);
 		if (!text)
 			abort();
-		json_t *a = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}", "type", IPC_MSG_SHIM, "id", id,
+		json_t *a = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}", "type", IPC_MSG_SHIM, "id", (json_int_t)id,
 				      "status", 200, "content_type", "application/json", "body", text,
 				      "secret", sname);
 		free(text);
@@ -225,6 +291,15 @@ void api_secrets_stub(struct broker *b, const struct api_request *req, struct ap
 	if (!p) {
 		api_error(ans, 400, "secret %s is of type %s: only oauth-* secrets have a stub", name,
 			  json_str(sec, "type", ""));
+		return;
+	}
+	if (!p->stub) {
+		/* no vendor file holds these: git, gh and plain HTTP clients get
+		 * the credential from airlock on each request a rule injects */
+		api_error(ans, 400, "secret %s is of type %s: the sandbox needs no placeholder (airlock "
+			  "adds the credential to every request a rule injects it into; keep no "
+			  "credential helper, and give a tool that insists on a token any dummy, "
+			  "e.g. GH_TOKEN=placeholder)", name, p->type);
 		return;
 	}
 	if (!(c = oauth_cred_open(b, sec))) {

@@ -1,6 +1,6 @@
-/* airlock-broker's command line: one table of options (name, argument,
- * whether the enforcer gets it too), parsed into struct broker_config.
- * Proxy flags are validated here and handed to the enforcer unchanged. */
+/* airlock-broker's command line, parsed with the table of common/flags.c
+ * into struct broker_config. Proxy flags are validated here and handed to
+ * the enforcer unchanged. */
 #ifndef AIRLOCK_BROKER_OPTIONS_H
 #define AIRLOCK_BROKER_OPTIONS_H
 

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/jsonutil.h"
 #include "common/limits.h"
+#include "common/netmatch.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
 
@@ -107,14 +109,23 @@ static int basic_headers(const uint8_t *v, size_t len, const char *host, json_t 
 }
 
 static const struct secret_type types[] = {
-	{ "bearer", NULL, bearer_prepare, bearer_headers },
-	{ "basic", NULL, basic_prepare, basic_headers },
+	{ "bearer", NULL, bearer_prepare, bearer_headers, { NULL, NULL } },
+	{ "basic", NULL, basic_prepare, basic_headers, { NULL, NULL } },
 	/* broker/oauth.c: adopt the vendor file; headers via oauth_answer_headers */
-	{ "oauth-claude", "api.anthropic.com", oauth_prepare_claude, oauth_type_headers },
-	{ "oauth-codex", "chatgpt.com", oauth_prepare_codex, oauth_type_headers },
+	{ "oauth-claude", "api.anthropic.com", oauth_prepare_claude, oauth_type_headers,
+	  { NULL, NULL } },
+	{ "oauth-codex", "chatgpt.com", oauth_prepare_codex, oauth_type_headers, { NULL, NULL } },
 	{ "oauth-github-copilot", "*.githubcopilot.com", oauth_prepare_github_copilot,
-	  oauth_type_headers },
-	{ "oauth-xai", "api.x.ai", oauth_prepare_xai, oauth_type_headers },
+	  oauth_type_headers, { NULL, NULL } },
+	{ "oauth-xai", "api.x.ai", oauth_prepare_xai, oauth_type_headers, { NULL, NULL } },
+	/* tokens the broker mints or refreshes itself; one secret bound to
+	 * github.com serves Git there and the REST API on api.github.com */
+	{ "github-app", "github.com", oauth_prepare_github_app, oauth_type_headers,
+	  { "github.com", "api.github.com" } },
+	{ "github-app-user", "github.com", oauth_prepare_github_app_user, oauth_type_headers,
+	  { "github.com", "api.github.com" } },
+	{ "oauth-client-creds", NULL, oauth_prepare_client_creds, oauth_type_headers,
+	  { NULL, NULL } },
 };
 
 const struct secret_type *secret_type_find(const char *name)
@@ -128,6 +139,17 @@ const struct secret_type *secret_type_find(const char *name)
 bool secret_type_supported(const struct secret_type *t)
 {
 	return t && t->prepare && t->headers;
+}
+
+bool secret_host_allowed(const json_t *sec, const char *host)
+{
+	const char *bound = json_str(sec, "host", "");
+	if (host_pattern_match(bound, host))
+		return true;
+	const struct secret_type *t = secret_type_find(json_str(sec, "type", ""));
+	/* exact binding only: a *.domain binding never widens to a companion */
+	return t && t->also_host[0] && strcmp(bound, t->also_host[0]) == 0 &&
+	       strcmp(host, t->also_host[1]) == 0;
 }
 
 const char *secret_type_names(void)

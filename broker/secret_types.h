@@ -1,8 +1,9 @@
 /* Secret types, one row each: how the value given to the API becomes the
- * bytes that are sealed, and how those bytes become the headers injected
- * for a host. bearer and basic live here; the oauth-* rows are known but
- * not supported until oauth-providers/ (issue 6) plugs its adopt and
- * headers in (oauth_provider->adopt / ->headers map onto prepare / headers). */
+ * bytes that are sealed, how those bytes become the headers injected for a
+ * host, and which hosts a binding covers. bearer and basic live here; the
+ * rows of the oauth-providers/ types (oauth-*, github-app, github-app-user)
+ * plug in their adopt and headers (oauth_provider->adopt / ->headers map
+ * onto prepare / headers) through broker/oauth_cred.c. */
 #ifndef AIRLOCK_BROKER_SECRET_TYPES_H
 #define AIRLOCK_BROKER_SECRET_TYPES_H
 
@@ -30,11 +31,20 @@ struct secret_type {
 	 * JSON strings after encoding the answer. */
 	int (*headers)(const uint8_t *pt, size_t len, const char *host, json_t *headers,
 		       json_t *strip, json_t *merge);
+	/* A second host served by a secret bound exactly to the first: the
+	 * GitHub types bound to github.com (Git) also serve api.github.com
+	 * (the REST API of the same account), each in its own shape. NULL: the
+	 * binding alone decides. */
+	const char *also_host[2];
 };
 
 /* NULL when the name is not a type at all. */
 const struct secret_type *secret_type_find(const char *name);
 bool secret_type_supported(const struct secret_type *t);
+/* May secret record sec be injected into a request to host (canonical)?
+ * Its binding matches host (exact or *.domain), or its type serves host
+ * beside the host it is bound to (also_host). */
+bool secret_host_allowed(const json_t *sec, const char *host);
 /* "bearer, basic, oauth-claude, ..." for messages. */
 const char *secret_type_names(void);
 

@@ -1,5 +1,6 @@
 /* Builds the "policy" message from the state document. Only what the
- * enforcer needs to decide goes out: no secret values, no creation times. */
+ * enforcer needs to decide goes out: no secret values, no creation times,
+ * no rule whose secret is missing. */
 #include "config.h"
 
 #include "broker/snapshot.h"
@@ -25,10 +26,13 @@ static json_t *snapshot_rule(const json_t *r)
 json_t *snapshot_build(const json_t *doc, uint64_t version, int64_t now)
 {
 	json_t *by_client = json_object();
+	json_t *secrets = json_object();   /* the names, for one lookup per rule */
 	json_t *clients = json_array();
 	size_t i;
 	json_t *v;
 
+	json_array_foreach(state_secrets(doc), i, v)
+		json_object_set(secrets, json_string_value(json_object_get(v, "name")), json_true());
 	json_array_foreach(state_clients(doc), i, v) {
 		json_t *rules = json_array();
 		json_object_set(by_client, json_string_value(json_object_get(v, "name")), rules);
@@ -40,11 +44,22 @@ json_t *snapshot_build(const json_t *doc, uint64_t version, int64_t now)
 	json_array_foreach(state_rules(doc), i, v) {
 		if (!state_rule_live(v, now))
 			continue;
+		/* A rule whose secret was deleted stops matching: evaluation
+		 * falls through to later rules (SPEC §4, the seed SDKs'
+		 * semantics). Leaving it out here, rather than teaching the
+		 * enforcer, keeps one decision path: the enforcer only ever sees
+		 * rules whose secret exists, asks for exactly the name the rule
+		 * carries, and a secret created again under that name brings the
+		 * rule back with the next policy. */
+		const char *secret = json_string_value(json_object_get(v, "secret"));
+		if (secret && !json_object_get(secrets, secret))
+			continue;
 		json_t *rules = json_object_get(by_client, json_string_value(json_object_get(v, "client")));
 		if (rules)
 			json_array_append_new(rules, snapshot_rule(v));
 	}
 	json_decref(by_client);
+	json_decref(secrets);
 	return json_pack("{s:s, s:I, s:o}", "type", IPC_MSG_POLICY, "version", (json_int_t)version,
 			 "clients", clients);
 }

@@ -1,6 +1,7 @@
 /* The policy snapshot the enforcer receives (common/ipc.h, "policy"):
  * every client with its token hash and its live rules in declaration
- * order. Expired rules are left out at the instant they expire. */
+ * order. Expired rules are left out at the instant they expire, and rules
+ * whose secret does not exist (deleted) for as long as it does not. */
 #ifndef AIRLOCK_BROKER_SNAPSHOT_H
 #define AIRLOCK_BROKER_SNAPSHOT_H
 

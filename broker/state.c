@@ -60,6 +60,8 @@ static const struct json_field secret_fields[] = {
 	{ "sealed", JF_STRING, true, 0, 0, 0, 0 },
 	{ "source_file", JF_STRING, false, 0, 0, 4096, 0 },
 	{ "status", JF_STRING, false, 0, 0, 32, 0 },
+	/* why status is not ok (broker/oauth.c: a reason, never a value) */
+	{ "status_reason", JF_STRING, false, 0, 0, 160, 0 },
 	{ "meta", JF_OBJECT, false, 0, 0, 0, 0 },   /* per-type data (oauth, issue 6) */
 	INT_FIELD("created_at", true),
 	INT_FIELD("adopted_at", false),

@@ -4,10 +4,12 @@
  * carry a secret value: they are wiped once sent. */
 #include "config.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "common/limits.h"
@@ -18,7 +20,43 @@
 #define API_CONNECT_TIMEOUT_S 5L
 #define API_TIMEOUT_S 120L
 
+/* X-Airlock-* answer headers kept (a 204 carries its details there). */
+#define API_HEADERS_KEPT_MAX 8
+#define API_HEADER_LINE_MAX 1024
+
 static bool curl_ready;
+
+/* Keep "X-Airlock-Name: value" lines as headers["x-airlock-name"] = value;
+ * every other header (and anything past the caps) is ignored. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	json_t *headers = userdata;
+	size_t n = size * nmemb;
+	static const char prefix[] = "x-airlock-";
+	char line[API_HEADER_LINE_MAX];
+
+	if (n >= sizeof line || n < sizeof prefix || strncasecmp(data, prefix, sizeof prefix - 1) != 0 ||
+	    json_object_size(headers) >= API_HEADERS_KEPT_MAX)
+		return n;
+	memcpy(line, data, n);
+	line[n] = '\0';
+	char *colon = strchr(line, ':');
+	if (colon == NULL)
+		return n;
+	*colon = '\0';
+	char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t vl = strlen(v);
+	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		v[--vl] = '\0';
+	for (char *c = line; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	json_t *jv = json_string(v);
+	if (jv)
+		json_object_set_new(headers, line, jv);
+	return n;
+}
 
 struct sink {
 	char *buf;
@@ -75,6 +113,7 @@ void api_reply_free(struct api_reply *r)
 		secure_free(r->body, r->len);
 	if (r->json)
 		json_decref(r->json);
+	json_decref(r->headers);
 	memset(r, 0, sizeof *r);
 }
 
@@ -112,6 +151,9 @@ int api_request(struct cli *cli, const char *method, const char *path, const jso
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, API_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	r->headers = json_object();
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r->headers);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "airlock-cli/" PACKAGE_VERSION);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (body) {
@@ -149,6 +191,10 @@ int api_request(struct cli *cli, const char *method, const char *path, const jso
 	r->json = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
 	ret = 0;
 out:
+	if (ret < 0) {
+		json_decref(r->headers);
+		r->headers = NULL;
+	}
 	if (payload)
 		secure_free(payload, payload_len);
 	if (sink.buf)
@@ -162,9 +208,17 @@ out:
 
 int api_call(struct cli *cli, const char *method, const char *path, const json_t *body, json_t **out)
 {
+	return api_call_headers(cli, method, path, body, out, NULL);
+}
+
+int api_call_headers(struct cli *cli, const char *method, const char *path, const json_t *body,
+		     json_t **out, json_t **headers)
+{
 	struct api_reply r;
 	if (out)
 		*out = NULL;
+	if (headers)
+		*headers = NULL;
 	int err = api_request(cli, method, path, body, &r);
 	if (err == AL_EUNAVAIL)
 		return cli_fail("cannot reach the broker at %s: is `airlock up` running?", cli_socket(cli));
@@ -182,6 +236,10 @@ int api_call(struct cli *cli, const char *method, const char *path, const json_t
 	if (out) {
 		*out = r.json;
 		r.json = NULL;
+	}
+	if (headers) {
+		*headers = r.headers;
+		r.headers = NULL;
 	}
 	api_reply_free(&r);
 	return CLI_EXIT_OK;

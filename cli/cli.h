@@ -83,7 +83,8 @@ const char *cli_socket(struct cli *cli);
 /* Print a JSON value as the API gave it (indented, key order kept). */
 void cli_print_json(const json_t *v);
 
-/* A table printed with aligned columns. Cells are copied. */
+/* A table printed with aligned columns, one token per cell (an empty or
+ * absent cell shows "-"; blanks show as "_"). Cells are copied. */
 struct cli_table {
 	size_t ncols, nrows;
 	char **cells; /* nrows * ncols, row 0 is the header */
@@ -95,6 +96,23 @@ void cli_table_free(struct cli_table *t);
 /* "a,b,c" from a JSON array of strings or integers; `empty` when absent or empty. */
 char *cli_join_array(const json_t *arr, const char *empty);
 
+/* --- list.c: the listing commands (client list, secret list, rules) --- */
+
+/* One listing: GET a JSON array, print it as is with --json (the API's
+ * answer, the shape the seed SDKs decode), else as a table with one token
+ * per column (awk and cut split it right). */
+struct cli_list {
+	const char *path;               /* GET this; with arg, + "/" + the escaped argument */
+	const char *arg;                /* the one positional argument's name, or NULL */
+	const char *const *header;      /* ncols column titles */
+	size_t ncols;
+	/* Fill row[0..ncols) for one item: malloc'd strings, NULL shows "-". */
+	void (*row)(const json_t *item, char **row);
+	/* Print the line shown for an empty list (arg: the positional, or NULL). */
+	void (*empty)(const char *arg);
+};
+int cli_list_run(struct cli *cli, int argc, char **argv, const struct cli_list *l);
+
 /* --- api.c: the REST client over the unix socket --- */
 
 struct api_reply {
@@ -102,6 +120,7 @@ struct api_reply {
 	char *body;      /* NUL-terminated */
 	size_t len;
 	json_t *json;    /* parsed when the body is JSON, else NULL */
+	json_t *headers; /* the X-Airlock-* headers, names in lower case */
 };
 
 /* One HTTP request to http://airlock<path> over the API socket. `body` is
@@ -114,6 +133,10 @@ void api_reply_free(struct api_reply *r);
  * (*out, may be NULL when not wanted). On failure print one line (the API's
  * error, or that the broker is down) and return 1; 0 on success. */
 int api_call(struct cli *cli, const char *method, const char *path, const json_t *body, json_t **out);
+/* The same, also handing over the answer's X-Airlock-* headers (an object,
+ * names in lower case): a 204 has no body, its details are there. */
+int api_call_headers(struct cli *cli, const char *method, const char *path, const json_t *body,
+		     json_t **out, json_t **headers);
 /* Escape one path segment (a name or a host) for the URL; malloc'd. */
 char *api_escape(const char *segment);
 void api_global_cleanup(void);
@@ -138,7 +161,5 @@ int cmd_connect(int argc, char **argv);
 int cmd_secret_stub(struct cli *cli, int argc, char **argv);
 extern const char cmd_secret_stub_usage[];
 
-/* util.c: free with wiping (jansson's allocator in this process). */
-void cli_wiping_free(void *p);
 
 #endif

@@ -33,8 +33,11 @@ static const char rules_usage[] =
 	"Usage: airlock rules CLIENT [--json]\n"
 	"\n"
 	"List CLIENT's rules in declaration order (the order they are evaluated in).\n"
-	"Expired rules are not listed.\n"
-	"  --json             print the API's JSON answer\n";
+	"Expired rules are not listed. Columns: ID HOST PORTS METHODS PATHS ACTION\n"
+	"(allow, inject or passthrough) SECRET EXPIRES (RFC 3339 time or never)\n"
+	"STATUS (active, or secret-missing: the secret was deleted, the rule does not\n"
+	"match until it exists again).\n"
+	"  --json             print the API's answer as is: a JSON array of rules\n";
 
 static const char revoke_usage[] =
 	"Usage: airlock revoke CLIENT --host H [--method M]... [--path P]... [--port N]...\n"
@@ -165,34 +168,39 @@ static json_t *tuple_body(const char *client, const struct tuple *t)
 	return b;
 }
 
-/* "2026-11-23T05:13:50Z (in 59m)" */
+/* When the rule ends: its RFC 3339 time, or "never". */
 static char *expiry_text(const json_t *rule)
 {
-	const char *at = json_string_value(json_object_get(rule, "expires_at"));
+	const char *at = json_string_value(json_object_get(rule, "expires"));
 	if (at == NULL)
-		return xstrdup("never");
+		at = json_string_value(json_object_get(rule, "expires_at"));
+	return xstrdup(at ? at : "never");
+}
+
+/* How long it has left ("59m"), or NULL without an expiry. */
+static char *left_text(const json_t *rule)
+{
+	const char *at = json_string_value(json_object_get(rule, "expires"));
 	int64_t t;
-	if (time_parse(at, &t) < 0)
-		return xstrdup(at);
+	if (at == NULL || time_parse(at, &t) < 0)
+		return NULL;
 	char d[32];
 	int64_t left = t - time_now();
 	duration_format(left > 0 ? left : 0, d, sizeof d);
-	char *out = xmalloc(strlen(at) + strlen(d) + 8);
-	sprintf(out, "%s (in %s)", at, d);
-	return out;
+	return xstrdup(d);
 }
 
-static char *action_text(const json_t *rule)
+/* allow, inject or passthrough */
+static const char *action_text(const json_t *rule)
 {
 	if (json_is_true(json_object_get(rule, "passthrough")))
-		return xstrdup("passthrough");
-	const char *secret = json_string_value(json_object_get(rule, "secret"));
-	if (secret == NULL)
-		return xstrdup("allow");
-	bool missing = json_is_true(json_object_get(rule, "secret_missing"));
-	char *out = xmalloc(strlen(secret) + 32);
-	sprintf(out, "inject %s%s", secret, missing ? " (missing!)" : "");
-	return out;
+		return "passthrough";
+	return json_object_get(rule, "secret") ? "inject" : "allow";
+}
+
+static const char *rule_status(const json_t *rule)
+{
+	return json_is_true(json_object_get(rule, "secret_missing")) ? "secret-missing" : "active";
 }
 
 static int cmd_allow_run(struct cli *cli, int argc, char **argv)
@@ -214,19 +222,21 @@ static int cmd_allow_run(struct cli *cli, int argc, char **argv)
 	char *ports = cli_join_array(json_object_get(resp, "ports"), "80,443");
 	char *methods = cli_join_array(json_object_get(resp, "methods"), "any");
 	char *paths = cli_join_array(json_object_get(resp, "paths"), "any");
-	char *action = action_text(resp);
+	const char *secret = json_string_value(json_object_get(resp, "secret"));
 	char *exp = expiry_text(resp);
-	printf("rule %lld: %s may reach %s ports=%s methods=%s paths=%s action=%s expires=%s\n",
+	char *left = left_text(resp);
+	printf("rule %lld: %s may reach %s ports=%s methods=%s paths=%s action=%s%s%s expires=%s%s%s\n",
 	       (long long)json_integer_value(json_object_get(resp, "id")), client,
-	       json_string_value(json_object_get(resp, "host")) ?: t.host, ports, methods, paths, action,
-	       exp);
+	       json_string_value(json_object_get(resp, "host")) ?: t.host, ports, methods, paths,
+	       action_text(resp), secret ? " secret=" : "", secret ? secret : "", exp,
+	       left ? " left=" : "", left ? left : "");
 	if (json_is_true(json_object_get(resp, "secret_missing")))
 		cli_warn("secret %s does not exist: the rule never matches until it does", t.secret);
 	free(ports);
 	free(methods);
 	free(paths);
-	free(action);
 	free(exp);
+	free(left);
 out:
 	tuple_free(&t);
 	json_decref(body);
@@ -234,80 +244,47 @@ out:
 	return rc;
 }
 
+static void rule_row(const json_t *r, char **row)
+{
+	char id[32];
+	snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(r, "id")));
+	const char *secret = json_string_value(json_object_get(r, "secret"));
+	row[0] = xstrdup(id);
+	row[1] = xstrdup(json_string_value(json_object_get(r, "host")) ?: "-");
+	row[2] = cli_join_array(json_object_get(r, "ports"), "80,443");
+	row[3] = cli_join_array(json_object_get(r, "methods"), "any");
+	row[4] = cli_join_array(json_object_get(r, "paths"), "any");
+	row[5] = xstrdup(action_text(r));
+	row[6] = secret ? xstrdup(secret) : NULL;
+	row[7] = expiry_text(r);
+	row[8] = xstrdup(rule_status(r));
+}
+
+static void rules_none(const char *client)
+{
+	printf("no rules: %s reaches nothing (add one with: airlock allow %s --host H)\n", client,
+	       client);
+}
+
 static int cmd_rules_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		CLI_COMMON_OPTS,
-		{ NULL, 0, NULL, 0 },
+	static const char *const header[] = { "ID", "HOST", "PORTS", "METHODS", "PATHS", "ACTION",
+					      "SECRET", "EXPIRES", "STATUS" };
+	static const struct cli_list list = {
+		.path = "/proxy/v1/clients",
+		.arg = "CLIENT",
+		.header = header,
+		.ncols = ARRAY_SIZE(header),
+		.row = rule_row,
+		.empty = rules_none,
 	};
-	const char *arg;
-	bool json = false;
-	int c, rc;
-	json_t *resp = NULL;
-
-	cli_opts_begin();
-	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
-		if (c == OPT_JSON)
-			json = true;
-	if (c == CLI_OPT_STOP)
-		return cli->stop_rc;
-	if ((rc = cli_want_args(cli, argc, argv, 1, "CLIENT")) != 0)
-		return rc;
-	const char *client = argv[cli_optind()];
-
-	char *esc = api_escape(client);
-	char *path = xmalloc(strlen(esc) + sizeof "/proxy/v1/clients/");
-	sprintf(path, "/proxy/v1/clients/%s", esc);
-	rc = api_call(cli, "GET", path, NULL, &resp);
-	free(path);
-	free(esc);
-	if (rc != 0)
-		goto out;
-	if (json) {
-		cli_print_json(resp);
-		goto out;
-	}
-	const json_t *rules = json_object_get(resp, "rules");
-	if (json_array_size(rules) == 0) {
-		printf("no rules: %s reaches nothing (add one with: airlock allow %s --host H)\n", client,
-		       client);
-		goto out;
-	}
-	static const char *const header[] = { "ID", "HOST", "PORTS", "METHODS", "PATHS", "ACTION", "EXPIRES" };
-	struct cli_table tab;
-	cli_table_init(&tab, ARRAY_SIZE(header), header);
-	size_t i;
-	const json_t *r;
-	json_array_foreach(rules, i, r)
-	{
-		char id[32];
-		snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(r, "id")));
-		char *ports = cli_join_array(json_object_get(r, "ports"), "80,443");
-		char *methods = cli_join_array(json_object_get(r, "methods"), "any");
-		char *paths = cli_join_array(json_object_get(r, "paths"), "any");
-		char *action = action_text(r);
-		char *exp = expiry_text(r);
-		const char *row[] = { id, json_string_value(json_object_get(r, "host")), ports, methods,
-				      paths, action, exp };
-		cli_table_add(&tab, row);
-		free(ports);
-		free(methods);
-		free(paths);
-		free(action);
-		free(exp);
-	}
-	cli_table_print(&tab);
-	cli_table_free(&tab);
-out:
-	json_decref(resp);
-	return rc;
+	return cli_list_run(cli, argc, argv, &list);
 }
 
 static int cmd_revoke_run(struct cli *cli, int argc, char **argv)
 {
 	struct tuple t;
-	json_t *body = NULL, *resp = NULL;
+	json_t *body = NULL, *hdrs = NULL;
 	char *path = NULL;
 	int rc = tuple_parse(cli, argc, argv, false, &t);
 	if (rc != TUPLE_GO)
@@ -317,27 +294,29 @@ static int cmd_revoke_run(struct cli *cli, int argc, char **argv)
 			json_array_size(t.paths) || json_array_size(t.ports);
 	if (surgical) {
 		body = tuple_body(client, &t);
-		rc = api_call(cli, "POST", "/proxy/v1/allows/revoke", body, &resp);
+		rc = api_call_headers(cli, "POST", "/proxy/v1/allows/revoke", body, NULL, &hdrs);
 	} else {
 		char *ec = api_escape(client), *eh = api_escape(t.host);
 		path = xmalloc(strlen(ec) + strlen(eh) + sizeof "/proxy/v1/allows//");
 		sprintf(path, "/proxy/v1/allows/%s/%s", ec, eh);
 		free(ec);
 		free(eh);
-		rc = api_call(cli, "DELETE", path, NULL, &resp);
+		rc = api_call_headers(cli, "DELETE", path, NULL, NULL, &hdrs);
 	}
 	if (rc != 0)
 		goto out;
-	const json_t *ids = json_object_get(resp, "revoked");
-	char *list = cli_join_array(ids, "none");
-	printf("revoked rule%s %s of %s for %s\n", json_array_size(ids) == 1 ? "" : "s", list, client,
-	       t.host);
-	free(list);
+	/* 204: the ids are in a header (absent from other servers) */
+	const char *ids = json_string_value(json_object_get(hdrs, "x-airlock-revoked"));
+	if (ids && ids[0])
+		printf("revoked rule%s %s of %s for %s\n", strchr(ids, ',') ? "s" : "", ids, client,
+		       t.host);
+	else
+		printf("revoked the matching rules of %s for %s\n", client, t.host);
 out:
 	tuple_free(&t);
 	free(path);
 	json_decref(body);
-	json_decref(resp);
+	json_decref(hdrs);
 	return rc;
 }
 

@@ -16,16 +16,25 @@
 static const char create_usage[] =
 	"Usage: airlock secret create NAME --host H [--type T] (--value-file F | --value V) [--force]\n"
 	"       airlock secret create NAME --type oauth-* [--host H] --value-file F [--write-back]\n"
+	"       airlock secret create NAME --type github-app|github-app-user [--host H] --value-file F\n"
+	"       airlock secret create NAME --type oauth-client-creds --host H --value-file F\n"
 	"\n"
 	"Store a credential on the host, bound to one host; rules that name it\n"
 	"(airlock allow CLIENT --host H --secret NAME) inject it into matching requests.\n"
 	"  --host H           the host it may be sent to: a name or *.example.com\n"
-	"                     (oauth-* types: default the provider's API host)\n"
+	"                     (oauth-* logins: default the provider's API host;\n"
+	"                     github-app, github-app-user: default github.com, which\n"
+	"                     also covers api.github.com)\n"
 	"  --type T           bearer (default), basic (value user:pass), oauth-claude,\n"
 	"                     oauth-codex, oauth-github-copilot, oauth-xai (the vendor\n"
-	"                     CLI's credential file: adopted, then refreshed by airlock)\n"
+	"                     CLI's credential file: adopted, then refreshed by airlock),\n"
+	"                     github-app (JSON: app_id, private_key_file; airlock mints\n"
+	"                     installation tokens), github-app-user (JSON: a user token\n"
+	"                     with refresh_token, client_id, client_secret),\n"
+	"                     oauth-client-creds (JSON: token_endpoint, client_id,\n"
+	"                     client_secret; airlock obtains the bearer token)\n"
 	"  --value-file F     read the value from file F ('-' reads stdin); trailing\n"
-	"                     line ends are dropped\n"
+	"                     line ends are dropped (--from-file F is the same)\n"
 	"  --value V          the value itself (lands in shell history: prefer a file)\n"
 	"  --force            replace an existing secret of that name (re-adopt)\n"
 	"  --write-back       oauth-*: write refreshed tokens back to F, so the vendor\n"
@@ -35,13 +44,16 @@ static const char list_usage[] =
 	"Usage: airlock secret list [--json]\n"
 	"\n"
 	"List secrets: name, type, bound host, status. Values are never shown.\n"
-	"  --json             print the API's JSON answer\n";
+	"  --json             print the API's answer as is: a JSON array of\n"
+	"                     {name, host, type, created_at, ..., status}\n";
 
 static const char delete_usage[] =
 	"Usage: airlock secret delete NAME\n"
 	"\n"
-	"Delete a secret. Rules that reference it stay and stop matching; they are\n"
-	"reported so you can revoke them.\n";
+	"Delete a secret. Rules that name it stay (listed as secret-missing by\n"
+	"`airlock rules`) but no longer match: requests fall through to later rules.\n"
+	"Creating a secret of that name again brings them back. They are reported\n"
+	"so you can revoke them.\n";
 
 static const char group_usage[] =
 	"Usage: airlock secret create NAME --host H [--type T] (--value-file F | --value V) [--force]\n"
@@ -50,7 +62,7 @@ static const char group_usage[] =
 	"Secrets are credentials kept on the host (sealed at rest) and added to the\n"
 	"sandbox's requests by the proxy; the sandbox never holds them.\n";
 
-enum { OPT_HOST = OPT_FIRST_LOCAL, OPT_TYPE, OPT_VALUE_FILE, OPT_VALUE, OPT_FORCE, OPT_JSON, OPT_WRITE_BACK };
+enum { OPT_HOST = OPT_FIRST_LOCAL, OPT_TYPE, OPT_VALUE_FILE, OPT_VALUE, OPT_FORCE, OPT_WRITE_BACK };
 
 /* Drop trailing CR/LF: `echo token > file` must not send "token\n". */
 static void chomp(char *s, size_t *len)
@@ -65,6 +77,7 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "type", required_argument, NULL, OPT_TYPE },
 		{ "value-file", required_argument, NULL, OPT_VALUE_FILE },
+		{ "from-file", required_argument, NULL, OPT_VALUE_FILE }, /* the seed CLI's spelling */
 		{ "value", required_argument, NULL, OPT_VALUE },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "write-back", no_argument, NULL, OPT_WRITE_BACK },
@@ -106,9 +119,13 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
 		goto out;
 	const char *name = argv[cli_optind()];
-	/* OAuth credentials know their provider's API host: the broker fills it. */
-	bool oauth = type && strncmp(type, "oauth-", 6) == 0;
-	if ((host == NULL && !oauth) || (host && host[0] == '\0')) {
+	/* OAuth logins know their provider's API host, the GitHub types
+	 * github.com: the broker fills it. A client-credentials token's API is
+	 * the user's to name. */
+	bool github = type && (strcmp(type, "github-app") == 0 || strcmp(type, "github-app-user") == 0);
+	bool oauth = type && strncmp(type, "oauth-", 6) == 0 && strcmp(type, "oauth-client-creds") != 0;
+	bool rotates = type && strcmp(type, "github-app-user") == 0;
+	if ((host == NULL && !oauth && !github) || (host && host[0] == '\0')) {
 		rc = cli_usage(cli, "--host is required");
 		goto out;
 	}
@@ -191,6 +208,10 @@ static int secret_create(struct cli *cli, int argc, char **argv)
 				"(use --write-back to keep %s in sync, or log in again and re-adopt with "
 				"--force)\n",
 			file ? file : "its file");
+	else if (rotates)
+		fprintf(stderr, "airlock: the token now lives in airlock: GitHub's refresh tokens are "
+				"single-use, so whatever else holds this one loses it at airlock's first "
+				"refresh\n");
 out:
 	if (value)
 		secure_free(value, vlen);
@@ -200,61 +221,31 @@ out:
 	return rc;
 }
 
+static void secret_row(const json_t *s, char **row)
+{
+	static const char *const keys[] = { "name", "type", "host", "status", "created_at", "expires_at" };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *v = json_string_value(json_object_get(s, keys[i]));
+		row[i] = v ? xstrdup(v) : NULL;
+	}
+}
+
+static void secret_none(const char *arg)
+{
+	printf("no secrets (add one with: airlock secret create NAME --host H --value-file F)\n");
+}
+
 static int secret_list(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		CLI_COMMON_OPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *arg;
-	bool json = false;
-	int c, rc;
-	json_t *resp = NULL;
-
-	cli_opts_begin();
-	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
-		if (c == OPT_JSON)
-			json = true;
-	if (c == CLI_OPT_STOP)
-		return cli->stop_rc;
-	if ((rc = cli_want_args(cli, argc, argv, 0, "")) != 0)
-		return rc;
-
-	rc = api_call(cli, "GET", "/proxy/v1/secrets", NULL, &resp);
-	if (rc != 0)
-		goto out;
-	if (json) {
-		cli_print_json(resp);
-		goto out;
-	}
-	const json_t *secrets = json_object_get(resp, "secrets");
-	if (json_array_size(secrets) == 0) {
-		printf("no secrets (add one with: airlock secret create NAME --host H --value-file F)\n");
-		goto out;
-	}
 	static const char *const header[] = { "NAME", "TYPE", "HOST", "STATUS", "CREATED", "EXPIRES" };
-	struct cli_table t;
-	cli_table_init(&t, ARRAY_SIZE(header), header);
-	size_t i;
-	const json_t *s;
-	json_array_foreach(secrets, i, s)
-	{
-		const char *row[] = {
-			json_string_value(json_object_get(s, "name")),
-			json_string_value(json_object_get(s, "type")),
-			json_string_value(json_object_get(s, "host")),
-			json_string_value(json_object_get(s, "status")),
-			json_string_value(json_object_get(s, "created_at")),
-			json_string_value(json_object_get(s, "expires_at")),
-		};
-		cli_table_add(&t, row);
-	}
-	cli_table_print(&t);
-	cli_table_free(&t);
-out:
-	json_decref(resp);
-	return rc;
+	static const struct cli_list list = {
+		.path = "/proxy/v1/secrets",
+		.header = header,
+		.ncols = ARRAY_SIZE(header),
+		.row = secret_row,
+		.empty = secret_none,
+	};
+	return cli_list_run(cli, argc, argv, &list);
 }
 
 static int secret_delete(struct cli *cli, int argc, char **argv)
@@ -262,7 +253,7 @@ static int secret_delete(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
 	const char *arg;
 	int c, rc;
-	json_t *resp = NULL;
+	json_t *hdrs = NULL;
 
 	cli_opts_begin();
 	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
@@ -276,19 +267,18 @@ static int secret_delete(struct cli *cli, int argc, char **argv)
 	char *esc = api_escape(name);
 	char *path = xmalloc(strlen(esc) + sizeof "/proxy/v1/secrets/");
 	sprintf(path, "/proxy/v1/secrets/%s", esc);
-	rc = api_call(cli, "DELETE", path, NULL, &resp);
+	rc = api_call_headers(cli, "DELETE", path, NULL, NULL, &hdrs);
 	if (rc == 0) {
 		printf("deleted secret %s\n", name);
-		const json_t *affected = json_object_get(resp, "rules_affected");
-		if (json_array_size(affected) > 0) {
-			char *ids = cli_join_array(affected, "");
-			cli_warn("rules %s still name secret %s and now never match: revoke them, or "
-				 "create the secret again",
+		/* 204: the rules that name it are in a header */
+		const char *ids = json_string_value(json_object_get(hdrs, "x-airlock-rules-affected"));
+		if (ids && ids[0])
+			cli_warn("rules %s name secret %s: they no longer match (requests fall through "
+				 "to later rules) until it is created again; revoke them if it is gone "
+				 "for good",
 				 ids, name);
-			free(ids);
-		}
 	}
-	json_decref(resp);
+	json_decref(hdrs);
 	free(path);
 	free(esc);
 	return rc;

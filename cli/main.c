@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/xmalloc.h"
 #include "common/jsonutil.h"
 
 static const struct cli_cmd *const commands[] = {
@@ -79,7 +80,7 @@ int main(int argc, char **argv)
 	int rc = CLI_EXIT_USAGE;
 
 	/* Every JSON string may hold a secret or a token: wipe on free. */
-	json_set_alloc_funcs(malloc, cli_wiping_free);
+	json_wipe_on_free();
 
 	/* Global options stop at the command word ("+"). */
 	opterr = 0;

@@ -2,9 +2,8 @@
  * command, the state dir and socket defaults (TEAM process model), aligned
  * tables, and JSON printing. Commands in cmd_*.c use only these helpers and
  * api.c. */
+#include <ctype.h>
 #include <errno.h>
-#include <malloc.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,17 +14,8 @@
 #include "common/fileutil.h"
 #include "common/xmalloc.h"
 
-void cli_wiping_free(void *p)
-{
-	/* Every JSON string in this process may be a secret (a value on its way
-	 * to the broker, a token on its way to stdout): wipe it when freed. */
-	if (p == NULL)
-		return;
-	secure_wipe(p, malloc_usable_size(p));
-	free(p);
-}
-
 static void vreport(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One line, one write: build it first. */
@@ -146,25 +136,7 @@ const char *cli_state_dir(struct cli *cli)
 {
 	if (cli->state_dir)
 		return cli->state_dir;
-	const char *env = getenv("AIRLOCK_STATE_DIR");
-	if (env && env[0]) {
-		cli->state_dir = env;
-		return env;
-	}
-	env = getenv("XDG_STATE_HOME");
-	/* XDG: a relative value is invalid and must be ignored. */
-	if (env && env[0] == '/') {
-		cli->state_dir_buf = path_join(env, "airlock");
-	} else {
-		const char *home = getenv("HOME");
-		if (home == NULL || home[0] != '/') {
-			struct passwd *pw = getpwuid(getuid());
-			home = pw && pw->pw_dir ? pw->pw_dir : "/";
-		}
-		char *local = path_join(home, ".local/state");
-		cli->state_dir_buf = path_join(local, "airlock");
-		free(local);
-	}
+	cli->state_dir_buf = state_dir_default();
 	cli->state_dir = cli->state_dir_buf;
 	return cli->state_dir;
 }
@@ -192,7 +164,7 @@ void cli_print_json(const json_t *v)
 	if (s) {
 		fputs(s, stdout);
 		fputc('\n', stdout);
-		cli_wiping_free(s);
+		wiping_free(s);
 	}
 }
 
@@ -206,11 +178,19 @@ void cli_table_init(struct cli_table *t, size_t ncols, const char *const *header
 	cli_table_add(t, header);
 }
 
+/* One token per cell, so that awk and cut split a row into its columns: an
+ * absent or empty cell shows "-", and blanks (which no name, host, path or
+ * time holds) would show as "_". */
 void cli_table_add(struct cli_table *t, const char *const *row)
 {
 	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
-	for (size_t i = 0; i < t->ncols; i++)
-		t->cells[t->nrows * t->ncols + i] = xstrdup(row[i] ? row[i] : "-");
+	for (size_t i = 0; i < t->ncols; i++) {
+		char *cell = xstrdup(row[i] && row[i][0] ? row[i] : "-");
+		for (char *c = cell; *c; c++)
+			if (isspace((unsigned char)*c))
+				*c = '_';
+		t->cells[t->nrows * t->ncols + i] = cell;
+	}
 	t->nrows++;
 }
 

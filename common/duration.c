@@ -1,5 +1,5 @@
-/* Durations ("90s", "15m", "1h30m", "7d", a bare number of seconds) and
- * RFC 3339 UTC times. Parsing is strict: signs, spaces, unknown or
+/* Durations ("90s", "15m", "1h30m", "7d", a bare number of seconds; "250ms"
+ * where milliseconds are wanted) and RFC 3339 UTC times. Parsing is strict: signs, spaces, unknown or
  * repeated units and overflow are refused rather than guessed at. */
 #include "config.h"
 
@@ -63,6 +63,43 @@ int duration_parse(const char *s, int64_t min, int64_t max, int64_t *seconds)
 		return AL_ERANGE;
 	*seconds = total;
 	return 0;
+}
+
+/* "250ms" is digits then "ms", alone: "1s500ms" is refused rather than
+ * summed, so that one spelling means one thing. */
+int duration_parse_ms(const char *s, int64_t min_ms, int64_t max_ms, int64_t *ms)
+{
+	size_t n = s ? strlen(s) : 0;
+	int64_t v = 0;
+
+	if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
+		for (size_t i = 0; i < n - 2; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return AL_EINVAL;
+			if (v > (INT64_MAX - (s[i] - '0')) / 10)
+				return AL_ERANGE;
+			v = v * 10 + (s[i] - '0');
+		}
+	} else {
+		int64_t sec;
+		/* bound the seconds first: sec * 1000 cannot overflow */
+		int rc = duration_parse(s, 0, max_ms / 1000 + 1, &sec);
+		if (rc < 0)
+			return rc;
+		v = sec * 1000;
+	}
+	if (v < min_ms || v > max_ms)
+		return AL_ERANGE;
+	*ms = v;
+	return 0;
+}
+
+void duration_format_ms(int64_t ms, char *buf, size_t cap)
+{
+	if (ms % 1000 != 0)
+		snprintf(buf, cap, "%lldms", (long long)ms);
+	else
+		duration_format(ms / 1000, buf, cap);
 }
 
 void duration_format(int64_t seconds, char *buf, size_t cap)

@@ -12,8 +12,15 @@
  * unknown units, overflow, and results outside [min, max]. */
 int duration_parse(const char *s, int64_t min, int64_t max, int64_t *seconds) AL_MUST_CHECK;
 
+/* Parse into milliseconds: "250ms", or a duration_parse() string ("10s",
+ * "1m", a bare number of seconds). AL_EINVAL when malformed, AL_ERANGE
+ * outside [min_ms, max_ms]. The one parser of every time flag. */
+int duration_parse_ms(const char *s, int64_t min_ms, int64_t max_ms, int64_t *ms) AL_MUST_CHECK;
+
 /* "1h30m", "45s", "7d" */
 void duration_format(int64_t seconds, char *buf, size_t cap);
+/* "250ms" when not whole seconds, else as duration_format ("10s", "1h"). */
+void duration_format_ms(int64_t ms, char *buf, size_t cap);
 
 #define AL_TIME_STR_MAX 32
 /* Seconds since the epoch, wall clock. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,4 +248,26 @@ char *path_join(const char *dir, const char *name)
 		p[dl++] = '/';
 	memcpy(p + dl, name, nl + 1);
 	return p;
+}
+
+/* The XDG base directory spec says a relative XDG_STATE_HOME is invalid and
+ * must be ignored; without HOME (a bare systemd unit) the password database
+ * knows the home directory. */
+char *state_dir_default(void)
+{
+	const char *env = getenv("AIRLOCK_STATE_DIR");
+	if (env && env[0])
+		return xstrdup(env);
+	env = getenv("XDG_STATE_HOME");
+	if (env && env[0] == '/')
+		return path_join(env, "airlock");
+	const char *home = getenv("HOME");
+	if (home == NULL || home[0] != '/') {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw && pw->pw_dir ? pw->pw_dir : "/";
+	}
+	char *local = path_join(home, ".local/state");
+	char *dir = path_join(local, "airlock");
+	free(local);
+	return dir;
 }

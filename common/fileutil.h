@@ -18,5 +18,9 @@ int file_read_all(const char *path, size_t cap, char **out, size_t *len) AL_MUST
 int dir_ensure_private(const char *path, mode_t mode) AL_MUST_CHECK;
 /* Join dir and name into a malloc'd path. */
 char *path_join(const char *dir, const char *name);
+/* The default state directory, the same for the CLI and both daemons:
+ * $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock (when absolute), else
+ * ~/.local/state/airlock (malloc'd). */
+char *state_dir_default(void);
 
 #endif

@@ -1,10 +1,14 @@
-/* Framing for the broker <-> enforcer socket (the messages themselves are
- * listed in ipc.h): 4-byte big-endian length + one JSON object, a byte cap
- * per frame, SO_PEERCRED checks, and blocking helpers with deadlines. */
+/* The broker <-> enforcer door (ipc.h lists the messages): a field table
+ * per message and the check both receivers run on every frame, the builders
+ * of the messages both sides write, and the framing: 4-byte big-endian
+ * length + one JSON object, a byte cap per frame, SO_PEERCRED checks, and
+ * blocking helpers with deadlines. */
 #include "config.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,7 +18,439 @@
 #include "common/ipc.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
+#include "common/netmatch.h"
+#include "common/token.h"
 #include "common/xmalloc.h"
+
+/* ---- the field tables ---- */
+
+enum ipc_ftype {
+	IF_STR,     /* a string of at most `len` bytes, no NUL */
+	IF_NSTR,    /* the same, or null */
+	IF_INT,     /* an integer in min..max */
+	IF_BOOL,
+	IF_STRS,    /* at most `items` strings of at most `len` bytes */
+	IF_INTS,    /* at most `items` integers in min..max */
+	IF_PAIRS,   /* at most `items` [NAME, VALUE]: NAME up to key_len bytes, VALUE up to len */
+	IF_OBJS,    /* at most `items` objects, each checked against `of` */
+};
+
+struct ipc_shape;
+
+struct ipc_field {
+	const char *name;
+	enum ipc_ftype type;
+	bool required;
+	long long min, max;
+	size_t len, items, key_len;
+	const struct ipc_shape *of;
+};
+
+struct ipc_shape {
+	const struct ipc_field *fields;
+	size_t n;
+};
+
+#define REQ true
+#define OPT false
+#define STR(n, r, cap) { (n), IF_STR, (r), 0, 0, (cap), 0, 0, NULL }
+#define NSTR(n, r, cap) { (n), IF_NSTR, (r), 0, 0, (cap), 0, 0, NULL }
+#define INT(n, r, lo, hi) { (n), IF_INT, (r), (lo), (hi), 0, 0, 0, NULL }
+#define BOOL(n, r) { (n), IF_BOOL, (r), 0, 0, 0, 0, 0, NULL }
+#define STRS(n, r, cap, nmax) { (n), IF_STRS, (r), 0, 0, (cap), (nmax), 0, NULL }
+#define INTS(n, r, lo, hi, nmax) { (n), IF_INTS, (r), (lo), (hi), 0, (nmax), 0, NULL }
+#define PAIRS(n, r, kcap, vcap, nmax) { (n), IF_PAIRS, (r), 0, 0, (vcap), (nmax), (kcap), NULL }
+#define OBJS(n, r, shape, nmax) { (n), IF_OBJS, (r), 0, 0, 0, (nmax), 0, &(shape) }
+#define SHAPE(f) { (f), sizeof(f) / sizeof((f)[0]) }
+
+#define TYPE STR("type", REQ, 32)
+#define ID INT("id", REQ, 1, UINT32_MAX)
+
+/* enforcer -> broker */
+static const struct ipc_field hello_fields[] = {
+	TYPE,
+	INT("proto", REQ, 0, INT32_MAX),   /* any number: the broker names a wrong one */
+	INT("pid", REQ, 1, INT32_MAX),
+	BOOL("asks_only", OPT),
+};
+static const struct ipc_field headers_ask_fields[] = {
+	TYPE, ID,
+	STR("secret", REQ, AL_NAME_MAX),
+	STR("host", REQ, AL_HOST_BUF),
+};
+static const struct ipc_field shim_ask_fields[] = {
+	TYPE, ID,
+	STR("client", REQ, AL_NAME_MAX),
+	STR("host", REQ, AL_HOST_BUF),
+	STR("path", REQ, AL_PATH_MAX),
+	STR("method", REQ, AL_METHOD_MAX),
+};
+static const struct ipc_field upstream_401_fields[] = {
+	TYPE,
+	STR("secret", REQ, AL_NAME_MAX),
+	STR("host", REQ, AL_HOST_BUF),
+};
+
+static const struct ipc_field policy_ack_fields[] = {
+	TYPE,
+	INT("version", REQ, 0, INT64_MAX),
+};
+
+/* broker -> enforcer */
+static const struct ipc_field rule_fields[] = {
+	INT("id", REQ, 0, INT64_MAX),
+	STR("host", REQ, AL_HOST_BUF + 1),   /* "*." + a whole name */
+	INTS("ports", REQ, 1, 65535, AL_RULE_LIST_MAX),
+	STRS("methods", REQ, AL_METHOD_MAX, AL_RULE_LIST_MAX),
+	STRS("paths", REQ, AL_PATH_MAX, AL_RULE_LIST_MAX),
+	NSTR("secret", OPT, AL_NAME_MAX),    /* absent or null: none */
+	BOOL("passthrough", REQ),
+	INT("expires_at", OPT, 0, INT64_MAX), /* absent: never */
+};
+static const struct ipc_shape rule_shape = SHAPE(rule_fields);
+static const struct ipc_field client_fields[] = {
+	STR("name", REQ, AL_NAME_MAX),
+	STR("token_sha256", REQ, TOKEN_HASH_HEX_LEN),
+	OBJS("rules", REQ, rule_shape, AL_RULES_PER_CLIENT),
+};
+static const struct ipc_shape client_shape = SHAPE(client_fields);
+static const struct ipc_field policy_fields[] = {
+	TYPE,
+	INT("version", REQ, 0, INT64_MAX),
+	OBJS("clients", REQ, client_shape, AL_CLIENTS_MAX),
+};
+static const struct ipc_field headers_answer_fields[] = {
+	TYPE, ID,
+	PAIRS("headers", REQ, AL_INJECT_NAME_MAX, AL_INJECT_VALUE_MAX, AL_INJECT_HEADERS_MAX),
+	STRS("strip", OPT, AL_INJECT_NAME_MAX, AL_INJECT_HEADERS_MAX),
+	PAIRS("merge", OPT, AL_INJECT_NAME_MAX, AL_INJECT_VALUE_MAX, AL_INJECT_HEADERS_MAX),
+	BOOL("oauth", OPT),
+};
+static const struct ipc_field headers_refusal_fields[] = {
+	TYPE, ID,
+	STR("error", REQ, AL_IPC_TEXT_MAX),
+	STR("message", REQ, AL_IPC_TEXT_MAX),
+	INT("retry_after", OPT, 1, 3600),
+};
+static const struct ipc_field shim_answer_fields[] = {
+	TYPE, ID,
+	INT("status", REQ, 200, 599),
+	STR("content_type", REQ, AL_IPC_TEXT_MAX),
+	STR("body", REQ, AL_SHIM_BODY_MAX),
+	STR("secret", REQ, AL_NAME_MAX),
+};
+static const struct ipc_field shim_refusal_fields[] = {
+	TYPE, ID,
+	STR("error", REQ, AL_IPC_TEXT_MAX),
+};
+
+static const struct ipc_spec {
+	const char *type;
+	enum ipc_from from;
+	bool refusal;   /* an answer's error shape: told apart by its "error" field */
+	struct ipc_shape shape;
+} specs[IPC_KIND_COUNT] = {
+	[IPC_HELLO] = { IPC_MSG_HELLO, IPC_FROM_ENFORCER, false, SHAPE(hello_fields) },
+	[IPC_HEADERS_ASK] = { IPC_MSG_HEADERS, IPC_FROM_ENFORCER, false, SHAPE(headers_ask_fields) },
+	[IPC_SHIM_ASK] = { IPC_MSG_SHIM, IPC_FROM_ENFORCER, false, SHAPE(shim_ask_fields) },
+	[IPC_UPSTREAM_401] = { IPC_MSG_UPSTREAM_401, IPC_FROM_ENFORCER, false, SHAPE(upstream_401_fields) },
+	[IPC_POLICY_ACK] = { IPC_MSG_POLICY_ACK, IPC_FROM_ENFORCER, false, SHAPE(policy_ack_fields) },
+	[IPC_POLICY] = { IPC_MSG_POLICY, IPC_FROM_BROKER, false, SHAPE(policy_fields) },
+	[IPC_HEADERS_ANSWER] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, false, SHAPE(headers_answer_fields) },
+	[IPC_HEADERS_REFUSAL] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, true, SHAPE(headers_refusal_fields) },
+	[IPC_SHIM_ANSWER] = { IPC_MSG_SHIM, IPC_FROM_BROKER, false, SHAPE(shim_answer_fields) },
+	[IPC_SHIM_REFUSAL] = { IPC_MSG_SHIM, IPC_FROM_BROKER, true, SHAPE(shim_refusal_fields) },
+};
+
+/* ---- checking a message against its table ---- */
+
+/* Where a value sits, for the error only: built on the stack as the check
+ * descends, printed only when something is refused. */
+struct vpath {
+	const struct vpath *up;
+	const char *key;   /* NULL: an array index */
+	size_t idx;
+};
+
+static size_t path_fmt(const struct vpath *p, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int w;
+
+	if (!p)
+		return 0;
+	n = path_fmt(p->up, buf, cap);
+	if (n >= cap)
+		return n;
+	w = p->key ? snprintf(buf + n, cap - n, ".%.64s", p->key) : snprintf(buf + n, cap - n, "[%zu]", p->idx);
+	return w < 0 ? n : n + (size_t)w;
+}
+
+static int refuse(int rc, char *err, size_t errlen, const struct vpath *p, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int refuse(int rc, char *err, size_t errlen, const struct vpath *p, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (!err || !errlen)
+		return rc;
+	err[0] = '\0';
+	n = path_fmt(p, err, errlen);
+	if (n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* A key as it may appear in an error: printable, short. */
+static void key_clean(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const unsigned char *k = (const unsigned char *)in; *k && o + 1 < cap; k++)
+		out[o++] = *k >= 0x20 && *k < 0x7f ? (char)*k : '?';
+	out[o] = '\0';
+}
+
+static int check_str(const json_t *v, size_t cap, char *err, size_t errlen, const struct vpath *p)
+{
+	size_t n;
+
+	if (!json_is_string(v))
+		return refuse(AL_EINVAL, err, errlen, p, " must be a string");
+	n = json_string_length(v);
+	if (n > cap)
+		return refuse(AL_ETOOBIG, err, errlen, p, " must be at most %zu bytes", cap);
+	if (memchr(json_string_value(v), '\0', n))
+		return refuse(AL_EINVAL, err, errlen, p, " must not hold a NUL byte");
+	return 0;
+}
+
+static int check_int(const json_t *v, const struct ipc_field *f, char *err, size_t errlen, const struct vpath *p)
+{
+	if (!json_is_integer(v))
+		return refuse(AL_EINVAL, err, errlen, p, " must be an integer");
+	if (json_integer_value(v) < f->min || json_integer_value(v) > f->max)
+		return refuse(AL_ERANGE, err, errlen, p, " must be between %lld and %lld", f->min, f->max);
+	return 0;
+}
+
+static int check_obj(const json_t *obj, const struct ipc_shape *s, char *err, size_t errlen, const struct vpath *p);
+
+static int check_list(const json_t *v, const struct ipc_field *f, char *err, size_t errlen, const struct vpath *p)
+{
+	size_t i;
+	const json_t *e;
+	int rc = 0;
+
+	if (!json_is_array(v))
+		return refuse(AL_EINVAL, err, errlen, p, " must be an array");
+	if (json_array_size(v) > f->items)
+		return refuse(AL_ETOOBIG, err, errlen, p, " must have at most %zu items", f->items);
+	json_array_foreach(v, i, e) {
+		struct vpath ep = { p, NULL, i };
+		switch (f->type) {
+		case IF_STRS:
+			rc = check_str(e, f->len, err, errlen, &ep);
+			break;
+		case IF_INTS:
+			rc = check_int(e, f, err, errlen, &ep);
+			break;
+		case IF_PAIRS: {
+			struct vpath np = { &ep, NULL, 0 }, vp = { &ep, NULL, 1 };
+			if (!json_is_array(e) || json_array_size(e) != 2)
+				return refuse(AL_EINVAL, err, errlen, &ep, " must be a [name, value] pair");
+			if ((rc = check_str(json_array_get(e, 0), f->key_len, err, errlen, &np)) == 0)
+				rc = check_str(json_array_get(e, 1), f->len, err, errlen, &vp);
+			break;
+		}
+		case IF_OBJS:
+			rc = check_obj(e, f->of, err, errlen, &ep);
+			break;
+		default:
+			rc = refuse(AL_EINVAL, err, errlen, p, " has no list type in its table");
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_field(const json_t *v, const struct ipc_field *f, char *err, size_t errlen, const struct vpath *p)
+{
+	switch (f->type) {
+	case IF_NSTR:
+		if (json_is_null(v))
+			return 0;
+		/* fall through */
+	case IF_STR:
+		return check_str(v, f->len, err, errlen, p);
+	case IF_INT:
+		return check_int(v, f, err, errlen, p);
+	case IF_BOOL:
+		return json_is_boolean(v) ? 0 : refuse(AL_EINVAL, err, errlen, p, " must be true or false");
+	case IF_STRS:
+	case IF_INTS:
+	case IF_PAIRS:
+	case IF_OBJS:
+		return check_list(v, f, err, errlen, p);
+	}
+	return refuse(AL_EINVAL, err, errlen, p, " has an unknown type in its table");
+}
+
+static int check_obj(const json_t *obj, const struct ipc_shape *s, char *err, size_t errlen, const struct vpath *p)
+{
+	const char *key;
+	json_t *v;
+	size_t i, required = 0, seen = 0;
+	int rc;
+
+	if (!json_is_object(obj))
+		return refuse(AL_EINVAL, err, errlen, p, "%s must be an object", p ? "" : "message");
+	json_object_foreach((json_t *)obj, key, v) {
+		for (i = 0; i < s->n && strcmp(s->fields[i].name, key) != 0; i++)
+			;
+		if (i == s->n) {
+			char k[64];
+			key_clean(key, k, sizeof k);
+			return refuse(AL_EINVAL, err, errlen, p, ".%s: unknown field", k);
+		}
+		struct vpath fp = { p, s->fields[i].name, 0 };
+		if ((rc = check_field(v, &s->fields[i], err, errlen, &fp)) < 0)
+			return rc;
+		seen += s->fields[i].required;
+	}
+	/* a jansson object has each key once: all are there when all are counted */
+	for (i = 0; i < s->n; i++)
+		required += s->fields[i].required;
+	if (seen == required)
+		return 0;
+	for (i = 0; i < s->n; i++)
+		if (s->fields[i].required && !json_object_get(obj, s->fields[i].name))
+			return refuse(AL_EINVAL, err, errlen, p, ".%s: missing field", s->fields[i].name);
+	return 0;
+}
+
+int ipc_msg_validate(const json_t *msg, enum ipc_kind k, char *err, size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(msg, "type"));
+
+	if (err && errlen)
+		err[0] = '\0';
+	if ((unsigned)k >= IPC_KIND_COUNT)
+		return AL_EINVAL;
+	if (!type || strcmp(type, specs[k].type) != 0)
+		return refuse(AL_EINVAL, err, errlen, NULL, ".type must be \"%s\"", specs[k].type);
+	return check_obj(msg, &specs[k].shape, err, errlen, NULL);
+}
+
+int ipc_msg_check(const json_t *msg, enum ipc_from from, enum ipc_kind *kind, char *err, size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	bool refusal = json_object_get(msg, "error") != NULL;
+	int found = -1;
+
+	if (err && errlen)
+		err[0] = '\0';
+	for (size_t k = 0; type && k < IPC_KIND_COUNT; k++) {
+		if (specs[k].from != from || strcmp(specs[k].type, type) != 0)
+			continue;
+		/* an ask has one shape: "error" in it is an unknown field */
+		if (found < 0 || specs[k].refusal == refusal)
+			found = (int)k;
+	}
+	if (found < 0) {
+		char t[40];
+		key_clean(type ? type : "", t, sizeof t);
+		return refuse(AL_EPROTO, err, errlen, NULL, "type \"%s\" is not one the %s sends", t,
+			      from == IPC_FROM_BROKER ? "broker" : "enforcer");
+	}
+	*kind = (enum ipc_kind)found;
+	return check_obj(msg, &specs[found].shape, err, errlen, NULL);
+}
+
+uint32_t ipc_msg_id(const json_t *msg)
+{
+	const json_t *id = json_object_get(msg, "id");
+
+	if (!json_is_integer(id) || json_integer_value(id) < 1 || json_integer_value(id) > UINT32_MAX)
+		return 0;
+	return (uint32_t)json_integer_value(id);
+}
+
+static void wipe_strings(json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *e;
+
+	if (json_is_string(v)) {
+		secure_wipe((char *)json_string_value(v), json_string_length(v));
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			wipe_strings(e);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+			wipe_strings(e);
+	}
+}
+
+void ipc_msg_wipe(json_t *msg)
+{
+	if (msg)
+		wipe_strings(msg);
+}
+
+/* ---- builders ---- */
+
+/* The key order is the one both daemons always wrote (tests read frames). */
+json_t *ipc_msg_hello(bool asks_only)
+{
+	json_t *m = json_pack("{s:s, s:i, s:I}", "type", IPC_MSG_HELLO, "proto", IPC_PROTO_VERSION, "pid",
+			      (json_int_t)getpid());
+	if (m && asks_only)
+		json_object_set_new(m, "asks_only", json_true());
+	return m;
+}
+
+json_t *ipc_msg_headers_ask(uint32_t id, const char *secret, const char *host)
+{
+	return json_pack("{s:s, s:s, s:s, s:I}", "type", IPC_MSG_HEADERS, "secret", secret, "host", host, "id",
+			 (json_int_t)id);
+}
+
+json_t *ipc_msg_shim_ask(uint32_t id, const char *client, const char *host, const char *path, const char *method)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", IPC_MSG_SHIM, "client", client, "host", host,
+			 "path", path, "method", method, "id", (json_int_t)id);
+}
+
+json_t *ipc_msg_upstream_401(const char *secret, const char *host)
+{
+	return json_pack("{s:s, s:s, s:s}", "type", IPC_MSG_UPSTREAM_401, "secret", secret, "host", host);
+}
+
+json_t *ipc_msg_policy_ack(uint64_t version)
+{
+	return json_pack("{s:s, s:I}", "type", IPC_MSG_POLICY_ACK, "version", (json_int_t)version);
+}
+
+json_t *ipc_msg_headers_refusal(uint32_t id, const char *code, const char *message, int64_t retry_after)
+{
+	json_t *m = json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", (json_int_t)id, "error", code,
+			      "message", message);
+	if (m && retry_after > 0)
+		json_object_set_new(m, "retry_after", json_integer(retry_after));
+	return m;
+}
+
+json_t *ipc_msg_shim_refusal(uint32_t id, const char *code)
+{
+	return json_pack("{s:s, s:I, s:s}", "type", IPC_MSG_SHIM, "id", (json_int_t)id, "error", code);
+}
 
 /* A reader buffers what it is fed until frames are taken; a caller that
  * feeds without taking gets at most two frames' worth before AL_ETOOBIG. */

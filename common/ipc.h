@@ -5,47 +5,77 @@
  * SO_PEERCRED (same uid as itself) before reading a byte. Frames are a
  * 4-byte big-endian length followed by that many bytes of one JSON object;
  * a frame over AL_IPC_FRAME_MAX, a zero length, or a body that is not a JSON
- * object with a known "type" closes the connection.
+ * object with a string "type" closes the connection.
  *
- * Messages. Every message has "type"; asks carry "id" (uint32) and the
- * answer repeats it. Anything not listed here is refused by the receiver.
+ * Messages. Every message has "type"; asks carry "id" (1..2^32-1) and the
+ * answer repeats it. Each message below has a field table in ipc.c (name,
+ * type, required, range or byte cap, item cap) and the receiver checks every
+ * frame against it with ipc_msg_check(): a type the sender may not send, an
+ * unknown or missing field, a wrong type, a string over its cap or holding a
+ * NUL byte, a list with too many items or an integer out of range is
+ * refused. The broker closes the connection on any refusal; the enforcer
+ * closes its link too, except for an answer whose id it can read, which
+ * fails that ask alone ("broker-error"). The builders below write the
+ * messages both sides share; the receiver then checks what a message
+ * means (policy.c: hosts, paths, methods, duplicate ids; the broker: is
+ * this secret bound to this host?), whatever the sender claims.
  *
- *   enforcer -> broker
- *     hello    {type:"hello", proto:1, pid, asks_only?:BOOL}
+ *   enforcer -> broker          (broker/ipc_server.c: each row of its
+ *                                dispatch table says "after hello" and "once")
+ *     hello    {type:"hello", proto:1, pid, asks_only?:true}        once, first
  *              answer: a "policy" frame (full snapshot), then one after every
  *              change. asks_only:true (each enforcer worker thread opens one
- *              such connection for its own asks, so an ask and its answer
- *              never cross threads): no answer and no policy frames; only
- *              asks and their answers pass on it.
- *     headers  {type:"headers", id, secret:NAME, host:CANONICAL_HOST}
+ *              such connection for its own asks and notes, so an ask and its
+ *              answer never cross threads): no answer and no policy frames;
+ *              only asks, their answers and notes pass on it.
+ *     headers  {type:"headers", secret:NAME, host:CANONICAL_HOST, id}  after hello
  *              broker_ask_headers() in the enforcer, answer_headers() in the broker.
  *              The broker checks that the secret exists, is bound to host
  *              (exact or "*." wildcard) and is usable, whatever the enforcer
  *              claims, then answers
- *              {type:"headers", id, headers:[[NAME,VALUE],...], strip:[NAME,...]}
+ *              {type:"headers", id, headers:[[NAME,VALUE],...], strip:[NAME,...],
+ *               merge?:[[NAME,TOKEN],...], oauth?:true}
  *              or {type:"headers", id, error:CODE, message:TEXT, retry_after?:SECONDS}
  *              CODE is a log reason: "secret-not-found", "secret-host-mismatch",
  *              "relogin-required", "credential-refreshing", "broker-error".
- *              `strip` names request headers to remove before adding `headers`
- *              (Authorization and Proxy-Authorization are always removed).
- *     shim     {type:"shim", id, client:NAME, host:CANONICAL_HOST, path, method}
+ *              The enforcer removes the request's fields named in `strip`
+ *              (Authorization and Proxy-Authorization are always removed),
+ *              then adds `headers`. `merge` (only when a provider needs it,
+ *              oauth-providers/provider.h "HEADER MERGE"): for each [NAME,
+ *              TOKEN], the request's NAME fields are joined into one
+ *              comma-separated field and TOKEN appended unless an element
+ *              already equals it (case-insensitive, spaces trimmed); without
+ *              NAME, "NAME: TOKEN" is added. `oauth`: the credential is an
+ *              OAuth one airlock refreshes: an upstream 401 to it is reported
+ *              (upstream-401) and the sandbox answered 503, never 401.
+ *              At most AL_INJECT_HEADERS_MAX entries in each list; names up
+ *              to AL_INJECT_NAME_MAX bytes, values up to AL_INJECT_VALUE_MAX.
+ *              Header values are credentials: both sides wipe them after use.
+ *     shim     {type:"shim", client:NAME, host:CANONICAL_HOST, path, method, id}  after hello
  *              broker_ask_shim() in the enforcer, answer_shim() in the broker.
  *              A sandbox's own request to an OAuth provider's token endpoint;
  *              the broker answers it with placeholder tokens when the client
  *              has a live rule injecting that provider's secret:
- *              {type:"shim", id, status, content_type, body, secret:NAME}
+ *              {type:"shim", id, status:200..599, content_type, body, secret:NAME}
  *              or {type:"shim", id, error:"no-shim"} (handle it as any request).
  *              The sandbox's refresh token never leaves the enforcer.
- *     upstream-401 {type:"upstream-401", secret:NAME, host}
- *              an upstream refused an injected credential; the broker may
- *              force a refresh. No answer.
+ *     upstream-401 {type:"upstream-401", secret:NAME, host}        after hello
+ *              broker_note_upstream_401() in the enforcer: an upstream
+ *              refused an injected credential; the broker may force a
+ *              refresh. No answer; dropped when the broker is not there.
+ *     policy-ack {type:"policy-ack", version:N}           after hello, policy link only
+ *              every worker thread now decides with policy N (and has
+ *              closed the connections of clients it no longer holds). The
+ *              broker answers an API change only once every enforcer has
+ *              acknowledged its version, or after AL_POLICY_ACK_TIMEOUT_MS
+ *              (broker/api_server.c), so "the very next request" holds.
  *
  *   broker -> enforcer
  *     policy   {type:"policy", version:N, clients:[CLIENT...]}
  *              a full snapshot, sent after hello and after every change.
  *              CLIENT = {name, token_sha256:HEX, rules:[RULE...]}
  *              RULE   = {id:N, host:PATTERN, ports:[N...], methods:[M...],
- *                        paths:[P...], secret?:NAME, passthrough:BOOL,
+ *                        paths:[P...], secret?:NAME|null, passthrough:BOOL,
  *                        expires_at?:UNIX_SECONDS}
  *              rules in declaration order; methods/paths empty = any.
  *              Always whole: the broker refuses a change whose snapshot
@@ -57,6 +87,7 @@
 #define AIRLOCK_IPC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +102,54 @@
 #define IPC_MSG_HEADERS "headers"
 #define IPC_MSG_UPSTREAM_401 "upstream-401"
 #define IPC_MSG_SHIM "shim"
+#define IPC_MSG_POLICY_ACK "policy-ack"
+
+/* Every message of the door, by who sends it. An answer has two shapes,
+ * told apart by its "error" field. */
+enum ipc_kind {
+	/* enforcer -> broker */
+	IPC_HELLO,
+	IPC_HEADERS_ASK,
+	IPC_SHIM_ASK,
+	IPC_UPSTREAM_401,
+	IPC_POLICY_ACK,
+	/* broker -> enforcer */
+	IPC_POLICY,
+	IPC_HEADERS_ANSWER,
+	IPC_HEADERS_REFUSAL,
+	IPC_SHIM_ANSWER,
+	IPC_SHIM_REFUSAL,
+	IPC_KIND_COUNT
+};
+
+enum ipc_from { IPC_FROM_ENFORCER, IPC_FROM_BROKER };
+
+/* What a frame from `from` is, checked against its table: 0 with *kind
+ * set; AL_EPROTO when `from` may not send its type (*kind untouched);
+ * AL_EINVAL (unknown, missing or mistyped field, NUL in a string),
+ * AL_ERANGE (integer out of range) or AL_ETOOBIG (string or list over its
+ * cap) with *kind set and err naming the field, never a value. */
+int ipc_msg_check(const json_t *msg, enum ipc_from from, enum ipc_kind *kind, char *err,
+		  size_t errlen) AL_MUST_CHECK;
+/* The same for a message that must be of kind k (its "type" included). */
+int ipc_msg_validate(const json_t *msg, enum ipc_kind k, char *err, size_t errlen) AL_MUST_CHECK;
+/* The "id" of an ask or answer, or 0 when it has none in 1..2^32-1. */
+uint32_t ipc_msg_id(const json_t *msg);
+/* Overwrite every string value in msg (answers carry credentials) before
+ * the last json_decref. NULL is fine. */
+void ipc_msg_wipe(json_t *msg);
+
+/* Builders for the messages both sides write the same way. NULL when a
+ * string is not UTF-8 (jansson refuses it). */
+json_t *ipc_msg_hello(bool asks_only);
+json_t *ipc_msg_headers_ask(uint32_t id, const char *secret, const char *host);
+json_t *ipc_msg_shim_ask(uint32_t id, const char *client, const char *host, const char *path,
+			 const char *method);
+json_t *ipc_msg_upstream_401(const char *secret, const char *host);
+json_t *ipc_msg_policy_ack(uint64_t version);
+/* retry_after <= 0: none */
+json_t *ipc_msg_headers_refusal(uint32_t id, const char *code, const char *message, int64_t retry_after);
+json_t *ipc_msg_shim_refusal(uint32_t id, const char *code);
 
 /* Encode msg as one frame: malloc'd, *len includes the 4-byte header.
  * AL_ETOOBIG when the body is over AL_IPC_FRAME_MAX bytes: nothing is

@@ -26,9 +26,18 @@
 #define AL_STATE_FILE_MAX      (64 * 1024 * 1024)    /* state.json */
 
 /* IPC between broker and enforcer */
+/* An API change answers once every enforcer runs its policy, or after this
+ * long (then with X-Airlock-Policy-Applied: false). */
+#define AL_POLICY_ACK_TIMEOUT_MS 2000
 #define AL_IPC_FRAME_MAX       (16 * 1024 * 1024)    /* one frame; a full policy snapshot fits */
+#define AL_INJECT_HEADERS_MAX  32                    /* pairs (and strip names) in a headers answer */
+#define AL_INJECT_NAME_MAX     256                   /* a header name in it */
+#define AL_INJECT_VALUE_MAX    AL_REQ_HEAD_MAX       /* a header value: no longer than a whole head */
+#define AL_SHIM_BODY_MAX       (64 * 1024)           /* a token shim's answer body */
+#define AL_IPC_TEXT_MAX        512                   /* an error code or message, a content type */
 
-/* Proxy (defaults; each is a flag of `airlock up`) */
+/* Proxy (defaults; each is a flag of `airlock up`, whose range is in
+ * common/flags.c) */
 #define AL_REQ_HEAD_MAX        (64 * 1024)           /* request head bytes -> 431 */
 #define AL_REQ_HEADERS_MAX     100                   /* header fields -> 431 */
 #define AL_HEAD_TIMEOUT_MS     10000                 /* slowloris */
@@ -40,6 +49,11 @@
 #define AL_SOURCE_KEY_MAX      64                    /* that address as text, NUL included */
 #define AL_UPSTREAM_CONNECT_TIMEOUT_MS 10000         /* -> 504 */
 #define AL_UPSTREAM_IDLE_TIMEOUT_MS    300000        /* an LLM may think for minutes */
+/* A CONNECT tunnel (or spliced WebSocket) that moves no byte either way for
+ * this long is closed: long enough for a quiet SSH or WebSocket session,
+ * short enough that abandoned tunnels do not pile up (HAProxy's usual
+ * "timeout tunnel"). */
+#define AL_TUNNEL_IDLE_TIMEOUT_MS      (3600 * 1000)
 #define AL_LEAF_CACHE_MAX      1024                  /* minted leaves kept (LRU) */
 #define AL_UPSTREAM_POOL_MAX   256                   /* idle upstream connections a worker keeps */
 #define AL_UPSTREAM_POOL_PER_KEY 32                  /* ... for one (client, host, port) */

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <jansson.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +70,19 @@ void secure_free(void *p, size_t n)
 		return;
 	secure_wipe(p, n);
 	free(p);
+}
+
+void wiping_free(void *p)
+{
+	if (!p)
+		return;
+	secure_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+void json_wipe_on_free(void)
+{
+	json_set_alloc_funcs(malloc, wiping_free);
 }
 
 void secure_free_str(char *s)

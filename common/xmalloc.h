@@ -24,5 +24,12 @@ void xgrow_secure(char **p, size_t *cap, size_t len, size_t need, size_t first);
 void secure_free(void *p, size_t n);
 void secure_free_str(char *s);
 void secure_wipe(void *p, size_t n);
+/* free() that wipes the whole block first (malloc_usable_size): for
+ * allocators that do not know sizes, such as jansson's (below). */
+void wiping_free(void *p);
+/* Every JSON value of this process (bodies, state, IPC frames, credential
+ * files) may hold a secret or a token: jansson wipes what it frees. Call
+ * once, first thing in main(). */
+void json_wipe_on_free(void);
 
 #endif

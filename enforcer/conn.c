@@ -8,6 +8,7 @@
  * token: it counts in the pre-auth budget and lives on one head deadline. */
 #include "conn.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,47 @@ static const struct config *cfg_of(const struct conn *c)
 	return c->w->px->cfg;
 }
 
+/* ---- the state ---- */
+
+static const char *const state_names[CS_NSTATES] = {
+	[CS_HEAD] = "head",     [CS_WAIT] = "wait",   [CS_BODY] = "body",     [CS_DISCARD] = "discard",
+	[CS_TUNNEL] = "tunnel", [CS_DRAIN] = "drain", [CS_CLOSED] = "closed",
+};
+
+/* The diagram of conn.h, row by row: where each state may go. */
+#define TO(s) (1u << (s))
+#define ENDS (TO(CS_DRAIN) | TO(CS_CLOSED))
+static const unsigned moves[CS_NSTATES] = {
+	/* HEAD -> HEAD: a CONNECT refused at once (its next request follows) */
+	[CS_HEAD] = TO(CS_HEAD) | TO(CS_WAIT) | TO(CS_DISCARD) | ENDS,
+	[CS_WAIT] = TO(CS_HEAD) | TO(CS_BODY) | TO(CS_DISCARD) | TO(CS_TUNNEL) | ENDS,
+	[CS_BODY] = TO(CS_HEAD) | TO(CS_TUNNEL) | ENDS,
+	[CS_DISCARD] = TO(CS_HEAD) | ENDS,
+	[CS_TUNNEL] = ENDS,
+	[CS_DRAIN] = TO(CS_CLOSED),
+	[CS_CLOSED] = 0,
+};
+
+const char *conn_state_name(enum conn_state st)
+{
+	return (unsigned)st < CS_NSTATES ? state_names[st] : "?";
+}
+
+bool conn_move_ok(enum conn_state from, enum conn_state to)
+{
+	return (unsigned)from < CS_NSTATES && (unsigned)to < CS_NSTATES && (moves[from] & TO(to));
+}
+
+void conn_set_state(struct conn *c, enum conn_state to)
+{
+	if (!conn_move_ok(c->state, to)) {
+		log_error("illegal connection state move", KV_S("from", conn_state_name(c->state)),
+			  KV_S("to", conn_state_name(to)));
+		assert(!"illegal connection state move");
+	}
+	c->state = to;
+}
+
 /* ---- freeing and closing ---- */
 
 static void conn_free_if_done(struct conn *c)
@@ -41,12 +83,9 @@ static void conn_free_if_done(struct conn *c)
 		return;
 	mitm_free(c);
 	client_id_wipe(&c->who);
-	client_id_wipe(&c->up.client);
+	upstream_free(c);
+	forward_free(c);
 	http_msg_free(&c->req);
-	if (c->up.resp_init)
-		http_msg_free(&c->up.resp);
-	free(c->up.pending);
-	free(c->up.out);
 	if (c->in)
 		secure_free(c->in, c->incap);
 	free(c);
@@ -64,12 +103,12 @@ static void on_io_closed(void *arg)
 
 void conn_abort(struct conn *c)
 {
-	if (c->closing)
+	if (c->state == CS_CLOSED)
 		return;
 	if (c->d.verdict && !c->logged)
 		conn_log(c);
-	c->closing = true;
-	c->state = CS_CLOSING;
+	conn_set_state(c, CS_CLOSED);
+	forward_end(c);
 	upstream_release(c);
 	mitm_abort(c);
 	if (c->pol) {
@@ -93,7 +132,7 @@ void conn_abort(struct conn *c)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-	uv_close((uv_handle_t *)&c->up_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->up.timer, on_handle_closed);
 	io_close(c->io);
 }
 
@@ -102,9 +141,7 @@ void conn_abort(struct conn *c)
 static void on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
-	if (c->closing)
-		return;
-	if (c->tkind == T_HEAD && !c->close_after_flush) {
+	if (c->tkind == T_HEAD && c->state != CS_DRAIN) {
 		conn_reply(c, 408, "head-timeout", NULL, false);
 		return;
 	}
@@ -138,10 +175,10 @@ static void timer_stop(struct conn *c)
  * reads it. */
 static void close_after_flush(struct conn *c)
 {
-	if (c->closing || c->close_after_flush)
+	if (conn_ending(c))
 		return;
-	c->close_after_flush = true;
-	c->state = CS_CLOSING;
+	conn_set_state(c, CS_DRAIN);
+	forward_end(c);
 	upstream_release(c);
 	io_shutdown(c->io);
 	io_read_start(c->io);
@@ -206,7 +243,7 @@ static void reply_send(struct conn *c, int status, const char *reason, const cha
 void conn_reply(struct conn *c, int status, const char *reason, const char *extra, bool keep)
 {
 	char body[256];
-	if (c->closing || c->close_after_flush)
+	if (conn_ending(c))
 		return;
 	/* A client that sent "Expect: 100-continue" holds its body back: after a
 	 * refusal we cannot tell its next request from a late body, so close. */
@@ -222,7 +259,7 @@ void conn_reply(struct conn *c, int status, const char *reason, const char *extr
 void conn_reply_body(struct conn *c, int status, const char *reason, const char *ctype, const char *body,
 		     size_t blen, bool keep)
 {
-	if (c->closing || c->close_after_flush)
+	if (conn_ending(c))
 		return;
 	if (keep && c->req.phase == MSG_BODY && (c->req.p.content_length > 0 || http_is_chunked(&c->req))) {
 		long e = http_find(&c->req, "expect", 0);
@@ -237,6 +274,9 @@ static void reply_send(struct conn *c, int status, const char *reason, const cha
 {
 	char head[1024];
 	bool is_head = c->req.phase != MSG_IDLE && c->req.p.method == HTTP_HEAD;
+	/* the client half-closed while we decided: this is its last answer */
+	if (c->peer_eof)
+		keep = false;
 	int hlen = snprintf(head, sizeof head,
 			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 			    "Content-Length: %zu\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
@@ -265,11 +305,11 @@ static void reply_send(struct conn *c, int status, const char *reason, const cha
 	if (c->req.p.method == HTTP_CONNECT) {
 		/* a CONNECT has no body: the next bytes are a new request */
 		http_msg_reset(&c->req);
-		c->state = CS_HEAD;
+		conn_set_state(c, CS_HEAD);
 		timer_arm(c, T_IDLE, cfg_of(c)->idle_timeout_ms);
 	} else {
 		/* skip the refused request's body, then read the next one */
-		c->state = CS_DISCARD;
+		conn_set_state(c, CS_DISCARD);
 		http_msg_resume(&c->req);
 		timer_arm(c, T_IDLE, cfg_of(c)->idle_timeout_ms);
 	}
@@ -296,7 +336,7 @@ static void on_request_head(struct conn *c)
 
 	if (c->mitm) {
 		/* inside an intercepted tunnel: the client is the CONNECT's */
-		c->state = CS_WAIT;
+		conn_set_state(c, CS_WAIT);
 		mitm_request(c);
 		return;
 	}
@@ -350,7 +390,7 @@ static void on_request_head(struct conn *c)
 		snprintf(c->counted, sizeof c->counted, "%s", c->client->name);
 	}
 
-	c->state = CS_WAIT;
+	conn_set_state(c, CS_WAIT);
 	if (c->req.p.method == HTTP_CONNECT)
 		tunnel_start(c);
 	else
@@ -373,22 +413,6 @@ static int req_on_body(void *arg, const char *at, size_t n)
 	return forward_req_body(c, at, n) < 0 ? HPE_USER : 0;
 }
 
-static int req_on_chunk_header(void *arg, uint64_t size)
-{
-	struct conn *c = arg;
-	if (c->state != CS_BODY)
-		return 0;
-	return forward_req_chunk(c, size) < 0 ? HPE_USER : 0;
-}
-
-static int req_on_chunk_complete(void *arg)
-{
-	struct conn *c = arg;
-	if (c->state != CS_BODY)
-		return 0;
-	return forward_req_chunk_done(c) < 0 ? HPE_USER : 0;
-}
-
 static int req_on_complete(void *arg)
 {
 	(void)arg;
@@ -397,9 +421,7 @@ static int req_on_complete(void *arg)
 
 static const struct http_msg_cb req_cb = {
 	.on_head = req_on_head,
-	.on_body = req_on_body,
-	.on_chunk_header = req_on_chunk_header,
-	.on_chunk_complete = req_on_chunk_complete,
+	.on_body = req_on_body,   /* chunk boundaries: forward.c re-chunks each body piece */
 	.on_complete = req_on_complete,
 };
 
@@ -412,7 +434,7 @@ static bool may_parse(const struct conn *c)
 	case CS_DISCARD:
 		return true;
 	case CS_BODY:
-		return !c->up.req_done && c->up.connected && !forward_congested(c);
+		return forward_wants_body(c);
 	default:
 		return false;
 	}
@@ -446,7 +468,7 @@ static void conn_process(struct conn *c)
 	if (c->in_process)
 		return;
 	c->in_process = true;
-	while (!c->closing && may_parse(c) && c->inoff < c->inlen) {
+	while (may_parse(c) && c->inoff < c->inlen) {
 		size_t used = 0;
 		bool was_idle = c->req.phase == MSG_IDLE;
 		enum http_feed r = http_msg_feed(&c->req, c->in + c->inoff, c->inlen - c->inoff, &used);
@@ -466,7 +488,7 @@ static void conn_process(struct conn *c)
 			on_request_head(c);
 		} else if (c->req.phase == MSG_DONE) {
 			if (c->state == CS_DISCARD) {
-				c->state = CS_HEAD;
+				conn_set_state(c, CS_HEAD);
 				http_msg_resume(&c->req);
 			} else if (c->state == CS_BODY) {
 				forward_req_done(c);
@@ -476,12 +498,12 @@ static void conn_process(struct conn *c)
 		}
 	}
 	/* a message without body completes without input: give it a turn */
-	if (!c->closing && may_parse(c) && c->inoff == c->inlen && c->req.phase == MSG_BODY &&
+	if (may_parse(c) && c->inoff == c->inlen && c->req.phase == MSG_BODY &&
 	    (c->state == CS_BODY || c->state == CS_DISCARD)) {
 		size_t used;
 		if (http_msg_feed(&c->req, "", 0, &used) == HTTP_FEED_PAUSED && c->req.phase == MSG_DONE) {
 			if (c->state == CS_DISCARD) {
-				c->state = CS_HEAD;
+				conn_set_state(c, CS_HEAD);
 				http_msg_resume(&c->req);
 			} else {
 				forward_req_done(c);
@@ -489,7 +511,7 @@ static void conn_process(struct conn *c)
 		}
 	}
 	c->in_process = false;
-	if (c->closing)
+	if (c->state == CS_CLOSED)
 		return;
 	if (c->inoff == c->inlen) {
 		/* consumed heads carried Proxy-Authorization: do not leave it lying
@@ -510,23 +532,22 @@ static void conn_process(struct conn *c)
 
 void conn_kick(struct conn *c)
 {
-	if (c->closing)
+	if (c->state == CS_CLOSED || c->in_process)
 		return;
-	if (c->in_process) {
-		return;
-	}
 	conn_process(c);
 }
 
 static void update_reading(struct conn *c)
 {
-	if (c->closing || c->state == CS_TUNNEL)
+	/* a tunnel reads as its backpressure says; a draining connection
+	 * reads (and drops) until the client's FIN: close_after_flush() */
+	if (c->state == CS_TUNNEL || conn_ending(c))
 		return;
 	/* While a request is decided or answered, keep reading (into the bounded
 	 * buffer, unparsed): a pipelined request waits there, and the socket is
 	 * not switched off and on again for every request. Only a congested
 	 * upstream stops us reading a body. */
-	bool waiting = c->state == CS_WAIT || (c->state == CS_BODY && c->up.req_done);
+	bool waiting = c->state == CS_WAIT || (c->state == CS_BODY && forward_req_sent(c));
 	bool want = (may_parse(c) || waiting) && !c->peer_eof &&
 		    c->inlen - c->inoff < cfg_of(c)->max_head_bytes + CONN_IN_MAX_EXTRA;
 	if (want && !c->reading)
@@ -547,7 +568,7 @@ void conn_take_input(struct conn *c, const char **buf, size_t *n)
 
 void conn_exchange_done(struct conn *c, bool keep)
 {
-	if (c->closing)
+	if (conn_ending(c))
 		return;
 	conn_log(c);
 	http_msg_release(&c->req);   /* logged: an idle connection keeps no head */
@@ -560,7 +581,7 @@ void conn_exchange_done(struct conn *c, bool keep)
 		close_after_flush(c);
 		return;
 	}
-	c->state = CS_HEAD;
+	conn_set_state(c, CS_HEAD);
 	http_msg_resume(&c->req);
 	timer_arm(c, T_IDLE, cfg_of(c)->idle_timeout_ms);
 	conn_kick(c);
@@ -571,8 +592,8 @@ void conn_exchange_done(struct conn *c, bool keep)
 static void on_read(void *arg, const char *buf, size_t n)
 {
 	struct conn *c = arg;
-	if (c->closing || c->close_after_flush)
-		return;
+	if (conn_ending(c))
+		return;   /* draining: what the client still sends is dropped */
 	if (c->state == CS_TUNNEL) {
 		tunnel_client_read(c, buf, n);
 		return;
@@ -587,7 +608,7 @@ static void on_read(void *arg, const char *buf, size_t n)
 static void on_eof(void *arg)
 {
 	struct conn *c = arg;
-	if (c->close_after_flush) {
+	if (c->state == CS_DRAIN) {
 		conn_abort(c);
 		return;
 	}
@@ -596,7 +617,7 @@ static void on_eof(void *arg)
 		return;
 	}
 	c->reading = false;
-	if (c->state == CS_WAIT || (c->state == CS_BODY && c->up.req_done)) {
+	if (c->state == CS_WAIT || (c->state == CS_BODY && forward_req_sent(c))) {
 		c->peer_eof = true;   /* half-closed: answer, then close */
 		return;
 	}
@@ -612,16 +633,14 @@ static void on_error(void *arg, int err)
 static void on_connect(void *arg, int status)
 {
 	struct conn *c = arg;
-	if (!c->closing && status == 0 && c->mitm)
+	if (c->state != CS_CLOSED && status == 0 && c->mitm)
 		mitm_handshake_done(c);
 }
 
 static void on_drain(void *arg)
 {
 	struct conn *c = arg;
-	if (c->closing)
-		return;
-	if (c->close_after_flush)
+	if (conn_ending(c))
 		return;   /* waiting for the client's FIN */
 	if (c->state == CS_TUNNEL)
 		tunnel_client_drain(c);
@@ -643,7 +662,7 @@ void conn_set_io(struct conn *c, struct io *io)
 	c->io = io;
 	io_set_handler(io, &client_h, c);
 	http_msg_reset(&c->req);
-	c->state = CS_HEAD;
+	conn_set_state(c, CS_HEAD);
 	c->reading = false;
 	c->peer_eof = false;
 	/* the handshake and the first inner head share one deadline */
@@ -653,7 +672,7 @@ void conn_set_io(struct conn *c, struct io *io)
 
 void conn_revoke(struct conn *c, const char *why)
 {
-	if (c->closing)
+	if (c->state == CS_CLOSED)
 		return;
 	log_info("connection closed", KV_S("client", c->who.name), KV_S("reason", why),
 		 KV_S("src", c->src[0] ? c->src : NULL));
@@ -679,9 +698,8 @@ void conn_new(struct worker *w, struct io *io, bool tls, const char *src)
 	http_msg_init(&c->req, true, cfg->max_head_bytes, cfg->max_headers, &req_cb, c);
 	uv_timer_init(&w->loop, &c->timer);
 	c->timer.data = c;
-	uv_timer_init(&w->loop, &c->up_timer);
-	c->up_timer.data = c;
-	c->handles = 3;
+	upstream_init(c);
+	c->handles = 3;   /* timer, upstream timer, io */
 	io_set_handler(io, &client_h, c);
 	c->next = w->conns;
 	if (w->conns)

@@ -1,8 +1,32 @@
 /* One sandbox connection and everything it owns: its byte stream (plain or
- * TLS), its input buffer, the request parser, its timers, and the upstream
- * it talks to (forward.c for plain HTTP, tunnel.c after CONNECT). The
- * state machine lives in conn.c; each request is decided against the
- * worker's policy of that moment, never one captured at accept. */
+ * TLS), its input buffer, the request parser, its timers, the upstream it
+ * talks to (upstream.h), the exchange under way (forward.h), its tunnel
+ * (tunnel.h) or interception (mitm.h). The state machine lives in conn.c;
+ * each request is decided against the worker's policy of that moment,
+ * never one captured at accept.
+ *
+ * Its lifecycle is one state, and conn_set_state() asserts each move:
+ *
+ *           head parsed             request head sent upstream
+ *   HEAD ---------------> WAIT -------------------------------> BODY
+ *    ^ |                   | |                                   | |
+ *    | | refused           | |  CONNECT 200                101   | |
+ *    | v                   | +---------------> TUNNEL <----------+ |
+ *    | DISCARD <-----------+ refused                               |
+ *    |   | its body skipped                                        |
+ *    +---+---------------------------------------------------------+
+ *    |                                       the response done, kept alive
+ *    +-- from WAIT: a CONNECT refused; an intercepted CONNECT's TLS begins
+ *    +-- from HEAD: a CONNECT refused at once
+ *
+ *   HEAD..TUNNEL   --> DRAIN   last answer queued: FIN sent, what the client
+ *                              still sends dropped until its FIN or a grace timer
+ *   any but CLOSED --> CLOSED  closed now (error, abort, end of DRAIN); freed
+ *                              once its handles are closed
+ *
+ * peer_eof, reading and in_process are not phases: the client half-closed
+ * (its answer is its last), the client stream is being read, conn_process
+ * is on the stack. */
 #ifndef AIRLOCK_ENFORCER_CONN_H
 #define AIRLOCK_ENFORCER_CONN_H
 
@@ -13,23 +37,26 @@
 
 #include "common/limits.h"
 #include "common/netmatch.h"
+#include "enforcer/forward.h"
 #include "enforcer/http.h"
 #include "enforcer/io.h"
+#include "enforcer/mitm.h"
 #include "enforcer/policy.h"
-#include "enforcer/reqhead.h"
-#include "enforcer/resolve.h"
-#include "enforcer/tlsframe.h"
+#include "enforcer/tunnel.h"
+#include "enforcer/upstream.h"
 
 struct worker;
 struct conn;
 
 enum conn_state {
 	CS_HEAD,      /* reading a request head */
-	CS_WAIT,      /* deciding / resolving / connecting: client reads stopped */
+	CS_WAIT,      /* deciding / asking the broker / resolving / connecting: nothing parsed */
 	CS_BODY,      /* request forwarded; body (if any) streaming; response pending */
 	CS_DISCARD,   /* refused request: skipping its body, then the next request */
-	CS_TUNNEL,    /* CONNECT established: bytes both ways */
-	CS_CLOSING,   /* answering a last time, then closing */
+	CS_TUNNEL,    /* CONNECT established or upgraded: bytes both ways */
+	CS_DRAIN,     /* last answer queued: waiting for the client's FIN, then closed */
+	CS_CLOSED,    /* closed: its handles are closing, then it is freed */
+	CS_NSTATES
 };
 
 enum timer_kind { T_NONE, T_IDLE, T_HEAD, T_GRACE };
@@ -51,51 +78,6 @@ struct decision {
 	uint64_t start_ms;
 };
 
-struct upstream {
-	struct io *io;                /* NULL when none */
-	bool connected;
-	bool idle_keep;               /* between exchanges, kept for the next one: may be parked */
-	struct client_id client;      /* the client instance it was opened for: never another's */
-	char host[AL_HOST_BUF];       /* canonical target this io serves */
-	uint16_t port;
-	struct resolve_req *rr;
-	struct sockaddr_storage addrs[RESOLVE_ADDRS_MAX];
-	size_t naddrs, next;
-	struct http_msg resp;
-	bool resp_init;
-	bool tls;                     /* TLS to the upstream (interception) */
-	bool tls_handshaking;         /* TCP up, TLS handshake running */
-	bool resume_stored;
-	bool ws;                      /* this exchange asked for a WebSocket upgrade */
-	bool upgraded;                /* 101 answered: splice from now on */
-	bool oauth;                   /* this exchange injects an OAuth credential */
-	bool swap_401;                /* its upstream said 401: the sandbox gets 503 */
-	/* current exchange */
-	bool req_chunked, req_done;
-	bool resp_started, resp_done, resp_chunked_out, resp_eof_delim, head_req, close_after;
-	uint64_t last_chunk;
-	bool client_keep, paused;     /* paused: upstream reads stopped (client congested) */
-	bool reused, retried, bodyless; /* one retry of a bodiless request on a stale reused upstream */
-	enum host_kind kind;
-	int timer_mode;
-	char *out;                    /* response bytes gathered during one upstream read */
-	size_t outlen, outcap;
-	bool batching;
-	char *pending;                /* request head waiting for the connect */
-	size_t pending_len;
-	void (*done)(struct conn *c, int status, const char *reason);
-};
-
-struct tunnel {
-	uint64_t rule_id;             /* of the connection's client instance (conn.who) */
-	bool passthrough;
-	bool client_eof, up_eof;
-	bool client_paused, up_paused;
-	bool align;                   /* cut writes to the client at its TLS records (tlsframe.h) */
-	struct tls_framer down;
-	uint64_t last_io;             /* loop time (ms) of the last byte either way */
-};
-
 struct conn {
 	struct worker *w;
 	struct conn *next, *prev;      /* worker's list */
@@ -106,10 +88,9 @@ struct conn {
 	char *in;                      /* unparsed client bytes */
 	size_t inlen, inoff, incap;
 	uv_timer_t timer;              /* head / idle timeout; closing grace */
-	uv_timer_t up_timer;           /* upstream connect / idle timeout */
 	int handles;                   /* handles still to close before free */
 	enum timer_kind tkind;
-	bool closing, close_after_flush, reading, in_process, peer_eof;
+	bool reading, in_process, peer_eof;
 	char counted[AL_NAME_MAX + 1]; /* client charged in the per-client count */
 	/* Pre-auth: from accept until a request carries a valid token, the
 	 * connection is counted in the pre-auth budget (total and per source,
@@ -127,10 +108,22 @@ struct conn {
 	struct decision d;
 	bool logged;
 	struct upstream up;
+	struct exchange x;             /* the request under way (forward.c) */
 	struct tunnel tun;
 	struct mitm *mitm;             /* intercepted CONNECT: inner requests (mitm.c) */
 };
 
+
+/* Whether the lifecycle allows from -> to (the diagram above). */
+bool conn_move_ok(enum conn_state from, enum conn_state to);
+const char *conn_state_name(enum conn_state s);
+/* Move c to state `to`, asserting the move is legal. */
+void conn_set_state(struct conn *c, enum conn_state to);
+/* Closed, or closing after a last answer: nothing new starts. */
+static inline bool conn_ending(const struct conn *c)
+{
+	return c->state == CS_DRAIN || c->state == CS_CLOSED;
+}
 
 /* New connection on w over io (already accepted; TLS already wrapped),
  * already counted in the pre-auth budget under source key src. */
@@ -143,7 +136,7 @@ void conn_revoke(struct conn *c, const char *why);
 /* Close once what is queued to the client is written. */
 void conn_finish(struct conn *c);
 
-/* --- used by forward.c and tunnel.c --- */
+/* --- used by forward.c, tunnel.c, mitm.c --- */
 /* Answer with a short response; keep=false closes after it is written.
  * extra: more header lines (each ending in \r\n) or NULL. */
 void conn_reply(struct conn *c, int status, const char *reason, const char *extra, bool keep);
@@ -162,58 +155,5 @@ void conn_take_input(struct conn *c, const char **buf, size_t *n);
 /* Intercepted CONNECT: the client's stream is now `io` (TLS over the old
  * one); read inner request heads from it. */
 void conn_set_io(struct conn *c, struct io *io);
-
-/* forward.c: a plain-HTTP absolute-URI request whose head c->req holds. */
-void forward_start(struct conn *c);
-int forward_req_body(struct conn *c, const char *at, size_t n);
-int forward_req_chunk(struct conn *c, uint64_t size);
-int forward_req_chunk_done(struct conn *c);
-void forward_req_done(struct conn *c);
-bool forward_congested(const struct conn *c);
-void forward_client_drain(struct conn *c);
-void upstream_close(struct conn *c);
-/* Send r upstream with c->req's headers (hop-by-hop, Host and the injected
- * credential headers dropped), over the kept upstream connection when it
- * serves the same target, else a new one; then pump the exchange. */
-void forward_send(struct conn *c, const struct fwd_req *r);
-/* After a 101 to an allowed upgrade: splice both ways (tunnel.c's copy). */
-void tunnel_splice(struct conn *c, const char *early_down, size_t n);
-/* Resolve + connect to host:port (canonical), then call done(c, status, reason). */
-void upstream_open(struct conn *c, const char *host, enum host_kind kind, uint16_t port,
-		   void (*done)(struct conn *c, int status, const char *reason));
-
-/* mitm.c: intercepted CONNECT */
-void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t port, uint64_t rule_id,
-		bool audit, const char *audit_reason);
-void mitm_request(struct conn *c);
-/* The token shim: true when `cl` has a rule injecting a secret and
- * host:port is one of the OAuth token endpoints' hosts (a CONNECT there is
- * intercepted even without a rule of its own). */
-bool mitm_shim_host(const struct policy_client *cl, const char *host, uint16_t port);
-void mitm_handshake_done(struct conn *c);
-void mitm_abort(struct conn *c);   /* conn closing: cancel a broker ask */
-void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */
-
-/* End the upstream with its sandbox connection: park it in the worker's
- * pool (uppool.h) when it sits idle between exchanges, else close it. */
-void upstream_release(struct conn *c);
-/* Take a parked upstream of this client instance for host:port (tls or not) as c's
- * upstream, connected, done its callback for later retries; false when
- * there is none (c's upstream then only remembers the client). */
-bool upstream_take_pooled(struct conn *c, const struct client_id *client, const char *host,
-			  enum host_kind kind, uint16_t port, bool tls, void (*done)(struct conn *c, int status, const char *reason));
-
-/* tunnel.c: CONNECT */
-void tunnel_start(struct conn *c);
-void tunnel_client_read(struct conn *c, const char *buf, size_t n);
-void tunnel_client_eof(struct conn *c);
-void tunnel_client_drain(struct conn *c);
-void tunnel_up_read(struct conn *c, const char *buf, size_t n);
-void tunnel_up_eof(struct conn *c);
-void tunnel_up_drain(struct conn *c);
-/* Close c if its tunnel's rule is no longer live for its client instance
- * in the worker's policy; why is the log reason ("rule-revoked",
- * "rule-expired"). */
-void tunnel_check(struct conn *c, int64_t now, const char *why);
 
 #endif

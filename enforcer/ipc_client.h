@@ -1,11 +1,14 @@
-/* The enforcer's end of the broker door (common/ipc.h): connect to
- * ipc.sock, check the peer, say hello, take policy snapshots and hand each
- * to every worker. If the broker goes away, keep serving with the last
- * policy and reconnect with backoff. Runs on the main thread's loop. */
+/* The enforcer's end of the broker door (common/ipc.h). ipc_client.c: the
+ * policy feed, a broker link on the main loop that takes policy snapshots
+ * and hands each to every worker; if the broker goes away, the workers keep
+ * the last policy and the link reconnects with backoff. broker_ask.c: the
+ * asks, each worker on its own link from its own thread. Both links are
+ * enforcer/brokerlink.c. */
 #ifndef AIRLOCK_ENFORCER_IPC_CLIENT_H
 #define AIRLOCK_ENFORCER_IPC_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <uv.h>
 
 #include "common/error.h"
@@ -20,6 +23,13 @@ int ipc_client_start(uv_loop_t *loop, struct proxy *px, const char *path, struct
  * the workers are stopped (they may still ask until then). */
 void ipc_client_stop(struct ipc_client *ic);
 void ipc_client_free(struct ipc_client *ic);
+/* The policy link is up: the broker is there (any thread). */
+bool ipc_client_up(const struct ipc_client *ic);
+/* A worker runs a newer policy now (any thread; NULL ic is a no-op): the
+ * main loop sends policy-ack for the version every worker has. */
+void ipc_client_applied(struct ipc_client *ic);
+/* The broker's socket (for the workers' links). */
+const char *ipc_client_path(const struct ipc_client *ic);
 
 /* broker_ask_headers(), paired with answer_headers() in the broker: ask for
  * the headers of `secret` for canonical `host`, from worker w's thread. The
@@ -41,11 +51,10 @@ int broker_ask_shim(struct worker *w, const char *client, const char *host, cons
 		    broker_ask_cb cb, void *arg, struct broker_ask **out) AL_MUST_CHECK;
 void broker_ask_cancel(struct broker_ask *a);
 /* Tell the broker an upstream answered 401 to an injected request (it may
- * refresh an OAuth credential). No answer; dropped when it is not there. */
+ * refresh an OAuth credential), on w's link. No answer; dropped when the
+ * broker is not there. */
 void broker_note_upstream_401(struct worker *w, const char *secret, const char *host);
-/* Overwrite every string in a headers answer (before json_decref). */
-void broker_answer_wipe(json_t *msg);
-/* A worker's inbox for answers: init before its thread runs, stop on its
+/* A worker's link and asks: init before its thread runs, stop on its
  * thread when it shuts down, free after the thread is joined. */
 void broker_box_init(struct worker *w);
 void broker_box_stop(struct worker *w);

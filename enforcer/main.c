@@ -12,6 +12,7 @@
 
 #include "common/ca.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "enforcer/denyset.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
@@ -37,10 +38,6 @@ static int tls_listener_cred(const struct config *cfg, gnutls_certificate_creden
 {
 	struct ca ca;
 	int rc;
-	if (!cfg->state_dir) {
-		fprintf(stderr, "airlock-enforcer: --https-port needs --state-dir (the CA lives there)\n");
-		return AL_EINVAL;
-	}
 	if ((rc = ca_load(cfg->state_dir, &ca)) < 0) {
 		log_error("cannot load the CA", KV_S("state_dir", cfg->state_dir), KV_S("error", airlock_strerror(rc)));
 		return rc;
@@ -68,6 +65,7 @@ int main(int argc, char **argv)
 	bool have_ca = false;
 	int rc, status = 1;
 
+	json_wipe_on_free();   /* broker answers carry secrets */
 	rc = config_parse(&cfg, argc, argv);
 	if (rc == 1)
 		return 0;
@@ -95,7 +93,7 @@ int main(int argc, char **argv)
 	if (cfg.https_port && tls_listener_cred(&cfg, &px.tls_cred) < 0)
 		goto out;
 	/* interception: leaves minted from the CA, verified upstreams */
-	if (cfg.state_dir && ca_load(cfg.state_dir, &mitm_ca) == 0) {
+	if (ca_load(cfg.state_dir, &mitm_ca) == 0) {
 		have_ca = true;
 		if ((rc = leafcache_new(&mitm_ca, AL_LEAF_CACHE_MAX, &px.leaves)) < 0) {
 			log_error("cannot make the leaf cache", KV_S("error", airlock_strerror(rc)));
@@ -116,7 +114,7 @@ int main(int argc, char **argv)
 		goto out;
 	uv_loop_t *loop = uv_default_loop();
 	/* before the workers: they read px.ipc; nothing is read or sent before uv_run */
-	if (cfg.ipc_socket && ipc_client_start(loop, &px, cfg.ipc_socket, &ipc) < 0)
+	if (ipc_client_start(loop, &px, cfg.ipc_socket, &ipc) < 0)
 		goto out;
 	ipc_owned = px.ipc = ipc;
 	if (workers_start(&px, cfg.workers) < 0) {
@@ -128,8 +126,6 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sig_int);
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
-	if (!cfg.ipc_socket)
-		log_warn("no --ipc-socket or --state-dir: no policy will come, everything is denied");
 	log_info("listening", KV_S("bind", cfg.bind), KV_I("http_port", cfg.http_port),
 		 KV_I("https_port", cfg.https_port), KV_I("workers", cfg.workers),
 		 KV_S("mode", config_mode_name(cfg.mode)));

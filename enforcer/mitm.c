@@ -4,8 +4,8 @@
  * any other host fails the handshake), then check each inner request on its
  * own against the worker's current policy, pinned to the CONNECT target,
  * ask the broker for the secret's headers when the rule injects one, and
- * hand the request to forward.c's pump over our own verified TLS connection
- * to the address that passed the deny check. A request to an OAuth token
+ * hand the request to forward.c's pump (forward_send) over our own verified
+ * TLS connection to the address that passed the deny check (upstream.c). A request to an OAuth token
  * endpoint of a client that injects a secret is first offered to the broker
  * (token shim): when it answers, airlock answers the sandbox itself. */
 #include <stdio.h>
@@ -274,7 +274,7 @@ static void on_headers(void *arg, const json_t *answer, const char *reason)
 	struct conn *c = arg;
 	struct inject inj;
 	c->mitm->ask = NULL;
-	if (c->closing)
+	if (conn_ending(c))
 		return;
 	if (!answer) {
 		int status = 503;
@@ -348,7 +348,7 @@ static void on_shim(void *arg, const json_t *answer, const char *reason)
 	struct conn *c = arg;
 	struct mitm *m = c->mitm;
 	m->ask = NULL;
-	if (c->closing)
+	if (conn_ending(c))
 		return;
 	if (!answer) {
 		if (strcmp(reason, "no-shim") == 0) {
@@ -537,20 +537,9 @@ void mitm_handshake_done(struct conn *c)
 static void on_upstream(struct conn *c, int status, const char *reason)
 {
 	struct mitm *m = c->mitm;
-	if (c->closing)
-		return;
-	if (status == AL_EDENIED) {
-		refuse(c, 403, "denied-address");
-		return;
-	}
 	if (status < 0) {
-		if (status == AL_ETIMEOUT)
-			reason = "upstream-timeout";
-		else if (status == AL_ENOTFOUND)
-			reason = "dns-failure";
-		else if (!reason)
-			reason = "upstream-connect-failed";
-		refuse(c, status == AL_ETIMEOUT ? 504 : 502, reason);
+		int code = upstream_fail_status(status, &reason);
+		refuse(c, code, reason);
 		return;
 	}
 	/* the policy may have changed while we resolved and dialled */
@@ -588,12 +577,11 @@ void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t 
 	 * certificate is answered on the CONNECT, before any 200; or take the
 	 * idle connection this client left to it (dialled and verified then;
 	 * a policy change since would have closed it) */
-	c->up.tls = true;
-	if (upstream_take_pooled(c, &c->who, host, kind, port, true, on_upstream)) {
+	if (upstream_take_pooled(c, host, kind, port, true, on_upstream)) {
 		on_upstream(c, 0, NULL);
 		return;
 	}
-	upstream_open(c, host, kind, port, on_upstream);
+	upstream_open(c, host, kind, port, true, on_upstream);
 }
 
 void mitm_abort(struct conn *c)

@@ -1,6 +1,5 @@
-/* Interception (mitm.c): the pieces that stand alone, for the fuzz targets
- * and tests. The connection hooks (mitm_start, mitm_request, ...) are
- * declared in conn.h beside the other parts of the data path. */
+/* Interception (mitm.c): the connection hooks conn.c and tunnel.c call,
+ * and the pieces that stand alone, for the fuzz targets and tests. */
 #ifndef AIRLOCK_ENFORCER_MITM_H
 #define AIRLOCK_ENFORCER_MITM_H
 
@@ -11,11 +10,28 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/netmatch.h"
 
+struct conn;
 struct inject;
+struct policy_client;
 
-/* Header pairs (and strip names) a broker answer may carry. */
-#define AL_INJECT_HEADERS_MAX 32
+/* A CONNECT to host:port that is intercepted (rule_id: its rule, 0 when
+ * none), or read once and refused when audit (audit_reason logged): dial
+ * and verify the origin first (not in audit), then answer 200 and
+ * terminate the sandbox's TLS with a leaf for host. */
+void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t port, uint64_t rule_id,
+		bool audit, const char *audit_reason);
+/* An inner request head (c->req) arrived: check it, then forward_send(). */
+void mitm_request(struct conn *c);
+/* The token shim: true when `cl` has a rule injecting a secret and
+ * host:port is one of the OAuth token endpoints' hosts (a CONNECT there is
+ * intercepted even without a rule of its own). */
+bool mitm_shim_host(const struct policy_client *cl, const char *host, uint16_t port);
+/* The sandbox's TLS handshake with our leaf is done. */
+void mitm_handshake_done(struct conn *c);
+void mitm_abort(struct conn *c);   /* conn closing: cancel a broker ask */
+void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */
 
 /* An inner request's target: origin form ("/p?q"), or absolute form
  * ("https://host[:port]/p") that must name host:port, and a Host header

@@ -1,13 +1,16 @@
-/* The policy snapshot: a strict parser for the broker's "policy" frame, the
- * token and name indexes, and the first-match decision. A parsed policy is
- * never modified; it is shared between workers and connections by an atomic
- * reference count and freed by whoever drops the last reference. */
+/* The policy snapshot: the broker's "policy" frame, checked against its
+ * table in common/ipc.c and then for what it means (hosts, paths, methods,
+ * names, token hashes, duplicate ids, tokens and names), the token and name
+ * indexes, and the first-match decision. A parsed policy is never modified;
+ * it is shared between workers and connections by an atomic reference count
+ * and freed by whoever drops the last reference. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ipc.h"
 #include "common/limits.h"
 #include "common/netmatch.h"
 #include "common/token.h"
@@ -25,79 +28,6 @@ struct policy {
 	size_t *by_name;
 	size_t mask;
 };
-
-/* ---- strict JSON shape ------------------------------------------------- */
-
-enum jtype { JT_STRING, JT_UINT, JT_BOOL, JT_ARRAY, JT_NULLABLE_STRING };
-
-struct jfield {
-	const char *name;
-	enum jtype type;
-	bool required;
-};
-
-static const struct jfield top_fields[] = {
-	{ "type", JT_STRING, true },
-	{ "version", JT_UINT, true },
-	{ "clients", JT_ARRAY, true },
-};
-
-static const struct jfield client_fields[] = {
-	{ "name", JT_STRING, true },
-	{ "token_sha256", JT_STRING, true },
-	{ "rules", JT_ARRAY, true },
-};
-
-static const struct jfield rule_fields[] = {
-	{ "id", JT_UINT, true },
-	{ "host", JT_STRING, true },
-	{ "ports", JT_ARRAY, true },
-	{ "methods", JT_ARRAY, true },
-	{ "paths", JT_ARRAY, true },
-	{ "secret", JT_NULLABLE_STRING, false },   /* absent or null: none */
-	{ "passthrough", JT_BOOL, true },
-	{ "expires_at", JT_UINT, false },          /* absent: never */
-};
-
-static bool jtype_ok(const json_t *v, enum jtype t)
-{
-	switch (t) {
-	case JT_STRING:
-		return json_is_string(v);
-	case JT_NULLABLE_STRING:
-		return json_is_string(v) || json_is_null(v);
-	case JT_UINT:
-		return json_is_integer(v) && json_integer_value(v) >= 0;
-	case JT_BOOL:
-		return json_is_boolean(v);
-	case JT_ARRAY:
-		return json_is_array(v);
-	}
-	return false;
-}
-
-/* Refuse an object that is not one, has a key outside the table, lacks a
- * required key, or has a value of the wrong type. */
-static int check_shape(const json_t *obj, const struct jfield *f, size_t n)
-{
-	const char *key;
-	json_t *val;
-	size_t i;
-
-	if (!json_is_object(obj))
-		return AL_EINVAL;
-	json_object_foreach((json_t *)obj, key, val) {
-		for (i = 0; i < n; i++)
-			if (strcmp(key, f[i].name) == 0)
-				break;
-		if (i == n || !jtype_ok(val, f[i].type))
-			return AL_EINVAL;
-	}
-	for (i = 0; i < n; i++)
-		if (f[i].required && !json_object_get(obj, f[i].name))
-			return AL_EINVAL;
-	return 0;
-}
 
 /* ---- freeing ----------------------------------------------------------- */
 
@@ -168,10 +98,10 @@ static int parse_hash_hex(const char *s, uint8_t out[TOKEN_HASH_LEN])
 	return 0;
 }
 
-/* A list of at most AL_RULE_LIST_MAX strings, each through `check` which
- * may rewrite it into buf (canonical form) or leave buf empty to keep it. */
-static int parse_str_list(const json_t *arr, size_t maxlen, int (*check)(const char *, char *),
-			  char ***out, size_t *nout)
+/* A list of strings (their count and lengths checked by the table), each
+ * through `check` which may rewrite it into buf (canonical form) or leave
+ * buf empty to keep it. */
+static int parse_str_list(const json_t *arr, int (*check)(const char *, char *), char ***out, size_t *nout)
 {
 	char buf[AL_PATH_MAX + 1];
 	size_t i, n = json_array_size(arr);
@@ -180,24 +110,12 @@ static int parse_str_list(const json_t *arr, size_t maxlen, int (*check)(const c
 
 	*out = NULL;
 	*nout = 0;
-	if (n > AL_RULE_LIST_MAX)
-		return AL_ETOOBIG;
 	if (n == 0)
 		return 0;
 	v = xcalloc(n, sizeof *v);
 	for (i = 0; i < n; i++) {
-		const json_t *e = json_array_get(arr, i);
-		const char *s;
+		const char *s = json_string_value(json_array_get(arr, i));
 
-		if (!json_is_string(e)) {
-			rc = AL_EINVAL;
-			goto out;
-		}
-		s = json_string_value(e);
-		if (strlen(s) != json_string_length(e) || strlen(s) > maxlen) {
-			rc = AL_EINVAL;   /* embedded NUL, or over the cap */
-			goto out;
-		}
 		buf[0] = '\0';
 		rc = check(s, buf);
 		if (rc < 0)
@@ -227,16 +145,6 @@ static int check_path(const char *s, char *buf)
 	return path_pattern_parse(s) < 0 ? AL_EINVAL : 0;
 }
 
-/* A JSON string without embedded NULs, at most maxlen bytes. */
-static const char *plain_string(const json_t *v, size_t maxlen)
-{
-	const char *s = json_string_value(v);
-
-	if (!s || strlen(s) != json_string_length(v) || strlen(s) > maxlen)
-		return NULL;
-	return s;
-}
-
 static int parse_rule(const json_t *o, struct policy_rule *r)
 {
 	char host[AL_HOST_BUF + 2];
@@ -246,13 +154,10 @@ static int parse_rule(const json_t *o, struct policy_rule *r)
 	int rc;
 
 	memset(r, 0, sizeof *r);
-	rc = check_shape(o, rule_fields, sizeof rule_fields / sizeof rule_fields[0]);
-	if (rc < 0)
-		goto out;
 	r->id = (uint64_t)json_integer_value(json_object_get(o, "id"));
 
-	s = plain_string(json_object_get(o, "host"), AL_HOST_BUF + 1);
-	if (!s || host_pattern_parse(s, host) < 0) {
+	s = json_string_value(json_object_get(o, "host"));
+	if (host_pattern_parse(s, host) < 0) {
 		rc = AL_EINVAL;
 		goto out;
 	}
@@ -262,44 +167,25 @@ static int parse_rule(const json_t *o, struct policy_rule *r)
 	 * that can never match, which is a bug upstream rather than a policy. */
 	ports = json_object_get(o, "ports");
 	r->nports = json_array_size(ports);
-	if (r->nports > AL_RULE_LIST_MAX) {
-		rc = AL_ETOOBIG;
-		goto out;
-	}
 	if (r->nports == 0) {
 		rc = AL_EINVAL;
 		goto out;
 	}
 	r->ports = xcalloc(r->nports, sizeof *r->ports);
-	for (i = 0; i < r->nports; i++) {
-		json_int_t p;
+	for (i = 0; i < r->nports; i++)
+		r->ports[i] = (uint16_t)json_integer_value(json_array_get(ports, i));
 
-		v = json_array_get(ports, i);
-		if (!json_is_integer(v)) {
-			rc = AL_EINVAL;
-			goto out;
-		}
-		p = json_integer_value(v);
-		if (p < 1 || p > 65535) {
-			rc = AL_ERANGE;
-			goto out;
-		}
-		r->ports[i] = (uint16_t)p;
-	}
-
-	rc = parse_str_list(json_object_get(o, "methods"), AL_METHOD_MAX, check_method,
-			    &r->methods, &r->nmethods);
+	rc = parse_str_list(json_object_get(o, "methods"), check_method, &r->methods, &r->nmethods);
 	if (rc < 0)
 		goto out;
-	rc = parse_str_list(json_object_get(o, "paths"), AL_PATH_MAX, check_path,
-			    &r->paths, &r->npaths);
+	rc = parse_str_list(json_object_get(o, "paths"), check_path, &r->paths, &r->npaths);
 	if (rc < 0)
 		goto out;
 
 	v = json_object_get(o, "secret");
-	if (v && json_is_string(v)) {
-		s = plain_string(v, AL_NAME_MAX);
-		if (!s || name_validate(s) < 0) {
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		if (name_validate(s) < 0) {
 			rc = AL_EINVAL;
 			goto out;
 		}
@@ -341,19 +227,14 @@ static int parse_client(const json_t *o, struct policy_client *c)
 	int rc;
 
 	memset(c, 0, sizeof *c);
-	rc = check_shape(o, client_fields, sizeof client_fields / sizeof client_fields[0]);
-	if (rc < 0)
-		return rc;
-	s = plain_string(json_object_get(o, "name"), AL_NAME_MAX);
-	if (!s || name_validate(s) < 0)
+	s = json_string_value(json_object_get(o, "name"));
+	if (name_validate(s) < 0)
 		return AL_EINVAL;
-	s = plain_string(json_object_get(o, "token_sha256"), TOKEN_HASH_HEX_LEN);
-	if (!s || parse_hash_hex(s, c->token_hash) < 0)
+	s = json_string_value(json_object_get(o, "token_sha256"));
+	if (parse_hash_hex(s, c->token_hash) < 0)
 		return AL_EINVAL;
 
 	rules = json_object_get(o, "rules");
-	if (json_array_size(rules) > AL_RULES_PER_CLIENT)
-		return AL_ETOOBIG;
 	c->name = xstrdup(json_string_value(json_object_get(o, "name")));
 	c->rules = xcalloc(json_array_size(rules) + 1, sizeof *c->rules);
 	for (i = 0; i < json_array_size(rules); i++) {
@@ -450,19 +331,13 @@ int policy_parse(const json_t *msg, struct policy **out)
 	int rc;
 
 	*out = NULL;
-	rc = check_shape(msg, top_fields, sizeof top_fields / sizeof top_fields[0]);
+	/* the shape, the caps and the types, from the door's table; what is
+	 * left here is what the values mean */
+	rc = ipc_msg_validate(msg, IPC_POLICY, NULL, 0);
 	if (rc < 0)
 		goto out;
-	if (strcmp(json_string_value(json_object_get(msg, "type")), "policy") != 0) {
-		rc = AL_EINVAL;
-		goto out;
-	}
 	clients = json_object_get(msg, "clients");
 	n = json_array_size(clients);
-	if (n > AL_CLIENTS_MAX) {
-		rc = AL_ETOOBIG;
-		goto out;
-	}
 	p = policy_alloc();
 	p->version = (uint64_t)json_integer_value(json_object_get(msg, "version"));
 	p->clients = xcalloc(n + 1, sizeof *p->clients);

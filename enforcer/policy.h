@@ -55,11 +55,12 @@ bool client_id_is_set(const struct client_id *id);
 /* Same instance: same name and same token hash (constant-time compare). */
 bool client_id_eq(const struct client_id *a, const struct client_id *b);
 
-/* Parse a "policy" frame ({type:"policy", version, clients:[...]}). Every
- * field is type-checked and re-validated (hosts, paths, methods, names,
- * token hashes); unknown fields, duplicate client names or token hashes,
- * and lists over their caps are refused with AL_EINVAL / AL_ETOOBIG /
- * AL_ERANGE. On success *out holds one reference. */
+/* Parse a "policy" frame ({type:"policy", version, clients:[...]}): its
+ * table in common/ipc.c first (unknown fields, types, caps: AL_EINVAL /
+ * AL_ETOOBIG / AL_ERANGE, ipc_msg_validate names the field), then what the
+ * values mean (hosts, paths, methods, names, token hashes, duplicate rule
+ * ids, client names or token hashes: AL_EINVAL, AL_ECONFLICT). On success
+ * *out holds one reference. */
 int policy_parse(const json_t *msg, struct policy **out) AL_MUST_CHECK;
 
 /* Version 0, no clients: denies everything. Returns one reference. */

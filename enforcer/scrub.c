@@ -2,13 +2,16 @@
  * the injected secret are few (a handful) and long (tens of bytes), so each
  * piece of a stream is scanned with memmem per form, longest first; a
  * match becomes a placeholder of the same length, made of characters that
- * are safe in JSON, headers and URLs. Up to the longest form minus one
- * byte is held back at the end of each piece: a form that starts there may
- * end in the next piece. */
+ * are safe in JSON, headers and URLs, each differing from the byte it
+ * replaces. Occurrences are found in the original bytes, overlapping ones
+ * too, so none survives whole. Up to the longest form minus one byte is
+ * held back, unreplaced, at the end of each piece: a form that starts
+ * there may end in the next piece. */
 #include "config.h"
 
 #include "enforcer/scrub.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,12 +20,6 @@
 #include "enforcer/reqhead.h"
 
 static const char placeholder[] = "airlock-scrubbed-";
-
-static void fill(char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = placeholder[i % (sizeof placeholder - 1)];
-}
 
 int scrub_add(struct scrub *s, const char *v, size_t n)
 {
@@ -94,18 +91,54 @@ int scrub_init(struct scrub *s, const struct inject *inj)
 	return rc < 0 ? rc : (int)s->npats;
 }
 
-void scrub_inplace(struct scrub *s, char *buf, size_t n)
+/* Mark every byte of every occurrence of every form in buf[0, n) (step 1:
+ * overlapping occurrences too, found in the original bytes), then replace
+ * the marked bytes in buf[0, upto): each becomes a placeholder byte that
+ * differs from the byte it replaces, so no occurrence survives whole. */
+static void mark(const struct scrub *s, const char *buf, size_t n, uint8_t *marks)
 {
 	for (size_t k = 0; k < s->npats; k++) {
 		const struct scrub_pat *p = &s->pats[k];
 		size_t pos = 0;
-		char *hit;
+		const char *hit;
 		while (pos + p->len <= n && (hit = memmem(buf + pos, n - pos, p->s, p->len)) != NULL) {
-			fill(hit, p->len);
-			s->count++;
-			pos = (size_t)(hit - buf) + p->len;
+			size_t at = (size_t)(hit - buf);
+			memset(marks + at, 1, p->len);
+			pos = at + 1;
 		}
 	}
+}
+
+static void replace(struct scrub *s, char *buf, const uint8_t *marks, size_t upto)
+{
+	for (size_t i = 0; i < upto; i++) {
+		if (!marks[i]) {
+			s->in_form = false;
+			continue;
+		}
+		if (!s->in_form) {
+			s->count++;
+			s->off_in_form = 0;
+		}
+		s->in_form = true;
+		char c = placeholder[s->off_in_form++ % (sizeof placeholder - 1)];
+		buf[i] = c != buf[i] ? c : 'X';   /* 'X' is not in the placeholder */
+	}
+}
+
+void scrub_inplace(struct scrub *s, char *buf, size_t n)
+{
+	if (s->npats == 0 || n == 0)
+		return;
+	uint8_t *marks = xcalloc(n, 1);
+	bool was = s->in_form;
+	size_t off = s->off_in_form;
+	s->in_form = false;
+	mark(s, buf, n, marks);
+	replace(s, buf, marks, n);
+	s->in_form = was;
+	s->off_in_form = off;
+	free(marks);
 }
 
 int scrub_feed(struct scrub *s, const char *in, size_t n, scrub_emit emit, void *arg)
@@ -114,28 +147,47 @@ int scrub_feed(struct scrub *s, const char *in, size_t n, scrub_emit emit, void 
 		return 0;
 	if (s->npats == 0)
 		return emit(arg, in, n);
-	/* the work buffer may hold response bytes that quote the secret
+	/* the work buffer holds response bytes that may quote the secret
 	 * before they are replaced: grown by copy + wipe, never realloc */
+	size_t mcap = s->wcap;
 	xgrow_secure(&s->work, &s->wcap, s->wlen, s->wlen + n, 4096);
+	if (s->wcap != mcap) {
+		uint8_t *m = xcalloc(s->wcap, 1);
+		if (s->marks)
+			memcpy(m, s->marks, s->wlen);
+		free(s->marks);
+		s->marks = m;
+	}
 	memcpy(s->work + s->wlen, in, n);
+	memset(s->marks + s->wlen, 0, n);
 	s->wlen += n;
-	scrub_inplace(s, s->work, s->wlen);
+	/* the held-back bytes are still the originals: an occurrence that
+	 * began there is found whole now */
+	mark(s, s->work, s->wlen, s->marks);
 	size_t keep = s->maxlen - 1 < s->wlen ? s->maxlen - 1 : s->wlen;
 	size_t out = s->wlen - keep;
+	replace(s, s->work, s->marks, out);
 	int rc = out ? emit(arg, s->work, out) : 0;
 	secure_wipe(s->work, out);
 	memmove(s->work, s->work + out, keep);
+	memmove(s->marks, s->marks + out, keep);
 	s->wlen = keep;
 	return rc;
 }
 
 int scrub_flush(struct scrub *s, scrub_emit emit, void *arg)
 {
+	if (s->wlen)
+		replace(s, s->work, s->marks, s->wlen);
 	int rc = s->wlen ? emit(arg, s->work, s->wlen) : 0;
 	if (s->work)
 		secure_free(s->work, s->wcap);
+	free(s->marks);
 	s->work = NULL;
+	s->marks = NULL;
 	s->wlen = s->wcap = 0;
+	s->in_form = false;
+	s->off_in_form = 0;
 	return rc;
 }
 
@@ -145,5 +197,6 @@ void scrub_free(struct scrub *s)
 		secure_free(s->pats[i].s, s->pats[i].len);
 	if (s->work)
 		secure_free(s->work, s->wcap);
+	free(s->marks);
 	memset(s, 0, sizeof *s);
 }

@@ -32,8 +32,11 @@ struct scrub {
 	size_t npats;
 	size_t maxlen;                /* the longest form */
 	char *work;                   /* held-back tail + the bytes being scanned */
+	uint8_t *marks;               /* per byte of work: part of a form */
 	size_t wlen, wcap;
-	uint64_t count;               /* forms replaced so far */
+	bool in_form;                 /* the last byte replaced ended a run of marks? */
+	size_t off_in_form;           /* placeholder position in the current run */
+	uint64_t count;               /* runs of replaced bytes so far */
 };
 
 /* Emit bytes that are final (no form can straddle them any more). */

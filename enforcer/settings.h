@@ -1,6 +1,7 @@
-/* airlock-enforcer's configuration: every flag, parsed from one table in
- * settings.c, with defaults from common/limits.h. Read-only once the workers
- * start; shared by all of them. (Not "config.h": that name is autoconf's.) */
+/* airlock-enforcer's configuration: every flag, parsed with the table of
+ * common/flags.c, with defaults from common/limits.h. Read-only once the
+ * workers start; shared by all of them. (Not "config.h": that name is
+ * autoconf's.) */
 #ifndef AIRLOCK_ENFORCER_SETTINGS_H
 #define AIRLOCK_ENFORCER_SETTINGS_H
 
@@ -14,12 +15,6 @@
 #include "enforcer/resolve.h"
 
 enum proxy_mode { MODE_STRICT, MODE_AUDIT };
-
-/* A CONNECT tunnel (or spliced WebSocket) that moves no byte either way for
- * this long is closed: long enough for a quiet SSH or WebSocket session,
- * short enough that abandoned tunnels do not pile up (HAProxy's usual
- * "timeout tunnel"). */
-#define TUNNEL_IDLE_TIMEOUT_MS (3600u * 1000u)
 
 struct config {
 	char *state_dir;

@@ -25,7 +25,7 @@ static void deny(struct conn *c, int status, const char *reason)
 static void on_idle_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
-	if (c->closing || c->close_after_flush || c->state != CS_TUNNEL)
+	if (c->state != CS_TUNNEL)
 		return;
 	uint64_t limit = c->w->px->cfg->tunnel_idle_timeout_ms;
 	uint64_t idle = uv_now(t->loop) - c->tun.last_io;
@@ -47,20 +47,12 @@ static void idle_timer_start(struct conn *c)
 static void on_tunnel_ready(struct conn *c, int status, const char *reason)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-	if (c->closing)
-		return;
-	if (status == AL_EDENIED) {
-		deny(c, 403, "denied-address");
-		return;
-	}
 	if (status < 0) {
-		if (status == AL_ETIMEOUT)
-			reason = "upstream-timeout";
-		else if (status == AL_ENOTFOUND)
-			reason = "dns-failure";
-		else if (!reason)
-			reason = "upstream-connect-failed";
-		conn_reply(c, status == AL_ETIMEOUT ? 504 : 502, reason, NULL, true);
+		int code = upstream_fail_status(status, &reason);
+		if (code == 403)
+			deny(c, code, reason);   /* a denied address */
+		else
+			conn_reply(c, code, reason, NULL, true);
 		return;
 	}
 	/* the policy may have changed while we resolved and dialled */
@@ -74,7 +66,8 @@ static void on_tunnel_ready(struct conn *c, int status, const char *reason)
 		return;
 	}
 	c->d.status = 200;
-	c->state = CS_TUNNEL;
+	upstream_set_phase(c, UP_SPLICE);
+	conn_set_state(c, CS_TUNNEL);
 	if (c->pol) {
 		policy_unref(c->pol);
 		c->pol = NULL;
@@ -156,7 +149,8 @@ void tunnel_start(struct conn *c)
 	memset(&c->tun, 0, sizeof c->tun);
 	c->tun.rule_id = rule->id;
 	c->tun.passthrough = a == POLICY_PASSTHROUGH;
-	upstream_open(c, host, kind, port, on_tunnel_ready);
+	/* the client's bytes as they are: no TLS of ours toward the origin */
+	upstream_open(c, host, kind, port, false, on_tunnel_ready);
 }
 
 static void tunnel_end(struct conn *c)
@@ -168,7 +162,8 @@ void tunnel_splice(struct conn *c, const char *early_down, size_t n)
 {
 	memset(&c->tun, 0, sizeof c->tun);
 	c->tun.rule_id = c->d.rule;   /* revoking the rule closes the WebSocket too */
-	c->state = CS_TUNNEL;
+	upstream_set_phase(c, UP_SPLICE);
+	conn_set_state(c, CS_TUNNEL);
 	if (c->pol) {
 		policy_unref(c->pol);
 		c->pol = NULL;
@@ -177,14 +172,14 @@ void tunnel_splice(struct conn *c, const char *early_down, size_t n)
 	idle_timer_start(c);
 	if (n)
 		tunnel_up_read(c, early_down, n);
-	if (c->closing || c->close_after_flush)
-		return;
+	if (c->state != CS_TUNNEL)
+		return;   /* the first bytes ended it */
 	const char *early;
 	size_t m;
 	conn_take_input(c, &early, &m);
 	if (m)
 		tunnel_client_read(c, early, m);
-	if (c->closing || c->close_after_flush)
+	if (c->state != CS_TUNNEL)
 		return;
 	if (!c->tun.client_paused) {
 		io_read_start(c->io);
@@ -279,7 +274,7 @@ void tunnel_up_eof(struct conn *c)
 
 void tunnel_check(struct conn *c, int64_t now, const char *why)
 {
-	if (c->closing || c->state != CS_TUNNEL)
+	if (c->state != CS_TUNNEL)
 		return;
 	if (policy_rule_live(c->w->policy, &c->who, c->tun.rule_id, now))
 		return;

@@ -120,7 +120,7 @@ static void close_revoked(struct worker *w)
 {
 	for (struct conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
-		if (!c->closing && client_id_is_set(&c->who) && !policy_client_by_id(w->policy, &c->who))
+		if (c->state != CS_CLOSED && client_id_is_set(&c->who) && !policy_client_by_id(w->policy, &c->who))
 			conn_revoke(c, "client-revoked");
 	}
 }
@@ -184,6 +184,8 @@ static void on_async(uv_async_t *a)
 		policy_unref(w->policy);
 		w->policy = p;
 		worker_policy_changed(w);
+		atomic_store(&w->applied, policy_version(p));
+		ipc_client_applied(w->px->ipc);
 	} else if (p) {
 		policy_unref(p);
 	}
@@ -249,6 +251,17 @@ void workers_set_policy(struct proxy *px, struct policy *p)
 		uv_mutex_unlock(&w->mu);
 		uv_async_send(&w->async);
 	}
+}
+
+uint64_t workers_applied(const struct proxy *px)
+{
+	uint64_t min = UINT64_MAX;
+	for (unsigned i = 0; i < px->nworkers; i++) {
+		uint64_t v = atomic_load(&px->workers[i].applied);
+		if (v < min)
+			min = v;
+	}
+	return px->nworkers ? min : 0;
 }
 
 void workers_stop(struct proxy *px)

@@ -11,6 +11,7 @@
 #include <gnutls/gnutls.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "common/error.h"
@@ -55,13 +56,14 @@ struct worker {
 	bool stop;
 	bool stopping;
 	struct policy *policy;         /* current; this thread only */
+	_Atomic uint64_t applied;      /* version of policy, for the main thread's ack */
 	uv_timer_t expiry;             /* closes tunnels whose rule's TTL ran out */
 	uv_prepare_t log_flush;        /* writes the decision lines gathered in one loop turn */
 	uv_tcp_t lis[2];
 	bool lis_tls[2];
 	unsigned nlis;
 	struct conn *conns;            /* all open connections of this worker */
-	struct ask_box *asks;          /* broker answers for this worker (ipc_client.c) */
+	struct ask_box *asks;          /* this worker's broker link and asks (broker_ask.c) */
 	struct uppool *pool;           /* idle upstream connections (uppool.h) */
 };
 
@@ -75,8 +77,13 @@ void listener_stop(struct worker *w);
 void preauth_release(struct proxy *px, const char *src);
 
 int workers_start(struct proxy *px, unsigned n) AL_MUST_CHECK;
-/* Hand a new policy to every worker (takes its own references). Any thread. */
+/* Hand a new policy to every worker (takes its own references). Any thread.
+ * Once a worker decides with it (and has closed what it no longer allows)
+ * it calls ipc_client_applied(px->ipc), which acknowledges the version to
+ * the broker when every worker has it. */
 void workers_set_policy(struct proxy *px, struct policy *p);
+/* The oldest policy version any worker still decides with. Any thread. */
+uint64_t workers_applied(const struct proxy *px);
 void workers_stop(struct proxy *px);   /* asks, then joins */
 
 /* Called by a worker for each new policy: close every connection whose

@@ -21,7 +21,8 @@
 #include "oauth-providers/internal.h"
 
 const struct oauth_provider *const oauth_providers[] = {
-	&oauth_claude, &oauth_codex, &oauth_github_copilot, &oauth_xai, NULL,
+	&oauth_claude, &oauth_codex, &oauth_github_copilot, &oauth_xai,
+	&oauth_github_app_user, &oauth_github_app, &oauth_client_creds, NULL,
 };
 
 const struct oauth_provider *oauth_provider_find(const char *type)
@@ -314,6 +315,15 @@ static void form_put(char **buf, size_t *len, size_t *cap, const char *s)
 		}
 	}
 	(*buf)[*len] = '\0';
+}
+
+char *oa_form_escape(const char *s)
+{
+	size_t len = 0, cap = strlen(s) + 16;
+	char *buf = xmalloc(cap);
+	buf[0] = '\0';
+	form_put(&buf, &len, &cap, s);
+	return buf;
 }
 
 char *oa_form(const char *const *kv)
@@ -667,6 +677,13 @@ int64_t oauth_refresh_due(const struct oauth_provider *p, const json_t *cred)
 	int64_t exp = json_int(cred, "expires_at", 0);
 	int64_t at = json_int(cred, "refresh_at", 0);
 
+	/* a minted token is asked for again at refresh_at, which the provider
+	 * set from its lifetime; none yet: now */
+	if (p->mints) {
+		if (!json_str(cred, "access", NULL))
+			return 0;
+		return at > 0 ? at : exp > 0 ? exp - p->lead_seconds : INT64_MAX;
+	}
 	/* Copilot ghu_: a GET exchange stands in for a refresh */
 	bool exchange = gh && strncmp(gh, "ghu_", 4) == 0;
 	if (!refresh && !exchange)
@@ -727,6 +744,8 @@ int oauth_write_back(const struct oauth_provider *p, const json_t *cred, const c
 
 	*out = NULL;
 	*outlen = 0;
+	if (!p->write_back)
+		return AL_ESTATE;
 	if ((ret = oa_parse_object(vendor, vlen, AL_CRED_FILE_MAX, &doc, err, sizeof err)) < 0)
 		return ret;
 	if ((ret = p->write_back(cred, doc, now)) < 0)

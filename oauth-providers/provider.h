@@ -9,7 +9,8 @@
  * THE NORMALISED CREDENTIAL (a JSON object; the broker seals its compact
  * dump as the secret's value, so it is secret as a whole):
  *   v            1
- *   type         "oauth-claude" | "oauth-codex" | "oauth-github-copilot" | "oauth-xai"
+ *   type         "oauth-claude" | "oauth-codex" | "oauth-github-copilot" | "oauth-xai" |
+ *                "github-app-user" | "github-app" | "oauth-client-creds"
  *   access       the token injected upstream (absent: Copilot ghu_ before its first exchange)
  *   refresh      the refresh token (absent: nothing to refresh, e.g. Copilot)
  *   expires_at   unix seconds when `access` expires; 0 = unknown (refresh at once when
@@ -24,6 +25,14 @@
  *   api_host     Copilot: host from the exchange's endpoints.api (or the enterprise host)
  *   enterprise   Copilot: the enterprise domain, when the login was for GHE
  *   extra        {provider fields kept for stubs: subscriptionType, rateLimitTier, ...}
+ *   client_id, client_secret   github-app-user (to refresh), oauth-client-creds
+ *   app_id       github-app: the App's id or client id (the JWT's iss)
+ *   private_key  github-app: the PEM, when given inline (sealed with the rest)
+ *   private_key_file  github-app: absolute path of the PEM on the host, read
+ *                each time a JWT is signed (never copied into the state)
+ *   installation_id  github-app: given, or found by the first refresh
+ *   scope, audience, auth_method   oauth-client-creds: what the grant asks for,
+ *                and "client_secret_basic" (RFC 6749's default) or "client_secret_post"
  *
  * ERRORS from adopt name the JSON path (".claudeAiOauth.refreshToken: missing")
  * and never quote a value, nor jansson's "near '...'" text.
@@ -111,10 +120,26 @@ struct oauth_provider {
 	const char *default_host;     /* secret --host default */
 	int64_t lead_seconds;         /* refresh this long before expires_at */
 	const struct oauth_endpoint *token_endpoints;   /* terminated by host == NULL */
+	/* The credential obtains its own tokens (github-app, oauth-client-creds):
+	 * no refresh token, a new access token can always be asked for, and the
+	 * next one is due at refresh_at (set from the token's lifetime, so a
+	 * token that lives shorter than lead_seconds is not asked for in a loop). */
+	bool mints;
+	/* Optional: a credential key naming a file on the host (github-app's
+	 * private_key_file). The broker reads that file (at most AL_PEM_MAX
+	 * bytes) and puts its text under host_file_into in the opened
+	 * credential, never in the sealed one: at adoption, then passes it to
+	 * check, and before each refresh_request. */
+	const char *host_file;
+	const char *host_file_into;
 
 	/* Vendor file bytes -> normalised credential. err names the field. */
 	int (*adopt)(const char *buf, size_t len, int64_t now, json_t **cred, char *err,
 		     size_t errlen) AL_MUST_CHECK;
+	/* Optional: is this credential usable (github-app: the private key
+	 * imports and is RSA)? Called at adoption once host_file is read. err
+	 * names the JSON path, never a value. */
+	int (*check)(const json_t *cred, char *err, size_t errlen) AL_MUST_CHECK;
 	/* The request that refreshes (or exchanges) cred. AL_ESTATE when cred
 	 * cannot be refreshed (no refresh token). */
 	int (*refresh_request)(const json_t *cred, struct oauth_http_req *req) AL_MUST_CHECK;
@@ -128,14 +153,16 @@ struct oauth_provider {
 	int (*headers)(const json_t *cred, const char *host, json_t *headers, json_t *strip,
 		       json_t *merge) AL_MUST_CHECK;
 	/* A placeholder vendor file for the sandbox: same identity, dummy
-	 * tokens, far-future expiry. Returns a JSON object to print. */
+	 * tokens, far-future expiry. Returns a JSON object to print. NULL for
+	 * the types whose sandbox needs no placeholder (github-app,
+	 * github-app-user, oauth-client-creds: no vendor file). */
 	int (*stub)(const json_t *cred, int64_t now, json_t **file) AL_MUST_CHECK;
 	/* The answer airlock gives the sandbox's own token request (token shim):
 	 * placeholders with the real identity. endpoint is one of token_endpoints. */
 	int (*shim)(const json_t *cred, const struct oauth_endpoint *endpoint, int64_t now,
 		    json_t **answer) AL_MUST_CHECK;
 	/* Put cred's tokens into the vendor file `vendor` (parsed), keeping
-	 * every key it does not own. */
+	 * every key it does not own. NULL: no vendor file to write back to. */
 	int (*write_back)(const json_t *cred, json_t *vendor, int64_t now) AL_MUST_CHECK;
 };
 
@@ -143,10 +170,13 @@ extern const struct oauth_provider oauth_claude;
 extern const struct oauth_provider oauth_codex;
 extern const struct oauth_provider oauth_github_copilot;
 extern const struct oauth_provider oauth_xai;
+extern const struct oauth_provider oauth_github_app_user;
+extern const struct oauth_provider oauth_github_app;
+extern const struct oauth_provider oauth_client_creds;
 
 /* By type name ("oauth-claude"); NULL when it is not an OAuth type. */
 const struct oauth_provider *oauth_provider_find(const char *type);
-/* All four, NULL-terminated. */
+/* All of them, NULL-terminated. */
 extern const struct oauth_provider *const oauth_providers[];
 
 /* Generic operations over any provider. */

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/ipc.h"
 #include "enforcer/conn.h"
-#include "enforcer/ipc_client.h"
 #include "enforcer/mitm.h"
 #include "enforcer/reqhead.h"
 #include "common/xmalloc.h"
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_head(&inj, memmem(data, size, "placeholder", 11) != NULL);
 		inject_free(&inj);
 	}
-	broker_answer_wipe(ans);
+	ipc_msg_wipe(ans);
 	json_decref(ans);
 	return 0;
 }

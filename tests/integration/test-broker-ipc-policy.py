@@ -61,10 +61,10 @@ def main():
             ("POST", "/proxy/v1/allows", {"client": "web-1", "host": "b.example"}, 201),
             ("POST", "/proxy/v1/allows", {"client": "web-1", "host": "c.example",
                                           "passthrough": True, "ports": [22]}, 201),
-            ("POST", "/proxy/v1/allows/revoke", {"client": "web-1", "host": "b.example"}, 200),
+            ("POST", "/proxy/v1/allows/revoke", {"client": "web-1", "host": "b.example"}, 204),
             ("POST", "/proxy/v1/clients", {"name": "web-2"}, 201),
-            ("DELETE", "/proxy/v1/allows/web-1/c.example", None, 200),
-            ("DELETE", "/proxy/v1/clients/web-2", None, 200),
+            ("DELETE", "/proxy/v1/allows/web-1/c.example", None, 204),
+            ("DELETE", "/proxy/v1/clients/web-2", None, 204),
         ]
         for method, path, body, want in steps:
             (q1, q2), ms = timed_change(b, [e1, e2], method, path, body, want)

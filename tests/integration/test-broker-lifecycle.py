@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The whole client / secret / rule life cycle over raw REST on api.sock:
-create, list, show (rules in declaration order), CA and status, delete a
-secret that rules use (reported, rules kept with secret_missing), delete
-everything. Negative twin: each object is gone (404) after its delete."""
+create, list (bare arrays), show (rules in declaration order), CA and
+status, delete a secret that rules use (204, reported in a header, rules
+kept with secret_missing), delete everything (204). Negative twin: each
+object is gone (404) after its delete."""
 
 import re
 
@@ -32,7 +33,7 @@ def main():
         bh.check(TIME_RE.match(c["created_at"]), "created_at is RFC 3339")
         b.must(201, "POST", "/proxy/v1/clients",
                {"name": "web-2", "token": "my-own-token-0123456789abcdef"})
-        lst = b.must(200, "GET", "/proxy/v1/clients")["clients"]
+        lst = b.must(200, "GET", "/proxy/v1/clients")
         bh.check_eq([x["name"] for x in lst], ["web-1", "web-2"], "client list")
         bh.check(all("token" not in x for x in lst), "no token in the client list")
 
@@ -45,7 +46,7 @@ def main():
         b.must(201, "POST", "/proxy/v1/secrets",
                {"name": "reg", "host": "*.registry.example", "type": "basic",
                 "value": "user:pa55"})
-        secs = b.must(200, "GET", "/proxy/v1/secrets")["secrets"]
+        secs = b.must(200, "GET", "/proxy/v1/secrets")
         bh.check_eq([x["name"] for x in secs], ["gh", "reg"], "secret list")
         bh.check(all("value" not in x and "sealed" not in x for x in secs), "no value listed")
 
@@ -65,23 +66,24 @@ def main():
         bh.check_eq(r3["ports"], [5432], "explicit ports")
         bh.check(r3["passthrough"] is True, "passthrough")
         bh.check(TIME_RE.match(r4["expires_at"]) and r4["ttl_seconds"] == 3600, "ttl fields")
-        bh.check("expires_at" not in r1, "no expiry without a ttl")
+        bh.check_eq(r4["expires"], r4["expires_at"], "expires (the SDKs' name) = expires_at")
+        bh.check("expires_at" not in r1 and "expires" not in r1, "no expiry without a ttl")
 
         got = b.must(200, "GET", "/proxy/v1/clients/web-1")
-        bh.check_eq([r["id"] for r in got["rules"]], [r1["id"], r2["id"], r3["id"], r4["id"]],
+        bh.check_eq([r["id"] for r in got], [r1["id"], r2["id"], r3["id"], r4["id"]],
                     "rules in declaration order")
-        bh.check_eq(b.must(200, "GET", "/proxy/v1/clients")["clients"][0]["rules"], 4,
+        bh.check_eq(b.must(200, "GET", "/proxy/v1/clients")[0]["rules"], 4,
                     "rule count in the list")
-        bh.check_eq(b.must(200, "GET", "/proxy/v1/clients/web-2")["rules"], [],
+        bh.check_eq(b.must(200, "GET", "/proxy/v1/clients/web-2"), [],
                     "other client has no rules")
         bh.check(b.must(200, "GET", "/proxy/v1/status")["policy_version"] > v0,
                  "policy version moved")
 
         # deleting a secret that a rule uses: reported, rule stays, marked
-        d = b.must(200, "DELETE", "/proxy/v1/secrets/gh")
-        bh.check_eq(d, {"deleted": "gh", "rules_affected": [r1["id"]]}, "secret delete answer")
+        d = b.must_204("DELETE", "/proxy/v1/secrets/gh")
+        bh.check_eq(d.get("x-airlock-rules-affected"), str(r1["id"]), "rules affected header")
         got = b.must(200, "GET", "/proxy/v1/clients/web-1")
-        bh.check(got["rules"][0].get("secret_missing") is True, "secret_missing on the rule")
+        bh.check(got[0].get("secret_missing") is True, "secret_missing on the rule")
         b.must(404, "DELETE", "/proxy/v1/secrets/gh")
 
         # force replaces a secret
@@ -91,11 +93,12 @@ def main():
                     {"name": "reg", "host": "registry.example", "type": "basic", "value": "u:p",
                      "force": True})
         bh.check_eq(s2["host"], "registry.example", "force replaced the secret")
-        bh.check_eq(len(b.must(200, "GET", "/proxy/v1/secrets")["secrets"]), 1, "one secret")
+        bh.check_eq(len(b.must(200, "GET", "/proxy/v1/secrets")), 1, "one secret")
 
         # delete the client: its rules go
-        d = b.must(200, "DELETE", "/proxy/v1/clients/web-1")
-        bh.check_eq(d, {"deleted": "web-1", "rules_dropped": 4}, "client delete answer")
+        d = b.must_204("DELETE", "/proxy/v1/clients/web-1")
+        bh.check_eq(d.get("x-airlock-rules-dropped"), "4", "client delete: rules dropped")
+        bh.check("content-type" not in d, "a 204 has no Content-Type")
         b.must(404, "GET", "/proxy/v1/clients/web-1")
         b.must(404, "DELETE", "/proxy/v1/clients/web-1")
         bh.check_eq(b.state()["rules"], [], "no rules left in state.json")

@@ -70,7 +70,7 @@ def main():
                        what="client a allowed")
             h.check_eq(status_of(al, TOK_B, origin), 200, "client b before its deletion")
 
-            h.check_eq(al.api("DELETE", "/proxy/v1/clients/b")[0], 200, "delete client b")
+            h.check_eq(al.api("DELETE", "/proxy/v1/clients/b")[0], 204, "delete client b")
             h.wait_for(lambda: status_of(al, TOK_B, origin) == 407, timeout=20,
                        what="deleted client b refused")
             before = state_bytes(al)

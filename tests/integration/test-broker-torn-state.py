@@ -68,7 +68,7 @@ def main():
         # negative twin: the intact file loads
         b.flags = []
         b.start()
-        rules = b.must(200, "GET", "/proxy/v1/clients/web-1")["rules"]
+        rules = b.must(200, "GET", "/proxy/v1/clients/web-1")
         bh.check_eq([r["host"] for r in rules], ["a.example"], "intact state loads")
         b.stop()
     finally:

@@ -1,8 +1,10 @@
 """What the `airlock` CLI puts on the wire, checked against a fake API on a
 unix socket (no daemon): each command sends exactly the method, path and JSON
 body of the REST contract (names and hosts escaped in paths, repeated flags
-as arrays, --ttl as ttl_seconds, revoke bulk vs surgical), prints the API's
-error as "airlock: <error>" (exit 1), and handles odd answers. A secret given
+as arrays, --ttl as ttl_seconds, revoke bulk vs surgical, --from-file as
+--value-file), reads 204 answers' X-Airlock-* headers (and does without
+them), prints the API's error as "airlock: <error>" (exit 1), and handles
+odd answers (a list that is not a JSON array). A secret given
 with --value is gone from the process's command line (/proc/PID/cmdline)
 while the request is in flight, and the value reaches the API intact
 (with a trailing newline dropped when read from a file). Negative twin: a
@@ -27,7 +29,7 @@ class FakeAPI(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path):
         self.requests = []
-        self.replies = {}        # (method, path) -> (status, body, content type)
+        self.replies = {}        # (method, path) -> (status, body, content type[, headers])
         self.hold = None         # (method, path) to hold until release is set
         self.arrived = threading.Event()
         self.release = threading.Event()
@@ -49,9 +51,17 @@ class Handler(BaseHTTPRequestHandler):
         if srv.hold == key:
             srv.arrived.set()
             srv.release.wait(20)
-        status, body, ctype = srv.replies.get(key, (200, {}, "application/json"))
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        default = ((204, None, None) if self.command == "DELETE" or self.path.endswith("/revoke")
+                   else (200, [], "application/json") if self.command == "GET"
+                   else (200, {}, "application/json"))
+        status, body, ctype, *extra = srv.replies.get(key, default)
         self.send_response(status)
+        for k, v in (extra[0] if extra else {}).items():
+            self.send_header(k, v)
+        if status == 204:
+            self.end_headers()
+            return
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -97,7 +107,12 @@ def main():
         p = expect(["client", "create", "web-1"], "POST", "/proxy/v1/clients", {"name": "web-1"})
         h.check_eq(p.stdout, TOKEN + "\n", "client create stdout")
         expect(["client", "list"], "GET", "/proxy/v1/clients")
-        expect(["client", "delete", "web-1"], "DELETE", "/proxy/v1/clients/web-1")
+        p = expect(["client", "delete", "web-1"], "DELETE", "/proxy/v1/clients/web-1")
+        h.check_eq(p.stdout, "deleted client web-1\n", "a 204 without airlock's header")
+        srv.replies[("DELETE", "/proxy/v1/clients/web-1")] = (
+            204, None, None, {"X-Airlock-Rules-Dropped": "3"})
+        p = expect(["client", "delete", "web-1"], "DELETE", "/proxy/v1/clients/web-1")
+        h.check_eq(p.stdout, "deleted client web-1 (3 rules dropped)\n", "client delete stdout")
         expect(["client", "delete", "odd name/x"], "DELETE", "/proxy/v1/clients/odd%20name%2Fx")
 
         # secrets
@@ -111,6 +126,10 @@ def main():
         expect(["secret", "create", "s2", "--host", "h.example.com", "--value-file", "-"],
                "POST", "/proxy/v1/secrets",
                {"name": "s2", "host": "h.example.com", "value": VALUE}, input=VALUE + "\r\n")
+        # the seed CLI's spelling
+        expect(["secret", "create", "s2", "--host", "h.example.com", "--from-file", vf],
+               "POST", "/proxy/v1/secrets",
+               {"name": "s2", "host": "h.example.com", "value": "u:" + VALUE})
         cred = os.path.join(tmp, "creds.json")
         with open(cred, "w") as f:
             f.write('{"claudeAiOauth": {}}\n')
@@ -146,7 +165,13 @@ def main():
         h.check(p.returncode == 1 and "empty" in p.stderr and not srv.requests,
                 "an empty value: %r" % p.stderr)
         expect(["secret", "list"], "GET", "/proxy/v1/secrets")
-        expect(["secret", "delete", "s1"], "DELETE", "/proxy/v1/secrets/s1")
+        p = expect(["secret", "delete", "s1"], "DELETE", "/proxy/v1/secrets/s1")
+        h.check_eq((p.stdout, p.stderr), ("deleted secret s1\n", ""), "secret delete, no rules")
+        srv.replies[("DELETE", "/proxy/v1/secrets/s1")] = (
+            204, None, None, {"X-Airlock-Rules-Affected": "4,9"})
+        p = expect(["secret", "delete", "s1"], "DELETE", "/proxy/v1/secrets/s1")
+        h.check("rules 4,9 name secret s1" in p.stderr, "secret delete reports rules: %r"
+                % p.stderr)
 
         # --value: wiped from /proc/PID/cmdline while the request is in flight
         srv.hold = ("POST", "/proxy/v1/secrets")
@@ -207,8 +232,25 @@ def main():
         expect(["allow", "web-1", "--host", "*"], "POST", "/proxy/v1/allows",
                {"client": "web-1", "host": "*"})
         expect(["rules", "web-1"], "GET", "/proxy/v1/clients/web-1")
-        expect(["revoke", "web-1", "--host", "*.example.com"], "DELETE",
-               "/proxy/v1/allows/web-1/%2A.example.com")
+        # a rule as the seed SDK's server might answer it (expires, no
+        # expires_at, no status), and a cell with a blank: one token per column
+        srv.replies[("GET", "/proxy/v1/clients/web-1")] = (
+            200, [{"id": 7, "host": "a.example", "ports": [443], "methods": [], "paths": [],
+                   "secret": "odd name", "expires": "2030-01-01T00:00:00Z"}],
+            "application/json")
+        p = expect(["rules", "web-1"], "GET", "/proxy/v1/clients/web-1")
+        h.check_eq([ln.split() for ln in p.stdout.splitlines()][1],
+                   ["7", "a.example", "443", "any", "any", "inject", "odd_name",
+                    "2030-01-01T00:00:00Z", "active"], "rules row from an SDK-shaped answer")
+        p = expect(["revoke", "web-1", "--host", "*.example.com"], "DELETE",
+                   "/proxy/v1/allows/web-1/%2A.example.com")
+        h.check_eq(p.stdout, "revoked the matching rules of web-1 for *.example.com\n",
+                   "bulk revoke without airlock's header")
+        srv.replies[("DELETE", "/proxy/v1/allows/web-1/%2A.example.com")] = (
+            204, None, None, {"X-Airlock-Revoked": "5,6"})
+        p = expect(["revoke", "web-1", "--host", "*.example.com"], "DELETE",
+                   "/proxy/v1/allows/web-1/%2A.example.com")
+        h.check_eq(p.stdout, "revoked rules 5,6 of web-1 for *.example.com\n", "bulk revoke")
         expect(["revoke", "web-1", "--host", "api.example.com", "--method", "GET", "--path",
                 "/v1/*"], "POST", "/proxy/v1/allows/revoke",
                {"client": "web-1", "host": "api.example.com", "methods": ["GET"],
@@ -238,6 +280,13 @@ def main():
         p = expect(["client", "list"], "GET", "/proxy/v1/clients", status=1)
         h.check_eq(p.stderr, "airlock: the broker answered HTTP 500 to GET /proxy/v1/clients\n",
                    "non-JSON error")
+        # the pre-SDK shape (an object around the array) is not a list
+        srv.replies[("GET", "/proxy/v1/secrets")] = (200, {"secrets": []}, "application/json")
+        for extra in ([], ["--json"]):
+            p = expect(["secret", "list"] + extra, "GET", "/proxy/v1/secrets", status=1)
+            h.check_eq((p.stdout, p.stderr),
+                       ("", "airlock: the broker's answer to GET /proxy/v1/secrets is not a "
+                            "JSON array\n"), "a list answer that is not an array")
         srv.replies[("POST", "/proxy/v1/clients")] = (201, {"name": "x"}, "application/json")
         p = expect(["client", "create", "x"], "POST", "/proxy/v1/clients", {"name": "x"},
                    status=1)

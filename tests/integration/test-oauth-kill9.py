@@ -108,10 +108,10 @@ def run_kills(fp, b):
         fp.set_expires_in("claude", 8 * 3600)
         n = fp.stats("claude")["refreshes"]
         bh.wait_for(lambda: fp.stats("claude")["refreshes"] > n, 20, what="a last long-lived token")
-        bh.wait_for(lambda: b.must(200, "GET", "/proxy/v1/secrets")["secrets"][0].get("expires_at", "")
+        bh.wait_for(lambda: b.must(200, "GET", "/proxy/v1/secrets")[0].get("expires_at", "")
                     > time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)), 20,
                     what="the long-lived token saved")
-        bh.check_eq(b.must(200, "GET", "/proxy/v1/secrets")["secrets"][0]["status"], "ok", "ok at the end")
+        bh.check_eq(b.must(200, "GET", "/proxy/v1/secrets")[0]["status"], "ok", "ok at the end")
         b.stop()
         st = fp.stats("claude")
         print("kills=%d refreshes=%d lost=%d (each inside the send-to-fsync window)"

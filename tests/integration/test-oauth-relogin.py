@@ -22,7 +22,7 @@ def login(fp, p, **kw):
 
 
 def status(b, name):
-    for s in b.must(200, "GET", "/proxy/v1/secrets")["secrets"]:
+    for s in b.must(200, "GET", "/proxy/v1/secrets"):
         if s["name"] == name:
             return s["status"]
     return None

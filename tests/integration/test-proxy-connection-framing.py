@@ -187,6 +187,10 @@ def run():
             h.check_eq(len(s.origin.requests), n + 1, "the origin saw that one request")
 
             # every request an origin parsed was checked and logged as allowed
+            # (the decision line is written once the answer is sent: the
+            # sandbox may hold the answer before the line is in the log)
+            pt.wait_decision(al, lambda d: d.get("path") == "/v1/last" and d["verdict"] == "allow",
+                             "the decision line of /v1/last")
             allowed = [(d.get("method"), d.get("path"), d.get("port")) for d in pt.decisions(al)
                        if d["verdict"] == "allow" and d.get("host") in ("plain.test", "origin.test")]
             parsed = [(m, p.split("?")[0], str(plain.port)) for m, p, _ in plain.requests] + \

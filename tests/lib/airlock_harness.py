@@ -224,6 +224,16 @@ def api_request(sock_path, method, path, body=None, raw_body=None, headers=None,
     """One request to the API at sock_path. body (a dict/list) is sent as
     JSON; raw_body (bytes/str) is sent as is. Returns (status, answer) where
     answer is the parsed JSON, or the text when it is not JSON."""
+    status, _, answer = api_request_full(sock_path, method, path, body=body, raw_body=raw_body,
+                                         headers=headers, timeout=timeout)
+    return status, answer
+
+
+def api_request_full(sock_path, method, path, body=None, raw_body=None, headers=None,
+                     timeout=10.0):
+    """api_request(), also returning the answer's headers (names in lower
+    case): (status, headers, answer). A 204 has no body: its details are
+    in X-Airlock-* headers."""
     conn = UnixHTTPConnection(sock_path, timeout=timeout)
     hdrs = dict(headers or {})
     data = None
@@ -241,7 +251,7 @@ def api_request(sock_path, method, path, body=None, raw_body=None, headers=None,
             answer = json.loads(text)
         except ValueError:
             answer = text
-        return resp.status, answer
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, answer
     finally:
         conn.close()
 
@@ -270,8 +280,9 @@ def _dump_live_logs():
         al.dump_log()
 
 
+# A failed assert() too (the enforcer's state machines assert every move).
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "SUMMARY: UndefinedBehaviorSanitizer", "SUMMARY: AddressSanitizer")
+                   "SUMMARY: UndefinedBehaviorSanitizer", "SUMMARY: AddressSanitizer", "Assertion `")
 
 
 class Airlock:
@@ -492,6 +503,11 @@ class Airlock:
         """One REST call on the API socket: (status, JSON answer or text)."""
         return api_request(self.api_socket, method, path, body=body, raw_body=raw_body,
                            headers=headers, timeout=timeout)
+
+    def api_full(self, method, path, body=None, raw_body=None, headers=None, timeout=10.0):
+        """One REST call: (status, headers with lower-case names, answer)."""
+        return api_request_full(self.api_socket, method, path, body=body, raw_body=raw_body,
+                                headers=headers, timeout=timeout)
 
     def status(self):
         """GET /proxy/v1/status as a dict."""

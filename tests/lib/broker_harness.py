@@ -26,9 +26,9 @@ import subprocess
 import tempfile
 import time
 
-from airlock_harness import (DaemonDied, SANITIZER_MARKS, TestFailure, api_request, binary,
-                             check, check_eq, fail, files_containing, log, require_binaries,
-                             run, skip, wait_for)
+from airlock_harness import (DaemonDied, SANITIZER_MARKS, TestFailure, api_request,
+                             api_request_full, binary, check, check_eq, fail, files_containing,
+                             log, require_binaries, run, skip, wait_for)
 
 __all__ = ["Broker", "IpcClient", "DaemonDied", "TestFailure", "check", "check_eq", "fail",
            "files_containing", "log", "run", "skip", "wait_for", "state_snapshot"]
@@ -126,12 +126,26 @@ class Broker:
         return api_request(self.api_socket, method, path, body=body, raw_body=raw_body,
                            headers=headers, timeout=timeout)
 
+    def api_full(self, method, path, body=None, raw_body=None, headers=None, timeout=10.0):
+        """(status, headers with lower-case names, answer)."""
+        return api_request_full(self.api_socket, method, path, body=body, raw_body=raw_body,
+                                headers=headers, timeout=timeout)
+
     def must(self, want, method, path, body=None):
         """api() and check the status; returns the answer."""
         st, ans = self.api(method, path, body)
         if st != want:
             raise TestFailure("%s %s %r: got %s %r, want %s" % (method, path, body, st, ans, want))
         return ans
+
+    def must_204(self, method, path, body=None):
+        """A DELETE or a revoke: 204 with an empty body; returns the answer's
+        headers (lower-case names), where the X-Airlock-* details are."""
+        st, hdrs, ans = self.api_full(method, path, body)
+        if st != 204 or ans != "":
+            raise TestFailure("%s %s %r: got %s %r, want 204 and no body"
+                              % (method, path, body, st, ans))
+        return hdrs
 
     def stop(self, sig=signal.SIGTERM, expect_clean=True):
         if self.proc is None:

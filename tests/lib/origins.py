@@ -7,6 +7,9 @@
     with origins.HTTPOrigin(tls=ca) as o:     # HTTPS with the test CA
     with origins.TCPEcho() as e:              # echoes bytes back
     with origins.GitServer(tmpdir, ca) as g:  # smart-HTTP git over HTTPS (g.url(host))
+    with origins.GitServer(tmpdir, ca, auth=check, push=True) as g:
+                                              # private repo: 401 unless check(user, password)
+                                              # says yes; push (receive-pack) enabled
     with origins.SSHServer(tmpdir) as s:      # OpenSSH as the test user (s.port, s.key)
 
 HTTP origin paths (any method):
@@ -18,6 +21,7 @@ HTTP origin paths (any method):
 Request bodies are read with Content-Length or chunked framing.
 """
 
+import base64
 import hashlib
 import http.server
 import json
@@ -249,10 +253,37 @@ class TCPEcho:
 
 
 class _GitHandler(_Handler):
-    """git http-backend as a CGI behind the origin handler."""
+    """git http-backend as a CGI behind the origin handler. With an auth
+    check, a private repository as GitHub serves one: every request needs
+    HTTP Basic whose user and password the check accepts, else 401 with
+    WWW-Authenticate (what makes git ask for credentials)."""
+
+    def _authorized(self):
+        check = self.server.git_auth
+        a = self.headers.get("Authorization", "")
+        self.server.git_auths.append(a)
+        if check is None:
+            return True
+        if not a.startswith("Basic "):
+            return False
+        try:
+            user, _, pw = base64.b64decode(a[6:], validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return bool(check(user, pw))
 
     def _any(self):
         body = self._body()
+        self.server.requests.append((self.command, self.path, dict(self.headers)))
+        if not self._authorized():
+            msg = b"Invalid username or token.\n"
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="GitHub"')
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(msg)))
+            self.end_headers()
+            self.wfile.write(msg)
+            return
         path, _, query = self.path.partition("?")
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -269,6 +300,9 @@ class _GitHandler(_Handler):
         }
         if self.headers.get("Git-Protocol"):
             env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        if self.server.git_push:
+            # http-backend serves receive-pack to an authenticated user
+            env["REMOTE_USER"] = "x-access-token"
         p = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
         head, _, out = p.stdout.partition(b"\r\n\r\n")
         if not _:
@@ -292,10 +326,16 @@ class _GitHandler(_Handler):
 
 
 class GitServer(HTTPOrigin):
-    """Smart-HTTP git over HTTPS: one bare repo "repo.git" with one commit."""
+    """Smart-HTTP git over HTTPS: one bare repo "repo.git" with one commit.
+    auth: None (anyone may read), or check(user, password) -> bool for a
+    private repo; push: receive-pack enabled. g.auths: the Authorization
+    of every request, in order; g.head(): the bare repo's master commit."""
 
-    def __init__(self, tmpdir, ca):
+    def __init__(self, tmpdir, ca, auth=None, push=False):
         super().__init__(tls=ca, handler=_GitHandler)
+        self.srv.git_auth = auth
+        self.srv.git_push = push
+        self.srv.git_auths = []
         root = os.path.join(tmpdir, "git-root")
         work = os.path.join(tmpdir, "git-work")
         os.makedirs(root, exist_ok=True)
@@ -309,7 +349,19 @@ class GitServer(HTTPOrigin):
         subprocess.run(["git", "-C", work, "commit", "-q", "-m", "first"], check=True, env=env)
         subprocess.run(["git", "clone", "-q", "--bare", work, os.path.join(root, "repo.git")],
                        check=True, env=env)
+        if push:
+            subprocess.run(["git", "-C", os.path.join(root, "repo.git"), "config", "http.receivepack",
+                            "true"], check=True, env=env)
         self.srv.git_root = root
+        self.bare = os.path.join(root, "repo.git")
+
+    @property
+    def auths(self):
+        return self.srv.git_auths
+
+    def head(self, ref="HEAD"):
+        return subprocess.run(["git", "-C", self.bare, "rev-parse", ref], capture_output=True,
+                              text=True, check=True).stdout.strip()
 
     def url(self, host):
         return "https://%s:%d/repo.git" % (host, self.port)

@@ -157,9 +157,29 @@ int main(void)
 			      "error echoes the value");
 	}
 	CHECK(secret_type_find("nope") == NULL);
+	/* bindings: the GitHub types bound exactly to github.com also serve
+	 * api.github.com; nothing else widens */
+	static const struct { const char *type, *bound, *host; bool ok; } binds[] = {
+		{ "github-app", "github.com", "github.com", true },
+		{ "github-app", "github.com", "api.github.com", true },
+		{ "github-app-user", "github.com", "api.github.com", true },
+		{ "github-app", "github.com", "uploads.github.com", false },
+		{ "github-app", "api.github.com", "github.com", false },
+		{ "github-app", "*.github.com", "github.com", false },
+		{ "github-app", "*.github.com", "api.github.com", true },
+		{ "bearer", "github.com", "api.github.com", false },
+		{ "oauth-client-creds", "github.com", "api.github.com", false },
+		{ "oauth-github-copilot", "*.githubcopilot.com", "api.githubcopilot.com", true },
+	};
+	for (size_t i = 0; i < sizeof binds / sizeof binds[0]; i++) {
+		json_t *sec = json_pack("{s:s, s:s}", "type", binds[i].type, "host", binds[i].bound);
+		CHECK(secret_host_allowed(sec, binds[i].host) == binds[i].ok, "binding row %zu", i);
+		json_decref(sec);
+	}
 	/* known types, supported once oauth-providers/ plugs in (issue 6) */
 	static const char *const oauth_types[] = { "oauth-claude", "oauth-codex",
-						    "oauth-github-copilot", "oauth-xai" };
+						    "oauth-github-copilot", "oauth-xai", "github-app",
+						    "github-app-user", "oauth-client-creds" };
 	for (size_t i = 0; i < sizeof oauth_types / sizeof oauth_types[0]; i++)
 		CHECK(secret_type_find(oauth_types[i]) != NULL, "%s is a type", oauth_types[i]);
 

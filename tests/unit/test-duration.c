@@ -187,9 +187,72 @@ static void test_expiry(void)
 	CHECK(ms / 1000 >= s && ms / 1000 <= s + 1, "time_now_ms agrees with time_now");
 }
 
+/* Time flags: "250ms" or a duration, within [min, max] milliseconds. */
+static void test_parse_ms(void)
+{
+	static const struct {
+		const char *in;
+		int64_t min, max;
+		int rc;
+		int64_t want;
+	} cases[] = {
+		{ "250ms", 1, 3600000, 0, 250 },
+		{ "1ms", 1, 3600000, 0, 1 },
+		{ "0009ms", 1, 3600000, 0, 9 },
+		{ "10s", 1, 3600000, 0, 10000 },
+		{ "10", 1, 3600000, 0, 10000 },
+		{ "1m", 1, 3600000, 0, 60000 },
+		{ "1h", 1, 3600000, 0, 3600000 },
+		{ "7d", 1000, 7 * 86400000LL, 0, 7 * 86400000LL },
+		/* each bound + 1 */
+		{ "0ms", 1, 3600000, AL_ERANGE, 0 },
+		{ "0", 1, 3600000, AL_ERANGE, 0 },
+		{ "3600001ms", 1, 3600000, AL_ERANGE, 0 },
+		{ "3601s", 1, 3600000, AL_ERANGE, 0 },
+		{ "2h", 1, 3600000, AL_ERANGE, 0 },
+		{ "999ms", 1000, 7 * 86400000LL, AL_ERANGE, 0 },
+		{ "7d1s", 1000, 7 * 86400000LL, AL_ERANGE, 0 },
+		{ "99999999999999999999ms", 1, 3600000, AL_ERANGE, 0 },
+		{ "99999999999999999999", 1, 3600000, AL_ERANGE, 0 },
+		/* malformed */
+		{ "", 1, 3600000, AL_EINVAL, 0 },
+		{ "ms", 1, 3600000, AL_EINVAL, 0 },
+		{ "-1ms", 1, 3600000, AL_EINVAL, 0 },
+		{ "+5ms", 1, 3600000, AL_EINVAL, 0 },
+		{ " 5ms", 1, 3600000, AL_EINVAL, 0 },
+		{ "1.5ms", 1, 3600000, AL_EINVAL, 0 },
+		{ "1s500ms", 1, 3600000, AL_EINVAL, 0 },
+		{ "5MS", 1, 3600000, AL_EINVAL, 0 },
+		{ "soon", 1, 3600000, AL_EINVAL, 0 },
+		{ "1e3", 1, 3600000, AL_EINVAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t got = -1;
+		int rc = duration_parse_ms(cases[i].in, cases[i].min, cases[i].max, &got);
+		CHECK(rc == cases[i].rc, "\"%s\": rc %d want %d", cases[i].in, rc, cases[i].rc);
+		if (rc == 0)
+			CHECK(got == cases[i].want, "\"%s\": %lld want %lld", cases[i].in, (long long)got,
+			      (long long)cases[i].want);
+	}
+	static const struct {
+		int64_t ms;
+		const char *want;
+	} fmt[] = {
+		{ 1, "1ms" }, { 250, "250ms" }, { 1500, "1500ms" }, { 1000, "1s" }, { 10000, "10s" },
+		{ 60000, "1m" }, { 300000, "5m" }, { 3600000, "1h" }, { 86400000, "1d" },
+		{ 7 * 86400000LL, "7d" }, { 5400000, "1h30m" },
+	};
+	for (size_t i = 0; i < sizeof fmt / sizeof fmt[0]; i++) {
+		char buf[32];
+		duration_format_ms(fmt[i].ms, buf, sizeof buf);
+		CHECK_STR(buf, fmt[i].want, fmt[i].want);
+	}
+}
+
 int main(void)
 {
 	test_parse();
+	test_parse_ms();
 	test_format();
 	test_time();
 	test_expiry();

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,44 @@ static void test_path_join(void)
 	}
 }
 
+/* The CLI and the daemons share one default: a relative XDG_STATE_HOME is
+ * ignored (XDG spec), and without HOME the password database answers. */
+static void test_state_dir_default(void)
+{
+	static const struct {
+		const char *airlock, *xdg, *home, *want; /* NULL: unset; want NULL: pw_dir */
+	} cases[] = {
+		{ "/s", "/x", "/h", "/s" },
+		{ "rel", NULL, "/h", "rel" },
+		{ "", "/x", "/h", "/x/airlock" },
+		{ NULL, "/x", "/h", "/x/airlock" },
+		{ NULL, "x", "/h", "/h/.local/state/airlock" },
+		{ NULL, "", "/h", "/h/.local/state/airlock" },
+		{ NULL, NULL, "/h", "/h/.local/state/airlock" },
+		{ NULL, NULL, NULL, NULL },
+		{ NULL, NULL, "relative", NULL },
+	};
+	struct passwd *pw = getpwuid(getuid());
+	char pwdir[512];
+	snprintf(pwdir, sizeof pwdir, "%s/.local/state/airlock", pw && pw->pw_dir ? pw->pw_dir : "");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *vals[3] = { cases[i].airlock, cases[i].xdg, cases[i].home };
+		static const char *const names[3] = { "AIRLOCK_STATE_DIR", "XDG_STATE_HOME", "HOME" };
+		for (size_t k = 0; k < 3; k++) {
+			if (vals[k])
+				setenv(names[k], vals[k], 1);
+			else
+				unsetenv(names[k]);
+		}
+		char *d = state_dir_default();
+		if (cases[i].want)
+			CHECK_STR(d, cases[i].want, "state_dir_default");
+		else if (pw && pw->pw_dir)
+			CHECK_STR(d, pwdir, "state_dir_default from the password database");
+		free(d);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -181,6 +220,7 @@ int main(void)
 	test_read_all();
 	test_dirs();
 	test_path_join();
+	test_state_dir_default();
 	CHECK(count_entries(dir) == 0, "everything cleaned up");
 	rmdir(dir);
 	return unit_finish("test-fileutil");

@@ -1,4 +1,7 @@
-/* Unit tests of common/ipc.c: frame encoding at the cap and cap + 1, the
+/* Unit tests of common/ipc.c: the message tables (each message, its
+ * negative twins: unknown, missing and mistyped fields, NUL bytes, integers
+ * out of range, each string and list cap at cap and cap + 1, a type the
+ * sender may not send), frame encoding at the cap and cap + 1, the
  * incremental reader (split, batched, zero-length, oversized and malformed
  * frames), peer credentials, and the blocking helpers' deadlines and EOFs. */
 #include "config.h"
@@ -11,8 +14,15 @@
 
 #include "common/ipc.h"
 #include "common/limits.h"
+#include "common/netmatch.h"
 #include "common/xmalloc.h"
 #include "tests/unit/unit.h"
+
+/* Who sends a kind: the asks, hello and notes come from the enforcer. */
+static enum ipc_from specs_from(enum ipc_kind k)
+{
+	return k <= IPC_UPSTREAM_401 ? IPC_FROM_ENFORCER : IPC_FROM_BROKER;
+}
 
 static json_t *hello(void)
 {
@@ -31,6 +41,275 @@ static json_t *msg_of_size(size_t n)
 	m = json_pack("{s:s, s:s}", "type", "x", "p", pad);
 	free(pad);
 	return m;
+}
+
+/* ---- the tables ---- */
+
+#define OK 0
+static const struct {
+	enum ipc_from from;
+	const char *json;   /* ' for " */
+	int rc;
+	enum ipc_kind kind; /* when rc is 0 or a table's refusal */
+} msg_cases[] = {
+	/* hello */
+	{ IPC_FROM_ENFORCER, "{'type':'hello','proto':1,'pid':42}", OK, IPC_HELLO },
+	{ IPC_FROM_ENFORCER, "{'type':'hello','proto':1,'pid':42,'asks_only':true}", OK, IPC_HELLO },
+	{ IPC_FROM_ENFORCER, "{'type':'hello','proto':7,'pid':42}", OK, IPC_HELLO },   /* the broker names it */
+	{ IPC_FROM_ENFORCER, "{'type':'hello','proto':1,'pid':42,'asks_only':1}", AL_EINVAL, IPC_HELLO },
+	{ IPC_FROM_ENFORCER, "{'type':'hello','proto':1}", AL_EINVAL, IPC_HELLO },
+	{ IPC_FROM_ENFORCER, "{'type':'hello','proto':'1','pid':42}", AL_EINVAL, IPC_HELLO },
+	{ IPC_FROM_ENFORCER, "{'type':'hello','proto':1,'pid':0}", AL_ERANGE, IPC_HELLO },
+	{ IPC_FROM_ENFORCER, "{'type':'hello','proto':1,'pid':42,'policy':true}", AL_EINVAL, IPC_HELLO },
+	{ IPC_FROM_BROKER, "{'type':'hello','proto':1,'pid':42}", AL_EPROTO, IPC_KIND_COUNT },
+	/* headers ask */
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':'s','host':'a.example','id':1}", OK, IPC_HEADERS_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':'s','host':'a.example','id':4294967295}", OK, IPC_HEADERS_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':'s','host':'a.example','id':4294967296}", AL_ERANGE, IPC_HEADERS_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':'s','host':'a.example','id':0}", AL_ERANGE, IPC_HEADERS_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':'s','host':'a.example','id':1.5}", AL_EINVAL, IPC_HEADERS_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':'s','host':'a.example'}", AL_EINVAL, IPC_HEADERS_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':'s\\u0000x','host':'a.example','id':1}", AL_EINVAL, IPC_HEADERS_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':['s'],'host':'a.example','id':1}", AL_EINVAL, IPC_HEADERS_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'headers','secret':'s','host':'a.example','id':1,'error':'x'}", AL_EINVAL, IPC_HEADERS_ASK },
+	/* shim ask */
+	{ IPC_FROM_ENFORCER, "{'type':'shim','client':'c','host':'h','path':'/t','method':'POST','id':2}", OK, IPC_SHIM_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'shim','client':'c','host':'h','path':'/t','id':2}", AL_EINVAL, IPC_SHIM_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'shim','client':'c','host':'h','path':'/t','method':null,'id':2}", AL_EINVAL, IPC_SHIM_ASK },
+	/* upstream-401 */
+	{ IPC_FROM_ENFORCER, "{'type':'upstream-401','secret':'s','host':'h'}", OK, IPC_UPSTREAM_401 },
+	{ IPC_FROM_ENFORCER, "{'type':'upstream-401','secret':'s'}", AL_EINVAL, IPC_UPSTREAM_401 },
+	{ IPC_FROM_ENFORCER, "{'type':'upstream-401','secret':'s','host':'h','id':1}", AL_EINVAL, IPC_UPSTREAM_401 },
+	{ IPC_FROM_ENFORCER, "{'type':'upstream-401','secret':5,'host':'h'}", AL_EINVAL, IPC_UPSTREAM_401 },
+	{ IPC_FROM_BROKER, "{'type':'upstream-401','secret':'s','host':'h'}", AL_EPROTO, IPC_KIND_COUNT },
+	/* unknown types, both ways */
+	{ IPC_FROM_ENFORCER, "{'type':'give-me-secrets'}", AL_EPROTO, IPC_KIND_COUNT },
+	{ IPC_FROM_ENFORCER, "{'type':'policy','version':1,'clients':[]}", AL_EPROTO, IPC_KIND_COUNT },
+	{ IPC_FROM_BROKER, "{'type':'nope','id':1}", AL_EPROTO, IPC_KIND_COUNT },
+	{ IPC_FROM_BROKER, "{'id':1}", AL_EPROTO, IPC_KIND_COUNT },
+	/* policy */
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[]}", OK, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[{'name':'c','token_sha256':'ab','rules':["
+			   "{'id':1,'host':'h','ports':[443],'methods':[],'paths':[],'passthrough':false,'secret':null,"
+			   "'expires_at':5}]}]}", OK, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':-1,'clients':[]}", AL_ERANGE, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3}", AL_EINVAL, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':{}}", AL_EINVAL, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[5]}", AL_EINVAL, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[{'name':'c','token_sha256':'ab','rules':[],'x':1}]}",
+	  AL_EINVAL, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[{'name':'c','token_sha256':'ab','rules':["
+			   "{'id':1,'host':'h','ports':[0],'methods':[],'paths':[],'passthrough':false}]}]}",
+	  AL_ERANGE, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[{'name':'c','token_sha256':'ab','rules':["
+			   "{'id':1,'host':'h','ports':[443],'methods':[1],'paths':[],'passthrough':false}]}]}",
+	  AL_EINVAL, IPC_POLICY },
+	/* headers answer and refusal */
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'headers':[['Authorization','Bearer v']],'strip':['x-api-key']}",
+	  OK, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'headers':[],'strip':[],'merge':[['anthropic-beta','o-1']],"
+			   "'oauth':true}", OK, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'headers':[['a']]}", AL_EINVAL, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'headers':[['a','b','c']]}", AL_EINVAL, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'headers':[['a',1]]}", AL_EINVAL, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'headers':['a: b']}", AL_EINVAL, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'headers':[['a','b\\u0000c']]}", AL_EINVAL, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'strip':[]}", AL_EINVAL, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'headers':[],'oauth':'yes'}", AL_EINVAL, IPC_HEADERS_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'error':'secret-not-found','message':'no such secret'}",
+	  OK, IPC_HEADERS_REFUSAL },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'error':'credential-refreshing','message':'m','retry_after':2}",
+	  OK, IPC_HEADERS_REFUSAL },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'error':'x','message':'m','retry_after':0}", AL_ERANGE,
+	  IPC_HEADERS_REFUSAL },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'error':'x','message':'m','headers':[]}", AL_EINVAL,
+	  IPC_HEADERS_REFUSAL },
+	{ IPC_FROM_BROKER, "{'type':'headers','id':1,'error':'x'}", AL_EINVAL, IPC_HEADERS_REFUSAL },
+	/* shim answer and refusal */
+	{ IPC_FROM_BROKER, "{'type':'shim','id':2,'status':200,'content_type':'application/json','body':'{}','secret':'c'}",
+	  OK, IPC_SHIM_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'shim','id':2,'status':99,'content_type':'a','body':'{}','secret':'c'}",
+	  AL_ERANGE, IPC_SHIM_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'shim','id':2,'status':200,'content_type':'a','body':'{}'}", AL_EINVAL,
+	  IPC_SHIM_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'shim','id':2,'error':'no-shim'}", OK, IPC_SHIM_REFUSAL },
+	{ IPC_FROM_BROKER, "{'type':'shim','id':2,'error':'no-shim','body':''}", AL_EINVAL, IPC_SHIM_REFUSAL },
+	{ IPC_FROM_ENFORCER, "{'type':'shim','id':2,'error':'no-shim'}", AL_EINVAL, IPC_SHIM_ASK },
+};
+
+static json_t *load_quoted(const char *q)
+{
+	char *t = xstrdup(q);
+	json_t *j;
+	for (char *c = t; *c; c++)
+		if (*c == '\'')
+			*c = '"';
+	j = json_loads(t, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+	free(t);
+	return j;
+}
+
+static void test_tables(void)
+{
+	for (size_t i = 0; i < sizeof msg_cases / sizeof msg_cases[0]; i++) {
+		json_t *m = load_quoted(msg_cases[i].json);
+		enum ipc_kind kind = IPC_KIND_COUNT;
+		char err[160] = "";
+		int rc;
+
+		CHECK(m != NULL, "row %zu is not JSON", i);
+		if (!m)
+			continue;
+		rc = ipc_msg_check(m, msg_cases[i].from, &kind, err, sizeof err);
+		CHECK(rc == msg_cases[i].rc, "row %zu: rc %d, want %d (%s): %s", i, rc, msg_cases[i].rc, err,
+		      msg_cases[i].json);
+		CHECK(kind == msg_cases[i].kind, "row %zu: kind %d, want %d", i, (int)kind, (int)msg_cases[i].kind);
+		CHECK((rc == 0) == (err[0] == '\0'), "row %zu: an error is named exactly when refused: '%s'", i, err);
+		if (rc == 0 || rc == AL_EINVAL || rc == AL_ERANGE || rc == AL_ETOOBIG)
+			CHECK(ipc_msg_validate(m, msg_cases[i].kind, NULL, 0) == rc, "row %zu: validate agrees", i);
+		json_decref(m);
+	}
+	/* validate checks the type too */
+	json_t *m = load_quoted("{'type':'upstream-401','secret':'s','host':'h'}");
+	CHECK(ipc_msg_validate(m, IPC_HEADERS_ASK, NULL, 0) == AL_EINVAL);
+	json_decref(m);
+}
+
+/* A string of n bytes of c (freed by the caller). */
+static char *str_of(size_t n, char c)
+{
+	char *s = xmalloc(n + 1);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* Every string and list cap at cap and at cap + 1; the refusal names the
+ * field and never quotes the value. */
+static void test_caps(void)
+{
+	static const struct {
+		enum ipc_kind kind;
+		const char *base;    /* a valid message without the field */
+		const char *field;
+		size_t cap;
+		bool pair_value;     /* the field is [[name, value]]: size the value */
+		bool pair_name;      /* ... size the name */
+		bool list;           /* a list of cap (+1) short strings */
+	} caps[] = {
+		{ IPC_HEADERS_ASK, "{'type':'headers','host':'h','id':1}", "secret", AL_NAME_MAX, false, false, false },
+		{ IPC_HEADERS_ASK, "{'type':'headers','secret':'s','id':1}", "host", AL_HOST_BUF, false, false, false },
+		{ IPC_SHIM_ASK, "{'type':'shim','client':'c','host':'h','method':'POST','id':1}", "path", AL_PATH_MAX,
+		  false, false, false },
+		{ IPC_SHIM_ASK, "{'type':'shim','client':'c','host':'h','path':'/','id':1}", "method", AL_METHOD_MAX,
+		  false, false, false },
+		{ IPC_SHIM_ASK, "{'type':'shim','method':'POST','host':'h','path':'/','id':1}", "client", AL_NAME_MAX,
+		  false, false, false },
+		{ IPC_UPSTREAM_401, "{'type':'upstream-401','secret':'s'}", "host", AL_HOST_BUF, false, false, false },
+		{ IPC_HEADERS_ANSWER, "{'type':'headers','id':1}", "headers", AL_INJECT_VALUE_MAX, true, false, false },
+		{ IPC_HEADERS_ANSWER, "{'type':'headers','id':1}", "headers", AL_INJECT_NAME_MAX, false, true, false },
+		{ IPC_HEADERS_ANSWER, "{'type':'headers','id':1,'headers':[]}", "merge", AL_INJECT_VALUE_MAX, true, false,
+		  false },
+		{ IPC_HEADERS_ANSWER, "{'type':'headers','id':1}", "headers", AL_INJECT_HEADERS_MAX, false, false, true },
+		{ IPC_HEADERS_ANSWER, "{'type':'headers','id':1,'headers':[]}", "strip", AL_INJECT_HEADERS_MAX, false,
+		  false, true },
+		{ IPC_HEADERS_ANSWER, "{'type':'headers','id':1,'headers':[]}", "strip", AL_INJECT_NAME_MAX, false, false,
+		  false },
+		{ IPC_HEADERS_REFUSAL, "{'type':'headers','id':1,'error':'x'}", "message", AL_IPC_TEXT_MAX, false, false,
+		  false },
+		{ IPC_SHIM_ANSWER, "{'type':'shim','id':1,'status':200,'content_type':'a','secret':'c'}", "body",
+		  AL_SHIM_BODY_MAX, false, false, false },
+	};
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+		for (size_t over = 0; over < 2; over++) {
+			size_t n = caps[i].cap + over;
+			json_t *m = load_quoted(caps[i].base), *v;
+			char err[160] = "";
+			enum ipc_kind kind = IPC_KIND_COUNT;
+
+			if (caps[i].list) {
+				v = json_array();
+				for (size_t k = 0; k < n; k++)
+					json_array_append_new(v, strcmp(caps[i].field, "headers") == 0
+									 ? json_pack("[s,s]", "a", "b")
+									 : json_string("x-a"));
+			} else {
+				char *s = str_of(n, 'Q');
+				if (caps[i].pair_value)
+					v = json_pack("[[s,s]]", "X-Key", s);
+				else if (caps[i].pair_name)
+					v = json_pack("[[s,s]]", s, "v");
+				else if (strcmp(caps[i].field, "strip") == 0)
+					v = json_pack("[s]", s);
+				else
+					v = json_string(s);
+				free(s);
+			}
+			json_object_set_new(m, caps[i].field, v);
+			int rc = ipc_msg_check(m, specs_from(caps[i].kind), &kind, err, sizeof err);
+			CHECK(rc == (over ? AL_ETOOBIG : 0), "cap row %zu at cap%s: rc %d (%s)", i, over ? " + 1" : "", rc,
+			      err);
+			CHECK(kind == caps[i].kind, "cap row %zu: kind %d", i, (int)kind);
+			if (over) {
+				CHECK(strstr(err, caps[i].field) != NULL, "cap row %zu: '%s' names the field", i, err);
+				CHECK(strstr(err, "QQ") == NULL, "cap row %zu: '%s' quotes the value", i, err);
+			}
+			json_decref(m);
+		}
+	}
+}
+
+/* The builders write what the tables accept, keys in the order both
+ * daemons always wrote them. */
+static void test_builders(void)
+{
+	static const char *const want[] = {
+		"{\"type\":\"headers\",\"secret\":\"s\",\"host\":\"h\",\"id\":7}",
+		"{\"type\":\"shim\",\"client\":\"c\",\"host\":\"h\",\"path\":\"/p\",\"method\":\"POST\",\"id\":8}",
+		"{\"type\":\"upstream-401\",\"secret\":\"s\",\"host\":\"h\"}",
+		"{\"type\":\"headers\",\"id\":9,\"error\":\"credential-refreshing\",\"message\":\"m\",\"retry_after\":3}",
+		"{\"type\":\"headers\",\"id\":9,\"error\":\"secret-not-found\",\"message\":\"m\"}",
+		"{\"type\":\"shim\",\"id\":10,\"error\":\"no-shim\"}",
+	};
+	json_t *got[] = {
+		ipc_msg_headers_ask(7, "s", "h"),
+		ipc_msg_shim_ask(8, "c", "h", "/p", "POST"),
+		ipc_msg_upstream_401("s", "h"),
+		ipc_msg_headers_refusal(9, "credential-refreshing", "m", 3),
+		ipc_msg_headers_refusal(9, "secret-not-found", "m", 0),
+		ipc_msg_shim_refusal(10, "no-shim"),
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char *text = json_dumps(got[i], JSON_COMPACT);
+		CHECK(text && strcmp(text, want[i]) == 0, "builder %zu wrote %s", i, text);
+		free(text);
+		json_decref(got[i]);
+	}
+	json_t *h = ipc_msg_hello(false), *ha = ipc_msg_hello(true);
+	enum ipc_kind kind;
+	CHECK(ipc_msg_check(h, IPC_FROM_ENFORCER, &kind, NULL, 0) == 0 && kind == IPC_HELLO);
+	CHECK(json_object_get(h, "asks_only") == NULL, "the policy link's hello has no asks_only");
+	CHECK(json_is_true(json_object_get(ha, "asks_only")));
+	CHECK(json_integer_value(json_object_get(ha, "pid")) == getpid());
+	json_decref(h);
+	json_decref(ha);
+	CHECK(ipc_msg_headers_ask(1, "\xff", "h") == NULL, "not UTF-8");
+
+	/* ids: 1..2^32-1 or none */
+	json_t *m = json_pack("{s:I}", "id", (json_int_t)UINT32_MAX);
+	CHECK(ipc_msg_id(m) == UINT32_MAX);
+	json_object_set_new(m, "id", json_integer(0));
+	CHECK(ipc_msg_id(m) == 0);
+	json_object_set_new(m, "id", json_string("1"));
+	CHECK(ipc_msg_id(m) == 0);
+	/* wipe: every string value overwritten in place */
+	json_t *w = json_pack("{s:s, s:[[s,s]]}", "type", "headers", "headers", "Authorization", "Bearer sekrit");
+	const char *val = json_string_value(json_array_get(json_array_get(json_object_get(w, "headers"), 0), 1));
+	ipc_msg_wipe(w);
+	CHECK(memcmp(val, "Bearer sekrit", 13) != 0, "value wiped");
+	ipc_msg_wipe(NULL);
+	json_decref(w);
+	json_decref(m);
 }
 
 static void test_encode(void)
@@ -216,6 +495,9 @@ static void test_sockets(void)
 
 int main(void)
 {
+	test_tables();
+	test_caps();
+	test_builders();
 	test_encode();
 	test_reader();
 	test_sockets();

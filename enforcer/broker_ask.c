@@ -1,0 +1,292 @@
+/* Asks to the broker, on the asking worker's own thread. Each worker owns
+ * a broker link (brokerlink.c, hello with asks_only) on its own loop and
+ * writes its asks there; the answer comes back on the same loop, so an ask
+ * costs no thread hop and no lock. This file keeps the asks in flight: their
+ * ids, the deadline of each, cancel, and the answers, checked against the
+ * door's tables (common/ipc.c) and wiped after the callback (they carry
+ * credentials).
+ *
+ * While a worker's link is down its asks fail at once (503
+ * broker-unavailable), as when the broker is gone; but when the policy link
+ * says the broker is there, a link still waiting out its backoff connects
+ * at once and the ask waits for hello instead (a local connect: well under
+ * a millisecond), so a worker that lost the race to a restarted broker
+ * does not refuse what its neighbours serve. */
+#include "config.h"
+
+#include "enforcer/ipc_client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ipc.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "enforcer/brokerlink.h"
+#include "enforcer/worker.h"
+
+/* per worker, its thread only: its link and its asks in flight */
+struct ask_box {
+	struct worker *w;
+	struct broker_link link;
+	bool linked;              /* there is a broker (--ipc-socket) */
+	bool stopped;
+	struct broker_ask *asks;
+	uint32_t next_id;         /* ids are per link: the broker answers on the link asked */
+};
+
+struct broker_ask {
+	struct broker_ask *next, *prev;
+	struct ask_box *box;
+	uint32_t id;
+	uv_timer_t timer;
+	broker_ask_cb cb;
+	void *arg;
+	bool shim;                /* a "shim" ask: the answer is status + body */
+};
+
+static void on_ask_timer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void ask_unlink_free(struct broker_ask *a)
+{
+	struct ask_box *b = a->box;
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		b->asks = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	uv_timer_stop(&a->timer);
+	uv_close((uv_handle_t *)&a->timer, on_ask_timer_closed);
+}
+
+/* The error codes the door lists, as static strings (they end up in logs
+ * after the answer is gone). */
+static const char *error_code(const char *e)
+{
+	static const char *const known[] = { "secret-not-found", "secret-host-mismatch", "relogin-required",
+					     "credential-refreshing", "broker-error", "no-shim" };
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (e && strcmp(e, known[i]) == 0)
+			return known[i];
+	return "broker-error";
+}
+
+/* The answer of `kind` (IPC_KIND_COUNT: one its table refused; msg NULL:
+ * the link went down) to ask id, if it still waits: its callback, then the
+ * ask is gone. The caller wipes msg. */
+static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum ipc_kind kind)
+{
+	struct broker_ask *a = b->asks;
+	while (a && a->id != id)
+		a = a->next;
+	if (!a)
+		return;   /* cancelled, or past its deadline */
+	broker_ask_cb cb = a->cb;
+	void *arg = a->arg;
+	enum ipc_kind want = a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
+	ask_unlink_free(a);
+	const char *err = NULL;
+	if (!msg)
+		err = "broker-unavailable";
+	else if (kind == IPC_HEADERS_REFUSAL || kind == IPC_SHIM_REFUSAL)
+		err = error_code(json_string_value(json_object_get(msg, "error")));
+	else if (kind != want)
+		err = "broker-error";
+	cb(arg, err ? NULL : msg, err);
+}
+
+static void on_ask_timeout(uv_timer_t *t)
+{
+	struct broker_ask *a = t->data;
+	broker_ask_cb cb = a->cb;
+	void *arg = a->arg;
+	ask_unlink_free(a);
+	cb(arg, NULL, "broker-unavailable");
+}
+
+/* ---- the worker's link ---- */
+
+/* Only answers pass on a worker's link. One whose table refuses it fails
+ * its ask ("broker-error"); without an id to find the ask by, or of a type
+ * the broker does not answer with, the link goes. */
+static int on_answer_frame(struct broker_link *l, json_t *msg)
+{
+	struct ask_box *b = l->data;
+	enum ipc_kind kind = IPC_KIND_COUNT;
+	char err[160];
+	int rc = ipc_msg_check(msg, IPC_FROM_BROKER, &kind, err, sizeof err);
+	uint32_t id = ipc_msg_id(msg);
+
+	if (rc == AL_EPROTO || kind == IPC_POLICY || id == 0) {
+		log_warn("unexpected IPC message on a worker's link", KV_S("error", rc < 0 ? err : "a policy"));
+		rc = AL_EPROTO;
+	} else if (rc < 0) {
+		log_warn("broker answer refused", KV_S("error", err));
+		answer_ask(b, id, msg, IPC_KIND_COUNT);
+		rc = 0;
+	} else {
+		answer_ask(b, id, msg, kind);
+	}
+	ipc_msg_wipe(msg);
+	return rc;
+}
+
+static void on_answer_up(struct broker_link *l)
+{
+	brokerlink_healthy(l);
+}
+
+/* Every ask written on the link is answered "unavailable" now rather than
+ * at its deadline; by id: a callback may cancel other asks of the list. */
+static void on_answer_down(struct broker_link *l, const char *why)
+{
+	struct ask_box *b = l->data;
+	size_t n = 0, i = 0;
+	(void)why;
+	for (struct broker_ask *a = b->asks; a; a = a->next)
+		n++;
+	if (!n)
+		return;
+	uint32_t *ids = xcalloc(n, sizeof *ids);
+	for (struct broker_ask *a = b->asks; a && i < n; a = a->next)
+		ids[i++] = a->id;
+	for (i = 0; i < n; i++)
+		answer_ask(b, ids[i], NULL, IPC_KIND_COUNT);
+	free(ids);
+}
+
+static const struct brokerlink_ops answer_ops = {
+	.on_frame = on_answer_frame,
+	.on_up = on_answer_up,
+	.on_down = on_answer_down,
+};
+
+/* w's box when the broker is there, its link connecting if it was down;
+ * NULL otherwise (the ask fails at once). */
+static struct ask_box *box_ready(struct worker *w)
+{
+	struct ask_box *b = w->asks;
+	if (!b || !b->linked || b->stopped || !ipc_client_up(w->px->ipc))
+		return NULL;
+	if (b->link.state == BROKERLINK_DOWN)
+		brokerlink_connect(&b->link);
+	return b;
+}
+
+static uint32_t box_next_id(struct ask_box *b)
+{
+	if (++b->next_id == 0)
+		b->next_id = 1;
+	return b->next_id;
+}
+
+/* Write ask (taken) and wait for its answer, or its deadline, on b's loop. */
+static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, broker_ask_cb cb, void *arg,
+		    struct broker_ask **out)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc = ask ? ipc_frame_encode(ask, &buf, &len) : AL_EINVAL;
+	json_decref(ask);
+	if (rc < 0 || (rc = brokerlink_write(&b->link, buf, len)) < 0)
+		return rc;
+
+	struct broker_ask *a = xcalloc(1, sizeof *a);
+	a->box = b;
+	a->id = id;
+	a->cb = cb;
+	a->arg = arg;
+	a->shim = shim;
+	uv_timer_init(&b->w->loop, &a->timer);
+	a->timer.data = a;
+	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
+	a->next = b->asks;
+	if (a->next)
+		a->next->prev = a;
+	b->asks = a;
+	*out = a;
+	return 0;
+}
+
+int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
+		       struct broker_ask **out)
+{
+	struct ask_box *b = box_ready(w);
+	*out = NULL;
+	if (!b)
+		return AL_EUNAVAIL;
+	uint32_t id = box_next_id(b);
+	return ask_send(b, ipc_msg_headers_ask(id, secret, host), id, false, cb, arg, out);
+}
+
+int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,
+		    broker_ask_cb cb, void *arg, struct broker_ask **out)
+{
+	struct ask_box *b = box_ready(w);
+	*out = NULL;
+	if (!b)
+		return AL_EUNAVAIL;
+	uint32_t id = box_next_id(b);
+	return ask_send(b, ipc_msg_shim_ask(id, client, host, path, method), id, true, cb, arg, out);
+}
+
+void broker_ask_cancel(struct broker_ask *a)
+{
+	if (a)
+		ask_unlink_free(a);
+}
+
+void broker_note_upstream_401(struct worker *w, const char *secret, const char *host)
+{
+	struct ask_box *b = box_ready(w);
+	uint8_t *buf;
+	size_t len;
+	if (!b)
+		return;
+	json_t *msg = ipc_msg_upstream_401(secret, host);
+	int rc = msg ? ipc_frame_encode(msg, &buf, &len) : AL_EINVAL;
+	json_decref(msg);
+	if (rc == 0 && brokerlink_write(&b->link, buf, len) < 0)
+		log_debug("an upstream-401 note was dropped with the broker link");
+}
+
+void broker_box_init(struct worker *w)
+{
+	struct ask_box *b = xcalloc(1, sizeof *b);
+	b->w = w;
+	w->asks = b;
+	if (w->px->ipc) {
+		brokerlink_init(&b->link, &w->loop, ipc_client_path(w->px->ipc), true, &answer_ops, b);
+		b->linked = true;
+		brokerlink_connect(&b->link);   /* the loop runs once the thread starts */
+	}
+}
+
+void broker_box_stop(struct worker *w)
+{
+	struct ask_box *b = w->asks;
+	if (!b)
+		return;
+	b->stopped = true;
+	/* the connections that asked are gone already: no callback */
+	while (b->asks)
+		ask_unlink_free(b->asks);
+	if (b->linked)
+		brokerlink_stop(&b->link);
+}
+
+void broker_box_free(struct worker *w)
+{
+	struct ask_box *b = w->asks;
+	if (!b)
+		return;
+	if (b->linked)
+		brokerlink_free(&b->link);
+	free(b);
+	w->asks = NULL;
+}
