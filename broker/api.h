@@ -95,4 +95,16 @@ void api_server_stop(struct api_server *s);
  * were waiting for it (ipc_server.c). */
 void api_policy_progress(struct broker *b);
 
+/* The field table of each JSON body, one NULL-terminated list per handler
+ * file, for tests/fuzz/fuzz-api-body.c (it drives json_validate with the
+ * tables the handlers use, wherever those live). */
+struct api_body_table {
+	const char *route;
+	const struct json_field *fields;
+	size_t nfields;
+};
+extern const struct api_body_table api_clients_bodies[];
+extern const struct api_body_table api_secrets_bodies[];
+extern const struct api_body_table api_allows_bodies[];
+
 #endif

@@ -30,6 +30,12 @@ static const struct json_field revoke_fields[] = {
 	RULE_FIELDS_COMMON,
 };
 
+const struct api_body_table api_allows_bodies[] = {
+	{ "POST allows", allow_fields, ARRAY_SIZE(allow_fields) },
+	{ "POST allows/revoke", revoke_fields, ARRAY_SIZE(revoke_fields) },
+	{ NULL, NULL, 0 },
+};
+
 static const int default_ports[] = { 80, 443 };
 
 static int cmp_str(const void *a, const void *b)

@@ -18,6 +18,11 @@ static const struct json_field client_create_fields[] = {
 	{ "token", JF_STRING, false, 0, 0, AL_TOKEN_MAX, 0 },
 };
 
+const struct api_body_table api_clients_bodies[] = {
+	{ "POST clients", client_create_fields, ARRAY_SIZE(client_create_fields) },
+	{ NULL, NULL, 0 },
+};
+
 static size_t live_rule_count(const json_t *doc, const char *client, int64_t now)
 {
 	size_t i, n = 0;

@@ -28,6 +28,11 @@ static const struct json_field secret_create_fields[] = {
 	{ "write_back", JF_BOOL, false, 0, 0, 0, 0 },   /* oauth-*: keep source_file in sync */
 };
 
+const struct api_body_table api_secrets_bodies[] = {
+	{ "POST secrets", secret_create_fields, ARRAY_SIZE(secret_create_fields) },
+	{ NULL, NULL, 0 },
+};
+
 static json_t *secret_view(const json_t *s)
 {
 	json_t *o = json_pack("{s:O, s:O, s:O, s:o}", "name", json_object_get(s, "name"), "host",

@@ -160,6 +160,56 @@ static int check_array(const json_t *doc, const char *key, const struct json_fie
 	return 0;
 }
 
+/* Names, token hashes (one token, two clients: the API refuses it with
+ * 409) and rules per client, with two indexes so that a big state is
+ * checked in linear time. */
+static int check_clients(const json_t *doc, char *err, size_t errlen)
+{
+	json_t *by_hash = json_object(), *rules_of = json_object();
+	size_t i;
+	json_t *v;
+	int ret = AL_EINVAL;
+
+	json_array_foreach(state_rules(doc), i, v) {
+		const char *c = json_string_value(json_object_get(v, "client"));
+		json_object_set_new(rules_of, c, json_integer(json_int(rules_of, c, 0) + 1));
+	}
+	json_array_foreach(state_clients(doc), i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		uint8_t h[TOKEN_HASH_LEN];
+		char hex[TOKEN_HASH_HEX_LEN + 1];
+		size_t first;
+		if (name_validate(name) < 0 || (state_client(doc, name, &first) && first != i)) {
+			snprintf(err, errlen, ".clients[%zu].name is invalid or repeated", i);
+			goto out;
+		}
+		if (token_hash_from_hex(json_string_value(json_object_get(v, "token_sha256")), h) < 0) {
+			snprintf(err, errlen, ".clients[%zu].token_sha256 is not a SHA-256 in hex", i);
+			goto out;
+		}
+		for (size_t k = 0; k < sizeof h; k++)   /* one spelling per hash */
+			snprintf(hex + 2 * k, 3, "%02x", h[k]);
+		json_t *seen = json_object_get(by_hash, hex);
+		if (seen) {
+			snprintf(err, errlen, ".clients[%zu].token_sha256 repeats .clients[%lld]'s", i,
+				 (long long)json_integer_value(seen));
+			goto out;
+		}
+		json_object_set_new(by_hash, hex, json_integer((json_int_t)i));
+		if (json_int(rules_of, name, 0) > AL_RULES_PER_CLIENT) {
+			snprintf(err, errlen, ".clients[%zu] has more than %d rules", i,
+				 AL_RULES_PER_CLIENT);
+			ret = AL_ERANGE;
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	json_decref(by_hash);
+	json_decref(rules_of);
+	return ret;
+}
+
 static int check_doc(const json_t *doc, char *err, size_t errlen)
 {
 	int ret;
@@ -179,19 +229,16 @@ static int check_doc(const json_t *doc, char *err, size_t errlen)
 	    (ret = check_array(doc, "secrets", secret_fields, ARRAY_SIZE(secret_fields), err, errlen)) < 0)
 		return ret;
 
-	json_array_foreach(state_clients(doc), i, v) {
-		const char *name = json_string_value(json_object_get(v, "name"));
-		uint8_t h[TOKEN_HASH_LEN];
-		size_t first;
-		if (name_validate(name) < 0 || (state_client(doc, name, &first) && first != i)) {
-			snprintf(err, errlen, ".clients[%zu].name is invalid or repeated", i);
-			return AL_EINVAL;
-		}
-		if (token_hash_from_hex(json_string_value(json_object_get(v, "token_sha256")), h) < 0) {
-			snprintf(err, errlen, ".clients[%zu].token_sha256 is not a SHA-256 in hex", i);
-			return AL_EINVAL;
-		}
+	/* what the enforcer refuses a whole policy for (enforcer/policy.c) is
+	 * refused here too: a broker started on such a state would leave every
+	 * sandbox denied, and no API call could repair it */
+	if (json_array_size(state_clients(doc)) > AL_CLIENTS_MAX) {
+		snprintf(err, errlen, ".clients holds more than %d clients", AL_CLIENTS_MAX);
+		return AL_ERANGE;
 	}
+	ret = check_clients(doc, err, errlen);
+	if (ret < 0)
+		return ret;
 	json_array_foreach(state_secrets(doc), i, v) {
 		const char *name = json_string_value(json_object_get(v, "name"));
 		size_t first;
@@ -220,6 +267,24 @@ static int check_doc(const json_t *doc, char *err, size_t errlen)
 		}
 		if (host_pattern_parse(json_string_value(json_object_get(v, "host")), pat) < 0) {
 			snprintf(err, errlen, ".rules[%zu].host is not a host pattern", i);
+			return AL_EINVAL;
+		}
+		/* the API fills the default ports, checks the secret's name and
+		 * keeps passthrough apart from what needs a request to act on */
+		if (json_array_size(json_object_get(v, "ports")) == 0) {
+			snprintf(err, errlen, ".rules[%zu].ports is empty", i);
+			return AL_EINVAL;
+		}
+		const char *sec = json_string_value(json_object_get(v, "secret"));
+		if (sec && name_validate(sec) < 0) {
+			snprintf(err, errlen, ".rules[%zu].secret is not a secret name", i);
+			return AL_EINVAL;
+		}
+		if (json_is_true(json_object_get(v, "passthrough")) &&
+		    (sec || json_array_size(json_object_get(v, "methods")) ||
+		     json_array_size(json_object_get(v, "paths")))) {
+			snprintf(err, errlen, ".rules[%zu] is passthrough with a secret, methods or paths",
+				 i);
 			return AL_EINVAL;
 		}
 	}

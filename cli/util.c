@@ -14,6 +14,8 @@
 #include "common/fileutil.h"
 #include "common/xmalloc.h"
 
+static void vreport(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One line, one write: build it first. */

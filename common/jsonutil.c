@@ -11,6 +11,7 @@
 
 #include "common/jsonutil.h"
 #include "common/limits.h"
+#include "common/xmalloc.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -59,6 +60,33 @@ static int json_depth(const json_t *v, int limit)
 	return 0;
 }
 
+/* What went wrong, in words of our own: jansson's text ends with "near
+ * '...'", the token it stopped in, which for a string is the string so far
+ * (a secret's value in an API body, a token hash in state.json). */
+static const char *parse_problem(enum json_error_code code)
+{
+	switch (code) {
+	case json_error_invalid_utf8:
+		return "invalid UTF-8";
+	case json_error_premature_end_of_input:
+		return "the text ends inside a value";
+	case json_error_end_of_input_expected:
+		return "more text after the object";
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return "a NUL character (\\u0000)";
+	case json_error_duplicate_key:
+		return "a duplicate key in one object";
+	case json_error_numeric_overflow:
+		return "a number out of range";
+	case json_error_stack_overflow:
+		return "nesting too deep";
+	default:
+		return "not valid JSON here (a control character or bad escape in a string, or a "
+		       "misplaced token)";
+	}
+}
+
 int json_parse_object(const char *buf, size_t len, size_t cap, json_t **out, char *err,
 		      size_t errlen)
 {
@@ -73,8 +101,12 @@ int json_parse_object(const char *buf, size_t len, size_t cap, json_t **out, cha
 		goto out;
 	}
 	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* the code is kept in the text's last byte: read it before the wipe */
+	enum json_error_code code = json_error_code(&jerr);
+	secure_wipe(jerr.text, sizeof jerr.text);
 	if (!v) {
-		set_err(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+		set_err(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column,
+			parse_problem(code));
 		goto out;
 	}
 	if (!json_is_object(v)) {

@@ -26,10 +26,15 @@ static const struct oauth_endpoint claude_endpoints[] = {
 	{ NULL, NULL, NULL },
 };
 
-/* ms epoch, but a seconds value (some tools write one) is read as such. */
+/* ms epoch, but a seconds value (some tools write one) is read as such.
+ * A value that is neither (1e8 or less: before 1973 as seconds, the
+ * second day of 1970 as ms) is no expiry we know: 0, refresh at once.
+ * Written back as ms it would have read as seconds, centuries later. */
 static int64_t ms_to_s(int64_t v)
 {
-	return v > 100000000000LL ? v / 1000 : v;
+	if (v > 100000000000LL)
+		return v / 1000;
+	return v > 100000000LL ? v : 0;
 }
 
 static bool has_scope(const json_t *scopes, const char *want)
@@ -98,7 +103,7 @@ static int claude_adopt(const char *buf, size_t len, int64_t now, json_t **cred,
 	json_object_set_new(c, "access", json_string(access));
 	json_object_set_new(c, "refresh", json_string(refresh));
 	json_object_set_new(c, "expires_at", json_integer(has_exp && exp > 0 ? ms_to_s(exp) : 0));
-	if (has_rexp && rexp > 0)
+	if (has_rexp && ms_to_s(rexp) > 0)
 		json_object_set_new(c, "refresh_expires_at", json_integer(ms_to_s(rexp)));
 	json_object_set_new(c, "scopes", scopes ? json_deep_copy(scopes)
 					: oa_scopes_from_string(CLAUDE_SCOPES));

@@ -15,6 +15,8 @@
 #include "oauth-providers/internal.h"
 #include "oauth-providers/xai.h"
 
+/* 9999-12-31T23:59:59Z: the last time RFC 3339 writes with four digits */
+#define XAI_TIME_MAX 253402300799LL
 /* xAI often omits expires_in; LiteLLM's default. */
 #define XAI_DEFAULT_LIFETIME 3600
 
@@ -133,8 +135,14 @@ static int xai_adopt(const char *buf, size_t len, int64_t now, json_t **cred, ch
 	}
 	if (!exp)
 		exp = oa_jwt_exp(access);
-	if (!exp && obt && has_in && expires_in > 0)
+	if (!exp && obt && has_in && expires_in > 0 && expires_in <= XAI_TIME_MAX)
 		exp = obt + expires_in;
+	/* write-back puts it in the file as RFC 3339: four-digit years only */
+	if (exp < 0 || exp > XAI_TIME_MAX) {
+		oa_err(err, errlen, "the expiry (.expires_at, .expires_in or the access token's exp) "
+			"is before 1970 or after 9999");
+		goto out;
+	}
 	json_object_set_new(c, "access", json_string(access));
 	json_object_set_new(c, "refresh", json_string(refresh));
 	json_object_set_new(c, "expires_at", json_integer(exp));
@@ -240,8 +248,16 @@ static int xai_write_back(const json_t *cred, json_t *vendor, int64_t now)
 	json_object_set_new(vendor, "refresh_token", json_string(json_str(cred, "refresh", "")));
 	if (json_str(cred, "id_token", NULL))
 		json_object_set_new(vendor, "id_token", json_string(json_str(cred, "id_token", "")));
-	time_format(json_int(cred, "expires_at", 0), ts);
-	json_object_set_new(vendor, "expires_at", json_string(ts));
+	/* the times written are absolute: an expires_in left from the login
+	 * would count from the new obtained_at, and an expiry we do not know
+	 * (0) is no expiry at all, not 1970 */
+	json_object_del(vendor, "expires_in");
+	if (json_int(cred, "expires_at", 0) != 0) {
+		time_format(json_int(cred, "expires_at", 0), ts);
+		json_object_set_new(vendor, "expires_at", json_string(ts));
+	} else {
+		json_object_del(vendor, "expires_at");
+	}
 	time_format(now, ts);
 	json_object_set_new(vendor, "obtained_at", json_string(ts));
 	return 0;

@@ -36,6 +36,23 @@ struct xai_login_opts {
 	void *arg;
 };
 
+/* The loopback listener's decision on one request (xai_login.c's
+ * on_request, apart so that tests/fuzz/fuzz-xai-callback.c can drive it):
+ * method, url and the query arguments state, code and error as
+ * libmicrohttpd decoded them (NULL when absent), the login's own state,
+ * and whether a callback already ended the login. */
+struct xai_callback {
+	unsigned status;        /* the HTTP answer */
+	const char *text;       /* its body (static) */
+	bool wrong_state;       /* someone else's redirect: refused, the login waits on */
+	bool ends;              /* this callback ends the login: code or error is set */
+	char *code;             /* the authorization code (malloc'd), or NULL */
+	char error[160];        /* why the login failed (printable), "" with a code */
+};
+void xai_callback_decide(const char *method, const char *url, const char *state,
+			 const char *code, const char *error, const char *want_state, bool over,
+			 struct xai_callback *out);
+
 /* Run the login; on success *out is the credential JSON that `airlock
  * oauth xai` prints (type, access_token, refresh_token, id_token?,
  * token_type, token_endpoint, obtained_at, expires_at). err is one line. */

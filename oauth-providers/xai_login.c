@@ -174,45 +174,73 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
 		MHD_destroy_response(r);
 		return ret;
 	}
-	if (strcmp(method, "GET") != 0)
-		return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-	if (strcmp(url, "/callback") != 0)
-		return answer(c, MHD_HTTP_NOT_FOUND, "not found\n");
 	const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
 	const char *code = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "code");
 	const char *error = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "error");
-	/* a wrong state is someone else's redirect (login CSRF): refused,
-	 * and the login goes on waiting for the right one */
-	if (!state || strlen(state) != strlen(l->state) ||
-	    !ct_memeq(state, l->state, strlen(l->state))) {
-		say(l, "airlock: refused a callback with a wrong state\n");
-		return answer(c, MHD_HTTP_BAD_REQUEST, "state mismatch: this is not the login "
-			      "airlock started\n");
-	}
+	struct xai_callback cb;
 	pthread_mutex_lock(&l->mu);
-	bool already = l->result;
-	if (!already) {
-		if (error) {
-			snprintf(l->error, sizeof l->error, "xAI refused the login: %.64s", error);
-			for (char *p = l->error; *p; p++)
-				if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-					*p = '?';
-		} else if (code && *code && strlen(code) < 4096) {
-			l->code = xstrdup(code);
-		} else {
-			snprintf(l->error, sizeof l->error, "the callback carried no code");
-		}
+	xai_callback_decide(method, url, state, code, error, l->state, l->result, &cb);
+	if (cb.ends) {
+		l->code = cb.code;
+		snprintf(l->error, sizeof l->error, "%s", cb.error);
 		l->result = true;
 		/* the main thread stops the listener once this answer is sent
 		 * (on_completed), not before: the browser gets its page */
 		*con_cls = l;
 	}
 	pthread_mutex_unlock(&l->mu);
-	if (already)
-		return answer(c, MHD_HTTP_GONE, "this login is already complete\n");
-	if (error || !code)
-		return answer(c, MHD_HTTP_BAD_REQUEST, "login failed; see the terminal\n");
-	return answer(c, MHD_HTTP_OK, "airlock: login complete. You can close this tab.\n");
+	if (cb.wrong_state)
+		say(l, "airlock: refused a callback with a wrong state\n");
+	return answer(c, cb.status, cb.text);
+}
+
+void xai_callback_decide(const char *method, const char *url, const char *state,
+			 const char *code, const char *error, const char *want_state, bool over,
+			 struct xai_callback *out)
+{
+	memset(out, 0, sizeof *out);
+	if (strcmp(method, "GET") != 0) {
+		out->status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		out->text = "method not allowed\n";
+		return;
+	}
+	if (strcmp(url, "/callback") != 0) {
+		out->status = MHD_HTTP_NOT_FOUND;
+		out->text = "not found\n";
+		return;
+	}
+	/* a wrong state is someone else's redirect (login CSRF): refused,
+	 * and the login goes on waiting for the right one */
+	if (!state || strlen(state) != strlen(want_state) ||
+	    !ct_memeq(state, want_state, strlen(want_state))) {
+		out->wrong_state = true;
+		out->status = MHD_HTTP_BAD_REQUEST;
+		out->text = "state mismatch: this is not the login airlock started\n";
+		return;
+	}
+	if (over) {
+		out->status = MHD_HTTP_GONE;
+		out->text = "this login is already complete\n";
+		return;
+	}
+	out->ends = true;
+	if (error) {
+		snprintf(out->error, sizeof out->error, "xAI refused the login: %.64s", error);
+		for (char *p = out->error; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				*p = '?';
+	} else if (code && *code && strlen(code) < 4096) {
+		out->code = xstrdup(code);
+	} else {
+		snprintf(out->error, sizeof out->error, "the callback carried no code");
+	}
+	if (!out->code) {   /* "complete" only when the login can go on */
+		out->status = MHD_HTTP_BAD_REQUEST;
+		out->text = "login failed; see the terminal\n";
+		return;
+	}
+	out->status = MHD_HTTP_OK;
+	out->text = "airlock: login complete. You can close this tab.\n";
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -23,6 +23,13 @@ static void write_file(const char *path, const char *text)
 
 static const char *const hash = "578c3652f963722993878180e71398ab225164692d1a1dbd26df424da34f8a4e";
 
+#define HASH_LC "578c3652f963722993878180e71398ab225164692d1a1dbd26df424da34f8a4e"
+#define HASH_UC "578C3652F963722993878180E71398AB225164692D1A1DBD26DF424DA34F8A4E"
+#define CLIENT(name, h) "{\"name\":\"" name "\",\"token_sha256\":\"" h "\",\"created_at\":1}"
+#define STATE_WITH_RULE(fields) \
+	"{\"format\":1,\"next_id\":2,\"clients\":[" CLIENT("web", HASH_LC) "],\"rules\":[{\"id\":1," \
+	"\"client\":\"web\",\"host\":\"a.example\",\"created_at\":1," fields "}],\"secrets\":[]}"
+
 /* A valid document with one client and one rule; `extra` is spliced in. */
 static void valid_state(char *buf, size_t cap, const char *rule_client, long long next_id,
 			const char *extra)
@@ -111,6 +118,20 @@ int main(void)
 		  "{\"format\":1,\"next_id\":1,\"clients\":{},\"rules\":[],\"secrets\":[]}" },
 		{ "future format", NULL, NULL, 0,
 		  "{\"format\":2,\"next_id\":1,\"clients\":[],\"rules\":[],\"secrets\":[]}" },
+		/* states whose policy the enforcer would refuse whole (fuzz-state) */
+		{ "one token, two clients", NULL, NULL, 0,
+		  "{\"format\":1,\"next_id\":1,\"clients\":[" CLIENT("a", HASH_LC) "," CLIENT("b", HASH_UC)
+		  "],\"rules\":[],\"secrets\":[]}" },
+		{ "a rule without ports", NULL, NULL, 0,
+		  STATE_WITH_RULE("\"ports\":[],\"methods\":[],\"paths\":[],\"passthrough\":false") },
+		{ "a rule naming a secret no name can be", NULL, NULL, 0,
+		  STATE_WITH_RULE("\"ports\":[443],\"methods\":[],\"paths\":[],\"secret\":\"g?h\","
+				  "\"passthrough\":false") },
+		{ "passthrough with a secret", NULL, NULL, 0,
+		  STATE_WITH_RULE("\"ports\":[22],\"methods\":[],\"paths\":[],\"secret\":\"gh\","
+				  "\"passthrough\":true") },
+		{ "passthrough with a method", NULL, NULL, 0,
+		  STATE_WITH_RULE("\"ports\":[22],\"methods\":[\"GET\"],\"paths\":[],\"passthrough\":true") },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char text[2048];

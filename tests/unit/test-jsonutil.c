@@ -55,6 +55,36 @@ static void test_parse(void)
 	}
 }
 
+/* A refused body's message never quotes it: jansson's own text ends with
+ * "near '<the token so far>'", which for a string is the string itself
+ * (fuzz-api-body found an API 400 quoting a secret's value this way). */
+static void test_parse_no_quote(void)
+{
+	static const char *const cases[] = {
+		"{\"value\":\"sk-S3CRET-abc\x01\"}",        /* control character */
+		"{\"value\":\"sk-S3CRET-abc\\q\"}",        /* bad escape */
+		"{\"value\":\"sk-S3CRET-abc",                /* unterminated */
+		"{\"value\":\"sk-S3CRET-\\uD800x\"}",      /* lone surrogate */
+		"{\"value\":\"sk-S3CRET-\xff\"}",           /* invalid UTF-8 */
+		"{\"value\":\"a\" \"sk-S3CRET\"}",          /* a string where ':' or '}' goes */
+		"{\"sk-S3CRET\":1,\"sk-S3CRET\":2}",         /* duplicate key */
+		"{\"value\":\"sk-S3CRET\\u0000\"}",        /* NUL */
+		"{\"value\":\"x\"} \"sk-S3CRET\"",          /* text after the object */
+		"{\"value\":1e999999}",                     /* overflow */
+	};
+	char err[256];
+	json_t *v;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		err[0] = '\0';
+		int rc = json_parse_object(cases[i], strlen(cases[i]), AL_API_BODY_MAX, &v, err, sizeof err);
+		CHECK(rc == AL_EINVAL && v == NULL, "case %zu: rc %d", i, rc);
+		CHECK(strncmp(err, "line 1, column ", 15) == 0, "case %zu: \"%s\"", i, err);
+		CHECK(strstr(err, "S3CRET") == NULL && strstr(err, "near") == NULL &&
+		      strstr(err, "999") == NULL, "case %zu quotes its input: \"%s\"", i, err);
+	}
+}
+
 /* {"a":{"a":...{}...}} nested `depth` objects deep. */
 static char *nested(int depth)
 {
@@ -271,6 +301,7 @@ static void test_accessors(void)
 int main(void)
 {
 	test_parse();
+	test_parse_no_quote();
 	test_caps();
 	test_validate();
 	test_validate_caps_and_paths();

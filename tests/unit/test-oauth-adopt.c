@@ -82,6 +82,16 @@ static const struct row rows[] = {
 	  "{\"claudeAiOauth\":{\"accessToken\":\"sk-ant-oat01-SECRETa\",\"refreshToken\":\"x-SECRET\","
 	  "\"expiresAt\":1800003600000,\"refreshTokenExpiresAt\":1802000000000,\"clientId\":\"c\"}}",
 	  NULL, "refresh_expires_at", NULL, 1802000000 },
+	/* 99999999 read as seconds is 1973; written back as ms (x1000) it
+	 * read back as seconds in year 5138 (fuzz-cred-adopt): unknown */
+	{ &oauth_claude, "claude expiresAt neither ms nor s",
+	  "{\"accessToken\":\"sk-ant-oat01-SECRETa\",\"refreshToken\":\"sk-ant-ort01-SECRETr\","
+	  "\"expiresAt\":99999999}",
+	  NULL, "expires_at", NULL, 0 },
+	{ &oauth_claude, "claude expiresAt seconds",
+	  "{\"accessToken\":\"sk-ant-oat01-SECRETa\",\"refreshToken\":\"sk-ant-ort01-SECRETr\","
+	  "\"expiresAt\":1800003600}",
+	  NULL, "expires_at", NULL, 1800003600 },
 	{ &oauth_claude, "claude no object", "{\"somethingElse\":{}}", ".claudeAiOauth: missing", NULL, NULL, 0 },
 	{ &oauth_claude, "claude object wrong type", "{\"claudeAiOauth\":\"SECRET\"}",
 	  ".claudeAiOauth: must be an object", NULL, NULL, 0 },

@@ -347,6 +347,47 @@ static void test_write_back(const char *codex)
 	secure_free(out, len);
 	json_decref(cred);
 
+	/* an expiry airlock does not know stays unknown: written back, the
+	 * file's expires_in would have counted from the new obtained_at and the
+	 * re-adopted login looked valid for that long (fuzz-cred-adopt) */
+	static const char xai_rel[] = "{\"access_token\":\"opaqueACCESS0123\",\"refresh_token\":"
+				      "\"r0123456789\",\"expires_in\":3600}";
+	cred = adopt(&oauth_xai, xai_rel);
+	CHECK(json_int(cred, "expires_at", -1) == 0, "xai: expires_in without obtained_at is unknown");
+	CHECK(oauth_write_back(&oauth_xai, cred, xai_rel, strlen(xai_rel), NOW, &out, &len) == 0,
+	      "xai write-back, expiry unknown");
+	doc = json_loadb(out, len, 0, NULL);
+	CHECK(!json_object_get(doc, "expires_in") && !json_object_get(doc, "expires_at"),
+	      "wb xai: no relative or made-up expiry");
+	json_t *again = adopt(&oauth_xai, out);
+	CHECK(again && json_int(again, "expires_at", -1) == 0, "wb xai re-adopts with expiry unknown");
+	json_decref(again);
+	json_decref(doc);
+	secure_free(out, len);
+	json_decref(cred);
+
+	/* an expiry RFC 3339 cannot write with four digits is refused at
+	 * adoption: written back it would not adopt again (fuzz-cred-adopt),
+	 * and obtained_at + a huge expires_in overflowed */
+	static const char *const xai_far[] = {
+		"{\"access_token\":\"a0123456789\",\"refresh_token\":\"r0123456789\","
+		"\"expires_at\":\"0150-01-01T00:00:00Z\"}",
+		"{\"access_token\":\"a0123456789\",\"refresh_token\":\"r0123456789\","
+		"\"expires_at\":253402300800000}",   /* ms, as the file may give them */
+		"{\"access_token\":\"a0123456789\",\"refresh_token\":\"r0123456789\","
+		"\"obtained_at\":\"2025-06-15T00:00:00Z\",\"expires_in\":9223372036854775807}",
+	};
+	for (size_t i = 0; i < sizeof xai_far / sizeof xai_far[0]; i++) {
+		char err[256];
+		json_t *c = NULL;
+		int rc = oauth_adopt(&oauth_xai, xai_far[i], strlen(xai_far[i]), NOW, &c, err, sizeof err);
+		if (i < 2)
+			CHECK(rc < 0 && strstr(err, "after 9999"), "xai far expiry %zu: %d %s", i, rc, err);
+		else
+			CHECK(rc == 0 && json_int(c, "expires_at", -1) == 0, "xai huge expires_in ignored");
+		json_decref(c);
+	}
+
 	/* a vendor file that is not JSON is not overwritten */
 	cred = adopt(&oauth_xai, xai_file);
 	CHECK(oauth_write_back(&oauth_xai, cred, "{nope", 5, NOW, &out, &len) < 0, "wb bad file");
