@@ -25,8 +25,7 @@ def main():
         hostv = "origin.test:%d" % port
 
         def injected(body):
-            hdrs = json.loads(body)["headers"]
-            return ["Authorization", "Bearer " + value] in hdrs
+            return mt.carried(body, "Bearer " + value)
 
         def works(t, path):
             c = mt.Inner(al, t, "origin.test", port)

@@ -33,6 +33,16 @@ def secret(al, name, host, value, typ=None):
     h.check(p.returncode == 0, "secret create %s: %s" % (name, scrub(p.stderr, value)))
 
 
+def carried(body, value, name="authorization"):
+    """Did the origin's echo (origins._Handler) receive exactly one `name`
+    header equal to value? The echoed value is scrubbed by airlock; its
+    hash is not."""
+    import hashlib
+    b = json.loads(body) if isinstance(body, (bytes, str)) else body
+    got = [hv for k, hv in b.get("header_sha256", []) if k.lower() == name]
+    return got == [hashlib.sha256(value.encode()).hexdigest()]
+
+
 def check_no_secret(al, value):
     h.check(value not in al.log_text(), "the secret value is absent from the daemon log")
 

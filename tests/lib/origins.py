@@ -116,6 +116,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             "method": self.command,
             "path": self.path,
             "headers": [[k, v] for k, v in self.headers.items()],
+            # what arrived, as hashes: the echo itself is scrubbed of any
+            # secret airlock injected (docs/security.md), these are not
+            "header_sha256": [[k, hashlib.sha256(v.encode()).hexdigest()] for k, v in self.headers.items()],
             "body_len": len(body),
             "body_sha256": hashlib.sha256(body).hexdigest(),
         }
