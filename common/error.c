@@ -22,6 +22,7 @@ const char *airlock_strerror(int err)
 	case AL_ERANGE: return "value out of range";
 	case AL_ECONFLICT: return "conflicting fields";
 	case AL_ESTATE: return "not valid in the current state";
+	case AL_ENOSPC: return "no space left on device";
 	}
 	return "unknown error";
 }

@@ -23,6 +23,7 @@ enum airlock_err {
 	AL_ERANGE = -12,      /* a number out of its range */
 	AL_ECONFLICT = -13,   /* combination of fields not allowed together */
 	AL_ESTATE = -14,      /* operation not valid in the current state */
+	AL_ENOSPC = -15,      /* the filesystem is full (or over quota) */
 };
 
 const char *airlock_strerror(int err);

@@ -23,6 +23,7 @@ static int errno_to_al(int e)
 	case EACCES: case EPERM: return AL_EPERM;
 	case EEXIST: return AL_EEXIST;
 	case EFBIG: return AL_ETOOBIG;
+	case ENOSPC: case EDQUOT: return AL_ENOSPC;
 	}
 	return AL_EIO;
 }
@@ -36,7 +37,7 @@ static int write_all(int fd, const void *buf, size_t len)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return AL_EIO;
+			return errno_to_al(errno);
 		}
 		p += w;
 		len -= (size_t)w;
@@ -89,16 +90,20 @@ int file_write_atomic(const char *path, const void *buf, size_t len, mode_t mode
 		goto out;
 	if ((rc = write_all(fd, buf, len)) < 0)
 		goto out;
-	rc = AL_EIO;
-	if (fsync(fd) < 0)
+	if (fsync(fd) < 0) {
+		rc = errno_to_al(errno);
 		goto out;
+	}
 	if (close(fd) < 0) {
+		rc = errno_to_al(errno);
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (rename(tmp, path) < 0) {
+		rc = errno_to_al(errno);
 		goto out;
+	}
 	free(tmp);
 	tmp = NULL;
 	/* The rename is durable only once the directory entry is. */

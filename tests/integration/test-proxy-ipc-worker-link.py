@@ -4,7 +4,7 @@ asks_only), apart from the policy link. The enforcer runs on its own (as
 under systemd) with its IPC socket pointed at a relay in front of the
 broker's ipc.sock. The relay cuts the workers' links and stops listening
 while the policy link stays up, so the workers' reconnects fail and their
-backoff grows to its cap (2 s). Meanwhile a request whose rule injects a
+backoff grows to its cap (250 ms). Meanwhile a request whose rule injects a
 secret is refused at once (503 broker-unavailable, well within the ask
 deadline) and an inspected request without a secret is served. When the
 relay listens again, the very next injected request succeeds: an ask that
@@ -168,7 +168,7 @@ def main():
 
                 relay.close_door()
                 # for 4 s the workers' links fail to reconnect (their backoff
-                # reaches its 2 s cap); injection is refused at once all along
+                # reaches its 250 ms cap); injection is refused at once all along
                 t_end = time.monotonic() + 4.0
                 n = 0
                 while time.monotonic() < t_end:
