@@ -182,6 +182,16 @@ static void print_banner(const struct broker *b)
 	fflush(stdout);
 }
 
+/* Said once, when the proxy really answers: the banner a terminal user
+ * reads, and systemd's READY=1 (broker/notify.c). */
+static void announce_ready(struct broker *b)
+{
+	b->ready = true;
+	log_info("airlock is up", KV_S("api", b->api_sock_path), KV_S("mode", b->cfg.mode));
+	if (b->cfg.banner)
+		print_banner(b);
+}
+
 int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 {
 	int ret;
@@ -238,42 +248,63 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	/* api.sock last: its appearance means the broker is ready */
 	if ((ret = api_server_start(b, b->api_sock_path, &b->api, err, errlen)) < 0)
 		return ret;
-	if (!b->cfg.no_enforcer && (ret = supervisor_start(b, &b->sup)) < 0) {
-		snprintf(err, errlen, "cannot supervise the enforcer");
+	if (!b->cfg.no_enforcer && (ret = supervisor_start(b, &b->sup, err, errlen)) < 0)
 		return ret;
-	}
-	log_info("broker ready", KV_S("state_dir", dir), KV_S("api", b->api_sock_path),
+	log_info("broker serving", KV_S("state_dir", dir), KV_S("api", b->api_sock_path),
 		 KV_S("mode", b->cfg.mode), KV_I("clients", json_array_size(state_clients(b->state.doc))),
 		 KV_I("rules", json_array_size(state_rules(b->state.doc))),
 		 KV_I("secrets", json_array_size(state_secrets(b->state.doc))));
-	if (b->cfg.banner)
-		print_banner(b);
+	if (b->cfg.no_enforcer)
+		announce_ready(b);
 	return 0;
 }
 
-static void on_supervisor_done(void *arg)
+void broker_enforcer_ready(struct broker *b, unsigned http_port, unsigned https_port)
 {
-	(void)arg;
+	if (b->ready || b->stopping)
+		return;
+	log_info("enforcer listening", KV_I("http_port", http_port), KV_I("https_port", https_port));
+	announce_ready(b);
 }
 
+void broker_fail(struct broker *b, const char *why)
+{
+	if (b->stopping)
+		return;
+	log_error("stopping: the enforcer cannot run", KV_S("reason", why));
+	fprintf(stderr, "airlock-broker: %s\n", why);
+	b->exit_code = 1;
+	broker_stop(b);
+}
+
+/* The enforcer is gone: only now the IPC door closes (a draining enforcer
+ * still asks for headers, and sees no broker vanish under it). */
+static void on_supervisor_done(void *arg)
+{
+	struct broker *b = arg;
+	ipc_server_stop(b->ipc);
+	b->ipc = NULL;
+	broker_oauth_stop(b);
+}
+
+/* Stop in the order a drain needs: no new API calls, then the enforcer
+ * (which stops accepting and lets open requests finish), then the door. */
 void broker_stop(struct broker *b)
 {
 	if (b->stopping)
 		return;
 	b->stopping = true;
-	broker_oauth_stop(b);
 	api_server_stop(b->api);
 	b->api = NULL;
-	ipc_server_stop(b->ipc);
-	b->ipc = NULL;
-	supervisor_stop(b->sup, on_supervisor_done, b);
-	b->sup = NULL;
 	if (b->handles_open) {
 		uv_close((uv_handle_t *)&b->ttl_timer, NULL);
 		uv_close((uv_handle_t *)&b->sig_term, NULL);
 		uv_close((uv_handle_t *)&b->sig_int, NULL);
 		b->handles_open = false;
 	}
+	struct supervisor *sup = b->sup;
+	b->sup = NULL;
+	supervisor_stop(sup, on_supervisor_done, b);
 }
 
 void broker_free(struct broker *b)

@@ -52,6 +52,11 @@ struct broker {
 	int64_t ttl_armed_for;   /* the expires_at the timer waits for (0: none) */
 	uv_signal_t sig_term, sig_int;
 	bool handles_open;   /* ttl timer and signal handles need closing */
+	/* Ready: the API serves and (unless --no-enforcer) an enforcer said it
+	 * listens and holds the policy. Only then the banner and READY=1; an
+	 * enforcer that exits before, or is not listening within
+	 * SUPERVISE_START_TIMEOUT_MS, fails the start (exit 1). */
+	bool ready;
 	bool stopping;
 	int exit_code;
 };
@@ -62,6 +67,12 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen) AL
 /* Close everything, unlink the sockets (the loop then ends once the
  * enforcer is gone). Safe to call more than once, and after a failed start. */
 void broker_stop(struct broker *b);
+/* An enforcer is listening and holds a policy (ipc_server.c): report ready
+ * once. */
+void broker_enforcer_ready(struct broker *b, unsigned http_port, unsigned https_port);
+/* The enforcer cannot run (it exited at start, timed out, or crashed too
+ * often): log why, stop, exit 1. */
+void broker_fail(struct broker *b, const char *why);
 /* After the loop has ended: free what start allocated, wipe the key. */
 void broker_free(struct broker *b);
 /* A change is checked before it is committed: the snapshot of doc (a draft)
