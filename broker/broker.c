@@ -6,10 +6,12 @@
 
 #include "broker/broker.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/api.h"
@@ -182,6 +184,20 @@ static void print_banner(const struct broker *b)
 	fflush(stdout);
 }
 
+/* The sockets' directory: made 0700 when missing; one systemd made
+ * (RuntimeDirectory=, its mode the unit's) is taken when it is ours. */
+static int run_dir_ensure(const char *path)
+{
+	struct stat st;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return AL_EIO;
+	if (stat(path, &st) < 0)
+		return AL_EIO;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0002))
+		return AL_EPERM;
+	return 0;
+}
+
 /* Said once, when the proxy really answers: the banner a terminal user
  * reads, and systemd's READY=1 (broker/notify.c). */
 static void announce_ready(struct broker *b)
@@ -200,12 +216,17 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	char why[160];
 
 	b->loop = loop;
-	b->api_sock_path = path_join(dir, API_SOCKET_NAME);
-	b->ipc_sock_path = path_join(dir, IPC_SOCKET_NAME);
+	b->api_sock_path = path_join(b->cfg.run_dir, API_SOCKET_NAME);
+	b->ipc_sock_path = path_join(b->cfg.run_dir, IPC_SOCKET_NAME);
 	b->ca_path = path_join(dir, CA_CERT_FILE);
 
 	if ((ret = dir_ensure_private(dir, 0700)) < 0) {
 		snprintf(err, errlen, "state dir %s: %s (it must be ours and closed to others)", dir,
+			 airlock_strerror(ret));
+		return ret;
+	}
+	if (strcmp(b->cfg.run_dir, dir) != 0 && (ret = run_dir_ensure(b->cfg.run_dir)) < 0) {
+		snprintf(err, errlen, "run dir %s: %s (it must be a directory of ours)", b->cfg.run_dir,
 			 airlock_strerror(ret));
 		return ret;
 	}
@@ -272,7 +293,7 @@ void broker_fail(struct broker *b, const char *why)
 	if (b->stopping)
 		return;
 	log_error("stopping: the enforcer cannot run", KV_S("reason", why));
-	fprintf(stderr, "airlock-broker: %s\n", why);
+	dprintf(b->tty_fd > 2 ? b->tty_fd : 2, "airlock-broker: %s\n", why);
 	b->exit_code = 1;
 	broker_stop(b);
 }

@@ -57,6 +57,7 @@ struct broker {
 	 * enforcer that exits before, or is not listening within
 	 * SUPERVISE_START_TIMEOUT_MS, fails the start (exit 1). */
 	bool ready;
+	int tty_fd;          /* with --log-file: the stderr we were given (start failures), else -1 */
 	bool stopping;
 	int exit_code;
 };

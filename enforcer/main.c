@@ -80,6 +80,12 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	log_init("airlock-enforcer", cfg.log_format, LOG_LVL_INFO, stderr);
+	if (cfg.log_file && (rc = log_file_open(cfg.log_file)) < 0) {
+		fprintf(stderr, "airlock-enforcer: cannot open the log file %s: %s\n", cfg.log_file,
+			airlock_strerror(rc));
+		config_free(&cfg);
+		return 1;
+	}
 
 	memset(&px, 0, sizeof px);
 	px.cfg = &cfg;
