@@ -165,6 +165,10 @@ static int check_seal_key(struct broker *b, char *err, size_t errlen)
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct broker *b = h->data;
+	if (signum == SIGHUP) {
+		broker_reload(b);
+		return;
+	}
 	log_info("stopping", KV_S("signal", signum == SIGTERM ? "TERM" : "INT"));
 	broker_stop(b);
 }
@@ -253,10 +257,13 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	b->ttl_timer.data = b;
 	uv_signal_init(loop, &b->sig_term);
 	uv_signal_init(loop, &b->sig_int);
+	uv_signal_init(loop, &b->sig_hup);
 	b->sig_term.data = b;
 	b->sig_int.data = b;
+	b->sig_hup.data = b;
 	uv_signal_start(&b->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&b->sig_int, on_signal, SIGINT);
+	uv_signal_start(&b->sig_hup, on_signal, SIGHUP);
 	b->handles_open = true;
 	broker_policy_publish(b, &first);   /* version 1; re-arms the TTL timer */
 
@@ -321,6 +328,7 @@ void broker_stop(struct broker *b)
 		uv_close((uv_handle_t *)&b->ttl_timer, NULL);
 		uv_close((uv_handle_t *)&b->sig_term, NULL);
 		uv_close((uv_handle_t *)&b->sig_int, NULL);
+		uv_close((uv_handle_t *)&b->sig_hup, NULL);
 		b->handles_open = false;
 	}
 	struct supervisor *sup = b->sup;

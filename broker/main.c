@@ -31,6 +31,8 @@ int main(int argc, char **argv)
 	json_wipe_on_free();
 
 	memset(&b, 0, sizeof b);
+	b.argc = argc;
+	b.argv = argv;
 	ret = options_parse(argc, argv, &b.cfg);
 	if (ret != 0) {
 		options_free(&b.cfg);

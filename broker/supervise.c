@@ -43,6 +43,7 @@ struct supervisor {
 	int64_t started_ms;
 	bool warned_missing;
 	bool stopping;
+	bool restarting;         /* stopped on purpose (new settings): start again at once */
 	int open_handles;
 	void (*done)(void *);
 	void *done_arg;
@@ -222,6 +223,12 @@ static void on_enforcer_exit(uv_process_t *p, int64_t status, int term_signal)
 		log_info("enforcer stopped", KV_I("pid", s->pid));
 		return;
 	}
+	if (s->restarting) {
+		s->restarting = false;
+		log_info("enforcer stopped; starting it with the new settings", KV_I("pid", s->pid));
+		schedule(s, 0);
+		return;
+	}
 	if (!may_restart(s, "exited", status, term_signal))
 		return;
 	log_warn("enforcer exited; restarting", KV_I("pid", s->pid), KV_I("status", status),
@@ -313,6 +320,12 @@ static void on_watch_timer(uv_timer_t *t)
 		uv_close((uv_handle_t *)&s->kill_timer, on_handle_closed);
 		uv_close((uv_handle_t *)&s->watch_timer, on_handle_closed);
 		log_info("enforcer stopped", KV_I("pid", s->pid));
+		return;
+	}
+	if (s->restarting) {
+		s->restarting = false;
+		log_info("adopted enforcer stopped; starting ours with the new settings", KV_I("pid", s->pid));
+		schedule(s, 0);
 		return;
 	}
 	if (!may_restart(s, "that was adopted exited", 0, 0))
@@ -409,7 +422,9 @@ void supervisor_stop(struct supervisor *s, void (*done)(void *), void *arg)
 			uv_timer_stop(&s->watch_timer);
 			uv_close((uv_handle_t *)&s->watch_timer, on_handle_closed);
 		}
-		uv_timer_start(&s->kill_timer, on_kill_timer, SUPERVISE_STOP_GRACE_MS, 0);
+		/* it drains open requests first: wait that long, and a grace */
+		uv_timer_start(&s->kill_timer, on_kill_timer,
+			       s->b->cfg.drain_timeout_ms + SUPERVISE_STOP_GRACE_MS, 0);
 		/* the kill timer closes once the enforcer is gone */
 	} else {
 		uv_timer_stop(&s->watch_timer);
@@ -419,4 +434,28 @@ void supervisor_stop(struct supervisor *s, void (*done)(void *), void *arg)
 	/* a clean stop leaves no enforcer to adopt */
 	unlink(s->pidfile);
 	maybe_done(s);
+}
+
+static void send_signal(struct supervisor *s, int sig)
+{
+	if (s->adopted)
+		kill(s->pid, sig);
+	else
+		uv_process_kill(&s->proc, sig);
+}
+
+void supervisor_signal(struct supervisor *s, int sig)
+{
+	if (s && s->running && !s->stopping)
+		send_signal(s, sig);
+}
+
+void supervisor_restart(struct supervisor *s)
+{
+	if (!s || s->stopping)
+		return;
+	if (!s->running)
+		return;   /* between two runs: the next spawn takes the new settings */
+	s->restarting = true;
+	send_signal(s, SIGTERM);
 }

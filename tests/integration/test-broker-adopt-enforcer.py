@@ -69,6 +69,9 @@ def main():
         bh.check(alive(first), "the enforcer outlived the broker")
 
         b.start()
+        # ready once the adopted enforcer has reconnected and said it listens
+        bh.wait_for(lambda: b.log_text().count("airlock is up") >= 2, timeout=10,
+                    what="the adopted enforcer to report in")
         st = status(b)
         bh.check_eq((st["running"], st["pid"], st["restarts"]), (True, first, 0),
                     "adopted, not restarted")
