@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "broker/api.h"
@@ -203,13 +204,15 @@ static int run_dir_ensure(const char *path)
 }
 
 /* Said once, when the proxy really answers: the banner a terminal user
- * reads, and systemd's READY=1 (broker/notify.c). */
+ * reads, and systemd's READY=1 (a no-op without $NOTIFY_SOCKET). */
 static void announce_ready(struct broker *b)
 {
 	b->ready = true;
 	log_info("airlock is up", KV_S("api", b->api_sock_path), KV_S("mode", b->cfg.mode));
 	if (b->cfg.banner)
 		print_banner(b);
+	sd_notifyf(0, "READY=1\nSTATUS=proxy on %s:%u and %s:%u, mode %s", b->cfg.bind,
+		   b->cfg.http_port, b->cfg.bind, b->cfg.https_port, b->cfg.mode);
 }
 
 int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
@@ -322,6 +325,7 @@ void broker_stop(struct broker *b)
 	if (b->stopping)
 		return;
 	b->stopping = true;
+	sd_notify(0, "STOPPING=1");
 	api_server_stop(b->api);
 	b->api = NULL;
 	if (b->handles_open) {

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "broker/broker.h"
 #include "broker/supervise.h"
@@ -54,6 +55,7 @@ void broker_reload(struct broker *b)
 	struct broker_config nc;
 	int ret;
 
+	sd_notify(0, "RELOADING=1");
 	if (b->cfg.log_file && (ret = log_file_open(b->cfg.log_file)) < 0)
 		log_error("cannot reopen the log file", KV_S("path", b->cfg.log_file),
 			  KV_S("error", airlock_strerror(ret)));
@@ -65,6 +67,7 @@ void broker_reload(struct broker *b)
 		log_error("config not reloaded; the running settings stay");
 		options_free(&nc);
 		supervisor_signal(b->sup, SIGHUP);
+		sd_notify(0, "READY=1");
 		return;
 	}
 	warn_needs_restart(&b->cfg, &nc);
@@ -97,4 +100,5 @@ void broker_reload(struct broker *b)
 	}
 	options_free(&nc);
 	log_info("reloaded");
+	sd_notify(0, "READY=1");
 }
