@@ -6,7 +6,8 @@ holding every key with a good value shows each in `airlock up --config F
 line override the file ("# command line"; a repeatable one replaces the
 file's list); with neither, "# default". Negative twins: an unknown key, a
 command-line-only key (--banner, --config) and a bad value are refused with
-exit 2, FILE:LINE and the key, and nothing starts."""
+exit 2, FILE:LINE and the key, and nothing starts. The shipped
+etc/airlock.conf names every key."""
 
 import json
 import os
@@ -103,6 +104,16 @@ def main():
                 if r["repeat"]:
                     h.check("%s = %s" % (r["name"], old) not in p.stdout,
                             "--%s did not replace the file's list" % r["name"])
+
+        # the shipped default config (etc/airlock.conf) names every key and
+        # parses as it is
+        shipped = os.path.join(h.srcdir(), "etc", "airlock.conf")
+        with open(shipped) as f:
+            text = f.read()
+        for r in keys:
+            h.check(("# %s = " % r["name"]) in text, "etc/airlock.conf lacks key %s" % r["name"])
+        p = up(*state, "--config", shipped, "--print-config")
+        h.check_eq(p.returncode, 0, "the shipped config: " + p.stderr)
 
         # no file: defaults, said so
         p = up(*state, "--config", "/dev/null", "--print-config")
