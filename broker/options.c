@@ -21,6 +21,7 @@ static void usage(FILE *out)
 	flag_help_print(out, FLAG_P_BROKER);
 	fprintf(out, "  %-26s %s\n", "-h, --help", "this text");
 	fprintf(out, "  %-26s %s\n", "--version", "print the version");
+	fprintf(out, "\nThe default config file here is %s.\n", CONF_DEFAULT_PATH);
 }
 
 char *options_default_state_dir(void)

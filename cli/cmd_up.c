@@ -38,6 +38,7 @@ static void up_help(void)
 	       "Options:\n");
 	flag_help_print(stdout, FLAG_P_UP);
 	printf("  %-26s %s\n", "-h, --help", "show this help");
+	printf("\nThe default config file here is %s.\n", CONF_DEFAULT_PATH);
 }
 
 /* File and directory names reach the broker as absolute paths: the banner

@@ -29,7 +29,7 @@ static const char *const log_format_choices[] = { "kv", "json", NULL };
 
 const struct flag_row flag_table[FLAG_COUNT] = {
 	[FLAG_CONFIG] = { "config", FLAG_T_FILE, P_UP_BROKER, FLAG_A_NOFILE, "FILE",
-		.def_note = CONF_DEFAULT_PATH " when it exists",
+		.def_note = "<sysconfdir>/airlock/airlock.conf when it exists",
 		.help = "read settings from FILE, one KEY = VALUE a line (KEY a flag's name); "
 			"flags given here override it" },
 	[FLAG_PRINT_CONFIG] = { "print-config", FLAG_T_BOOL, P_UP_BROKER, FLAG_A_NOFILE, NULL,

@@ -69,6 +69,10 @@ def main():
         h.check_eq((st["mode"], st["enforcer"]["pid"]), ("audit", e2), "settings kept")
         with open(conf, "w") as f:
             f.write("mode = audit\n")
+        al.stop()
+        text = read(log) + read(log + ".1")
+        for mark in h.SANITIZER_MARKS:
+            h.check(mark not in text, "sanitizer report in the log file:\n" + text[-3000:])
 
 
 h.run(main)
