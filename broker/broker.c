@@ -276,7 +276,8 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start OAuth refreshes: %s", airlock_strerror(ret));
 		return ret;
 	}
-	/* api.sock last: its appearance means the broker is ready */
+	/* api.sock last: its appearance means the API serves; "ready" (banner,
+	 * READY=1) waits for the enforcer to say it listens */
 	if ((ret = api_server_start(b, b->api_sock_path, &b->api, err, errlen)) < 0)
 		return ret;
 	if (!b->cfg.no_enforcer && (ret = supervisor_start(b, &b->sup, err, errlen)) < 0)
