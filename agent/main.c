@@ -2,6 +2,8 @@
  * airlock when they do not honour HTTP(S)_PROXY. Commands: install,
  * uninstall, run, status, tunnel add|list|remove (docs/airlock-agent.8).
  * This file only reads the command line and wires the commands. */
+#include "config.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -78,7 +80,7 @@ static int need_root(void)
 	return 0;
 }
 
-enum { O_TOKEN = 1000, O_CA, O_REDIRECT_PORT, O_NO_DAEMON, O_LISTEN, O_HELP, O_LOG };
+enum { O_TOKEN = 1000, O_CA, O_REDIRECT_PORT, O_NO_DAEMON, O_LISTEN, O_HELP, O_LOG, O_VERSION };
 
 static int cmd_install(int argc, char **argv)
 {
@@ -312,6 +314,7 @@ int main(int argc, char **argv)
 	static const struct option gopts[] = {
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -328,6 +331,9 @@ int main(int argc, char **argv)
 		case 'h':
 		case O_HELP:
 			fputs(usage_text, stdout);
+			return 0;
+		case O_VERSION:
+			printf("airlock-agent %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
 			return usage_error("unknown option");

@@ -6,10 +6,13 @@
 
 #include "broker/broker.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "broker/api.h"
@@ -163,6 +166,10 @@ static int check_seal_key(struct broker *b, char *err, size_t errlen)
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct broker *b = h->data;
+	if (signum == SIGHUP) {
+		broker_reload(b);
+		return;
+	}
 	log_info("stopping", KV_S("signal", signum == SIGTERM ? "TERM" : "INT"));
 	broker_stop(b);
 }
@@ -182,6 +189,32 @@ static void print_banner(const struct broker *b)
 	fflush(stdout);
 }
 
+/* The sockets' directory: made 0700 when missing; one systemd made
+ * (RuntimeDirectory=, its mode the unit's) is taken when it is ours. */
+static int run_dir_ensure(const char *path)
+{
+	struct stat st;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return AL_EIO;
+	if (stat(path, &st) < 0)
+		return AL_EIO;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0002))
+		return AL_EPERM;
+	return 0;
+}
+
+/* Said once, when the proxy really answers: the banner a terminal user
+ * reads, and systemd's READY=1 (a no-op without $NOTIFY_SOCKET). */
+static void announce_ready(struct broker *b)
+{
+	b->ready = true;
+	log_info("airlock is up", KV_S("api", b->api_sock_path), KV_S("mode", b->cfg.mode));
+	if (b->cfg.banner)
+		print_banner(b);
+	sd_notifyf(0, "READY=1\nSTATUS=proxy on %s:%u and %s:%u, mode %s", b->cfg.bind,
+		   b->cfg.http_port, b->cfg.bind, b->cfg.https_port, b->cfg.mode);
+}
+
 int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 {
 	int ret;
@@ -190,12 +223,17 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	char why[160];
 
 	b->loop = loop;
-	b->api_sock_path = path_join(dir, API_SOCKET_NAME);
-	b->ipc_sock_path = path_join(dir, IPC_SOCKET_NAME);
+	b->api_sock_path = path_join(b->cfg.run_dir, API_SOCKET_NAME);
+	b->ipc_sock_path = path_join(b->cfg.run_dir, IPC_SOCKET_NAME);
 	b->ca_path = path_join(dir, CA_CERT_FILE);
 
 	if ((ret = dir_ensure_private(dir, 0700)) < 0) {
 		snprintf(err, errlen, "state dir %s: %s (it must be ours and closed to others)", dir,
+			 airlock_strerror(ret));
+		return ret;
+	}
+	if (strcmp(b->cfg.run_dir, dir) != 0 && (ret = run_dir_ensure(b->cfg.run_dir)) < 0) {
+		snprintf(err, errlen, "run dir %s: %s (it must be a directory of ours)", b->cfg.run_dir,
 			 airlock_strerror(ret));
 		return ret;
 	}
@@ -222,10 +260,13 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	b->ttl_timer.data = b;
 	uv_signal_init(loop, &b->sig_term);
 	uv_signal_init(loop, &b->sig_int);
+	uv_signal_init(loop, &b->sig_hup);
 	b->sig_term.data = b;
 	b->sig_int.data = b;
+	b->sig_hup.data = b;
 	uv_signal_start(&b->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&b->sig_int, on_signal, SIGINT);
+	uv_signal_start(&b->sig_hup, on_signal, SIGHUP);
 	b->handles_open = true;
 	broker_policy_publish(b, &first);   /* version 1; re-arms the TTL timer */
 
@@ -235,45 +276,69 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start OAuth refreshes: %s", airlock_strerror(ret));
 		return ret;
 	}
-	/* api.sock last: its appearance means the broker is ready */
+	/* api.sock last: its appearance means the API serves; "ready" (banner,
+	 * READY=1) waits for the enforcer to say it listens */
 	if ((ret = api_server_start(b, b->api_sock_path, &b->api, err, errlen)) < 0)
 		return ret;
-	if (!b->cfg.no_enforcer && (ret = supervisor_start(b, &b->sup)) < 0) {
-		snprintf(err, errlen, "cannot supervise the enforcer");
+	if (!b->cfg.no_enforcer && (ret = supervisor_start(b, &b->sup, err, errlen)) < 0)
 		return ret;
-	}
-	log_info("broker ready", KV_S("state_dir", dir), KV_S("api", b->api_sock_path),
+	log_info("broker serving", KV_S("state_dir", dir), KV_S("api", b->api_sock_path),
 		 KV_S("mode", b->cfg.mode), KV_I("clients", json_array_size(state_clients(b->state.doc))),
 		 KV_I("rules", json_array_size(state_rules(b->state.doc))),
 		 KV_I("secrets", json_array_size(state_secrets(b->state.doc))));
-	if (b->cfg.banner)
-		print_banner(b);
+	if (b->cfg.no_enforcer)
+		announce_ready(b);
 	return 0;
 }
 
-static void on_supervisor_done(void *arg)
+void broker_enforcer_ready(struct broker *b, unsigned http_port, unsigned https_port)
 {
-	(void)arg;
+	if (b->ready || b->stopping)
+		return;
+	log_info("enforcer listening", KV_I("http_port", http_port), KV_I("https_port", https_port));
+	announce_ready(b);
 }
 
+void broker_fail(struct broker *b, const char *why)
+{
+	if (b->stopping)
+		return;
+	log_error("stopping: the enforcer cannot run", KV_S("reason", why));
+	dprintf(b->tty_fd > 2 ? b->tty_fd : 2, "airlock-broker: %s\n", why);
+	b->exit_code = 1;
+	broker_stop(b);
+}
+
+/* The enforcer is gone: only now the IPC door closes (a draining enforcer
+ * still asks for headers, and sees no broker vanish under it). */
+static void on_supervisor_done(void *arg)
+{
+	struct broker *b = arg;
+	ipc_server_stop(b->ipc);
+	b->ipc = NULL;
+	broker_oauth_stop(b);
+}
+
+/* Stop in the order a drain needs: no new API calls, then the enforcer
+ * (which stops accepting and lets open requests finish), then the door. */
 void broker_stop(struct broker *b)
 {
 	if (b->stopping)
 		return;
 	b->stopping = true;
-	broker_oauth_stop(b);
+	sd_notify(0, "STOPPING=1");
 	api_server_stop(b->api);
 	b->api = NULL;
-	ipc_server_stop(b->ipc);
-	b->ipc = NULL;
-	supervisor_stop(b->sup, on_supervisor_done, b);
-	b->sup = NULL;
 	if (b->handles_open) {
 		uv_close((uv_handle_t *)&b->ttl_timer, NULL);
 		uv_close((uv_handle_t *)&b->sig_term, NULL);
 		uv_close((uv_handle_t *)&b->sig_int, NULL);
+		uv_close((uv_handle_t *)&b->sig_hup, NULL);
 		b->handles_open = false;
 	}
+	struct supervisor *sup = b->sup;
+	b->sup = NULL;
+	supervisor_stop(sup, on_supervisor_done, b);
 }
 
 void broker_free(struct broker *b)

@@ -50,8 +50,16 @@ struct broker {
 	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */
 	uv_timer_t ttl_timer;
 	int64_t ttl_armed_for;   /* the expires_at the timer waits for (0: none) */
-	uv_signal_t sig_term, sig_int;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	int argc;            /* the command line, read again with the config file on SIGHUP */
+	char **argv;
 	bool handles_open;   /* ttl timer and signal handles need closing */
+	/* Ready: the API serves and (unless --no-enforcer) an enforcer said it
+	 * listens and holds the policy. Only then the banner and READY=1; an
+	 * enforcer that exits before, or is not listening within
+	 * SUPERVISE_START_TIMEOUT_MS, fails the start (exit 1). */
+	bool ready;
+	int tty_fd;          /* with --log-file: the stderr we were given (start failures), else -1 */
 	bool stopping;
 	int exit_code;
 };
@@ -62,6 +70,15 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen) AL
 /* Close everything, unlink the sockets (the loop then ends once the
  * enforcer is gone). Safe to call more than once, and after a failed start. */
 void broker_stop(struct broker *b);
+/* An enforcer is listening and holds a policy (ipc_server.c): report ready
+ * once. */
+void broker_enforcer_ready(struct broker *b, unsigned http_port, unsigned https_port);
+/* The enforcer cannot run (it exited at start, timed out, or crashed too
+ * often): log why, stop, exit 1. */
+void broker_fail(struct broker *b, const char *why);
+/* SIGHUP (broker/reload.c): reopen the log, read the config file again,
+ * apply what may change live, restart the enforcer for proxy settings. */
+void broker_reload(struct broker *b);
 /* After the loop has ended: free what start allocated, wipe the key. */
 void broker_free(struct broker *b);
 /* A change is checked before it is committed: the snapshot of doc (a draft)

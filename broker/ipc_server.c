@@ -41,6 +41,8 @@ struct ipc_conn {
 	int pid;
 	uint64_t serial;   /* names the connection for answers sent later (oauth holds) */
 	uint64_t acked;    /* policy version this enforcer runs (policy-ack) */
+	bool listening;    /* said "listening": its proxy ports accept */
+	unsigned http_port, https_port;
 	/* the answers to the asks of one read, written together (may carry secrets) */
 	bool batching;
 	char *batch;
@@ -249,6 +251,25 @@ static int on_msg_upstream_401(struct ipc_conn *c, const json_t *msg)
 	return 0;
 }
 
+/* Ready is both: the ports accept and a policy decides what they let
+ * through (before the first ack the workers deny everything). */
+static void check_ready(struct ipc_conn *c)
+{
+	if (c->listening && c->acked > 0)
+		broker_enforcer_ready(c->srv->b, c->http_port, c->https_port);
+}
+
+static int on_msg_listening(struct ipc_conn *c, const json_t *msg)
+{
+	if (c->asks_only)
+		return AL_EPROTO;   /* a worker's door has no listeners to speak of */
+	c->listening = true;
+	c->http_port = (unsigned)json_int(msg, "http_port", 0);
+	c->https_port = (unsigned)json_int(msg, "https_port", 0);
+	check_ready(c);
+	return 0;
+}
+
 static int on_msg_policy_ack(struct ipc_conn *c, const json_t *msg)
 {
 	if (c->asks_only)
@@ -259,6 +280,7 @@ static int on_msg_policy_ack(struct ipc_conn *c, const json_t *msg)
 	if (v > c->acked)
 		c->acked = v;
 	api_policy_progress(c->srv->b);
+	check_ready(c);
 	return 0;
 }
 
@@ -286,6 +308,7 @@ static const struct ipc_row {
 	{ IPC_SHIM_ASK, true, false, on_msg_shim },
 	{ IPC_UPSTREAM_401, true, false, on_msg_upstream_401 },
 	{ IPC_POLICY_ACK, true, false, on_msg_policy_ack },
+	{ IPC_LISTENING, true, true, on_msg_listening },
 };
 
 static int conn_handle(struct ipc_conn *c, const json_t *msg)

@@ -3,6 +3,7 @@
  * else lives in libbroker.a (broker.c wires it). */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
 	json_wipe_on_free();
 
 	memset(&b, 0, sizeof b);
+	b.argc = argc;
+	b.argv = argv;
 	ret = options_parse(argc, argv, &b.cfg);
 	if (ret != 0) {
 		options_free(&b.cfg);
@@ -37,12 +40,23 @@ int main(int argc, char **argv)
 	}
 	log_init("airlock-broker", b.cfg.log_format, b.cfg.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 		 stderr);
+	b.tty_fd = -1;
+	if (b.cfg.log_file) {
+		/* a start that fails is still said where the operator looks */
+		b.tty_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		if ((ret = log_file_open(b.cfg.log_file)) < 0) {
+			fprintf(stderr, "airlock-broker: cannot open the log file %s: %s\n", b.cfg.log_file,
+				airlock_strerror(ret));
+			options_free(&b.cfg);
+			return 1;
+		}
+	}
 
 	uv_loop_t *loop = uv_default_loop();
 	ret = broker_start(&b, loop, err, sizeof err);
 	if (ret < 0) {
 		log_error("cannot start", KV_S("reason", err));
-		fprintf(stderr, "airlock-broker: %s\n", err);
+		dprintf(b.tty_fd > 2 ? b.tty_fd : 2, "airlock-broker: %s\n", err);
 		broker_stop(&b);
 		uv_run(loop, UV_RUN_DEFAULT);
 		broker_free(&b);

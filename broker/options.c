@@ -21,6 +21,7 @@ static void usage(FILE *out)
 	flag_help_print(out, FLAG_P_BROKER);
 	fprintf(out, "  %-26s %s\n", "-h, --help", "this text");
 	fprintf(out, "  %-26s %s\n", "--version", "print the version");
+	fprintf(out, "\nThe default config file here is %s.\n", CONF_DEFAULT_PATH);
 }
 
 char *options_default_state_dir(void)
@@ -42,6 +43,17 @@ static void config_from_flags(struct broker_config *cfg, const struct flagset *f
 	enum host_kind kind;
 
 	cfg->state_dir = v[FLAG_STATE_DIR].n ? xstrdup(v[FLAG_STATE_DIR].str) : state_dir_default();
+	/* systemd's RuntimeDirectory= says where sockets go; else beside the state */
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	if (v[FLAG_RUN_DIR].n)
+		cfg->run_dir = xstrdup(v[FLAG_RUN_DIR].str);
+	else if (rt && rt[0] == '/' && !strchr(rt, ':'))
+		cfg->run_dir = xstrdup(rt);
+	else
+		cfg->run_dir = xstrdup(cfg->state_dir);
+	if (v[FLAG_LOG_FILE].n)
+		cfg->log_file = xstrdup(v[FLAG_LOG_FILE].str);
+	cfg->drain_timeout_ms = (uint64_t)v[FLAG_DRAIN_TIMEOUT].num;
 	if (v[FLAG_SEAL_KEY_FILE].n)
 		cfg->seal_key_file = xstrdup(v[FLAG_SEAL_KEY_FILE].str);
 	cfg->keyring = v[FLAG_KEYRING].n > 0;
@@ -69,15 +81,38 @@ static void config_from_flags(struct broker_config *cfg, const struct flagset *f
 	}
 }
 
+/* The command line, then the config file it names (or the default one)
+ * under it: fs gets the file's values with the command line's laid over. */
+static int read_settings(int argc, char **argv, struct flagset *fs, char **conf_path, char *err,
+			 size_t cap)
+{
+	struct flagset av;
+	int ret;
+
+	flagset_init(&av, FLAG_P_BROKER);
+	ret = flagset_parse_argv(&av, argc, argv, err, cap);
+	if (ret == 0) {
+		const char *path = flagset_config_path(&av);
+		*conf_path = path ? xstrdup(path) : NULL;
+		if (path)
+			ret = flagset_load_file(fs, path, err, cap);
+		if (ret == 0)
+			ret = flagset_overlay(fs, &av, err, cap);
+	}
+	flagset_free(&av);
+	return ret;
+}
+
 int options_parse(int argc, char **argv, struct broker_config *cfg)
 {
 	struct flagset fs;
 	char err[512];
+	char *conf = NULL;
 	int ret;
 
 	memset(cfg, 0, sizeof *cfg);
 	flagset_init(&fs, FLAG_P_BROKER);
-	ret = flagset_parse_argv(&fs, argc, argv, err, sizeof err);
+	ret = read_settings(argc, argv, &fs, &conf, err, sizeof err);
 	if (ret == FLAGS_HELP) {
 		usage(stdout);
 		ret = 1;
@@ -85,13 +120,19 @@ int options_parse(int argc, char **argv, struct broker_config *cfg)
 		printf("airlock-broker %s\n", PACKAGE_VERSION);
 		ret = 1;
 	} else if (ret < 0) {
-		fprintf(stderr, "airlock-broker: %s (see --help)\n", err);
+		fprintf(stderr, "airlock-broker: %s%s\n", err, conf ? "" : " (see --help)");
 	} else if (fs.v[FLAG_KEYRING].n && fs.v[FLAG_SEAL_KEY_FILE].n) {
 		fprintf(stderr, "airlock-broker: --keyring and --seal-key-file exclude each other\n");
 		ret = AL_EINVAL;
+	} else if (fs.v[FLAG_PRINT_CONFIG].n) {
+		flagset_print(stdout, &fs, conf);
+		ret = 1;
 	} else {
 		config_from_flags(cfg, &fs);
+		cfg->config_path = conf;
+		conf = NULL;
 	}
+	free(conf);
 	flagset_free(&fs);
 	return ret;
 }
@@ -99,6 +140,9 @@ int options_parse(int argc, char **argv, struct broker_config *cfg)
 void options_free(struct broker_config *cfg)
 {
 	free(cfg->state_dir);
+	free(cfg->run_dir);
+	free(cfg->log_file);
+	free(cfg->config_path);
 	free(cfg->seal_key_file);
 	free(cfg->bind);
 	free(cfg->mode);

@@ -13,6 +13,10 @@
 
 struct broker_config {
 	char *state_dir;
+	char *run_dir;         /* api.sock and ipc.sock: --run-dir, $RUNTIME_DIRECTORY, state_dir */
+	char *log_file;        /* NULL: stderr */
+	char *config_path;     /* the config file read (NULL: none), read again on SIGHUP */
+	uint64_t drain_timeout_ms;
 	char *seal_key_file;   /* NULL: <state>/seal.key */
 	bool keyring;
 	char *bind;            /* "127.0.0.1" */
@@ -28,8 +32,11 @@ struct broker_config {
 	size_t enforcer_argc;
 };
 
-/* Parse argv. Returns 0, or 1 when --help/--version was handled (exit 0),
- * or AL_EINVAL after printing a one-line reason to stderr (exit 2). */
+/* Parse argv and the config file (--config, else the default one when it
+ * exists; the command line overrides it). Returns 0, or 1 when --help,
+ * --version or --print-config was handled (exit 0), or an error after
+ * printing a one-line reason to stderr (exit 2); a config file's names
+ * FILE:LINE and the key. */
 int options_parse(int argc, char **argv, struct broker_config *cfg) AL_MUST_CHECK;
 void options_free(struct broker_config *cfg);
 /* The default state dir: $AIRLOCK_STATE_DIR, $XDG_STATE_HOME/airlock,

@@ -29,7 +29,7 @@
 struct supervisor {
 	struct broker *b;
 	uv_process_t proc;
-	uv_timer_t restart_timer, kill_timer, watch_timer;
+	uv_timer_t restart_timer, kill_timer, watch_timer, start_timer;
 	bool proc_open;          /* proc handle needs uv_close */
 	bool running;
 	bool adopted;            /* running, but not our child: watched by polling */
@@ -37,10 +37,13 @@ struct supervisor {
 	uint64_t starttime;      /* /proc/PID/stat field 22 of the enforcer */
 	char *pidfile;
 	unsigned restarts;
+	int64_t deaths[SUPERVISE_GIVEUP_COUNT];   /* when the last ones died (a ring) */
+	unsigned ndeaths;
 	uint64_t backoff_ms;
 	int64_t started_ms;
 	bool warned_missing;
 	bool stopping;
+	bool restarting;         /* stopped on purpose (new settings): start again at once */
 	int open_handles;
 	void (*done)(void *);
 	void *done_arg;
@@ -164,6 +167,49 @@ static void on_handle_closed(uv_handle_t *h)
 	maybe_done(s);
 }
 
+/* Before ready an exit is a failed start, reported, not retried: a port
+ * taken stays taken. After, a death is a restart unless there were too many
+ * lately. False: the broker is stopping. */
+static bool may_restart(struct supervisor *s, const char *what, int64_t status, int term_signal)
+{
+	char why[256];
+	int64_t now = time_mono_ms();
+	unsigned recent = 0;
+
+	if (!s->b->ready) {
+		if (term_signal)
+			snprintf(why, sizeof why, "the enforcer %s at start (signal %d) before it was "
+				 "listening; its own error is above", what, term_signal);
+		else
+			snprintf(why, sizeof why, "the enforcer %s at start (status %lld) before it was "
+				 "listening; its own error is above", what, (long long)status);
+		broker_fail(s->b, why);
+		return false;
+	}
+	s->deaths[s->ndeaths++ % SUPERVISE_GIVEUP_COUNT] = now;
+	for (unsigned i = 0; i < SUPERVISE_GIVEUP_COUNT && i < s->ndeaths; i++)
+		if (now - s->deaths[i] <= SUPERVISE_GIVEUP_WINDOW_MS)
+			recent++;
+	if (recent >= SUPERVISE_GIVEUP_COUNT) {
+		snprintf(why, sizeof why, "the enforcer died %u times within %d s; giving up", recent,
+			 SUPERVISE_GIVEUP_WINDOW_MS / 1000);
+		broker_fail(s->b, why);
+		return false;
+	}
+	return true;
+}
+
+static void on_start_timer(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+	char why[128];
+	if (s->b->ready || s->stopping)
+		return;
+	snprintf(why, sizeof why, "the enforcer did not report listening within %d s",
+		 SUPERVISE_START_TIMEOUT_MS / 1000);
+	broker_fail(s->b, why);
+}
+
 static void on_enforcer_exit(uv_process_t *p, int64_t status, int term_signal)
 {
 	struct supervisor *s = p->data;
@@ -177,8 +223,16 @@ static void on_enforcer_exit(uv_process_t *p, int64_t status, int term_signal)
 		log_info("enforcer stopped", KV_I("pid", s->pid));
 		return;
 	}
+	if (s->restarting) {
+		s->restarting = false;
+		log_info("enforcer stopped; starting it with the new settings", KV_I("pid", s->pid));
+		schedule(s, 0);
+		return;
+	}
+	if (!may_restart(s, "exited", status, term_signal))
+		return;
 	log_warn("enforcer exited; restarting", KV_I("pid", s->pid), KV_I("status", status),
-		 KV_I("signal", term_signal), KV_I("uptime_ms", up));
+		 KV_I("signal", term_signal), KV_I("uptime_ms", up), KV_I("backoff_ms", s->backoff_ms));
 	if (up >= SUPERVISE_STABLE_MS)
 		s->backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
 	schedule(s, s->backoff_ms);
@@ -268,25 +322,52 @@ static void on_watch_timer(uv_timer_t *t)
 		log_info("enforcer stopped", KV_I("pid", s->pid));
 		return;
 	}
+	if (s->restarting) {
+		s->restarting = false;
+		log_info("adopted enforcer stopped; starting ours with the new settings", KV_I("pid", s->pid));
+		schedule(s, 0);
+		return;
+	}
+	if (!may_restart(s, "that was adopted exited", 0, 0))
+		return;
 	log_warn("the adopted enforcer exited; starting our own", KV_I("pid", s->pid));
 	s->restarts++;
 	schedule(s, SUPERVISE_BACKOFF_MIN_MS);
 }
 
-int supervisor_start(struct broker *b, struct supervisor **out)
+int supervisor_start(struct broker *b, struct supervisor **out, char *err, size_t errlen)
 {
 	struct supervisor *s = xcalloc(1, sizeof *s);
 	s->b = b;
 	s->backoff_ms = SUPERVISE_BACKOFF_MIN_MS;
+	s->pidfile = path_join(b->cfg.state_dir, ENFORCER_PID_FILE);
+	if (!try_adopt(s)) {
+		char *path = find_enforcer(b);
+		if (!path) {
+			/* a proxy that never comes is not a broker that is up */
+			if (b->cfg.enforcer_path)
+				snprintf(err, errlen, "--enforcer %s is not an executable file",
+					 b->cfg.enforcer_path);
+			else
+				snprintf(err, errlen, "%s not found next to airlock-broker, in %s or in %s",
+					 ENFORCER_BIN, LIBEXECDIR, BINDIR);
+			free(s->pidfile);
+			free(s);
+			return AL_ENOTFOUND;
+		}
+		free(path);
+	}
 	uv_timer_init(b->loop, &s->restart_timer);
 	uv_timer_init(b->loop, &s->kill_timer);
 	uv_timer_init(b->loop, &s->watch_timer);
+	uv_timer_init(b->loop, &s->start_timer);
 	s->restart_timer.data = s;
 	s->kill_timer.data = s;
 	s->watch_timer.data = s;
-	s->open_handles = 3;
-	s->pidfile = path_join(b->cfg.state_dir, ENFORCER_PID_FILE);
-	if (try_adopt(s))
+	s->start_timer.data = s;
+	s->open_handles = 4;
+	uv_timer_start(&s->start_timer, on_start_timer, SUPERVISE_START_TIMEOUT_MS, 0);
+	if (s->adopted)
 		uv_timer_start(&s->watch_timer, on_watch_timer, WATCH_MS, WATCH_MS);
 	else
 		spawn(s);
@@ -328,6 +409,8 @@ void supervisor_stop(struct supervisor *s, void (*done)(void *), void *arg)
 	s->done_arg = arg;
 	uv_timer_stop(&s->restart_timer);
 	uv_close((uv_handle_t *)&s->restart_timer, on_handle_closed);
+	uv_timer_stop(&s->start_timer);
+	uv_close((uv_handle_t *)&s->start_timer, on_handle_closed);
 	if (s->running) {
 		if (s->adopted) {
 			kill(s->pid, SIGTERM);
@@ -339,7 +422,9 @@ void supervisor_stop(struct supervisor *s, void (*done)(void *), void *arg)
 			uv_timer_stop(&s->watch_timer);
 			uv_close((uv_handle_t *)&s->watch_timer, on_handle_closed);
 		}
-		uv_timer_start(&s->kill_timer, on_kill_timer, SUPERVISE_STOP_GRACE_MS, 0);
+		/* it drains open requests first: wait that long, and a grace */
+		uv_timer_start(&s->kill_timer, on_kill_timer,
+			       s->b->cfg.drain_timeout_ms + SUPERVISE_STOP_GRACE_MS, 0);
 		/* the kill timer closes once the enforcer is gone */
 	} else {
 		uv_timer_stop(&s->watch_timer);
@@ -349,4 +434,28 @@ void supervisor_stop(struct supervisor *s, void (*done)(void *), void *arg)
 	/* a clean stop leaves no enforcer to adopt */
 	unlink(s->pidfile);
 	maybe_done(s);
+}
+
+static void send_signal(struct supervisor *s, int sig)
+{
+	if (s->adopted)
+		kill(s->pid, sig);
+	else
+		uv_process_kill(&s->proc, sig);
+}
+
+void supervisor_signal(struct supervisor *s, int sig)
+{
+	if (s && s->running && !s->stopping)
+		send_signal(s, sig);
+}
+
+void supervisor_restart(struct supervisor *s)
+{
+	if (!s || s->stopping)
+		return;
+	if (!s->running)
+		return;   /* between two runs: the next spawn takes the new settings */
+	s->restarting = true;
+	send_signal(s, SIGTERM);
 }

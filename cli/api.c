@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
 
@@ -211,6 +212,58 @@ int api_call(struct cli *cli, const char *method, const char *path, const json_t
 	return api_call_headers(cli, method, path, body, out, NULL);
 }
 
+/* The API names a refused field by its JSON path (".paths[0]: ..."); the
+ * user typed a flag. Only fields a flag fills are here: a value shown back
+ * is one the user just typed, never a secret's (no "value", no "token"). */
+static const struct {
+	const char *key;
+	const char *flag;
+} field_flags[] = {
+	{ "host", "--host" },     { "paths", "--path" },   { "methods", "--method" },
+	{ "ports", "--port" },    { "ttl_seconds", "--ttl" }, { "secret", "--secret" },
+	{ "type", "--type" },     { "passthrough", "--passthrough" },
+};
+
+/* A 400 about a field a flag filled: a usage error (exit 2) that names
+ * the flag and the value as typed. False when msg is not of that shape. */
+static bool field_error(struct cli *cli, const json_t *body, const char *msg, int *rc)
+{
+	size_t klen;
+	const char *flag = NULL, *rest;
+	const json_t *v;
+	char *end;
+
+	/* ".paths[0]: ..." names a body's field; "host: ..." a query's */
+	const char *k = msg[0] == '.' ? msg + 1 : msg;
+	klen = strcspn(k, "[:");
+	for (size_t i = 0; i < ARRAY_SIZE(field_flags) && !flag; i++)
+		if (strlen(field_flags[i].key) == klen && memcmp(field_flags[i].key, k, klen) == 0)
+			flag = field_flags[i].flag;
+	if (!flag)
+		return false;
+	rest = k + klen;
+	char key[32];
+	snprintf(key, sizeof key, "%.*s", (int)(klen < sizeof key ? klen : sizeof key - 1), k);
+	v = json_is_object(body) ? json_object_get(body, key) : NULL;
+	if (*rest == '[') {
+		unsigned long idx = strtoul(rest + 1, &end, 10);
+		if (*end != ']')
+			return false;
+		v = json_array_get(v, idx);
+		rest = end + 1;
+	}
+	if (strncmp(rest, ": ", 2) != 0)
+		return false;
+	rest += 2;
+	if (json_is_string(v))
+		*rc = cli_usage(cli, "bad %s '%s': %s", flag, json_string_value(v), rest);
+	else if (json_is_integer(v))
+		*rc = cli_usage(cli, "bad %s '%lld': %s", flag, (long long)json_integer_value(v), rest);
+	else
+		*rc = cli_usage(cli, "bad %s: %s", flag, rest);
+	return true;
+}
+
 int api_call_headers(struct cli *cli, const char *method, const char *path, const json_t *body,
 		     json_t **out, json_t **headers)
 {
@@ -226,12 +279,15 @@ int api_call_headers(struct cli *cli, const char *method, const char *path, cons
 		return CLI_EXIT_FAIL; /* already reported */
 	if (r.status < 200 || r.status > 299) {
 		const char *msg = json_is_object(r.json) ? json_string_value(json_object_get(r.json, "error")) : NULL;
-		if (msg)
+		int rc = CLI_EXIT_FAIL;
+		if (msg && r.status == 400 && field_error(cli, body, msg, &rc))
+			;
+		else if (msg)
 			cli_fail("%s", msg);
 		else
 			cli_fail("the broker answered HTTP %ld to %s %s", r.status, method, path);
 		api_reply_free(&r);
-		return CLI_EXIT_FAIL;
+		return rc;
 	}
 	if (out) {
 		*out = r.json;

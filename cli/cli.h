@@ -76,7 +76,11 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Positional argument count check: exactly n, with names for the message. */
 int cli_want_args(struct cli *cli, int argc, char **argv, int n, const char *names);
 
-/* The state dir (flag, env, XDG, HOME) and the API socket path. */
+/* Where the service's broker listens (RuntimeDirectory=airlock). */
+#define SERVICE_API_SOCKET "/run/airlock/api.sock"
+/* The state dir (flag, env, XDG, HOME) and the API socket path: --url,
+ * $AIRLOCK_URL, <state dir>/api.sock, else the service's when only it is
+ * there. */
 const char *cli_state_dir(struct cli *cli);
 const char *cli_socket(struct cli *cli);
 

@@ -290,7 +290,7 @@ static const struct cli_cmd secret_cmds[] = {
 	{ .name = "list", .run = secret_list, .summary = "list secrets (never their values)",
 	  .usage = list_usage },
 	{ .name = "delete", .run = secret_delete, .summary = "delete a secret", .usage = delete_usage },
-	{ .name = "stub", .run = cmd_secret_stub, .summary = "print a placeholder credential file (not yet)",
+	{ .name = "stub", .run = cmd_secret_stub, .summary = "print a placeholder credential file for the sandbox",
 	  .usage = cmd_secret_stub_usage },
 };
 

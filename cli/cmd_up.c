@@ -21,19 +21,24 @@
 
 static void up_help(void)
 {
-	printf("Usage: airlock up [--bind IP] [--http-port 3128] [--https-port 3129] [--state-dir DIR]\n"
-	       "                  [--mode strict|audit] [--deny-cidr CIDR]... [--san NAME]...\n"
-	       "                  [--seal-key-file F] [--keyring] [--resolve H:P:A]... [--upstream-ca F]\n"
-	       "                  [--log-format kv|json] [--debug] [LIMITS]\n"
+	printf("Usage: airlock up [--config FILE] [--print-config] [--bind IP] [--http-port 3128]\n"
+	       "                  [--https-port 3129] [--state-dir DIR] [--mode strict|audit]\n"
+	       "                  [--deny-cidr CIDR]... [--san NAME]... [--seal-key-file F] [--keyring]\n"
+	       "                  [--resolve H:P:A]... [--upstream-ca F] [--log-format kv|json]\n"
+	       "                  [--log-file PATH] [--debug] [LIMITS]\n"
 	       "\n"
 	       "Start airlock in the foreground: the broker (REST API on <state dir>/api.sock)\n"
 	       "and the enforcer (the two proxy listeners). On first run it creates the state\n"
-	       "dir, the seal key and the CA. It prints the API socket, the CA certificate\n"
-	       "that sandboxes must trust, and the two proxy URLs. SIGTERM or SIGINT stops it.\n"
+	       "dir, the seal key and the CA. Once the proxy listens it prints the API socket,\n"
+	       "the CA certificate that sandboxes must trust, and the two proxy URLs. Every\n"
+	       "flag is also a key of the config file (KEY = VALUE); flags override it.\n"
+	       "SIGTERM or SIGINT stops it (open requests may finish first); SIGHUP reopens\n"
+	       "the log file and reads the config file again.\n"
 	       "\n"
 	       "Options:\n");
 	flag_help_print(stdout, FLAG_P_UP);
 	printf("  %-26s %s\n", "-h, --help", "show this help");
+	printf("\nThe default config file here is %s.\n", CONF_DEFAULT_PATH);
 }
 
 /* File and directory names reach the broker as absolute paths: the banner
@@ -128,11 +133,12 @@ static int cmd_up_run(struct cli *cli, int argc, char **argv)
 		if (u->value)
 			bargv[nb++] = value_for_broker(u->id, u->value);
 	}
-	/* Always name the state dir: the broker and this CLI (which finds the
-	 * API socket inside it) must agree on one. */
-	if (!fs.v[FLAG_STATE_DIR].n) {
+	/* `airlock --state-dir DIR up`: the broker gets it as a flag. Without
+	 * one the broker works out the same default as this CLI, unless a
+	 * config file names another (which it may: it is not a flag here). */
+	if (!fs.v[FLAG_STATE_DIR].n && cli->state_dir) {
 		bargv[nb++] = xstrdup("--state-dir");
-		bargv[nb++] = value_for_broker(FLAG_STATE_DIR, cli_state_dir(cli));
+		bargv[nb++] = value_for_broker(FLAG_STATE_DIR, cli->state_dir);
 	}
 	broker = find_broker();
 	if (broker == NULL) {

@@ -149,8 +149,13 @@ const char *cli_socket(struct cli *cli)
 			cli->url = env;
 	}
 	if (cli->url == NULL) {
+		bool named = cli->state_dir != NULL;
 		cli->url_buf = path_join(cli_state_dir(cli), "api.sock");
 		cli->url = cli->url_buf;
+		/* airlock as a system service (debian/airlock.service) keeps its
+		 * sockets in /run/airlock: found when nothing else was named */
+		if (!named && access(cli->url, F_OK) != 0 && access(SERVICE_API_SOCKET, F_OK) == 0)
+			cli->url = SERVICE_API_SOCKET;
 	}
 	/* Accept "unix:PATH" as a spelling of PATH. */
 	if (strncmp(cli->url, "unix:", 5) == 0)

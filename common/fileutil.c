@@ -263,6 +263,10 @@ char *state_dir_default(void)
 	const char *env = getenv("AIRLOCK_STATE_DIR");
 	if (env && env[0])
 		return xstrdup(env);
+	/* systemd's StateDirectory= (one directory: no ':' list) */
+	env = getenv("STATE_DIRECTORY");
+	if (env && env[0] == '/' && !strchr(env, ':'))
+		return xstrdup(env);
 	env = getenv("XDG_STATE_HOME");
 	if (env && env[0] == '/')
 		return path_join(env, "airlock");

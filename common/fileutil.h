@@ -19,8 +19,9 @@ int dir_ensure_private(const char *path, mode_t mode) AL_MUST_CHECK;
 /* Join dir and name into a malloc'd path. */
 char *path_join(const char *dir, const char *name);
 /* The default state directory, the same for the CLI and both daemons:
- * $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock (when absolute), else
- * ~/.local/state/airlock (malloc'd). */
+ * $AIRLOCK_STATE_DIR, else $STATE_DIRECTORY (systemd's StateDirectory=),
+ * else $XDG_STATE_HOME/airlock (when absolute), else ~/.local/state/airlock
+ * (malloc'd). */
 char *state_dir_default(void);
 
 #endif

@@ -28,6 +28,12 @@ static const char *const mode_choices[] = { "strict", "audit", NULL };
 static const char *const log_format_choices[] = { "kv", "json", NULL };
 
 const struct flag_row flag_table[FLAG_COUNT] = {
+	[FLAG_CONFIG] = { "config", FLAG_T_FILE, P_UP_BROKER, FLAG_A_NOFILE, "FILE",
+		.def_note = "<sysconfdir>/airlock/airlock.conf when it exists",
+		.help = "read settings from FILE, one KEY = VALUE a line (KEY a flag's name); "
+			"flags given here override it" },
+	[FLAG_PRINT_CONFIG] = { "print-config", FLAG_T_BOOL, P_UP_BROKER, FLAG_A_NOFILE, NULL,
+		.help = "print every setting, its value and where it came from, and exit" },
 	[FLAG_BIND] = { "bind", FLAG_T_IP, P_ALL, PROXY, "IP", .def_str = "127.0.0.1",
 		.help = "address both proxy listeners bind" },
 	[FLAG_HTTP_PORT] = { "http-port", FLAG_T_PORT, P_ALL, PROXY | FLAG_A_ZERO_OFF, "N",
@@ -36,9 +42,13 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		.def = 3129, .help = "TLS proxy port; its certificate is signed by airlock's CA" },
 	/* not passed on: the broker names its own state dir to the enforcer */
 	[FLAG_STATE_DIR] = { "state-dir", FLAG_T_PATH, P_ALL, 0, "DIR",
-		.def_note = "$AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else "
+		.def_note = "$AIRLOCK_STATE_DIR, else $STATE_DIRECTORY (systemd), else "
+			    "$XDG_STATE_HOME/airlock, else "
 			    "~/.local/state/airlock",
 		.help = "state directory: state, seal key, CA and sockets, made 0700 on first run" },
+	[FLAG_RUN_DIR] = { "run-dir", FLAG_T_PATH, P_UP_BROKER, 0, "DIR",
+		.def_note = "$RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), else the state dir",
+		.help = "where api.sock and ipc.sock go, made 0700 when missing" },
 	[FLAG_MODE] = { "mode", FLAG_T_ENUM, P_ALL, PROXY_LIVE, NULL, .def_str = "strict",
 		.choices = mode_choices,
 		.help = "strict denies an unknown HTTPS CONNECT at once; audit also reads and logs "
@@ -58,6 +68,10 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		.help = "also trust the CA certificates in F for upstream servers" },
 	[FLAG_LOG_FORMAT] = { "log-format", FLAG_T_ENUM, P_ALL, PROXY, NULL, .def_str = "kv",
 		.choices = log_format_choices, .help = "log lines as key=value or JSON" },
+	[FLAG_LOG_FILE] = { "log-file", FLAG_T_PATH, P_ALL, PROXY_LIVE, "PATH",
+		.def_note = "standard error",
+		.help = "append log lines (decisions included) to PATH, created 0640; reopened on "
+			"SIGHUP, for logrotate" },
 	[FLAG_ENFORCER] = { "enforcer", FLAG_T_PROGRAM, P_UP_BROKER, 0, "PATH",
 		.def_note = "the one next to airlock-broker",
 		.help = "the airlock-enforcer program to run" },
@@ -86,6 +100,9 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 	[FLAG_TUNNEL_IDLE_TIMEOUT] = { "tunnel-idle-timeout", FLAG_T_MS, P_ALL, PROXY_LIVE, "T",
 		1000, 7 * DAY_MS, AL_TUNNEL_IDLE_TIMEOUT_MS,
 		.help = "a CONNECT tunnel (or WebSocket) moving no byte either way for T is closed" },
+	[FLAG_DRAIN_TIMEOUT] = { "drain-timeout", FLAG_T_MS, P_ALL, PROXY, "T", 1, 3600 * 1000,
+		AL_DRAIN_TIMEOUT_MS,
+		.help = "on SIGTERM, how long open requests may take to finish before they are cut" },
 	[FLAG_MAX_CONNS_PER_CLIENT] = { "max-conns-per-client", FLAG_T_UINT, P_ALL, PROXY_LIVE,
 		"N", 1, 1000000, AL_CONNS_PER_CLIENT,
 		.help = "open connections per client, 429 past it" },
@@ -99,10 +116,10 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		PROXY_LIVE, "N", 1, 10000000, AL_PREAUTH_CONNS_PER_SOURCE,
 		.help = "the same, from one source address: an IPv4 address or an IPv6 /64" },
 
-	[FLAG_BANNER] = { "banner", FLAG_T_BOOL, FLAG_P_BROKER, 0, NULL,
+	[FLAG_BANNER] = { "banner", FLAG_T_BOOL, FLAG_P_BROKER, FLAG_A_NOFILE, NULL,
 		.help = "once ready, print the API socket, the CA certificate, the proxy URLs and "
 			"the mode (airlock up asks for it)" },
-	[FLAG_IPC_SOCKET] = { "ipc-socket", FLAG_T_PATH, FLAG_P_ENFORCER, 0, "PATH",
+	[FLAG_IPC_SOCKET] = { "ipc-socket", FLAG_T_PATH, FLAG_P_ENFORCER, FLAG_A_NOFILE, "PATH",
 		.def_note = "<state dir>/ipc.sock",
 		.help = "the broker's IPC socket" },
 };
@@ -457,19 +474,20 @@ int flagset_set(struct flagset *fs, enum flag_id id, const char *v, enum flag_so
 		return AL_EINVAL;
 	}
 	/* Twice is a typo or a script's mistake: say so rather than let the
-	 * last one win silently. (A config file will be a source below the
-	 * command line, overridden by it rather than repeated.) */
+	 * last one win silently. (The config file is a source below the
+	 * command line, overridden by it (flagset_overlay), not repeated.) */
 	if (fv->n && !(r->attrs & FLAG_A_REPEAT)) {
-		snprintf(err, cap, "--%s given twice", r->name);
+		snprintf(err, cap, "%s%s given twice", src == FLAG_SRC_FILE ? "" : "--", r->name);
 		return AL_EINVAL;
 	}
 	if (flag_value_parse(id, fs->proc, v, &num) < 0) {
 		flag_expect(id, fs->proc, expect, sizeof expect);
-		snprintf(err, cap, "bad --%s '%s': expected %s", r->name, v, expect);
+		snprintf(err, cap, "bad %s%s '%s': expected %s", src == FLAG_SRC_FILE ? "" : "--", r->name,
+			 v, expect);
 		return AL_EINVAL;
 	}
 	fs->uses = xrealloc(fs->uses, (fs->nuses + 1) * sizeof *fs->uses);
-	fs->uses[fs->nuses] = (struct flag_use){ id, v ? xstrdup(v) : NULL };
+	fs->uses[fs->nuses] = (struct flag_use){ id, v ? xstrdup(v) : NULL, 0 };
 	fv->src = src;
 	fv->num = num;
 	fv->str = fs->uses[fs->nuses].value;

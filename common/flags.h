@@ -16,12 +16,13 @@
 
 /* In the order --help lists them. */
 enum flag_id {
-	FLAG_BIND, FLAG_HTTP_PORT, FLAG_HTTPS_PORT, FLAG_STATE_DIR, FLAG_MODE, FLAG_DENY_CIDR,
-	FLAG_SAN, FLAG_SEAL_KEY_FILE, FLAG_KEYRING, FLAG_RESOLVE, FLAG_UPSTREAM_CA,
-	FLAG_LOG_FORMAT, FLAG_ENFORCER, FLAG_NO_ENFORCER, FLAG_DEBUG,
+	FLAG_CONFIG, FLAG_PRINT_CONFIG,
+	FLAG_BIND, FLAG_HTTP_PORT, FLAG_HTTPS_PORT, FLAG_STATE_DIR, FLAG_RUN_DIR, FLAG_MODE,
+	FLAG_DENY_CIDR, FLAG_SAN, FLAG_SEAL_KEY_FILE, FLAG_KEYRING, FLAG_RESOLVE, FLAG_UPSTREAM_CA,
+	FLAG_LOG_FORMAT, FLAG_LOG_FILE, FLAG_ENFORCER, FLAG_NO_ENFORCER, FLAG_DEBUG,
 	/* limits (SPEC §3) */
 	FLAG_WORKERS, FLAG_MAX_HEAD_BYTES, FLAG_MAX_HEADERS, FLAG_HEAD_TIMEOUT, FLAG_IDLE_TIMEOUT,
-	FLAG_CONNECT_TIMEOUT, FLAG_UPSTREAM_IDLE_TIMEOUT, FLAG_TUNNEL_IDLE_TIMEOUT,
+	FLAG_CONNECT_TIMEOUT, FLAG_UPSTREAM_IDLE_TIMEOUT, FLAG_TUNNEL_IDLE_TIMEOUT, FLAG_DRAIN_TIMEOUT,
 	FLAG_MAX_CONNS_PER_CLIENT, FLAG_MAX_CONNS, FLAG_MAX_PREAUTH_CONNS,
 	FLAG_MAX_PREAUTH_PER_SOURCE,
 	/* one daemon's own, given by the other process */
@@ -56,6 +57,7 @@ enum flag_attr {
 	FLAG_A_PASS = 1 << 1,      /* the broker hands it to the enforcer as given */
 	FLAG_A_LIVE = 1 << 2,      /* may take a new value without a restart (on reload) */
 	FLAG_A_ZERO_OFF = 1 << 3,  /* a port that the enforcer also takes as 0: no listener */
+	FLAG_A_NOFILE = 1 << 4,    /* command line only: not a key of the config file */
 };
 
 struct flag_row {
@@ -95,12 +97,14 @@ bool flag_range_text(enum flag_id id, char *buf, size_t cap);
 /* The options of process proc, one a line, help wrapped at 79 columns. */
 void flag_help_print(FILE *out, unsigned proc);
 
-/* Where a value came from. A config file (a later issue) slots in between:
- * it overrides the defaults, the command line overrides it. */
-enum flag_source { FLAG_SRC_DEFAULT, FLAG_SRC_ARGV };
+/* Where a value came from: the config file overrides the defaults, the
+ * command line overrides the file (a repeatable flag given on the command
+ * line replaces the file's list). */
+enum flag_source { FLAG_SRC_DEFAULT, FLAG_SRC_FILE, FLAG_SRC_ARGV };
 
 struct flag_value {
 	enum flag_source src;
+	unsigned line;        /* FLAG_SRC_FILE: the (last) line it was read from */
 	long long num;        /* bool, port, number, time, enum: the last value given, else the default */
 	const char *str;      /* the last value as given, else def_str (may be NULL) */
 	const char **list;    /* FLAG_A_REPEAT: every value as given, in order */
@@ -111,6 +115,7 @@ struct flag_value {
 struct flag_use {
 	enum flag_id id;
 	char *value;          /* NULL for a bool */
+	unsigned line;        /* read from the config file's line (0: the command line) */
 };
 
 struct flagset {
@@ -139,5 +144,25 @@ int flagset_parse_argv(struct flagset *fs, int argc, char *const *argv, char *er
 		       size_t cap) AL_MUST_CHECK;
 /* The value as given, else the default string (NULL when neither). */
 const char *flagset_str(const struct flagset *fs, enum flag_id id);
+
+/* ---- the config file (common/conffile.c) ----
+ * One setting a line, "KEY = VALUE" (or "KEY" alone for a true bool, "KEY =
+ * true|false"), KEY a flag's name without "--"; '#' starts a comment line;
+ * a repeatable key takes one value a line. The same checks as the command
+ * line, for the same process. */
+#define CONF_DEFAULT_PATH SYSCONFDIR "/airlock/airlock.conf"
+/* Read path into fs as FLAG_SRC_FILE. A refusal is AL_EINVAL (AL_ENOTFOUND,
+ * AL_EIO: cannot read it) with one line in err: "FILE:LINE: unknown key
+ * 'x'", "FILE:LINE: bad mode 'x': expected strict or audit". */
+int flagset_load_file(struct flagset *fs, const char *path, char *err, size_t cap) AL_MUST_CHECK;
+/* Lay the command line's values (argv, parsed into its own flagset) over
+ * fs: each flag given there replaces the file's value. */
+int flagset_overlay(struct flagset *fs, const struct flagset *argv, char *err, size_t cap) AL_MUST_CHECK;
+/* The config file a process reads: --config, else CONF_DEFAULT_PATH when
+ * it exists, else NULL. */
+const char *flagset_config_path(const struct flagset *argv);
+/* Every setting of process proc with its value and where it came from,
+ * one a line, as a config file would hold it ("mode = audit  # file:3"). */
+void flagset_print(FILE *out, const struct flagset *fs, const char *conf_path);
 
 #endif

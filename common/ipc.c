@@ -95,6 +95,11 @@ static const struct ipc_field policy_ack_fields[] = {
 	TYPE,
 	INT("version", REQ, 0, INT64_MAX),
 };
+static const struct ipc_field listening_fields[] = {
+	TYPE,
+	INT("http_port", REQ, 0, 65535),
+	INT("https_port", REQ, 0, 65535),
+};
 
 /* broker -> enforcer */
 static const struct ipc_field rule_fields[] = {
@@ -155,6 +160,7 @@ static const struct ipc_spec {
 	[IPC_SHIM_ASK] = { IPC_MSG_SHIM, IPC_FROM_ENFORCER, false, SHAPE(shim_ask_fields) },
 	[IPC_UPSTREAM_401] = { IPC_MSG_UPSTREAM_401, IPC_FROM_ENFORCER, false, SHAPE(upstream_401_fields) },
 	[IPC_POLICY_ACK] = { IPC_MSG_POLICY_ACK, IPC_FROM_ENFORCER, false, SHAPE(policy_ack_fields) },
+	[IPC_LISTENING] = { IPC_MSG_LISTENING, IPC_FROM_ENFORCER, false, SHAPE(listening_fields) },
 	[IPC_POLICY] = { IPC_MSG_POLICY, IPC_FROM_BROKER, false, SHAPE(policy_fields) },
 	[IPC_HEADERS_ANSWER] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, false, SHAPE(headers_answer_fields) },
 	[IPC_HEADERS_REFUSAL] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, true, SHAPE(headers_refusal_fields) },
@@ -436,6 +442,12 @@ json_t *ipc_msg_upstream_401(const char *secret, const char *host)
 json_t *ipc_msg_policy_ack(uint64_t version)
 {
 	return json_pack("{s:s, s:I}", "type", IPC_MSG_POLICY_ACK, "version", (json_int_t)version);
+}
+
+json_t *ipc_msg_listening(unsigned http_port, unsigned https_port)
+{
+	return json_pack("{s:s, s:I, s:I}", "type", IPC_MSG_LISTENING, "http_port", (json_int_t)http_port,
+			 "https_port", (json_int_t)https_port);
 }
 
 json_t *ipc_msg_headers_refusal(uint32_t id, const char *code, const char *message, int64_t retry_after)

@@ -63,6 +63,14 @@
  *              broker_note_upstream_401() in the enforcer: an upstream
  *              refused an injected credential; the broker may force a
  *              refresh. No answer; dropped when the broker is not there.
+ *     listening {type:"listening", http_port:N, https_port:N}  after hello, policy link only, once
+ *              ipc_client.c in the enforcer, on_msg_listening() in the broker.
+ *              The enforcer's listeners are bound and accepting (0: that
+ *              listener is off). It binds before it connects, so it says so
+ *              on every connection, an adopted enforcer's too. The broker
+ *              reports ready (banner, READY=1) only once an enforcer said
+ *              this and acknowledged the policy: a port already taken makes
+ *              the enforcer exit before it, and the broker's start fails.
  *     policy-ack {type:"policy-ack", version:N}           after hello, policy link only
  *              every worker thread now decides with policy N (and has
  *              closed the connections of clients it no longer holds). The
@@ -103,6 +111,7 @@
 #define IPC_MSG_UPSTREAM_401 "upstream-401"
 #define IPC_MSG_SHIM "shim"
 #define IPC_MSG_POLICY_ACK "policy-ack"
+#define IPC_MSG_LISTENING "listening"
 
 /* Every message of the door, by who sends it. An answer has two shapes,
  * told apart by its "error" field. */
@@ -113,6 +122,7 @@ enum ipc_kind {
 	IPC_SHIM_ASK,
 	IPC_UPSTREAM_401,
 	IPC_POLICY_ACK,
+	IPC_LISTENING,
 	/* broker -> enforcer */
 	IPC_POLICY,
 	IPC_HEADERS_ANSWER,
@@ -147,6 +157,7 @@ json_t *ipc_msg_shim_ask(uint32_t id, const char *client, const char *host, cons
 			 const char *method);
 json_t *ipc_msg_upstream_401(const char *secret, const char *host);
 json_t *ipc_msg_policy_ack(uint64_t version);
+json_t *ipc_msg_listening(unsigned http_port, unsigned https_port);
 /* retry_after <= 0: none */
 json_t *ipc_msg_headers_refusal(uint32_t id, const char *code, const char *message, int64_t retry_after);
 json_t *ipc_msg_shim_refusal(uint32_t id, const char *code);

@@ -54,6 +54,9 @@
  * short enough that abandoned tunnels do not pile up (HAProxy's usual
  * "timeout tunnel"). */
 #define AL_TUNNEL_IDLE_TIMEOUT_MS      (3600 * 1000)
+/* SIGTERM: open requests get this long to finish before they are cut
+ * (systemd waits 90 s by default; a rolling restart should not). */
+#define AL_DRAIN_TIMEOUT_MS            5000
 #define AL_LEAF_CACHE_MAX      1024                  /* minted leaves kept (LRU) */
 #define AL_UPSTREAM_POOL_MAX   256                   /* idle upstream connections a worker keeps */
 #define AL_UPSTREAM_POOL_PER_KEY 32                  /* ... for one (client, host, port) */

@@ -5,11 +5,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -31,6 +33,33 @@ void log_init(const char *program, enum log_format fmt, enum log_level min, FILE
 	log_cfg.fmt = fmt;
 	log_cfg.min = min;
 	log_cfg.fd = out ? fileno(out) : 2;
+}
+
+/* dup2 onto the descriptor lines go to: its number never changes, so a
+ * thread writing a line at that instant writes to the old file or the new
+ * one, never to a closed descriptor (logrotate's rename-then-HUP). */
+int log_file_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd >= 0) {
+		/* the daemons run with umask 077: say 0640 (group adm reads logs) */
+		if (fchmod(fd, 0640) < 0) {
+			close(fd);
+			return AL_EIO;
+		}
+	} else if (errno == EEXIST) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+	}
+	if (fd < 0)
+		return errno == EACCES ? AL_EPERM : AL_EIO;
+	int rc = dup2(fd, log_cfg.fd) < 0 ? AL_EIO : 0;
+	close(fd);
+	return rc;
+}
+
+void log_set_level(enum log_level min)
+{
+	log_cfg.min = min;
 }
 
 int log_format_parse(const char *s, enum log_format *out)

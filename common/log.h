@@ -36,6 +36,12 @@ struct log_kv {
  * (stderr by default), one write(2) per line so threads never interleave. */
 void log_init(const char *program, enum log_format fmt, enum log_level min, FILE *out);
 int log_format_parse(const char *s, enum log_format *out);
+/* Send the lines (and whatever else goes to that descriptor: stderr by
+ * default) to path, appended, created 0640; again on SIGHUP after a
+ * rotation. 0, or AL_EPERM / AL_EIO with the old descriptor kept. */
+int log_file_open(const char *path) AL_MUST_CHECK;
+/* The lowest level written (SIGHUP may turn --debug on or off). */
+void log_set_level(enum log_level min);
 
 /* An operational event: level=... msg=... then the fields. */
 void log_msg_(enum log_level lvl, const char *msg, const struct log_kv *kv, size_t n);

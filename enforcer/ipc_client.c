@@ -94,11 +94,24 @@ static int on_policy_frame(struct broker_link *l, json_t *msg)
 	return 0;
 }
 
+/* The listeners were bound before the link first connected (main.c), so
+ * every connection says so at once: the broker reports ready on it. */
+static void send_listening(struct ipc_client *ic)
+{
+	json_t *msg = ipc_msg_listening(ic->px->cfg->http_port, ic->px->cfg->https_port);
+	uint8_t *buf;
+	size_t len;
+	if (msg && ipc_frame_encode(msg, &buf, &len) == 0 && brokerlink_write(&ic->link, buf, len) < 0)
+		log_debug("cannot say listening; the link is down");
+	json_decref(msg);
+}
+
 static void on_policy_up(struct broker_link *l)
 {
 	struct ipc_client *ic = l->data;
 	atomic_store(&ic->up, true);
 	ic->acked = 0;   /* a new connection: its broker waits for an ack */
+	send_listening(ic);
 	if (ic->said_down)
 		log_info("broker reachable again", KV_S("socket", l->path));
 }

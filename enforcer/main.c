@@ -22,16 +22,41 @@
 #include "enforcer/worker.h"
 
 static struct ipc_client *ipc, *ipc_owned;
-static uv_signal_t sig_term, sig_int;
+static uv_signal_t sig_term, sig_int, sig_hup;
+static struct proxy *the_proxy;
 
+/* SIGTERM: the listening sockets close here and in every worker (a
+ * socket still open anywhere would take connections nobody accepts), then
+ * the workers drain (workers_stop, once this loop ends). */
 static void on_signal(uv_signal_t *s, int signum)
 {
 	(void)s;
-	log_info("stopping", KV_I("signal", signum));
+	log_info("stopping: draining open requests", KV_I("signal", signum),
+		 KV_I("drain_timeout_ms", the_proxy->cfg->drain_timeout_ms));
+	if (the_proxy->http_fd >= 0)
+		close(the_proxy->http_fd);
+	if (the_proxy->https_fd >= 0)
+		close(the_proxy->https_fd);
+	the_proxy->http_fd = the_proxy->https_fd = -1;
 	ipc_client_stop(ipc);
 	ipc = NULL;
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_close((uv_handle_t *)&sig_hup, NULL);
+}
+
+/* SIGHUP (logrotate, or the broker passing its own on): reopen the log
+ * file. Settings are the broker's to change: it restarts us with new ones. */
+static void on_hup(uv_signal_t *s, int signum)
+{
+	(void)s;
+	(void)signum;
+	const char *path = the_proxy->cfg->log_file;
+	int rc = path ? log_file_open(path) : 0;
+	if (rc < 0)
+		log_error("cannot reopen the log file", KV_S("path", path), KV_S("error", airlock_strerror(rc)));
+	else
+		log_info("SIGHUP: log reopened", KV_S("path", path ? path : "stderr"));
 }
 
 static int tls_listener_cred(const struct config *cfg, gnutls_certificate_credentials_t *out)
@@ -80,6 +105,12 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	log_init("airlock-enforcer", cfg.log_format, LOG_LVL_INFO, stderr);
+	if (cfg.log_file && (rc = log_file_open(cfg.log_file)) < 0) {
+		fprintf(stderr, "airlock-enforcer: cannot open the log file %s: %s\n", cfg.log_file,
+			airlock_strerror(rc));
+		config_free(&cfg);
+		return 1;
+	}
 
 	memset(&px, 0, sizeof px);
 	px.cfg = &cfg;
@@ -122,10 +153,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	the_proxy = &px;
 	uv_signal_init(loop, &sig_term);
 	uv_signal_init(loop, &sig_int);
+	uv_signal_init(loop, &sig_hup);
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_hup, SIGHUP);
 	log_info("listening", KV_S("bind", cfg.bind), KV_I("http_port", cfg.http_port),
 		 KV_I("https_port", cfg.https_port), KV_I("workers", cfg.workers),
 		 KV_S("mode", config_mode_name(cfg.mode)));

@@ -71,6 +71,9 @@ static int config_from_flags(struct config *cfg, const struct flagset *fs)
 	cfg->connect_timeout_ms = (unsigned)v[FLAG_CONNECT_TIMEOUT].num;
 	cfg->upstream_idle_timeout_ms = (unsigned)v[FLAG_UPSTREAM_IDLE_TIMEOUT].num;
 	cfg->tunnel_idle_timeout_ms = (unsigned)v[FLAG_TUNNEL_IDLE_TIMEOUT].num;
+	cfg->drain_timeout_ms = (unsigned)v[FLAG_DRAIN_TIMEOUT].num;
+	if (v[FLAG_LOG_FILE].n)
+		cfg->log_file = xstrdup(v[FLAG_LOG_FILE].str);
 	cfg->max_conns_per_client = (unsigned)v[FLAG_MAX_CONNS_PER_CLIENT].num;
 	cfg->max_conns = (unsigned)v[FLAG_MAX_CONNS].num;
 	cfg->max_preauth_conns = (unsigned)v[FLAG_MAX_PREAUTH_CONNS].num;
@@ -113,6 +116,7 @@ void config_free(struct config *cfg)
 	free(cfg->ipc_socket);
 	free(cfg->bind);
 	free(cfg->upstream_ca);
+	free(cfg->log_file);
 	free(cfg->deny);
 	for (size_t i = 0; i < cfg->nsans; i++)
 		free(cfg->sans[i]);

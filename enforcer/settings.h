@@ -31,6 +31,7 @@ struct config {
 	size_t npins;
 	char *upstream_ca;
 	enum log_format log_format;
+	char *log_file;              /* NULL: stderr */
 	unsigned workers;
 	/* limits */
 	size_t max_head_bytes;
@@ -40,6 +41,7 @@ struct config {
 	unsigned connect_timeout_ms;
 	unsigned upstream_idle_timeout_ms;
 	unsigned tunnel_idle_timeout_ms;  /* CONNECT tunnel with no byte either way */
+	unsigned drain_timeout_ms;        /* SIGTERM: open requests may finish this long */
 	unsigned max_conns_per_client;
 	unsigned max_conns;               /* authenticated connections in all */
 	unsigned max_preauth_conns;       /* connections without a valid token yet */

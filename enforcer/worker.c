@@ -21,6 +21,7 @@
 /* ---- per-client connection counts ---- */
 
 #define CL_BUCKETS 1024
+#define DRAIN_POLL_MS 20
 
 struct cl_entry {
 	struct cl_entry *next;
@@ -169,7 +170,48 @@ static void worker_shutdown(struct worker *w)
 	w->pool = NULL;
 	uv_close((uv_handle_t *)&w->async, NULL);
 	uv_close((uv_handle_t *)&w->expiry, NULL);
+	uv_close((uv_handle_t *)&w->drain, NULL);
 	uv_close((uv_handle_t *)&w->log_flush, NULL);
+}
+
+/* A connection between requests, nothing of the next one read: closing it
+ * loses nothing (a client retries a keep-alive connection that closes). */
+static bool conn_idle(const struct conn *c)
+{
+	return c->state == CS_HEAD && !c->in_process && c->inoff == c->inlen &&
+	       c->req.phase == MSG_IDLE && !c->mitm;
+}
+
+static void on_drain(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	unsigned left = 0;
+	if (w->stopping)
+		return;
+	for (struct conn *c = w->conns, *n; c; c = n) {
+		n = c->next;
+		if (conn_idle(c))
+			conn_abort(c);
+		else if (c->state != CS_CLOSED)
+			left++;
+	}
+	if (left && uv_now(&w->loop) < w->drain_deadline)
+		return;
+	if (left)
+		log_warn("drain time over; cutting open connections", KV_I("worker", w->id),
+			 KV_I("open", left));
+	uv_timer_stop(&w->drain);
+	worker_shutdown(w);
+}
+
+/* SIGTERM: no new connection; what is under way may finish. */
+static void worker_drain(struct worker *w)
+{
+	if (w->drain_deadline)
+		return;
+	w->drain_deadline = uv_now(&w->loop) + w->px->cfg->drain_timeout_ms;
+	listener_stop(w);
+	uv_timer_start(&w->drain, on_drain, 0, DRAIN_POLL_MS);
 }
 
 static void on_async(uv_async_t *a)
@@ -190,7 +232,7 @@ static void on_async(uv_async_t *a)
 		policy_unref(p);
 	}
 	if (stop && !w->stopping)
-		worker_shutdown(w);
+		worker_drain(w);
 }
 
 /* One decision line per request: gather a loop turn's lines and write them
@@ -222,6 +264,8 @@ int workers_start(struct proxy *px, unsigned n)
 		w->async.data = w;
 		uv_timer_init(&w->loop, &w->expiry);
 		w->expiry.data = w;
+		uv_timer_init(&w->loop, &w->drain);
+		w->drain.data = w;
 		uv_prepare_init(&w->loop, &w->log_flush);
 		uv_prepare_start(&w->log_flush, on_log_flush);
 		w->policy = policy_empty();

@@ -58,6 +58,8 @@ struct worker {
 	struct policy *policy;         /* current; this thread only */
 	_Atomic uint64_t applied;      /* version of policy, for the main thread's ack */
 	uv_timer_t expiry;             /* closes tunnels whose rule's TTL ran out */
+	uv_timer_t drain;              /* SIGTERM: waits for open requests to finish */
+	uint64_t drain_deadline;       /* loop time; 0: not draining */
 	uv_prepare_t log_flush;        /* writes the decision lines gathered in one loop turn */
 	uv_tcp_t lis[2];
 	bool lis_tls[2];
@@ -84,7 +86,10 @@ int workers_start(struct proxy *px, unsigned n) AL_MUST_CHECK;
 void workers_set_policy(struct proxy *px, struct policy *p);
 /* The oldest policy version any worker still decides with. Any thread. */
 uint64_t workers_applied(const struct proxy *px);
-void workers_stop(struct proxy *px);   /* asks, then joins */
+/* Asks each worker to stop, then joins: a worker stops accepting, closes
+ * its idle connections, lets the others finish their request for up to
+ * cfg->drain_timeout_ms, then cuts what is left. */
+void workers_stop(struct proxy *px);
 
 /* Called by a worker for each new policy: close every connection whose
  * client instance is gone (client-revoked), then tunnels whose rule is no

@@ -16,6 +16,9 @@ import broker_harness as bh
 
 FAKE = r'''#!%(python)s
 import json, os, sys, time
+sys.path.insert(0, %(lib)r)
+import fake_enforcer
+fake_enforcer.serve_in_background(sys.argv)
 with open(%(runs)r, "a") as f:
     f.write(json.dumps({"pid": os.getpid()}) + "\n")
 while True:
@@ -50,7 +53,8 @@ def main():
         runs_path = os.path.join(b.tmpdir, "runs.jsonl")
         fake = os.path.join(b.tmpdir, "fake-enforcer")
         with open(fake, "w") as f:
-            f.write(FAKE % {"python": sys.executable, "runs": runs_path})
+            f.write(FAKE % {"python": sys.executable, "runs": runs_path,
+                           "lib": os.path.dirname(os.path.abspath(bh.__file__))})
         os.chmod(fake, stat.S_IRWXU)
         b.no_enforcer = False
         b.flags = ["--enforcer", fake]
@@ -65,6 +69,9 @@ def main():
         bh.check(alive(first), "the enforcer outlived the broker")
 
         b.start()
+        # ready once the adopted enforcer has reconnected and said it listens
+        bh.wait_for(lambda: b.log_text().count("airlock is up") >= 2, timeout=10,
+                    what="the adopted enforcer to report in")
         st = status(b)
         bh.check_eq((st["running"], st["pid"], st["restarts"]), (True, first, 0),
                     "adopted, not restarted")

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Enforcer supervision: the broker spawns the program given with
 --enforcer, passing --state-dir, --ipc-socket and the proxy flags as given;
-restarts it with backoff when it dies (crash at start, kill -9 later) while
-the API keeps answering; stops it on SIGTERM (and SIGKILLs one that ignores
-SIGTERM after the grace period); exits 0 with the sockets gone. Negative
-twin: a missing enforcer binary is a single warning and the API serves."""
+restarts it with backoff when it dies after it said it listens (a crash,
+kill -9) while the API keeps answering; stops it on SIGTERM (and SIGKILLs
+one that ignores SIGTERM after the grace period); exits 0 with the sockets
+gone. Negative twins: a missing enforcer binary fails the start (exit 1,
+the reason on stderr); an enforcer that exits before it listens fails the
+start at once, with no restart."""
 
 import json
 import os
@@ -15,17 +17,28 @@ import time
 
 import broker_harness as bh
 
+LIB = os.path.dirname(os.path.abspath(bh.__file__))
+
 FAKE = r'''#!%(python)s
-# stand-in enforcer: records its argv, crashes on its first run
+# stand-in enforcer: records its argv, says it listens, and crashes on its
+# first run once the broker took it as up (or at once with "early-exit")
 import json, os, signal, sys, time
+sys.path.insert(0, %(lib)r)
+import fake_enforcer
 d = %(dir)r
 with open(os.path.join(d, "runs.jsonl"), "a") as f:
     f.write(json.dumps({"pid": os.getpid(), "argv": sys.argv[1:]}) + "\n")
+if os.path.exists(os.path.join(d, "early-exit")):
+    print("fake enforcer: cannot bind: Address already in use", file=sys.stderr, flush=True)
+    sys.exit(4)
 runs = sum(1 for _ in open(os.path.join(d, "runs.jsonl")))
-if runs == 1:
-    sys.exit(3)
 if os.path.exists(os.path.join(d, "ignore-term")):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+up = fake_enforcer.serve_in_background(sys.argv)
+if runs == 1:
+    up.wait(30)
+    time.sleep(0.2)
+    os._exit(3)
 while True:
     time.sleep(1)
 '''
@@ -52,7 +65,7 @@ def one_run(ignore_term):
     try:
         fake = os.path.join(b.tmpdir, "fake-enforcer")
         with open(fake, "w") as f:
-            f.write(FAKE % {"python": sys.executable, "dir": b.tmpdir})
+            f.write(FAKE % {"python": sys.executable, "dir": b.tmpdir, "lib": LIB})
         os.chmod(fake, stat.S_IRWXU)
         if ignore_term:
             open(os.path.join(b.tmpdir, "ignore-term"), "w").close()
@@ -102,20 +115,51 @@ def one_run(ignore_term):
 
 
 def missing():
-    with bh.Broker(start=False) as b:
+    b = bh.Broker(start=False)
+    try:
         b.no_enforcer = False
         b.flags = ["--enforcer", os.path.join(b.tmpdir, "no-such-enforcer")]
-        b.start()
-        b.must(201, "POST", "/proxy/v1/clients", {"name": "web-1"})
-        st = b.must(200, "GET", "/proxy/v1/status")
-        bh.check(st["enforcer"]["running"] is False, "not running")
-        bh.check_eq(b.log_text().count("airlock-enforcer not found"), 1, "warned once")
+        rc = b.spawn().wait(15)
+        bh.check_eq(rc, 1, "exit status without an enforcer")
+        bh.check("is not an executable file" in b.log_text(), "the reason said:\n" + b.log_tail())
+        bh.check(not os.path.exists(b.api_socket), "api.sock left behind")
+    finally:
+        b.close()
+
+
+def early_exit():
+    """An enforcer that exits before it listens fails the start: exit 1
+    within seconds, its reason and the broker's on stderr, no restart."""
+    b = bh.Broker(start=False)
+    try:
+        fake = os.path.join(b.tmpdir, "fake-enforcer")
+        with open(fake, "w") as f:
+            f.write(FAKE % {"python": sys.executable, "dir": b.tmpdir, "lib": LIB})
+        os.chmod(fake, stat.S_IRWXU)
+        open(os.path.join(b.tmpdir, "early-exit"), "w").close()
+        b.no_enforcer = False
+        b.flags = ["--enforcer", fake, "--banner"]
+        t0 = time.monotonic()
+        rc = b.spawn().wait(15)
+        took = time.monotonic() - t0
+        bh.log("failed start took %.2fs" % took)
+        bh.check_eq(rc, 1, "exit status\n" + b.log_tail())
+        text = b.log_text()
+        bh.check("Address already in use" in text, "the enforcer's reason shown")
+        bh.check("before it was listening" in text, "the broker's reason shown")
+        bh.check("airlock is up" not in text, "no banner for a start that failed")
+        bh.check_eq(len(runs(b.tmpdir)), 1, "not restarted")
+        bh.check(not os.path.exists(b.api_socket) and not os.path.exists(b.ipc_socket),
+                 "sockets left behind")
+    finally:
+        b.close()
 
 
 def main():
     one_run(ignore_term=False)
     one_run(ignore_term=True)
     missing()
+    early_exit()
 
 
 bh.run(main)

@@ -1,6 +1,7 @@
 """Exit status of every `airlock` command (SPEC §4): 0 done; 1 refused, with
 the API's one-line reason on stderr as "airlock: <error>" and nothing on
-stdout; 2 usage error, one line on stderr and nothing on stdout. A refusal or
+stdout; 2 usage error, one line on stderr and nothing on stdout (a bad value the API refuses too, naming the
+flag as typed, not the API's JSON path). A refusal or
 a usage error changes nothing: the listings are the same before and after."""
 
 import json
@@ -65,6 +66,14 @@ USAGE = [
     (["connect", "--frob", "db.example.com:5432"], "unknown option"),
     (["connect", "db.example.com:5432", "other.example.com:22"], "one HOST:PORT"),
     (["nope"], "unknown command"),
+    # a value the API refuses is still a usage error, named by its flag (not .paths[0])
+    (["secret", "create", "s3", "--host", "a.example.com", "--type", "weird",
+      "--value-file", "-"], "bad --type 'weird'"),
+    (["secret", "create", "s2", "--host", "bad host!", "--value-file", "-"], "bad --host 'bad host!'"),
+    (["allow", "web-1", "--host", "bad host!"], "bad --host 'bad host!'"),
+    (["allow", "web-1", "--host", "a..example.com"], "bad --host 'a..example.com'"),
+    (["allow", "web-1", "--host", "a.example.com", "--path", "no-slash"], "bad --path 'no-slash'"),
+    (["allow", "web-1", "--host", "a.example.com", "--method", "G ET"], "bad --method 'G ET'"),
 ]
 
 REFUSED = [
@@ -72,17 +81,10 @@ REFUSED = [
     (["client", "create", "bad name!"], ""),                           # bad name
     (["client", "delete", "nobody"], ""),                              # 404
     (["secret", "create", "llm", "--host", "api.example.com", "--value-file", "-"], ""),  # dup
-    (["secret", "create", "s2", "--host", "bad host!", "--value-file", "-"], ""),
-    (["secret", "create", "s3", "--host", "a.example.com", "--type", "weird",
-      "--value-file", "-"], ""),
     (["secret", "create", "s4", "--host", "a.example.com", "--value-file", "/nonexistent/f"],
      "cannot read"),
     (["secret", "delete", "nothing"], ""),
     (["allow", "nobody", "--host", "a.example.com"], ""),               # unknown client
-    (["allow", "web-1", "--host", "bad host!"], ""),
-    (["allow", "web-1", "--host", "a..example.com"], ""),
-    (["allow", "web-1", "--host", "a.example.com", "--path", "no-slash"], ""),
-    (["allow", "web-1", "--host", "a.example.com", "--method", "G ET"], ""),
     (["allow", "web-1", "--host", "a.example.com", "--secret", "nothing"], ""),
     (["allow", "web-1", "--host", "a.example.com", "--passthrough", "--secret", "llm"], ""),
     (["allow", "web-1", "--host", "a.example.com", "--passthrough", "--method", "GET"], ""),

@@ -42,11 +42,11 @@ static int print_json(void)
 		bool has_def = flag_default_text(i, def, sizeof def);
 		bool has_range = flag_range_text(i, range, sizeof range);
 		json_array_append_new(all, json_pack(
-			"{s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:s}",
+			"{s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:s}",
 			"name", r->name, "type", type_names[r->type], "procs", procs,
 			"repeat", (r->attrs & FLAG_A_REPEAT) != 0, "pass", (r->attrs & FLAG_A_PASS) != 0,
 			"live", (r->attrs & FLAG_A_LIVE) != 0, "zero_off", (r->attrs & FLAG_A_ZERO_OFF) != 0,
-			"metavar", meta, "default", has_def ? json_string(def) : json_null(),
+			"file_key", (r->attrs & FLAG_A_NOFILE) == 0, "metavar", meta, "default", has_def ? json_string(def) : json_null(),
 			"default_note", r->def_note ? json_string(r->def_note) : json_null(),
 			"range", has_range ? json_string(range) : json_null(), "choices", choices,
 			"help", r->help));

@@ -82,6 +82,11 @@ static const struct {
 	{ IPC_FROM_ENFORCER, "{'type':'upstream-401','secret':'s','host':'h','id':1}", AL_EINVAL, IPC_UPSTREAM_401 },
 	{ IPC_FROM_ENFORCER, "{'type':'upstream-401','secret':5,'host':'h'}", AL_EINVAL, IPC_UPSTREAM_401 },
 	{ IPC_FROM_BROKER, "{'type':'upstream-401','secret':'s','host':'h'}", AL_EPROTO, IPC_KIND_COUNT },
+	/* listening */
+	{ IPC_FROM_ENFORCER, "{'type':'listening','http_port':3128,'https_port':0}", OK, IPC_LISTENING },
+	{ IPC_FROM_ENFORCER, "{'type':'listening','http_port':3128}", AL_EINVAL, IPC_LISTENING },
+	{ IPC_FROM_ENFORCER, "{'type':'listening','http_port':65536,'https_port':1}", AL_ERANGE, IPC_LISTENING },
+	{ IPC_FROM_BROKER, "{'type':'listening','http_port':1,'https_port':1}", AL_EPROTO, IPC_KIND_COUNT },
 	/* unknown types, both ways */
 	{ IPC_FROM_ENFORCER, "{'type':'give-me-secrets'}", AL_EPROTO, IPC_KIND_COUNT },
 	{ IPC_FROM_ENFORCER, "{'type':'policy','version':1,'clients':[]}", AL_EPROTO, IPC_KIND_COUNT },
