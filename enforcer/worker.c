@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/decision.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/uppool.h"
@@ -211,6 +212,7 @@ static void worker_main(void *arg)
 
 int workers_start(struct proxy *px, unsigned n)
 {
+	reqid_init();
 	px->workers = xcalloc(n, sizeof *px->workers);
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &px->workers[i];
