@@ -84,6 +84,22 @@ void api_info_ca(struct broker *b, const struct api_request *req, struct api_ans
 /* GET openapi.json: docs/openapi.yaml, converted to JSON at build time */
 void api_info_openapi(struct broker *b, const struct api_request *req, struct api_answer *ans);
 
+/* api_observe.c: GET /metrics, /healthz, /readyz (off the /proxy/v1/
+ * prefix, also on --metrics-listen) */
+void api_metrics(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_healthz(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_readyz(struct broker *b, const struct api_request *req, struct api_answer *ans);
+/* GET /proxy/v1/decisions is a stream (api_observe.c): new decisions wake
+ * its followers; at stop they end. */
+void api_decisions_wake(struct broker *b);
+void api_decisions_end(struct broker *b);
+struct MHD_Connection;
+/* Queue the stream's response (true), or fill ans with the refusal (false;
+ * ans->status 0: the connection is to be dropped). */
+bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans);
+/* Run the API server's MHD soon (a suspended connection was resumed). */
+void api_server_kick(struct broker *b);
+
 /* A rule as the API shows it (RULE in docs/api.md). */
 json_t *api_rule_view(const json_t *doc, const json_t *rule);
 

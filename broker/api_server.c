@@ -36,6 +36,7 @@ struct api_server {
 	uv_timer_t wait_timer;          /* the oldest change waiting for its policy-ack */
 	bool poll_open, timer_open, wait_open;
 	bool in_run;                    /* inside MHD_run: never run it again from here */
+	bool metrics_only;              /* --metrics-listen: /metrics, /healthz, /readyz alone */
 	struct api_body *waiting;       /* suspended requests, oldest first */
 	char *path;
 };
@@ -77,7 +78,19 @@ static const struct api_route routes[] = {
 	{ "GET", { "ca" }, 1, api_info_ca, false },
 	{ "GET", { "status" }, 1, api_info_status, false },
 	{ "GET", { "openapi.json" }, 1, api_info_openapi, false },
+	{ "GET", { "decisions" }, 1, NULL, false },   /* a stream: api_decisions_stream() */
 };
+
+/* Off the /proxy/v1/ prefix: what monitoring systems ask for by name. */
+static const struct {
+	const char *path;
+	api_handler handler;
+} root_routes[] = {
+	{ "/metrics", api_metrics },
+	{ "/healthz", api_healthz },
+	{ "/readyz", api_readyz },
+};
+
 
 void api_json(struct api_answer *ans, unsigned status, json_t *obj)
 {
@@ -403,6 +416,17 @@ static enum MHD_Result hold(struct api_server *s, struct MHD_Connection *conn, s
 	return MHD_YES;
 }
 
+void api_server_kick(struct broker *b)
+{
+	struct api_server *s = b->api;
+	if (!s || !s->mhd)
+		return;
+	if (s->in_run)
+		uv_timer_start(&s->timer, on_mhd_timer, 0, 0);
+	else
+		api_run(s);
+}
+
 void api_policy_progress(struct broker *b)
 {
 	if (b->api)
@@ -420,6 +444,20 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 	char allow[64] = "";
 	enum MHD_Result r;
 
+	for (size_t i = 0; i < ARRAY_SIZE(root_routes); i++) {
+		if (strcmp(url, root_routes[i].path) != 0)
+			continue;
+		if (strcmp(method, "GET") != 0)
+			return send_error(conn, 405, "only GET here");
+		if (body->len > 0)
+			return send_error(conn, 400, "this endpoint takes no body");
+		root_routes[i].handler(s->b, &req, &ans);
+		r = send_answer(conn, &ans);
+		api_answer_free(&ans);
+		return r;
+	}
+	if (s->metrics_only)
+		return send_error(conn, 404, "no such endpoint");
 	if (!split_path(url, copy, sizeof copy, &req))
 		return send_error(conn, 404, "no such endpoint");
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
@@ -472,6 +510,15 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 			return send_error(conn, 400, err);
 	} else if (body->len > 0) {
 		return send_error(conn, 400, "this endpoint takes no body");
+	}
+	if (!rt->handler) {
+		if (api_decisions_stream(s->b, conn, &ans))
+			return MHD_YES;
+		if (!ans.status)
+			return MHD_NO;
+		r = send_answer(conn, &ans);
+		api_answer_free(&ans);
+		return r;
 	}
 
 	rt->handler(s->b, &req, &ans);
@@ -655,6 +702,8 @@ void api_server_stop(struct api_server *s)
 	uv_timer_stop(&s->timer);
 	/* MHD refuses to stop over suspended connections: let them go */
 	release(s, true);
+	if (!s->metrics_only)
+		api_decisions_end(s->b);
 	/* MHD closes its epoll fd and the listen socket */
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "broker/broker.h"
+#include "broker/observe.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -278,6 +279,7 @@ void broker_stop(struct broker *b)
 
 void broker_free(struct broker *b)
 {
+	observe_free(b);
 	state_close(&b->state);
 	policy_frame_free(&b->policy);
 	seal_key_wipe(&b->key);

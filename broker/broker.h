@@ -20,6 +20,7 @@ struct api_server;
 struct ipc_server;
 struct supervisor;
 struct oauth_mgr;
+struct observe;
 
 #define API_SOCKET_NAME "api.sock"
 #define SEAL_KEY_FILE_NAME "seal.key"
@@ -48,6 +49,8 @@ struct broker {
 	struct ipc_server *ipc;
 	struct supervisor *sup;
 	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */
+	struct observe *observe;   /* broker/observe.c: the enforcer's decisions and counters */
+	uint64_t oauth_refreshes, oauth_refresh_failures;   /* for /metrics */
 	uv_timer_t ttl_timer;
 	int64_t ttl_armed_for;   /* the expires_at the timer waits for (0: none) */
 	uv_signal_t sig_term, sig_int;

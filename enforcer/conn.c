@@ -199,7 +199,7 @@ void conn_log(struct conn *c)
 	if (c->logged || !c->d.verdict)
 		return;
 	c->logged = true;
-	decision_emit(&c->d, config_mode_name(cfg_of(c)->mode), c->peer[0] ? c->peer : NULL,
+	decision_emit(c->w, &c->d, config_mode_name(cfg_of(c)->mode), c->peer[0] ? c->peer : NULL,
 		      c->socks ? "socks5" : NULL);
 }
 

@@ -42,8 +42,23 @@ void reqid_init(void);
 uint64_t decision_req(struct decision *d);
 void reqid_format(uint64_t req, char out[REQID_LEN + 1]);
 
-/* Write d's line (verdict, fields, ms since start_ms). mode: the proxy's
- * mode name; src: the sandbox's address:port or NULL; via: "socks5" or NULL. */
-void decision_emit(struct decision *d, const char *mode, const char *src, const char *via);
+struct worker;
+
+/* Write d's line (verdict, fields, ms since start_ms), on worker w's thread:
+ * also counted for the broker's /metrics and queued for its live view.
+ * mode: the proxy's mode name; src: the sandbox's address:port or NULL;
+ * via: "socks5" or NULL. */
+void decision_emit(struct worker *w, struct decision *d, const char *mode, const char *src, const char *via);
+
+/* The broker's copies, per worker thread: start before the loop runs (a
+ * stats timer, when there is a broker), flush the loop turn's batch before
+ * the loop waits (uv_prepare), stop with the worker's handles, free after
+ * its loop ended. */
+void decision_feed_start(struct worker *w);
+void decision_feed_flush(struct worker *w);
+void decision_feed_stop(struct worker *w);
+void decision_feed_free(void);
+/* A broker ask took us microseconds (its answer, refusal or deadline). */
+void decision_note_ask(struct worker *w, uint64_t us);
 
 #endif

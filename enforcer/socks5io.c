@@ -66,7 +66,7 @@ static void log_refusal(struct io_socks *t, const char *method, const char *reas
 	snprintf(d.method, sizeof d.method, "%s", method ? method : "");
 	if (!io_tcp_peer_port(t->lower, peer, sizeof peer))
 		peer[0] = '\0';
-	decision_emit(&d, config_mode_name(t->w->px->cfg->mode), peer[0] ? peer : NULL, "socks5");
+	decision_emit(t->w, &d, config_mode_name(t->w->px->cfg->mode), peer[0] ? peer : NULL, "socks5");
 }
 
 static void lower_reading(struct io_socks *t, bool want)
