@@ -106,6 +106,9 @@ json_t *api_rule_view(const json_t *doc, const json_t *rule);
 /* The server: listen on path (0600), serve on the broker's loop. */
 int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
 		     size_t errlen) AL_MUST_CHECK;
+/* --metrics-listen: GET /metrics, /healthz, /readyz alone, over TCP. */
+int api_metrics_start(struct broker *b, const char *addrport, struct api_server **out, char *err,
+		      size_t errlen) AL_MUST_CHECK;
 void api_server_stop(struct api_server *s);
 /* An enforcer acknowledged a policy or went away: answer the changes that
  * were waiting for it (ipc_server.c). */

@@ -236,6 +236,9 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start OAuth refreshes: %s", airlock_strerror(ret));
 		return ret;
 	}
+	if (b->cfg.metrics_listen &&
+	    (ret = api_metrics_start(b, b->cfg.metrics_listen, &b->metrics, err, errlen)) < 0)
+		return ret;
 	/* api.sock last: its appearance means the broker is ready */
 	if ((ret = api_server_start(b, b->api_sock_path, &b->api, err, errlen)) < 0)
 		return ret;
@@ -265,6 +268,8 @@ void broker_stop(struct broker *b)
 	broker_oauth_stop(b);
 	api_server_stop(b->api);
 	b->api = NULL;
+	api_server_stop(b->metrics);
+	b->metrics = NULL;
 	ipc_server_stop(b->ipc);
 	b->ipc = NULL;
 	supervisor_stop(b->sup, on_supervisor_done, b);

@@ -46,6 +46,7 @@ struct broker {
 	 * hello: an enforcer only ever receives a frame that was checked to fit. */
 	struct policy_frame policy;
 	struct api_server *api;
+	struct api_server *metrics;   /* --metrics-listen; NULL without */
 	struct ipc_server *ipc;
 	struct supervisor *sup;
 	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */
