@@ -81,6 +81,8 @@ void api_allows_delete_host(struct broker *b, const struct api_request *req, str
 void api_allows_revoke(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_info_status(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_info_ca(struct broker *b, const struct api_request *req, struct api_answer *ans);
+/* api_explain.c: POST explain */
+void api_explain(struct broker *b, const struct api_request *req, struct api_answer *ans);
 /* GET openapi.json: docs/openapi.yaml, converted to JSON at build time */
 void api_info_openapi(struct broker *b, const struct api_request *req, struct api_answer *ans);
 
@@ -125,5 +127,6 @@ struct api_body_table {
 extern const struct api_body_table api_clients_bodies[];
 extern const struct api_body_table api_secrets_bodies[];
 extern const struct api_body_table api_allows_bodies[];
+extern const struct api_body_table api_explain_bodies[];
 
 #endif

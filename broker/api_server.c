@@ -81,6 +81,7 @@ static const struct api_route routes[] = {
 	{ "GET", { "status" }, 1, api_info_status, false },
 	{ "GET", { "openapi.json" }, 1, api_info_openapi, false },
 	{ "GET", { "decisions" }, 1, NULL, false },   /* a stream: api_decisions_stream() */
+	{ "POST", { "explain" }, 1, api_explain, true },
 };
 
 /* Off the /proxy/v1/ prefix: what monitoring systems ask for by name. */

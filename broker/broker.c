@@ -230,6 +230,7 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	b->handles_open = true;
 	broker_policy_publish(b, &first);   /* version 1; re-arms the TTL timer */
 
+	b->started_ms = time_now_ms();
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
 		return ret;
 	if ((ret = broker_oauth_start(b)) < 0) {

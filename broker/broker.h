@@ -52,6 +52,7 @@ struct broker {
 	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */
 	struct observe *observe;   /* broker/observe.c: the enforcer's decisions and counters */
 	uint64_t oauth_refreshes, oauth_refresh_failures;   /* for /metrics */
+	int64_t started_ms;        /* wall clock, for status and /metrics */
 	uv_timer_t ttl_timer;
 	int64_t ttl_armed_for;   /* the expires_at the timer waits for (0: none) */
 	uv_signal_t sig_term, sig_int;

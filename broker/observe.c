@@ -33,7 +33,6 @@ struct observe {
 	size_t ndec, nbytes;
 	uint64_t ask[IPC_ASK_BUCKETS + 1], ask_sum_us;
 	uint64_t leaf_hits, leaf_misses, leaves, conns, preauth;
-	int64_t started_ms;
 };
 
 static struct observe *obs(struct broker *b)
@@ -41,7 +40,6 @@ static struct observe *obs(struct broker *b)
 	if (!b->observe) {
 		b->observe = xcalloc(1, sizeof *b->observe);
 		b->observe->next = 1;
-		b->observe->started_ms = time_now_ms();
 	}
 	return b->observe;
 }
@@ -274,7 +272,7 @@ char *observe_metrics(struct broker *b, size_t *len)
 	head(&t, "airlock_oauth_refresh_failures_total", "counter", "OAuth refreshes that failed.");
 	put(&t, "airlock_oauth_refresh_failures_total %" PRIu64 "\n", b->oauth_refresh_failures);
 	head(&t, "airlock_broker_uptime_seconds", "gauge", "Seconds since the broker started.");
-	put(&t, "airlock_broker_uptime_seconds %lld\n", (long long)((time_now_ms() - o->started_ms) / 1000));
+	put(&t, "airlock_broker_uptime_seconds %lld\n", (long long)((time_now_ms() - b->started_ms) / 1000));
 	*len = t.len;
 	return t.buf;
 }

@@ -182,6 +182,13 @@ def provoke(b, c):
         A(b, tpl, "GET", 400, path, **nobody)
         A(b, tpl, "GET", 413, path, **big)
 
+    EX = "/proxy/v1/explain"
+    A(b, EX, "POST", 200, EX, body={"client": "web-1", "method": "GET", "url": "https://api.github.com/repos/a/b"})
+    A(b, EX, "POST", 200, EX, body={"client": "web-1", "method": "POST", "url": "http://e.example:8080/x?y"})
+    A(b, EX, "POST", 400, EX, body={"client": "web-1", "method": "GET", "url": "ftp://x/"})
+    A(b, EX, "POST", 404, EX, body={"client": "nobody", "method": "GET", "url": "https://x.example/"})
+    A(b, EX, "POST", 413, EX, **big)
+    A(b, EX, "POST", 415, EX, **text)
     # observing: the decisions (none here: no enforcer), metrics, health
     DE = "/proxy/v1/decisions"
     A(b, DE, "GET", 200, "/proxy/v1/decisions?client=web-1&verdict=deny&since=1h")
