@@ -51,15 +51,17 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (f->seq < observe_oldest(f->b))
 		f->seq = observe_oldest(f->b);   /* the ring moved on: what is gone is gone */
-	for (const struct observe_entry *e; (e = observe_at(f->b, f->seq)); f->seq++) {
+	for (struct observe_entry *e; (e = observe_at(f->b, f->seq)); f->seq++) {
+		size_t len;
 		if (!wanted(f, e))
 			continue;
-		if (e->len > max)
+		const char *line = observe_line(e, &len);
+		if (len > max)
 			continue;   /* never: lines are capped well under a block */
-		if (n + e->len > max)
+		if (n + len > max)
 			break;
-		memcpy(buf + n, e->line, e->len);
-		n += e->len;
+		memcpy(buf + n, line, len);
+		n += len;
 	}
 	if (n)
 		return (ssize_t)n;

@@ -57,14 +57,12 @@ void observe_decisions(struct broker *b, const json_t *msg)
 	o->dropped += (uint64_t)json_int(msg, "dropped", 0);
 	json_array_foreach(json_object_get(msg, "items"), i, item) {
 		struct observe_entry *e = &o->ring[o->next % AL_DECISIONS_RING];
-		char *j = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (!j)
-			continue;
+		/* kept as parsed: rendered only if someone reads it */
+		json_decref(e->item);
 		free(e->line);
-		e->len = strlen(j);
-		e->line = xrealloc(j, e->len + 2);
-		e->line[e->len++] = '\n';
-		e->line[e->len] = '\0';
+		e->line = NULL;
+		e->len = 0;
+		e->item = json_incref(item);
 		e->seq = o->next++;
 		e->at_ms = time_now_ms();
 		snprintf(e->client, sizeof e->client, "%s", json_str(item, "client", ""));
@@ -74,9 +72,24 @@ void observe_decisions(struct broker *b, const json_t *msg)
 	api_decisions_wake(b);
 }
 
-const struct observe_entry *observe_at(const struct broker *b, uint64_t seq)
+const char *observe_line(struct observe_entry *e, size_t *len)
 {
-	const struct observe *o = b->observe;
+	if (!e->line) {
+		char *j = json_dumps(e->item, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (!j)
+			abort();   /* out of memory: the daemons abort (xmalloc.h) */
+		e->len = strlen(j);
+		e->line = xrealloc(j, e->len + 2);
+		e->line[e->len++] = '\n';
+		e->line[e->len] = '\0';
+	}
+	*len = e->len;
+	return e->line;
+}
+
+struct observe_entry *observe_at(struct broker *b, uint64_t seq)
+{
+	struct observe *o = b->observe;
 	if (!o || seq < observe_oldest(b) || seq >= o->next)
 		return NULL;
 	return &o->ring[seq % AL_DECISIONS_RING];
@@ -282,8 +295,10 @@ void observe_free(struct broker *b)
 	struct observe *o = b->observe;
 	if (!o)
 		return;
-	for (size_t i = 0; i < AL_DECISIONS_RING; i++)
+	for (size_t i = 0; i < AL_DECISIONS_RING; i++) {
 		free(o->ring[i].line);
+		json_decref(o->ring[i].item);
+	}
 	for (size_t i = 0; i < o->ndec; i++)
 		free(o->dec[i].labels);
 	for (size_t i = 0; i < o->nbytes; i++)

@@ -16,7 +16,8 @@
 struct observe_entry {
 	uint64_t seq;              /* 1, 2, ... in arrival order */
 	int64_t at_ms;             /* when the broker received it (wall clock) */
-	char *line;                /* the decision as one JSON line, '\n' included */
+	json_t *item;              /* the decision as the enforcer sent it */
+	char *line;                /* ... as one JSON line, '\n' included: made when first sent */
 	size_t len;
 	char client[AL_NAME_MAX + 1];
 	char verdict[16];
@@ -29,7 +30,9 @@ void observe_stats(struct broker *b, const json_t *msg);
 /* The entry numbered seq, or NULL when it is gone from the ring or not yet
  * there; observe_oldest() is the first still kept, observe_next() the
  * number the next one will get. */
-const struct observe_entry *observe_at(const struct broker *b, uint64_t seq);
+struct observe_entry *observe_at(struct broker *b, uint64_t seq);
+/* e's JSON line ('\n' included), rendered once. */
+const char *observe_line(struct observe_entry *e, size_t *len);
 uint64_t observe_oldest(const struct broker *b);
 uint64_t observe_next(const struct broker *b);
 /* The Prometheus text of every metric (malloc'd, *len set). */

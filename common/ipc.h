@@ -71,7 +71,8 @@
  *              (broker/api_server.c), so "the very next request" holds.
  *     decisions {type:"decisions", items:[ITEM...], dropped:N}  after hello, worker links
  *              enforcer/decision.c, on_msg_decisions() in the broker: the
- *              decision lines of one loop turn of one worker, ITEM being the
+ *              decision lines of one worker's last 100 ms (or of a loop turn
+ *              that gathered many), ITEM being the
  *              line as JSON (SPEC §4 fields, "ts", "verdict", "req"; the
  *              log's redaction applied). No answer. Never waited for: when
  *              the link is down or its write queue is long, the batch is

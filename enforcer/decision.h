@@ -50,10 +50,10 @@ struct worker;
  * via: "socks5" or NULL. */
 void decision_emit(struct worker *w, struct decision *d, const char *mode, const char *src, const char *via);
 
-/* The broker's copies, per worker thread: start before the loop runs (a
- * stats timer, when there is a broker), flush the loop turn's batch before
- * the loop waits (uv_prepare), stop with the worker's handles, free after
- * its loop ended. */
+/* The broker's copies, per worker thread: start before the loop runs (the
+ * stats and batch timers, when there is a broker), flush a big batch before
+ * the loop waits (uv_prepare; smaller ones leave on the timer), stop with
+ * the worker's handles, free after its loop ended. */
 void decision_feed_start(struct worker *w);
 void decision_feed_flush(struct worker *w);
 void decision_feed_stop(struct worker *w);
