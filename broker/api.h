@@ -81,8 +81,26 @@ void api_allows_delete_host(struct broker *b, const struct api_request *req, str
 void api_allows_revoke(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_info_status(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_info_ca(struct broker *b, const struct api_request *req, struct api_answer *ans);
+/* api_explain.c: POST explain */
+void api_explain(struct broker *b, const struct api_request *req, struct api_answer *ans);
 /* GET openapi.json: docs/openapi.yaml, converted to JSON at build time */
 void api_info_openapi(struct broker *b, const struct api_request *req, struct api_answer *ans);
+
+/* api_observe.c: GET /metrics, /healthz, /readyz (off the /proxy/v1/
+ * prefix, also on --metrics-listen) */
+void api_metrics(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_healthz(struct broker *b, const struct api_request *req, struct api_answer *ans);
+void api_readyz(struct broker *b, const struct api_request *req, struct api_answer *ans);
+/* GET /proxy/v1/decisions is a stream (api_observe.c): new decisions wake
+ * its followers; at stop they end. */
+void api_decisions_wake(struct broker *b);
+void api_decisions_end(struct broker *b);
+struct MHD_Connection;
+/* Queue the stream's response (true), or fill ans with the refusal (false;
+ * ans->status 0: the connection is to be dropped). */
+bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans);
+/* Run the API server's MHD soon (a suspended connection was resumed). */
+void api_server_kick(struct broker *b);
 
 /* A rule as the API shows it (RULE in docs/api.md). */
 json_t *api_rule_view(const json_t *doc, const json_t *rule);
@@ -90,6 +108,9 @@ json_t *api_rule_view(const json_t *doc, const json_t *rule);
 /* The server: listen on path (0600), serve on the broker's loop. */
 int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
 		     size_t errlen) AL_MUST_CHECK;
+/* --metrics-listen: GET /metrics, /healthz, /readyz alone, over TCP. */
+int api_metrics_start(struct broker *b, const char *addrport, struct api_server **out, char *err,
+		      size_t errlen) AL_MUST_CHECK;
 void api_server_stop(struct api_server *s);
 /* An enforcer acknowledged a policy or went away: answer the changes that
  * were waiting for it (ipc_server.c). */
@@ -106,5 +127,6 @@ struct api_body_table {
 extern const struct api_body_table api_clients_bodies[];
 extern const struct api_body_table api_secrets_bodies[];
 extern const struct api_body_table api_allows_bodies[];
+extern const struct api_body_table api_explain_bodies[];
 
 #endif

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/oauth.h"
 #include "broker/supervise.h"
 #include "broker/openapi.h"
 #include "common/ca.h"
+#include "common/duration.h"
 #include "common/xmalloc.h"
 
 
@@ -27,11 +29,33 @@ void api_info_status(struct broker *b, const struct api_request *req, struct api
 				"restarts", (json_int_t)st.restarts);
 	if (!st.enabled)
 		json_object_set_new(enf, "disabled", json_true());
-	api_json(ans, 200,
-		 json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "version", PACKAGE_VERSION,
-			   "state_dir", b->cfg.state_dir, "api_socket", b->api_sock_path, "ca_cert",
-			   b->ca_path, "http_proxy", http, "https_proxy", https, "mode", b->cfg.mode,
-			   "enforcer", enf, "policy_version", (json_int_t)b->policy_version));
+	json_t *st_json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "version", PACKAGE_VERSION,
+				    "state_dir", b->cfg.state_dir, "api_socket", b->api_sock_path, "ca_cert",
+				    b->ca_path, "http_proxy", http, "https_proxy", https, "mode", b->cfg.mode,
+				    "enforcer", enf, "policy_version", (json_int_t)b->policy_version);
+	/* what an operator asks first: how long up, what listens, how much is
+	 * configured, and whether each OAuth login still works */
+	json_object_set_new(st_json, "uptime_seconds", json_integer((json_int_t)((time_now_ms() - b->started_ms) / 1000)));
+	if (b->cfg.metrics_listen)
+		json_object_set_new(st_json, "metrics_listen", json_string(b->cfg.metrics_listen));
+	json_object_set_new(st_json, "counts",
+			    json_pack("{s:I, s:I, s:I}", "clients", (json_int_t)json_array_size(state_clients(b->state.doc)),
+				      "rules", (json_int_t)json_array_size(state_rules(b->state.doc)), "secrets",
+				      (json_int_t)json_array_size(state_secrets(b->state.doc))));
+	json_t *oauth = json_array(), *sec;
+	size_t i;
+	json_array_foreach(state_secrets(b->state.doc), i, sec) {
+		if (!broker_oauth_type(json_str(sec, "type", "")))
+			continue;
+		json_t *o = json_pack("{s:s, s:s, s:s}", "name", json_str(sec, "name", ""), "type",
+				      json_str(sec, "type", ""), "status", json_str(sec, "status", "ok"));
+		json_t *exp = json_object_get(sec, "expires_at");
+		if (json_is_integer(exp))
+			json_object_set_new(o, "expires_at", api_time(json_integer_value(exp)));
+		json_array_append_new(oauth, o);
+	}
+	json_object_set_new(st_json, "oauth", oauth);
+	api_json(ans, 200, st_json);
 }
 
 void api_info_ca(struct broker *b, const struct api_request *req, struct api_answer *ans)

@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "broker/api.h"
 #include "broker/ipc_server.h"
 #include "broker/unixsock.h"
+#include "common/flags.h"
 #include "common/duration.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -36,6 +38,7 @@ struct api_server {
 	uv_timer_t wait_timer;          /* the oldest change waiting for its policy-ack */
 	bool poll_open, timer_open, wait_open;
 	bool in_run;                    /* inside MHD_run: never run it again from here */
+	bool metrics_only;              /* --metrics-listen: /metrics, /healthz, /readyz alone */
 	struct api_body *waiting;       /* suspended requests, oldest first */
 	char *path;
 };
@@ -77,7 +80,20 @@ static const struct api_route routes[] = {
 	{ "GET", { "ca" }, 1, api_info_ca, false },
 	{ "GET", { "status" }, 1, api_info_status, false },
 	{ "GET", { "openapi.json" }, 1, api_info_openapi, false },
+	{ "GET", { "decisions" }, 1, NULL, false },   /* a stream: api_decisions_stream() */
+	{ "POST", { "explain" }, 1, api_explain, true },
 };
+
+/* Off the /proxy/v1/ prefix: what monitoring systems ask for by name. */
+static const struct {
+	const char *path;
+	api_handler handler;
+} root_routes[] = {
+	{ "/metrics", api_metrics },
+	{ "/healthz", api_healthz },
+	{ "/readyz", api_readyz },
+};
+
 
 void api_json(struct api_answer *ans, unsigned status, json_t *obj)
 {
@@ -403,6 +419,17 @@ static enum MHD_Result hold(struct api_server *s, struct MHD_Connection *conn, s
 	return MHD_YES;
 }
 
+void api_server_kick(struct broker *b)
+{
+	struct api_server *s = b->api;
+	if (!s || !s->mhd)
+		return;
+	if (s->in_run)
+		uv_timer_start(&s->timer, on_mhd_timer, 0, 0);
+	else
+		api_run(s);
+}
+
 void api_policy_progress(struct broker *b)
 {
 	if (b->api)
@@ -420,6 +447,20 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 	char allow[64] = "";
 	enum MHD_Result r;
 
+	for (size_t i = 0; i < ARRAY_SIZE(root_routes); i++) {
+		if (strcmp(url, root_routes[i].path) != 0)
+			continue;
+		if (strcmp(method, "GET") != 0)
+			return send_error(conn, 405, "only GET here");
+		if (body->len > 0)
+			return send_error(conn, 400, "this endpoint takes no body");
+		root_routes[i].handler(s->b, &req, &ans);
+		r = send_answer(conn, &ans);
+		api_answer_free(&ans);
+		return r;
+	}
+	if (s->metrics_only)
+		return send_error(conn, 404, "no such endpoint");
 	if (!split_path(url, copy, sizeof copy, &req))
 		return send_error(conn, 404, "no such endpoint");
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
@@ -472,6 +513,15 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 			return send_error(conn, 400, err);
 	} else if (body->len > 0) {
 		return send_error(conn, 400, "this endpoint takes no body");
+	}
+	if (!rt->handler) {
+		if (api_decisions_stream(s->b, conn, &ans))
+			return MHD_YES;
+		if (!ans.status)
+			return MHD_NO;
+		r = send_answer(conn, &ans);
+		api_answer_free(&ans);
+		return r;
 	}
 
 	rt->handler(s->b, &req, &ans);
@@ -578,21 +628,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("api server", KV_S("detail", msg));
 }
 
-int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
-		     size_t errlen)
+/* Serve on fd (listening): the API socket at path, or (metrics_only, path
+ * NULL) the --metrics-listen TCP socket. */
+static int server_start(struct broker *b, int fd, const char *path, bool metrics_only, struct api_server **out,
+			char *err, size_t errlen)
 {
 	struct api_server *s = xcalloc(1, sizeof *s);
 	const union MHD_DaemonInfo *info;
-	int fd;
 
 	s->b = b;
-	s->path = xstrdup(path);
-	fd = unixsock_listen(path, 64, err, errlen);
-	if (fd < 0) {
-		free(s->path);
-		free(s);
-		return fd;
-	}
+	s->path = path ? xstrdup(path) : NULL;
+	s->metrics_only = metrics_only;
 	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
 				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 				  MHD_OPTION_LISTEN_SOCKET, fd,
@@ -601,7 +647,7 @@ int api_server_start(struct broker *b, const char *path, struct api_server **out
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		snprintf(err, errlen, "libmicrohttpd did not start on %s", path);
+		snprintf(err, errlen, "libmicrohttpd did not start on %s", path ? path : "the metrics address");
 		close(fd);
 		goto fail;
 	}
@@ -626,10 +672,56 @@ int api_server_start(struct broker *b, const char *path, struct api_server **out
 fail:
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
-	unlink(path);
+	if (path)
+		unlink(path);
 	free(s->path);
 	free(s);
 	return AL_EIO;
+}
+
+int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
+		     size_t errlen)
+{
+	int fd = unixsock_listen(path, 64, err, errlen);
+	if (fd < 0)
+		return fd;
+	return server_start(b, fd, path, false, out, err, errlen);
+}
+
+int api_metrics_start(struct broker *b, const char *addrport, struct api_server **out, char *err,
+		      size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char ip[64];
+	uint16_t port;
+	int one = 1, fd;
+
+	memset(&ss, 0, sizeof ss);
+	if (flag_listen_split(addrport, ip, &port) < 0) {
+		snprintf(err, errlen, "bad --metrics-listen '%s'", addrport);
+		return AL_EINVAL;
+	}
+	if (uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss) == 0)
+		len = sizeof(struct sockaddr_in);
+	else if (uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss) == 0)
+		len = sizeof(struct sockaddr_in6);
+	else {
+		snprintf(err, errlen, "bad --metrics-listen '%s'", addrport);
+		return AL_EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open a socket for --metrics-listen: %s", strerror(errno));
+		return AL_EIO;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0) {
+		snprintf(err, errlen, "cannot listen on --metrics-listen %s: %s", addrport, strerror(errno));
+		close(fd);
+		return AL_EIO;
+	}
+	return server_start(b, fd, NULL, true, out, err, errlen);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -655,10 +747,13 @@ void api_server_stop(struct api_server *s)
 	uv_timer_stop(&s->timer);
 	/* MHD refuses to stop over suspended connections: let them go */
 	release(s, true);
+	if (!s->metrics_only)
+		api_decisions_end(s->b);
 	/* MHD closes its epoll fd and the listen socket */
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
-	unlink(s->path);
+	if (s->path)
+		unlink(s->path);
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&s->wait_timer, on_handle_closed);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "broker/broker.h"
+#include "broker/observe.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -270,12 +271,16 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	b->handles_open = true;
 	broker_policy_publish(b, &first);   /* version 1; re-arms the TTL timer */
 
+	b->started_ms = time_now_ms();
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
 		return ret;
 	if ((ret = broker_oauth_start(b)) < 0) {
 		snprintf(err, errlen, "cannot start OAuth refreshes: %s", airlock_strerror(ret));
 		return ret;
 	}
+	if (b->cfg.metrics_listen &&
+	    (ret = api_metrics_start(b, b->cfg.metrics_listen, &b->metrics, err, errlen)) < 0)
+		return ret;
 	/* api.sock last: its appearance means the API serves; "ready" (banner,
 	 * READY=1) waits for the enforcer to say it listens */
 	if ((ret = api_server_start(b, b->api_sock_path, &b->api, err, errlen)) < 0)
@@ -329,6 +334,8 @@ void broker_stop(struct broker *b)
 	sd_notify(0, "STOPPING=1");
 	api_server_stop(b->api);
 	b->api = NULL;
+	api_server_stop(b->metrics);
+	b->metrics = NULL;
 	if (b->handles_open) {
 		uv_close((uv_handle_t *)&b->ttl_timer, NULL);
 		uv_close((uv_handle_t *)&b->sig_term, NULL);
@@ -343,6 +350,7 @@ void broker_stop(struct broker *b)
 
 void broker_free(struct broker *b)
 {
+	observe_free(b);
 	state_close(&b->state);
 	policy_frame_free(&b->policy);
 	seal_key_wipe(&b->key);

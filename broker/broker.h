@@ -20,6 +20,7 @@ struct api_server;
 struct ipc_server;
 struct supervisor;
 struct oauth_mgr;
+struct observe;
 
 #define API_SOCKET_NAME "api.sock"
 #define SEAL_KEY_FILE_NAME "seal.key"
@@ -45,9 +46,13 @@ struct broker {
 	 * hello: an enforcer only ever receives a frame that was checked to fit. */
 	struct policy_frame policy;
 	struct api_server *api;
+	struct api_server *metrics;   /* --metrics-listen; NULL without */
 	struct ipc_server *ipc;
 	struct supervisor *sup;
 	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */
+	struct observe *observe;   /* broker/observe.c: the enforcer's decisions and counters */
+	uint64_t oauth_refreshes, oauth_refresh_failures;   /* for /metrics */
+	int64_t started_ms;        /* wall clock, for status and /metrics */
 	uv_timer_t ttl_timer;
 	int64_t ttl_armed_for;   /* the expires_at the timer waits for (0: none) */
 	uv_signal_t sig_term, sig_int, sig_hup;

@@ -16,6 +16,7 @@
 
 #include "broker/api.h"
 #include "broker/oauth.h"
+#include "broker/observe.h"
 #include "broker/secret_types.h"
 #include "broker/unixsock.h"
 #include "common/ipc.h"
@@ -294,6 +295,23 @@ static int on_msg_shim(struct ipc_conn *c, const json_t *msg)
 	return ret;
 }
 
+/* decisions and stats: only on a worker's link, never answered */
+static int on_msg_decisions(struct ipc_conn *c, const json_t *msg)
+{
+	if (!c->asks_only)
+		return AL_EPROTO;
+	observe_decisions(c->srv->b, msg);
+	return 0;
+}
+
+static int on_msg_stats(struct ipc_conn *c, const json_t *msg)
+{
+	if (!c->asks_only)
+		return AL_EPROTO;
+	observe_stats(c->srv->b, msg);
+	return 0;
+}
+
 /* OpenSSH's monitor keeps MON_PERMIT and MON_ONCE per request; so does
  * each row here: `after_hello` rows are refused before hello, `once` rows
  * the second time. A message without a row is refused. */
@@ -309,6 +327,8 @@ static const struct ipc_row {
 	{ IPC_UPSTREAM_401, true, false, on_msg_upstream_401 },
 	{ IPC_POLICY_ACK, true, false, on_msg_policy_ack },
 	{ IPC_LISTENING, true, true, on_msg_listening },
+	{ IPC_DECISIONS, true, false, on_msg_decisions },
+	{ IPC_STATS, true, false, on_msg_stats },
 };
 
 static int conn_handle(struct ipc_conn *c, const json_t *msg)
@@ -475,6 +495,15 @@ int ipc_server_send_to(struct ipc_server *s, uint64_t serial, const json_t *msg,
 		if (c->serial == serial && !c->closing)
 			return conn_send(c, msg, wipe);
 	return AL_ENOTFOUND;
+}
+
+unsigned ipc_server_enforcers(const struct ipc_server *s)
+{
+	unsigned n = 0;
+	for (const struct ipc_conn *c = s ? s->conns : NULL; c; c = c->next)
+		if (c->hello && !c->closing && !c->asks_only)
+			n++;
+	return n;
 }
 
 void ipc_server_broadcast(struct ipc_server *s, const uint8_t *frame, size_t len)

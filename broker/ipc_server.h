@@ -21,6 +21,8 @@ void ipc_server_broadcast(struct ipc_server *s, const uint8_t *frame, size_t len
 /* Does every connected enforcer run policy `version` or a later one
  * (policy-ack)? True when none is connected. */
 bool ipc_server_applied(const struct ipc_server *s, uint64_t version);
+/* Enforcers connected (policy links that said hello). */
+unsigned ipc_server_enforcers(const struct ipc_server *s);
 
 /* The answer to a "headers" ask (exposed for tests), or NULL when the ask
  * does not pass its table in common/ipc.c (the connection is then closed). */

@@ -459,6 +459,10 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 	}
 	if (p->refresh_parse(c, resp, now, &next, &res) < 0)
 		res.outcome = OAUTH_TRANSIENT;
+	if (res.outcome == OAUTH_OK && next)
+		b->oauth_refreshes++;
+	else
+		b->oauth_refresh_failures++;   /* counted by /metrics */
 	if (res.outcome == OAUTH_OK && next) {
 		if (save_refreshed(s, next) < 0) {
 			/* the old refresh token is spent: keep the new one in

@@ -69,6 +69,8 @@ static void config_from_flags(struct broker_config *cfg, const struct flagset *f
 	cfg->no_enforcer = v[FLAG_NO_ENFORCER].n > 0;
 	cfg->banner = v[FLAG_BANNER].n > 0;
 	cfg->debug = v[FLAG_DEBUG].n > 0;
+	if (v[FLAG_METRICS_LISTEN].n)
+		cfg->metrics_listen = xstrdup(v[FLAG_METRICS_LISTEN].str);
 	for (size_t i = 0; i < fs->nuses; i++) {
 		const struct flag_use *u = &fs->uses[i];
 		if (!(flag_table[u->id].attrs & FLAG_A_PASS))
@@ -147,6 +149,7 @@ void options_free(struct broker_config *cfg)
 	free(cfg->bind);
 	free(cfg->mode);
 	free(cfg->enforcer_path);
+	free(cfg->metrics_listen);
 	for (size_t i = 0; i < cfg->enforcer_argc; i++)
 		free(cfg->enforcer_argv[i]);
 	free(cfg->enforcer_argv);

@@ -27,6 +27,7 @@ struct broker_config {
 	bool banner;
 	enum log_format log_format;
 	bool debug;
+	char *metrics_listen;  /* "IP:PORT" or NULL */
 	/* Arguments passed to the enforcer as they were given (NULL-terminated). */
 	char **enforcer_argv;
 	size_t enforcer_argc;

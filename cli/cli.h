@@ -158,6 +158,9 @@ extern const struct cli_cmd cmd_oauth;     /* cmd_oauth.c: xai */
 extern const struct cli_cmd cmd_sandbox;   /* cmd_sandbox.c: env */
 extern const struct cli_cmd cmd_connect_entry; /* cmd_misc.c -> cmd_connect.c */
 extern const struct cli_cmd cmd_audit;     /* cmd_audit.c: suggest */
+extern const struct cli_cmd cmd_tail;      /* cmd_tail.c */
+extern const struct cli_cmd cmd_status;    /* cmd_status.c */
+extern const struct cli_cmd cmd_explain;   /* cmd_status.c */
 /* cmd_connect.c: `airlock connect HOST:PORT` parses its own argv (argv[0] =
  * "connect") and returns the exit status. */
 int cmd_connect(int argc, char **argv);

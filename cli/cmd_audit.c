@@ -566,8 +566,10 @@ static const char audit_suggest_usage[] =
 	"limits) are counted, not suggested. Review before running: a sandbox chose\n"
 	"these hosts and paths.\n"
 	"  --since DURATION   only lines newer than this: 90s, 15m, 1h, 7d (default 1h)\n"
-	"  --log FILE         the log (default standard input; - is standard input).\n"
-	"                     The daemons log to the standard error of `airlock up`:\n"
+	"  --log FILE         the log (- is standard input). Without it: standard\n"
+	"                     input when it is piped, else the broker's last\n"
+	"                     decisions (GET /proxy/v1/decisions). The daemons log\n"
+	"                     to the standard error of `airlock up`:\n"
 	"                     airlock up 2>>airlock.log\n"
 	"  --quiet            no summary line on standard error\n"
 	"  CLIENT             only this client's denials\n"
@@ -586,6 +588,7 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 	int64_t since_s = 3600;
 	bool quiet = false;
 	FILE *in = stdin;
+	char *broker_log = NULL;
 	struct suggest *sg = NULL;
 	int c, rc;
 
@@ -620,8 +623,28 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 		in = fopen(path, "r");
 		if (in == NULL)
 			return cli_fail("cannot read %s: %s", path, strerror(errno));
-	} else if (isatty(STDIN_FILENO)) {
-		return cli_usage(cli, "no log to read: give --log FILE, or pipe the log in");
+	} else if (!path && isatty(STDIN_FILENO)) {
+		/* no log given: the broker's last decisions (GET /proxy/v1/decisions) */
+		struct api_reply r;
+		char q[96];
+		snprintf(q, sizeof q, "/proxy/v1/decisions?since=%llds", (long long)since_s);
+		rc = api_request(cli, "GET", q, NULL, &r);
+		if (rc == AL_EUNAVAIL)
+			return cli_fail("the broker is not running (give --log FILE to read a saved log)");
+		if (rc < 0 || r.status != 200) {
+			rc = cli_fail("cannot read the broker's decisions (status %ld)", r.status);
+			api_reply_free(&r);
+			return rc;
+		}
+		broker_log = r.body;
+		r.body = NULL;
+		api_reply_free(&r);
+		in = fmemopen(broker_log, strlen(broker_log) + 1, "r");
+		if (!in) {
+			free(broker_log);
+			return cli_fail("out of memory");
+		}
+		path = "the broker's decisions";
 	}
 
 	sg = xcalloc(1, sizeof *sg);
@@ -639,6 +662,7 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 out:
 	if (in != stdin)
 		fclose(in);
+	free(broker_log);
 	for (size_t i = 0; sg && i < sg->n; i++) {
 		free(sg->s[i].client);
 		free(sg->s[i].host);

@@ -81,6 +81,10 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		.help = "also log debug lines" },
 
 	/* Limits. Their defaults are named in common/limits.h. */
+	[FLAG_METRICS_LISTEN] = { "metrics-listen", FLAG_T_LISTEN, P_UP_BROKER, 0, "A:P",
+		.def_note = "none: /metrics only on the API socket",
+		.help = "also serve GET /metrics, /healthz and /readyz (nothing else) over TCP on "
+			"this address and port, e.g. 127.0.0.1:9464; anyone who reaches it reads them" },
 	[FLAG_WORKERS] = { "workers", FLAG_T_UINT, P_ALL, PROXY, "N", 1, 256,
 		.def_note = "one per core", .help = "proxy worker threads" },
 	[FLAG_MAX_HEAD_BYTES] = { "max-head-bytes", FLAG_T_UINT, P_ALL, PROXY_LIVE, "N",
@@ -193,6 +197,29 @@ static int check_pin(const char *v)
 	return inet_pton(AF_INET6, addr, buf) == 1 ? 0 : AL_EINVAL;
 }
 
+int flag_listen_split(const char *v, char ip[64], uint16_t *port)
+{
+	const char *colon = strrchr(v, ':');
+	size_t alen;
+
+	if (!colon)
+		return AL_EINVAL;
+	alen = (size_t)(colon - v);
+	if (alen >= 2 && v[0] == '[' && v[alen - 1] == ']') {
+		v++;
+		alen -= 2;
+	} else if (memchr(v, ':', alen)) {
+		return AL_EINVAL;   /* an IPv6 address needs its brackets before :PORT */
+	}
+	if (alen == 0 || alen >= 64)
+		return AL_EINVAL;
+	memcpy(ip, v, alen);
+	ip[alen] = '\0';
+	if (check_ip(ip) < 0 || port_parse(colon + 1, port) < 0)
+		return AL_EINVAL;
+	return 0;
+}
+
 int flag_value_parse(enum flag_id id, unsigned proc, const char *v, long long *num)
 {
 	const struct flag_row *r = &flag_table[id];
@@ -255,6 +282,12 @@ int flag_value_parse(enum flag_id id, unsigned proc, const char *v, long long *n
 	case FLAG_T_PIN:
 		rc = check_pin(v);
 		break;
+	case FLAG_T_LISTEN: {
+		char ip[64];
+		uint16_t p;
+		rc = flag_listen_split(v, ip, &p);
+		break;
+	}
 	}
 	if (rc == 0 && num)
 		*num = n;
@@ -314,6 +347,9 @@ void flag_expect(enum flag_id id, unsigned proc, char *buf, size_t cap)
 		break;
 	case FLAG_T_PIN:
 		snprintf(buf, cap, "HOST:PORT:ADDR, HOST a DNS name and ADDR an IP address");
+		break;
+	case FLAG_T_LISTEN:
+		snprintf(buf, cap, "IP:PORT, an IPv6 address in brackets ([::1]:9464)");
 		break;
 	}
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/error.h"
@@ -19,7 +20,7 @@ enum flag_id {
 	FLAG_CONFIG, FLAG_PRINT_CONFIG,
 	FLAG_BIND, FLAG_HTTP_PORT, FLAG_HTTPS_PORT, FLAG_STATE_DIR, FLAG_RUN_DIR, FLAG_MODE,
 	FLAG_DENY_CIDR, FLAG_SAN, FLAG_SEAL_KEY_FILE, FLAG_KEYRING, FLAG_RESOLVE, FLAG_UPSTREAM_CA,
-	FLAG_LOG_FORMAT, FLAG_LOG_FILE, FLAG_ENFORCER, FLAG_NO_ENFORCER, FLAG_DEBUG,
+	FLAG_LOG_FORMAT, FLAG_LOG_FILE, FLAG_ENFORCER, FLAG_NO_ENFORCER, FLAG_DEBUG, FLAG_METRICS_LISTEN,
 	/* limits (SPEC §3) */
 	FLAG_WORKERS, FLAG_MAX_HEAD_BYTES, FLAG_MAX_HEADERS, FLAG_HEAD_TIMEOUT, FLAG_IDLE_TIMEOUT,
 	FLAG_CONNECT_TIMEOUT, FLAG_UPSTREAM_IDLE_TIMEOUT, FLAG_TUNNEL_IDLE_TIMEOUT, FLAG_DRAIN_TIMEOUT,
@@ -43,6 +44,7 @@ enum flag_type {
 	FLAG_T_CIDR,     /* an address or network (cidr_parse) */
 	FLAG_T_HOST,     /* a DNS name or an IP literal (host_canon) */
 	FLAG_T_PIN,      /* HOST:PORT:ADDR as curl's --resolve, HOST a DNS name */
+	FLAG_T_LISTEN,   /* IP:PORT, an IPv6 IP in brackets (flag_listen_split) */
 };
 
 /* Which processes take a flag. */
@@ -75,6 +77,10 @@ struct flag_row {
 };
 
 extern const struct flag_row flag_table[FLAG_COUNT];
+
+/* Split a FLAG_T_LISTEN value into its address (brackets dropped) and
+ * port: 0, or AL_EINVAL. */
+int flag_listen_split(const char *v, char ip[64], uint16_t *port) AL_MUST_CHECK;
 
 /* The row called name[0..len) that process proc takes, or -1. */
 int flag_lookup(const char *name, size_t len, unsigned proc);

@@ -101,6 +101,68 @@ static const struct ipc_field listening_fields[] = {
 	INT("https_port", REQ, 0, 65535),
 };
 
+/* One decision line as JSON (enforcer/decision.c renders it with the log's
+ * JSON renderer): every field of SPEC §4. Text caps are four times the
+ * enforcer's own buffers: a byte that is not UTF-8 is written as U+FFFD
+ * (three bytes), so a hostile path still fits and never costs the link. */
+static const struct ipc_field decision_item_fields[] = {
+	STR("ts", REQ, 32),
+	STR("verdict", REQ, 16),
+	STR("client", OPT, AL_NAME_MAX),
+	STR("method", OPT, 4 * AL_METHOD_MAX),
+	STR("scheme", OPT, 16),
+	STR("host", OPT, 4 * AL_HOST_BUF),
+	INT("port", OPT, 0, 65535),
+	STR("path", OPT, 4 * AL_PATH_MAX),
+	STR("mode", OPT, 16),
+	INT("rule", OPT, 0, INT64_MAX),
+	STR("inject", OPT, AL_NAME_MAX),
+	STR("reason", OPT, 64),
+	INT("status", OPT, 0, 999),
+	INT("bytes_up", OPT, 0, INT64_MAX),
+	INT("bytes_down", OPT, 0, INT64_MAX),
+	INT("ms", OPT, 0, INT64_MAX),
+	INT("scrubbed", OPT, 0, INT64_MAX),
+	STR("via", OPT, 16),
+	STR("src", OPT, 64),
+	STR("req", REQ, 32),
+};
+static const struct ipc_shape decision_item_shape = SHAPE(decision_item_fields);
+static const struct ipc_field decisions_fields[] = {
+	TYPE,
+	OBJS("items", REQ, decision_item_shape, AL_DECISIONS_BATCH_MAX),
+	INT("dropped", REQ, 0, INT64_MAX),
+};
+
+/* The enforcer's counters (item 6 of issue 13): deltas since its last
+ * stats frame on that link, and gauges as they are now. */
+static const struct ipc_field stats_decision_fields[] = {
+	STR("client", REQ, AL_NAME_MAX),   /* "" before a client is known */
+	STR("verdict", REQ, 16),
+	STR("reason", REQ, 64),            /* "" for an allow */
+	INT("n", REQ, 1, INT64_MAX),
+};
+static const struct ipc_shape stats_decision_shape = SHAPE(stats_decision_fields);
+static const struct ipc_field stats_bytes_fields[] = {
+	STR("client", REQ, AL_NAME_MAX),
+	INT("up", REQ, 0, INT64_MAX),
+	INT("down", REQ, 0, INT64_MAX),
+};
+static const struct ipc_shape stats_bytes_shape = SHAPE(stats_bytes_fields);
+static const struct ipc_field stats_fields[] = {
+	TYPE,
+	OBJS("decisions", REQ, stats_decision_shape, AL_STATS_SERIES_MAX),
+	OBJS("bytes", REQ, stats_bytes_shape, AL_STATS_SERIES_MAX),
+	INTS("ask_buckets", REQ, 0, INT64_MAX, IPC_ASK_BUCKETS + 1),
+	INT("ask_sum_us", REQ, 0, INT64_MAX),
+	INT("leaf_hits", REQ, 0, INT64_MAX),
+	INT("leaf_misses", REQ, 0, INT64_MAX),
+	INT("feed_dropped", REQ, 0, INT64_MAX),
+	INT("conns", REQ, 0, INT64_MAX),
+	INT("preauth_conns", REQ, 0, INT64_MAX),
+	INT("leaves", REQ, 0, INT64_MAX),
+};
+
 /* broker -> enforcer */
 static const struct ipc_field rule_fields[] = {
 	INT("id", REQ, 0, INT64_MAX),
@@ -161,6 +223,8 @@ static const struct ipc_spec {
 	[IPC_UPSTREAM_401] = { IPC_MSG_UPSTREAM_401, IPC_FROM_ENFORCER, false, SHAPE(upstream_401_fields) },
 	[IPC_POLICY_ACK] = { IPC_MSG_POLICY_ACK, IPC_FROM_ENFORCER, false, SHAPE(policy_ack_fields) },
 	[IPC_LISTENING] = { IPC_MSG_LISTENING, IPC_FROM_ENFORCER, false, SHAPE(listening_fields) },
+	[IPC_DECISIONS] = { IPC_MSG_DECISIONS, IPC_FROM_ENFORCER, false, SHAPE(decisions_fields) },
+	[IPC_STATS] = { IPC_MSG_STATS, IPC_FROM_ENFORCER, false, SHAPE(stats_fields) },
 	[IPC_POLICY] = { IPC_MSG_POLICY, IPC_FROM_BROKER, false, SHAPE(policy_fields) },
 	[IPC_HEADERS_ANSWER] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, false, SHAPE(headers_answer_fields) },
 	[IPC_HEADERS_REFUSAL] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, true, SHAPE(headers_refusal_fields) },
@@ -449,6 +513,8 @@ json_t *ipc_msg_listening(unsigned http_port, unsigned https_port)
 	return json_pack("{s:s, s:I, s:I}", "type", IPC_MSG_LISTENING, "http_port", (json_int_t)http_port,
 			 "https_port", (json_int_t)https_port);
 }
+
+const int64_t ipc_ask_bucket_us[IPC_ASK_BUCKETS] = { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000 };
 
 json_t *ipc_msg_headers_refusal(uint32_t id, const char *code, const char *message, int64_t retry_after)
 {

@@ -77,6 +77,28 @@
  *              broker answers an API change only once every enforcer has
  *              acknowledged its version, or after AL_POLICY_ACK_TIMEOUT_MS
  *              (broker/api_server.c), so "the very next request" holds.
+ *     decisions {type:"decisions", items:[ITEM...], dropped:N}  after hello, worker links
+ *              enforcer/decision.c, on_msg_decisions() in the broker: the
+ *              decision lines of one worker's last 100 ms (or of a loop turn
+ *              that gathered many), ITEM being the
+ *              line as JSON (SPEC §4 fields, "ts", "verdict", "req"; the
+ *              log's redaction applied). No answer. Never waited for: when
+ *              the link is down or its write queue is long, the batch is
+ *              dropped and counted in the next batch's `dropped`; the
+ *              broker keeps the last AL_DECISIONS_RING in a ring for
+ *              GET /proxy/v1/decisions. At most AL_DECISIONS_BATCH_MAX items.
+ *     stats    {type:"stats", decisions:[{client,verdict,reason,n}...],
+ *               bytes:[{client,up,down}...], ask_buckets:[N...], ask_sum_us,
+ *               leaf_hits, leaf_misses, feed_dropped, conns, preauth_conns,
+ *               leaves}                                   after hello, worker links
+ *              enforcer/decision.c, on_msg_stats() in the broker, about once
+ *              a second per worker: counters as deltas since that link's
+ *              last stats frame (the broker adds them up, so they survive an
+ *              enforcer restart), and gauges (conns, preauth_conns, leaves)
+ *              as they are now, for the whole enforcer. ask_buckets counts
+ *              broker asks by latency: bucket i holds those at most
+ *              ipc_ask_bucket_us[i] (non-cumulative), the last one the rest.
+ *              No answer; lost when the link is down.
  *
  *   broker -> enforcer
  *     policy   {type:"policy", version:N, clients:[CLIENT...]}
@@ -112,6 +134,12 @@
 #define IPC_MSG_SHIM "shim"
 #define IPC_MSG_POLICY_ACK "policy-ack"
 #define IPC_MSG_LISTENING "listening"
+#define IPC_MSG_DECISIONS "decisions"
+#define IPC_MSG_STATS "stats"
+
+/* Upper bounds (microseconds) of the broker-ask latency buckets of "stats". */
+#define IPC_ASK_BUCKETS 11
+extern const int64_t ipc_ask_bucket_us[IPC_ASK_BUCKETS];
 
 /* Every message of the door, by who sends it. An answer has two shapes,
  * told apart by its "error" field. */
@@ -123,6 +151,8 @@ enum ipc_kind {
 	IPC_UPSTREAM_401,
 	IPC_POLICY_ACK,
 	IPC_LISTENING,
+	IPC_DECISIONS,
+	IPC_STATS,
 	/* broker -> enforcer */
 	IPC_POLICY,
 	IPC_HEADERS_ANSWER,

@@ -62,6 +62,12 @@
 #define AL_UPSTREAM_POOL_PER_KEY 32                  /* ... for one (client, host, port) */
 #define AL_UPSTREAM_POOL_IDLE_MS 30000               /* a parked upstream unused this long closes */
 #define AL_BROKER_ASK_TIMEOUT_MS 2000                /* headers ask -> 503 broker-unavailable */
+#define AL_DECISIONS_BATCH_MAX 512                   /* decision lines in one IPC frame (one loop turn) */
+#define AL_DECISIONS_BATCH_BYTES (1024 * 1024)        /* ... and their bytes; past either, dropped */
+#define AL_DECISIONS_FEED_QUEUE (256 * 1024)          /* a worker link's unwritten bytes past which a batch is dropped */
+#define AL_DECISIONS_RING      4096                  /* decisions the broker keeps for GET /decisions */
+#define AL_DECISIONS_FOLLOWERS 16                    /* GET /decisions?follow=1 streams at once */
+#define AL_STATS_SERIES_MAX    16384                 /* (client, verdict, reason) series in one stats frame, and kept */
 
 /* SOCKS5 on the plain listener (enforcer/socks5.c): the three negotiation
  * messages together are at most 257 + 513 + 262 bytes (RFC 1928, 1929);

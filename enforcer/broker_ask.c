@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/brokerlink.h"
+#include "enforcer/decision.h"
 #include "enforcer/worker.h"
 
 /* per worker, its thread only: its link and its asks in flight */
@@ -44,6 +45,7 @@ struct broker_ask {
 	broker_ask_cb cb;
 	void *arg;
 	bool shim;                /* a "shim" ask: the answer is status + body */
+	uint64_t start_ns;        /* for the latency histogram (/metrics) */
 };
 
 static void on_ask_timer_closed(uv_handle_t *h)
@@ -89,6 +91,7 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 	broker_ask_cb cb = a->cb;
 	void *arg = a->arg;
 	enum ipc_kind want = a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
+	decision_note_ask(b->w, (uv_hrtime() - a->start_ns) / 1000);
 	ask_unlink_free(a);
 	const char *err = NULL;
 	if (!msg)
@@ -105,6 +108,7 @@ static void on_ask_timeout(uv_timer_t *t)
 	struct broker_ask *a = t->data;
 	broker_ask_cb cb = a->cb;
 	void *arg = a->arg;
+	decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
 	ask_unlink_free(a);
 	cb(arg, NULL, "broker-unavailable");
 }
@@ -202,6 +206,7 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, brok
 	a->cb = cb;
 	a->arg = arg;
 	a->shim = shim;
+	a->start_ns = uv_hrtime();
 	uv_timer_init(&b->w->loop, &a->timer);
 	a->timer.data = a;
 	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
@@ -253,6 +258,30 @@ void broker_note_upstream_401(struct worker *w, const char *secret, const char *
 	json_decref(msg);
 	if (rc == 0 && brokerlink_write(&b->link, buf, len) < 0)
 		log_debug("an upstream-401 note was dropped with the broker link");
+}
+
+/* Notes that are never waited for (decision.c): written only when the
+ * link is up and has little unwritten, so a slow broker costs the proxy a
+ * dropped batch, never memory or time. Takes buf. */
+static int note_send(struct worker *w, uint8_t *buf, size_t len)
+{
+	struct ask_box *b = box_ready(w);
+	if (!b || b->link.state != BROKERLINK_UP ||
+	    uv_stream_get_write_queue_size((uv_stream_t *)b->link.pipe) > AL_DECISIONS_FEED_QUEUE) {
+		free(buf);
+		return AL_EUNAVAIL;
+	}
+	return brokerlink_write(&b->link, buf, len);
+}
+
+int broker_note_decisions(struct worker *w, uint8_t *frame, size_t len)
+{
+	return note_send(w, frame, len);
+}
+
+int broker_note_stats(struct worker *w, uint8_t *frame, size_t len)
+{
+	return note_send(w, frame, len);
 }
 
 void broker_box_init(struct worker *w)

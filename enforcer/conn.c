@@ -196,28 +196,11 @@ void conn_finish(struct conn *c)
 
 void conn_log(struct conn *c)
 {
-	struct decision *d = &c->d;
-	if (c->logged || !d->verdict)
+	if (c->logged || !c->d.verdict)
 		return;
 	c->logged = true;
-	long long ms = (long long)(time_mono_ms() - (int64_t)d->start_ms);
-	log_decision(d->verdict,
-		     KV_S("client", d->client[0] ? d->client : NULL),
-		     KV_S("method", d->method[0] ? d->method : NULL),
-		     KV_S("scheme", d->scheme),
-		     KV_S("host", d->host[0] ? d->host : NULL),
-		     d->port ? KV_I("port", d->port) : KV_S("port", NULL),
-		     KV_S("path", d->path[0] ? d->path : NULL),
-		     KV_S("mode", config_mode_name(cfg_of(c)->mode)),
-		     d->rule ? KV_I("rule", d->rule) : KV_S("rule", NULL),
-		     KV_S("inject", d->inject),
-		     KV_S("reason", d->reason),
-		     d->status ? KV_I("status", d->status) : KV_S("status", NULL),
-		     KV_I("bytes_up", d->bytes_up),
-		     KV_I("bytes_down", d->bytes_down),
-		     KV_I("ms", ms),
-		     d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL),
-		     KV_S("via", c->socks ? "socks5" : NULL));
+	decision_emit(c->w, &c->d, config_mode_name(cfg_of(c)->mode), c->peer[0] ? c->peer : NULL,
+		      c->socks ? "socks5" : NULL);
 }
 
 /* ---- answers of our own ---- */
@@ -275,15 +258,17 @@ void conn_reply_body(struct conn *c, int status, const char *reason, const char 
 static void reply_send(struct conn *c, int status, const char *reason, const char *extra, const char *ctype,
 		       const char *body, size_t blen, bool keep)
 {
-	char head[1024];
+	char head[1024], req[REQID_LEN + 1];
 	bool is_head = c->req.phase != MSG_IDLE && c->req.p.method == HTTP_HEAD;
 	/* the client half-closed while we decided: this is its last answer */
 	if (c->peer_eof)
 		keep = false;
+	/* the id of this answer's decision line: a sandbox's error is found in the log by it */
+	reqid_format(decision_req(&c->d), req);
 	int hlen = snprintf(head, sizeof head,
 			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-			    "Content-Length: %zu\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
-			    status, status_text(status), ctype, blen, reason, extra ? extra : "",
+			    "Content-Length: %zu\r\nX-Airlock-Reason: %s\r\nX-Airlock-Request-Id: %s\r\n%s%s\r\n",
+			    status, status_text(status), ctype, blen, reason, req, extra ? extra : "",
 			    keep ? "" : "Connection: close\r\n");
 	if (hlen < 0 || (size_t)hlen >= sizeof head)
 		hlen = 0;
@@ -707,7 +692,7 @@ void conn_revoke(struct conn *c, const char *why)
 	conn_abort(c);
 }
 
-void conn_new(struct worker *w, struct io *io, bool tls, const char *src)
+void conn_new(struct worker *w, struct io *io, bool tls, const char *src, const char *peer)
 {
 	const struct config *cfg = w->px->cfg;
 	struct conn *c = xcalloc(1, sizeof *c);
@@ -717,6 +702,7 @@ void conn_new(struct worker *w, struct io *io, bool tls, const char *src)
 	c->preauth = true;
 	c->preauth_deadline = uv_now(&w->loop) + cfg->head_timeout_ms;
 	snprintf(c->src, sizeof c->src, "%s", src);
+	snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
 	c->state = CS_HEAD;
 	http_msg_init(&c->req, true, cfg->max_head_bytes, cfg->max_headers, &req_cb, c);
 	uv_timer_init(&w->loop, &c->timer);

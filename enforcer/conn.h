@@ -37,6 +37,7 @@
 
 #include "common/limits.h"
 #include "common/netmatch.h"
+#include "enforcer/decision.h"
 #include "enforcer/forward.h"
 #include "enforcer/http.h"
 #include "enforcer/io.h"
@@ -61,25 +62,6 @@ enum conn_state {
 
 enum timer_kind { T_NONE, T_IDLE, T_HEAD, T_GRACE };
 
-/* The fields of one decision log line (SPEC §4). */
-struct decision {
-	const char *verdict;          /* "allow", "deny", "audit" */
-	char client[AL_NAME_MAX + 1];
-	char method[AL_METHOD_MAX + 1];
-	const char *scheme;
-	char host[AL_HOST_BUF];
-	uint16_t port;
-	char path[AL_PATH_MAX + 1];
-	uint64_t rule;                /* 0: none */
-	const char *reason;
-	const char *inject;           /* secret name injected, or NULL */
-	int status;
-	uint64_t bytes_up, bytes_down;
-	uint64_t start_ms;
-	bool scanned;                 /* the response was scrubbed of the injected secret */
-	uint64_t scrubbed;            /* ... and held it this many times */
-};
-
 struct conn {
 	struct worker *w;
 	struct conn *next, *prev;      /* worker's list */
@@ -101,6 +83,7 @@ struct conn {
 	bool preauth;
 	uint64_t preauth_deadline;     /* loop time */
 	char src[AL_SOURCE_KEY_MAX];   /* source key of the per-source count */
+	char peer[AL_SOURCE_KEY_MAX];  /* the sandbox's address:port (src= of its lines) */
 	/* The client instance that authenticated this connection (on the plain
 	 * listener: its latest request). A policy change that removes that
 	 * instance closes the connection, whatever it is doing (worker.c). */
@@ -130,8 +113,9 @@ static inline bool conn_ending(const struct conn *c)
 }
 
 /* New connection on w over io (already accepted; TLS already wrapped),
- * already counted in the pre-auth budget under source key src. */
-void conn_new(struct worker *w, struct io *io, bool tls, const char *src);
+ * already counted in the pre-auth budget under source key src; peer is its
+ * address:port. */
+void conn_new(struct worker *w, struct io *io, bool tls, const char *src, const char *peer);
 /* Close now (no further answer). */
 void conn_abort(struct conn *c);
 /* The client instance behind c is gone (deleted, or its token changed):

@@ -32,14 +32,9 @@
  * and written once: a small response (head + body) leaves in one segment. */
 #define BATCH_MAX (64 * 1024)
 
-static const struct config *cfg_of(const struct conn *c)
-{
-	return c->w->px->cfg;
-}
-
 static void deny(struct conn *c, int status, const char *reason)
 {
-	c->d.verdict = cfg_of(c)->mode == MODE_AUDIT ? "audit" : "deny";
+	c->d.verdict = "deny";   /* in audit mode too: mode=audit says so (SPEC §3) */
 	conn_reply(c, status, reason, NULL, true);
 }
 
@@ -289,7 +284,7 @@ static void answer_open_failure(struct conn *c, int status, const char *reason, 
 	int code = upstream_fail_status(status, &reason);
 	pending_free(&c->x);
 	if (code == 403)
-		c->d.verdict = cfg_of(c)->mode == MODE_AUDIT ? "audit" : "deny";
+		c->d.verdict = "deny";   /* in audit mode too: mode=audit says so (SPEC §3) */
 	c->d.reason = reason;
 	conn_reply(c, code, reason, NULL, keep);
 }

@@ -3,6 +3,8 @@
  * not take; the queue size drives backpressure in the layers above. */
 #include "io.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +242,25 @@ bool io_tcp_peer(struct io *io, char *buf, size_t cap)
 	if (ss.ss_family == AF_INET6)
 		return uv_ip6_name((struct sockaddr_in6 *)&ss, buf, cap) == 0;
 	return false;
+}
+
+bool io_tcp_peer_port(struct io *io, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (io->ops != &tcp_ops)
+		return false;
+	struct io_tcp *t = (struct io_tcp *)io;
+	struct sockaddr_storage ss;
+	int len = sizeof ss, n;
+	if (uv_tcp_getpeername(&t->tcp, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_INET && uv_ip4_name((struct sockaddr_in *)&ss, a, sizeof a) == 0)
+		n = snprintf(buf, cap, "%s:%u", a, (unsigned)ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	else if (ss.ss_family == AF_INET6 && uv_ip6_name((struct sockaddr_in6 *)&ss, a, sizeof a) == 0)
+		n = snprintf(buf, cap, "[%s]:%u", a, (unsigned)ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	else
+		return false;
+	return n > 0 && (size_t)n < cap;
 }
 
 void io_set_read_size(struct io *io, size_t n)

@@ -91,5 +91,7 @@ int io_tcp_connect(uv_loop_t *loop, const struct sockaddr *addr, const struct io
 void io_set_read_size(struct io *io, size_t n);
 /* The peer address of a TCP io (for logs); false when unknown. */
 bool io_tcp_peer(struct io *io, char *buf, size_t cap);
+/* The same with its port: "192.0.2.1:40000", "[2001:db8::1]:40000". */
+bool io_tcp_peer_port(struct io *io, char *buf, size_t cap);
 
 #endif

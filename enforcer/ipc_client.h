@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "common/error.h"
@@ -54,6 +56,12 @@ void broker_ask_cancel(struct broker_ask *a);
  * refresh an OAuth credential), on w's link. No answer; dropped when the
  * broker is not there. */
 void broker_note_upstream_401(struct worker *w, const char *secret, const char *host);
+/* broker_note_decisions(), paired with on_msg_decisions() in the broker,
+ * and broker_note_stats() with on_msg_stats(): one encoded frame (taken)
+ * on w's link, from w's thread. AL_EUNAVAIL (frame dropped) when the link
+ * is not up or has more than AL_DECISIONS_FEED_QUEUE bytes unwritten. */
+int broker_note_decisions(struct worker *w, uint8_t *frame, size_t len) AL_MUST_CHECK;
+int broker_note_stats(struct worker *w, uint8_t *frame, size_t len) AL_MUST_CHECK;
 /* A worker's link and asks: init before its thread runs, stop on its
  * thread when it shuts down, free after the thread is joined. */
 void broker_box_init(struct worker *w);

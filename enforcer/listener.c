@@ -127,7 +127,7 @@ static void on_connection(uv_stream_t *server, int status)
 	struct proxy *px = w->px;
 	bool tls = false;
 	struct io *io;
-	char src[AL_SOURCE_KEY_MAX];
+	char src[AL_SOURCE_KEY_MAX], peer[AL_SOURCE_KEY_MAX];
 	const char *cap;
 	unsigned max;
 
@@ -139,6 +139,8 @@ static void on_connection(uv_stream_t *server, int status)
 	if (io_tcp_accept(&w->loop, server, &io) < 0)
 		return;
 	source_key(io, src);
+	if (!io_tcp_peer_port(io, peer, sizeof peer))
+		peer[0] = '\0';
 	if (preauth_acquire(px, src, &cap, &max) < 0) {
 		refused_warn(cap, max, src);
 		io_close(io);
@@ -153,7 +155,7 @@ static void on_connection(uv_stream_t *server, int status)
 		}
 		io = t;
 	}
-	conn_new(w, io, tls, src);
+	conn_new(w, io, tls, src, peer);
 }
 
 int listener_start(struct worker *w, int fd, bool tls)

@@ -13,11 +13,14 @@
 
 #include "socks5io.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "enforcer/decision.h"
+#include "enforcer/io.h"
 #include "enforcer/policy.h"
 #include "enforcer/settings.h"
 #include "enforcer/socks5.h"
@@ -57,9 +60,13 @@ static void on_timer(uv_timer_t *tm);
 
 static void log_refusal(struct io_socks *t, const char *method, const char *reason)
 {
-	log_decision("deny", KV_S("client", t->client[0] ? t->client : NULL), KV_S("method", method),
-		     KV_S("scheme", "tcp"), KV_S("mode", config_mode_name(t->w->px->cfg->mode)),
-		     KV_S("reason", reason), KV_S("via", "socks5"));
+	struct decision d = { .verdict = "deny", .scheme = "tcp", .reason = reason };
+	char peer[AL_SOURCE_KEY_MAX];
+	snprintf(d.client, sizeof d.client, "%s", t->client);
+	snprintf(d.method, sizeof d.method, "%s", method ? method : "");
+	if (!io_tcp_peer_port(t->lower, peer, sizeof peer))
+		peer[0] = '\0';
+	decision_emit(t->w, &d, config_mode_name(t->w->px->cfg->mode), peer[0] ? peer : NULL, "socks5");
 }
 
 static void lower_reading(struct io_socks *t, bool want)

@@ -16,7 +16,7 @@
 
 static void deny(struct conn *c, int status, const char *reason)
 {
-	c->d.verdict = c->w->px->cfg->mode == MODE_AUDIT ? "audit" : "deny";
+	c->d.verdict = "deny";   /* in audit mode too: mode=audit says so (SPEC §3) */
 	conn_reply(c, status, reason, NULL, true);
 }
 

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/decision.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/uppool.h"
@@ -165,6 +166,7 @@ static void worker_shutdown(struct worker *w)
 		n = c->next;
 		conn_abort(c);
 	}
+	decision_feed_stop(w);
 	broker_box_stop(w);
 	uppool_free(w->pool);
 	w->pool = NULL;
@@ -239,20 +241,23 @@ static void on_async(uv_async_t *a)
  * in one write(2) right before the loop waits for I/O again. */
 static void on_log_flush(uv_prepare_t *p)
 {
-	(void)p;
 	log_batch_flush();
+	decision_feed_flush(p->data);
 }
 
 static void worker_main(void *arg)
 {
 	struct worker *w = arg;
 	log_batch_start();
+	decision_feed_start(w);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	log_batch_stop();
+	decision_feed_free();
 }
 
 int workers_start(struct proxy *px, unsigned n)
 {
+	reqid_init();
 	px->workers = xcalloc(n, sizeof *px->workers);
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &px->workers[i];
@@ -267,6 +272,7 @@ int workers_start(struct proxy *px, unsigned n)
 		uv_timer_init(&w->loop, &w->drain);
 		w->drain.data = w;
 		uv_prepare_init(&w->loop, &w->log_flush);
+		w->log_flush.data = w;
 		uv_prepare_start(&w->log_flush, on_log_flush);
 		w->policy = policy_empty();
 		w->pool = uppool_new(&w->loop, px->cfg->idle_timeout_ms < AL_UPSTREAM_POOL_IDLE_MS

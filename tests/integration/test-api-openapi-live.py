@@ -182,6 +182,31 @@ def provoke(b, c):
         A(b, tpl, "GET", 400, path, **nobody)
         A(b, tpl, "GET", 413, path, **big)
 
+    EX = "/proxy/v1/explain"
+    A(b, EX, "POST", 200, EX, body={"client": "web-1", "method": "GET", "url": "https://api.github.com/repos/a/b"})
+    A(b, EX, "POST", 200, EX, body={"client": "web-1", "method": "POST", "url": "http://e.example:8080/x?y"})
+    A(b, EX, "POST", 400, EX, body={"client": "web-1", "method": "GET", "url": "ftp://x/"})
+    A(b, EX, "POST", 404, EX, body={"client": "nobody", "method": "GET", "url": "https://x.example/"})
+    A(b, EX, "POST", 413, EX, **big)
+    A(b, EX, "POST", 415, EX, **text)
+    # observing: the decisions (none here: no enforcer), metrics, health
+    DE = "/proxy/v1/decisions"
+    A(b, DE, "GET", 200, "/proxy/v1/decisions?client=web-1&verdict=deny&since=1h")
+    A(b, DE, "GET", 400, "/proxy/v1/decisions?colour=red")
+    A(b, DE, "GET", 400, "/proxy/v1/decisions", **nobody)
+    A(b, DE, "GET", 413, "/proxy/v1/decisions", **big)
+    for path in ("/metrics", "/healthz", "/readyz"):
+        if path == "/readyz":
+            A(b, path, "GET", 503, path)   # no enforcer yet
+            ipc = bh.IpcClient(os.path.join(b.state_dir, "ipc.sock"))
+            pol = ipc.hello()
+            ipc.send({"type": "policy-ack", "version": pol["version"]})
+            bh.wait_for(lambda: call(b, "GET", path)[0] == 200, timeout=5, what="ready")
+        A(b, path, "GET", 200, path)
+        A(b, path, "GET", 400, path, **nobody)
+        A(b, path, "GET", 413, path, **big)
+    ipc.close()
+
     # the state cannot be written: every change is refused (500), nothing changes
     state = os.path.join(b.state_dir, "state.json")
     with open(state, "rb") as f:
@@ -262,7 +287,7 @@ def probe(b, doc):
                     got = {x.strip() for x in hdrs.get("allow", "").split(",")}
                     bh.check_eq(got, allowed[tpl], what + ": Allow")
     for path in ("/", "/proxy/v1", "/proxy/v1/", "/proxy/v1/clients/", "/proxy/v2/clients",
-                 "/metrics", "/healthz", "/readyz", "/proxy/v1/decisions",
+                 "/metrics/", "/healthz/x", "/proxy/v1/decisions/x",
                  "/proxy/v1/openapi.yaml", "/proxy/v1//clients"):
         st, _, body = call(b, "GET", path)
         n += 1

@@ -261,15 +261,18 @@ def crafted(tmp):
     for argv, _ in commands(out):
         h.check(argv[0] in ("web-1", "web-2"), "a client that was in the input: %r" % argv)
 
-    # usage: a terminal on stdin without --log, bad --since, two clients; a missing file
+    # a terminal on stdin without --log reads the broker (test-cli-tail.py);
+    # without one it says so and names --log. Usage: bad --since, two
+    # clients; a missing file
     master, slave = pty.openpty()
     try:
+        env = dict(os.environ, AIRLOCK_URL=os.path.join(tmp, "no-broker.sock"))
         p = subprocess.run([h.binary("airlock"), "audit", "suggest"], stdin=slave, capture_output=True,
-                           text=True, timeout=30)
+                           text=True, timeout=30, env=env)
     finally:
         os.close(master)
         os.close(slave)
-    h.check(p.returncode == 2 and "--log" in p.stderr, "a terminal on stdin: %r" % p.stderr)
+    h.check(p.returncode == 1 and "--log" in p.stderr, "a terminal on stdin, no broker: %r" % p.stderr)
     for args, want in ((["--since", "soon"], "--since"), (["--since", "0"], "--since"),
                        (["a", "b"], "unexpected argument"), (["bad name"], "client name"),
                        (["--log", ""], "--log"), (["--frob"], "unknown option")):

@@ -30,7 +30,7 @@ def main():
             h.wait_for(lambda: [lines.append(l) for l in al.log_text().splitlines() if "path=/v1/models" in l]
                        and True, timeout=5, what="the audit line")
             line = lines[0]
-            m = re.match(r"ts=\S+ (.*) status=403 bytes_up=\d+ bytes_down=\d+ ms=\d+$", line)
+            m = re.match(r"ts=\S+ (.*) status=403 bytes_up=\d+ bytes_down=\d+ ms=\d+ src=\S+ req=[0-9a-f]{20}$", line)
             h.check(m is not None, "line shape: %s" % line)
             h.check_eq(m.group(1), want, "the line SPEC §4 shows")
             # no upstream contact, even when the pinned address is a live origin

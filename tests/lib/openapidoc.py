@@ -100,6 +100,11 @@ def routes_in_source():
         out.add(("/proxy/v1/" + "/".join(parts), method))
     if not out:
         raise ValueError("no route found in broker/api_server.c")
+    # off the /proxy/v1/ prefix (root_routes[]): GET only
+    roots = text[text.index("root_routes[] = {"):]
+    roots = roots[:roots.index("\n};")]
+    for path in re.findall(r'\{\s*"(/[^"]*)",\s*\w+\s*\}', roots):
+        out.add((path, "GET"))
     return out
 
 

@@ -17,7 +17,7 @@ static const char *const type_names[] = {
 	[FLAG_T_BOOL] = "bool", [FLAG_T_PATH] = "path", [FLAG_T_FILE] = "file",
 	[FLAG_T_PROGRAM] = "program", [FLAG_T_IP] = "ip", [FLAG_T_PORT] = "port",
 	[FLAG_T_UINT] = "uint", [FLAG_T_MS] = "ms", [FLAG_T_ENUM] = "enum",
-	[FLAG_T_CIDR] = "cidr", [FLAG_T_HOST] = "host", [FLAG_T_PIN] = "pin",
+	[FLAG_T_CIDR] = "cidr", [FLAG_T_HOST] = "host", [FLAG_T_PIN] = "pin", [FLAG_T_LISTEN] = "listen",
 };
 
 static int print_json(void)
@@ -157,6 +157,12 @@ static const struct parse_case cases[] = {
 	{ FLAG_P_UP, { "--http-port", "0", NULL }, AL_EINVAL, "bad --http-port '0'" },
 	{ FLAG_P_ENFORCER, { "--http-port", "08", NULL }, AL_EINVAL, "from 0 (off)" },
 	{ FLAG_P_BROKER, { "--enforcer", "/nonexistent/airlock-enforcer", NULL }, 0, NULL },
+	{ FLAG_P_BROKER, { "--metrics-listen", "127.0.0.1:9464", NULL }, 0, NULL },
+	{ FLAG_P_UP, { "--metrics-listen", "[::1]:9464", NULL }, 0, NULL },
+	{ FLAG_P_BROKER, { "--metrics-listen", "::1:9464", NULL }, AL_EINVAL, "in brackets" },
+	{ FLAG_P_BROKER, { "--metrics-listen", "localhost:9464", NULL }, AL_EINVAL, "IP:PORT" },
+	{ FLAG_P_BROKER, { "--metrics-listen", "127.0.0.1:0", NULL }, AL_EINVAL, "IP:PORT" },
+	{ FLAG_P_ENFORCER, { "--metrics-listen", "127.0.0.1:9464", NULL }, AL_EINVAL, NULL },
 	{ FLAG_P_UP, { "--enforcer", "/nonexistent/airlock-enforcer", NULL }, AL_EINVAL,
 	  "expected an executable file" },
 	{ FLAG_P_BROKER, { "--mode", "audit", "--mode", "audit", NULL }, AL_EINVAL, "--mode given twice" },
