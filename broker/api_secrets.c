@@ -8,6 +8,7 @@
 
 #include "broker/api.h"
 #include "broker/oauth.h"
+#include "broker/sealed.h"
 #include "broker/secret_types.h"
 #include "common/duration.h"
 #include "common/limits.h"
@@ -134,7 +135,7 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		json_decref(meta);
 		return;
 	}
-	int sret = seal_encrypt(&b->key, name, pt, ptlen, &sealed);
+	int sret = sealed_seal(b, name, tname, host, pt, ptlen, &sealed);
 	secure_free(pt, ptlen);
 	if (sret < 0) {
 		api_error(ans, 500, "cannot seal the value");

@@ -15,6 +15,7 @@
 #include "broker/api.h"
 #include "broker/ipc_server.h"
 #include "broker/oauth.h"
+#include "broker/sealed.h"
 #include "broker/snapshot.h"
 #include "broker/supervise.h"
 #include "common/ca.h"
@@ -140,26 +141,6 @@ static int load_seal_key(struct broker *b, char *err, size_t errlen)
 	return ret;
 }
 
-/* A wrong key (another --seal-key-file, a new keyring) must not look like
- * a working broker whose injections all fail: check every sealed value. */
-static int check_seal_key(struct broker *b, char *err, size_t errlen)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(state_secrets(b->state.doc), i, s) {
-		uint8_t *pt = NULL;
-		size_t len = 0;
-		const char *name = json_str(s, "name", "");
-		if (seal_decrypt(&b->key, name, json_str(s, "sealed", ""), &pt, &len) < 0) {
-			snprintf(err, errlen, "the seal key does not open secret %s: wrong seal key?",
-				 name);
-			return AL_ECRYPTO;
-		}
-		secure_free(pt, len);
-	}
-	return 0;
-}
-
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct broker *b = h->data;
@@ -207,7 +188,8 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	}
 	if ((ret = state_open(dir, &b->state, err, errlen)) < 0)
 		return ret;
-	if ((ret = check_seal_key(b, err, errlen)) < 0)
+	/* the key check, a format 1 state migrated, values that no longer open named */
+	if ((ret = sealed_load(b, err, errlen)) < 0)
 		return ret;
 	/* the broker never runs with a policy it cannot deliver: it would
 	 * answer for changes that never reach the enforcer */

@@ -37,6 +37,8 @@
  *               merge?:[[NAME,TOKEN],...], oauth?:true}
  *              or {type:"headers", id, error:CODE, message:TEXT, retry_after?:SECONDS}
  *              CODE is a log reason: "secret-not-found", "secret-host-mismatch",
+ *              "secret-seal-mismatch" (the sealed value does not open under
+ *              the record's name, type and host: state.json was edited),
  *              "relogin-required", "credential-refreshing", "broker-error".
  *              The enforcer removes the request's fields named in `strip`
  *              (Authorization and Proxy-Authorization are always removed),

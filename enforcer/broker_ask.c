@@ -68,7 +68,8 @@ static void ask_unlink_free(struct broker_ask *a)
  * after the answer is gone). */
 static const char *error_code(const char *e)
 {
-	static const char *const known[] = { "secret-not-found", "secret-host-mismatch", "relogin-required",
+	static const char *const known[] = { "secret-not-found", "secret-host-mismatch",
+					     "secret-seal-mismatch", "relogin-required",
 					     "credential-refreshing", "broker-error", "no-shim" };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (e && strcmp(e, known[i]) == 0)
