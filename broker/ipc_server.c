@@ -363,7 +363,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	ret = ipc_reader_feed(&c->rd, (const uint8_t *)buf->base, (size_t)nread);
-	/* the read buffer may hold a headers ask: nothing secret, but cheap */
+	/* the read buffer holds asks (names, hosts): nothing secret, but the
+	 * wipe is cheap and keeps one rule for every IPC buffer */
+	secure_wipe(buf->base, (size_t)nread);
 	c->batching = true;
 	while (ret >= 0 && !c->closing && (ret = ipc_reader_next(&c->rd, &msg)) == 1) {
 		ret = conn_handle(c, msg);
