@@ -164,8 +164,9 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		json_array_append(state_secrets(draft), rec);
 	/* a new secret brings back the rules that name it (left out of the
 	 * policy while it was missing, snapshot.c); a replaced one changes no
-	 * rule */
-	if (api_commit(b, ans, draft, old == NULL)) {
+	 * rule, but a new policy version makes every enforcer worker wipe the
+	 * headers answers it keeps (enforcer/askcache.h) */
+	if (api_commit(b, ans, draft, true)) {
 		api_json(ans, 201, secret_view(rec));
 		/* an adopted login is scheduled for refresh (a re-adopted one
 		 * drops the refresh in flight for the old token family) */

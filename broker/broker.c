@@ -31,7 +31,6 @@
 #define TTL_SLACK_MS 5
 
 static void ttl_rearm(struct broker *b);
-static void policy_push_after_expiry(struct broker *b);
 
 static void on_ttl_timer(uv_timer_t *t)
 {
@@ -42,7 +41,7 @@ static void on_ttl_timer(uv_timer_t *t)
 		return;
 	}
 	log_info("rule TTL ended; pushing a new policy", KV_I("expires_at", b->ttl_armed_for));
-	policy_push_after_expiry(b);
+	broker_policy_push(b);
 }
 
 static void ttl_rearm(struct broker *b)
@@ -100,15 +99,16 @@ void broker_policy_publish(struct broker *b, struct policy_frame *pf)
 	ttl_rearm(b);
 }
 
-/* An expiry only takes rules out of a policy that fitted, so this always
- * fits; were it ever not so, the enforcer keeps the last policy, whose
- * rules carry their expires_at and end on its own clock. */
-static void policy_push_after_expiry(struct broker *b)
+/* After an expiry (it only takes rules out of a policy that fitted, so
+ * this always fits; were it ever not so, the enforcer keeps the last
+ * policy, whose rules carry their expires_at and end on its own clock) or
+ * a refreshed credential (the same rules, a new version). */
+void broker_policy_push(struct broker *b)
 {
 	struct policy_frame pf = { 0 };
 	char err[128];
 	if (broker_policy_prepare(b, b->state.doc, &pf, err, sizeof err) < 0) {
-		log_error("cannot push the policy after a TTL", KV_S("error", err));
+		log_error("cannot push the policy", KV_S("error", err));
 		ttl_rearm(b);
 		return;
 	}

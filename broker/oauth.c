@@ -360,7 +360,10 @@ static int save_refreshed(struct oauth_slot *s, const json_t *next)
 	json_object_set_new(rec, "status", json_string("ok"));
 	json_object_del(rec, "status_reason");
 	free(sealed);
-	return state_commit(&b->state, draft);
+	ret = state_commit(&b->state, draft);
+	if (ret == 0)
+		broker_policy_push(b);   /* enforcers drop the answers they keep for the old token */
+	return ret;
 }
 
 static void mark_relogin(struct oauth_slot *s, const char *reason)

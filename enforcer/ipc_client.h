@@ -59,5 +59,7 @@ void broker_note_upstream_401(struct worker *w, const char *secret, const char *
 void broker_box_init(struct worker *w);
 void broker_box_stop(struct worker *w);
 void broker_box_free(struct worker *w);
+/* A new policy: wipe the worker's kept headers answers (askcache.h). */
+void broker_box_policy_changed(struct worker *w);
 
 #endif

@@ -40,6 +40,22 @@ def seal_v1(key, name, value):
     return "v1:" + base64.b64encode(nonce + ct).decode()
 
 
+def inner(al, tok, host, port):
+    """An intercepted connection, once the restarted enforcer knows the
+    client (it listens a moment before its first policy arrives)."""
+    got = []
+
+    def up():
+        c = mt.Inner(al, tok, host, port)
+        if c.connect_status == 200:
+            got.append(c)
+            return True
+        c.close()
+        return False
+    h.wait_for(up, 10, what="the enforcer to know the client")
+    return got[0]
+
+
 def edited(s, port):
     al = s.al
     tok = pt.client(al, "web-1")
@@ -47,7 +63,7 @@ def edited(s, port):
     mt.secret(al, "typed", "origin.test", TYPED)
     pt.allow(al, "web-1", "other.test", "--port", str(port), "--path", "/echo/moved", "--secret", "moved")
     pt.allow(al, "web-1", "origin.test", "--port", str(port), "--path", "/echo/typed", "--secret", "typed")
-    c = mt.Inner(al, tok, "origin.test", port)
+    c = inner(al, tok, "origin.test", port)
     st, _, body = c.get("/echo/typed", "origin.test:%d" % port)
     h.check(st == 200 and mt.carried(body, "Bearer " + TYPED), "injected before the edit")
     c.close()
@@ -71,12 +87,12 @@ def edited(s, port):
         h.check(any("does not open under its name, type and host" in l and "secret=%s" % name in l
                     and "type=%s" % typ in l and "host=%s" % host in l for l in log.splitlines()),
                 "the broker names %s at start and why" % name)
-    c = mt.Inner(al, tok, "other.test", port)
+    c = inner(al, tok, "other.test", port)
     st, hd, body = c.get("/echo/moved", "other.test:%d" % port)
     h.check_eq((st, hd.get("x-airlock-reason")), (403, "secret-seal-mismatch"), "moved host refused")
     h.check(MOVED.encode() not in body, "the refusal does not carry the value")
     c.close()
-    c = mt.Inner(al, tok, "origin.test", port)
+    c = inner(al, tok, "origin.test", port)
     st, hd, body = c.get("/echo/typed", "origin.test:%d" % port)
     h.check_eq((st, hd.get("x-airlock-reason")), (403, "secret-seal-mismatch"), "changed type refused")
     c.close()
@@ -113,14 +129,14 @@ def migrated(s, port):
     h.check_eq(doc.get("format"), 2, "written as format 2 at once")
     h.check(isinstance(doc.get("seal_check"), str), "with the key check")
     h.check(all(sec["sealed"].startswith("v2:") for sec in doc["secrets"]), "every value sealed again")
-    c = mt.Inner(al, tok, "origin.test", port)
+    c = inner(al, tok, "origin.test", port)
     st, _, body = c.get("/echo/kept", "origin.test:%d" % port)
     h.check(st == 200 and mt.carried(body, "Bearer " + KEPT), "a migrated secret still injects")
     c.close()
     al.restart()
     lines = [l for l in al.log_text().splitlines() if "state migrated to format 2" in l]
     h.check_eq(len(lines), 1, "migrated once, not at every start")
-    c = mt.Inner(al, tok, "origin.test", port)
+    c = inner(al, tok, "origin.test", port)
     st, _, body = c.get("/echo/kept", "origin.test:%d" % port)
     h.check(st == 200 and mt.carried(body, "Bearer " + KEPT), "and after a restart")
     c.close()
