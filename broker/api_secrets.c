@@ -8,6 +8,7 @@
 
 #include "broker/api.h"
 #include "broker/oauth.h"
+#include "broker/sealed.h"
 #include "broker/secret_types.h"
 #include "common/duration.h"
 #include "common/limits.h"
@@ -134,7 +135,7 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		json_decref(meta);
 		return;
 	}
-	int sret = seal_encrypt(&b->key, name, pt, ptlen, &sealed);
+	int sret = sealed_seal(b, name, tname, host, pt, ptlen, &sealed);
 	secure_free(pt, ptlen);
 	if (sret < 0) {
 		api_error(ans, 500, "cannot seal the value");
@@ -163,8 +164,9 @@ void api_secrets_create(struct broker *b, const struct api_request *req, struct 
 		json_array_append(state_secrets(draft), rec);
 	/* a new secret brings back the rules that name it (left out of the
 	 * policy while it was missing, snapshot.c); a replaced one changes no
-	 * rule */
-	if (api_commit(b, ans, draft, old == NULL)) {
+	 * rule, but a new policy version makes every enforcer worker wipe the
+	 * headers answers it keeps (enforcer/askcache.h) */
+	if (api_commit(b, ans, draft, true)) {
 		api_json(ans, 201, secret_view(rec));
 		/* an adopted login is scheduled for refresh (a re-adopted one
 		 * drops the refresh in flight for the old token family) */

@@ -47,7 +47,7 @@ struct api_server {
  * every enforcer runs the policy it pushed (policy-ack). */
 struct api_body {
 	char *buf;
-	size_t len;
+	size_t len, cap;
 	bool too_big;
 	bool answered;
 	struct MHD_Connection *conn;
@@ -574,15 +574,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (body->len + n > AL_API_BODY_MAX) {
 			/* keep reading (and dropping) so the client gets its 413 */
 			body->too_big = true;
-			secure_free(body->buf, body->len);
+			secure_free(body->buf, body->cap);
 			body->buf = NULL;
-			body->len = 0;
+			body->len = body->cap = 0;
+			secure_wipe((void *)upload_data, n);
 			return MHD_YES;
 		}
-		body->buf = xrealloc(body->buf, body->len + n + 1);
+		/* a body may carry a secret value: grown by copying, the old
+		 * block wiped, never left behind by realloc */
+		xgrow_secure(&body->buf, &body->cap, body->len, body->len + n + 1, 1024);
 		memcpy(body->buf + body->len, upload_data, n);
 		body->len += n;
 		body->buf[body->len] = '\0';
+		/* upload_data is libmicrohttpd's read buffer (its connection
+		 * pool, freed without a wipe): consumed here, wiped here */
+		secure_wipe((void *)upload_data, n);
 		return MHD_YES;
 	}
 	if (body->holding) {
@@ -612,7 +618,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (body->holding)
 		api_answer_free(&body->held);
 	/* bodies carry secret values: wipe them */
-	secure_free(body->buf, body->len);
+	secure_free(body->buf, body->cap);
 	free(body);
 	*con_cls = NULL;
 }

@@ -19,6 +19,7 @@
 #include "broker/api.h"
 #include "broker/ipc_server.h"
 #include "broker/oauth.h"
+#include "broker/sealed.h"
 #include "broker/snapshot.h"
 #include "broker/supervise.h"
 #include "common/ca.h"
@@ -34,7 +35,6 @@
 #define TTL_SLACK_MS 5
 
 static void ttl_rearm(struct broker *b);
-static void policy_push_after_expiry(struct broker *b);
 
 static void on_ttl_timer(uv_timer_t *t)
 {
@@ -45,7 +45,7 @@ static void on_ttl_timer(uv_timer_t *t)
 		return;
 	}
 	log_info("rule TTL ended; pushing a new policy", KV_I("expires_at", b->ttl_armed_for));
-	policy_push_after_expiry(b);
+	broker_policy_push(b);
 }
 
 static void ttl_rearm(struct broker *b)
@@ -103,15 +103,16 @@ void broker_policy_publish(struct broker *b, struct policy_frame *pf)
 	ttl_rearm(b);
 }
 
-/* An expiry only takes rules out of a policy that fitted, so this always
- * fits; were it ever not so, the enforcer keeps the last policy, whose
- * rules carry their expires_at and end on its own clock. */
-static void policy_push_after_expiry(struct broker *b)
+/* After an expiry (it only takes rules out of a policy that fitted, so
+ * this always fits; were it ever not so, the enforcer keeps the last
+ * policy, whose rules carry their expires_at and end on its own clock) or
+ * a refreshed credential (the same rules, a new version). */
+void broker_policy_push(struct broker *b)
 {
 	struct policy_frame pf = { 0 };
 	char err[128];
 	if (broker_policy_prepare(b, b->state.doc, &pf, err, sizeof err) < 0) {
-		log_error("cannot push the policy after a TTL", KV_S("error", err));
+		log_error("cannot push the policy", KV_S("error", err));
 		ttl_rearm(b);
 		return;
 	}
@@ -142,26 +143,6 @@ static int load_seal_key(struct broker *b, char *err, size_t errlen)
 		snprintf(err, errlen, "seal key %s: %s", path, airlock_strerror(ret));
 	free(path);
 	return ret;
-}
-
-/* A wrong key (another --seal-key-file, a new keyring) must not look like
- * a working broker whose injections all fail: check every sealed value. */
-static int check_seal_key(struct broker *b, char *err, size_t errlen)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(state_secrets(b->state.doc), i, s) {
-		uint8_t *pt = NULL;
-		size_t len = 0;
-		const char *name = json_str(s, "name", "");
-		if (seal_decrypt(&b->key, name, json_str(s, "sealed", ""), &pt, &len) < 0) {
-			snprintf(err, errlen, "the seal key does not open secret %s: wrong seal key?",
-				 name);
-			return AL_ECRYPTO;
-		}
-		secure_free(pt, len);
-	}
-	return 0;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -246,7 +227,8 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	}
 	if ((ret = state_open(dir, &b->state, err, errlen)) < 0)
 		return ret;
-	if ((ret = check_seal_key(b, err, errlen)) < 0)
+	/* the key check, a format 1 state migrated, values that no longer open named */
+	if ((ret = sealed_load(b, err, errlen)) < 0)
 		return ret;
 	/* the broker never runs with a policy it cannot deliver: it would
 	 * answer for changes that never reach the enforcer */

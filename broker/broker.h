@@ -95,6 +95,10 @@ int broker_policy_prepare(const struct broker *b, const json_t *doc, struct poli
 /* Once the draft is committed: pf becomes the current policy (taken), is
  * sent to every enforcer, and the TTL timer is re-armed. */
 void broker_policy_publish(struct broker *b, struct policy_frame *pf);
+/* The committed state's policy at the next version, published: after a
+ * rule TTL, and after a refreshed OAuth credential (enforcer workers wipe
+ * the headers answers they keep on every new version). */
+void broker_policy_push(struct broker *b);
 /* A prepared frame that is not published (its change was not committed). */
 void policy_frame_free(struct policy_frame *pf);
 /* "http://127.0.0.1:3128" from --bind and a port (brackets for IPv6). */

@@ -4,8 +4,7 @@
  * hello and more than once; anything else closes the connection (the secret
  * holder is strict). answer_headers() opens bearer and basic values to
  * answer an ask; OAuth credentials are opened by oauth_cred_open()
- * (broker/oauth_cred.c), and broker.c opens each value once at start to
- * check the seal key. */
+ * (broker/oauth_cred.c); broker/sealed.c opens them under their record. */
 #include "config.h"
 
 #include "broker/ipc_server.h"
@@ -17,6 +16,7 @@
 #include "broker/api.h"
 #include "broker/oauth.h"
 #include "broker/observe.h"
+#include "broker/sealed.h"
 #include "broker/secret_types.h"
 #include "broker/unixsock.h"
 #include "common/ipc.h"
@@ -173,10 +173,10 @@ json_t *answer_headers_conn(struct broker *b, const json_t *ask, uint64_t conn, 
 	const struct secret_type *type = secret_type_find(json_str(sec, "type", ""));
 	if (!secret_type_supported(type))
 		return headers_error(id, "broker-error", "secret type not supported");
-	if (seal_decrypt(&b->key, name, json_str(sec, "sealed", ""), &pt, &ptlen) < 0) {
-		log_error("a sealed secret did not open", KV_S("secret", name));
-		return headers_error(id, "broker-error", "the secret did not open");
-	}
+	/* the value is bound to this record's name, type and host: one moved
+	 * here by an edit of state.json does not open (sealed_open logs it) */
+	if (sealed_open(b, sec, &pt, &ptlen) < 0)
+		return headers_error(id, SEALED_MISMATCH_CODE, SEALED_MISMATCH_TEXT);
 	json_t *headers = json_array(), *strip = json_array(), *merge = json_array();
 	int ret = type->headers(pt, ptlen, host, headers, strip, merge);
 	secure_free(pt, ptlen);
@@ -406,7 +406,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	ret = ipc_reader_feed(&c->rd, (const uint8_t *)buf->base, (size_t)nread);
-	/* the read buffer may hold a headers ask: nothing secret, but cheap */
+	/* the read buffer holds asks (names, hosts): nothing secret, but the
+	 * wipe is cheap and keeps one rule for every IPC buffer */
+	secure_wipe(buf->base, (size_t)nread);
 	c->batching = true;
 	while (ret >= 0 && !c->closing && (ret = ipc_reader_next(&c->rd, &msg)) == 1) {
 		ret = conn_handle(c, msg);

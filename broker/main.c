@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,24 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
+/* Libraries free buffers that held secrets without wiping them: GnuTLS's
+ * record buffers under libcurl's OAuth refresh hold the provider's answer
+ * (new tokens). Our own buffers are wiped where they are freed; for theirs,
+ * every block freed in this process is overwritten: glibc's M_PERTURB, and
+ * in a sanitizer build (whose allocator ignores mallopt) ASan's free fill.
+ * The broker is off the request path, so the memset per free is cheap. */
+#define FREE_FILL_BYTE 0xa5
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "max_free_fill_size=2147483647:free_fill_byte=165";
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	struct broker b;
@@ -25,6 +44,7 @@ int main(int argc, char **argv)
 
 	/* secrets live in this process: no core dumps, no ptrace by others */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	mallopt(M_PERTURB, FREE_FILL_BYTE);
 	setrlimit(RLIMIT_CORE, &nocore);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "broker/api.h"
+#include "broker/sealed.h"
 #include "common/duration.h"
 #include "common/fileutil.h"
 #include "common/ipc.h"
@@ -178,10 +179,8 @@ json_t *oauth_cred_open(struct broker *b, const json_t *sec)
 	size_t len = 0;
 	json_t *c = NULL;
 	const char *name = json_str(sec, "name", "");
-	if (seal_decrypt(&b->key, name, json_str(sec, "sealed", ""), &pt, &len) < 0) {
-		log_error("a sealed OAuth credential did not open", KV_S("secret", name));
-		return NULL;
-	}
+	if (sealed_open(b, sec, &pt, &len) < 0)
+		return NULL;   /* logged */
 	if (oauth_cred_load((const char *)pt, len, &c) < 0)
 		log_error("a sealed OAuth credential is not one", KV_S("secret", name));
 	secure_free(pt, len);

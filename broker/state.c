@@ -28,8 +28,11 @@
 /* The top level: the three arrays are checked by check_array(), the
  * table has no "array of objects" type. */
 static const struct json_field top_fields[] = {
-	{ "format", JF_INT, true, STATE_FORMAT, STATE_FORMAT, 0, 0 },
+	/* format 1 is read to be migrated (broker/sealed.c) */
+	{ "format", JF_INT, true, 1, STATE_FORMAT, 0, 0 },
 	{ "next_id", JF_INT, true, 1, INT64_MAX, 0, 0 },
+	/* format 2: the seal key's check value (common/seal.h, broker/sealed.c) */
+	{ "seal_check", JF_STRING, false, 0, 0, 256, 0 },
 };
 static const char *const top_arrays[] = { "clients", "rules", "secrets" };
 

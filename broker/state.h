@@ -15,7 +15,9 @@
 #include "common/error.h"
 
 #define STATE_FILE_NAME "state.json"
-#define STATE_FORMAT 1
+/* 2: sealed values bound to name, type and host, and a seal key check;
+ * a format 1 state is migrated at start (broker/sealed.c). */
+#define STATE_FORMAT 2
 
 struct state {
 	char *dir;

@@ -152,10 +152,14 @@ int file_read_all(const char *path, size_t cap, char **out, size_t *len)
 				rc = AL_ETOOBIG;
 				goto out;
 			}
-			bcap = bcap ? bcap * 2 : 4096;
-			if (bcap > cap + 1)
-				bcap = cap + 1;
-			buf = xrealloc(buf, bcap + 1);
+			size_t ncap = bcap ? bcap * 2 : 4096;
+			if (ncap > cap + 1)
+				ncap = cap + 1;
+			/* credential files pass here: grown by copying, the old
+			 * block wiped (the alloc size is bcap + 1) */
+			size_t alloc = bcap ? bcap + 1 : 0;
+			xgrow_secure(&buf, &alloc, n, ncap + 1, 0);
+			bcap = ncap;
 		}
 		r = read(fd, buf + n, bcap - n);
 		if (r < 0) {

@@ -596,7 +596,8 @@ int ipc_frame_encode(const json_t *msg, uint8_t **out, size_t *len)
 	*len = IPC_HEADER_LEN + n;
 	rc = 0;
 out:
-	free(body);
+	/* an answer's text holds the injected headers */
+	secure_free_str(body);
 	return rc;
 }
 

@@ -37,6 +37,8 @@
  *               merge?:[[NAME,TOKEN],...], oauth?:true}
  *              or {type:"headers", id, error:CODE, message:TEXT, retry_after?:SECONDS}
  *              CODE is a log reason: "secret-not-found", "secret-host-mismatch",
+ *              "secret-seal-mismatch" (the sealed value does not open under
+ *              the record's name, type and host: state.json was edited),
  *              "relogin-required", "credential-refreshing", "broker-error".
  *              The enforcer removes the request's fields named in `strip`
  *              (Authorization and Proxy-Authorization are always removed),
@@ -51,6 +53,10 @@
  *              At most AL_INJECT_HEADERS_MAX entries in each list; names up
  *              to AL_INJECT_NAME_MAX bytes, values up to AL_INJECT_VALUE_MAX.
  *              Header values are credentials: both sides wipe them after use.
+ *              An enforcer worker may keep an answer (never a refusal) for
+ *              the same (secret, host) up to 1 s, in locked memory, and
+ *              wipes it on every policy frame: the broker sends one after
+ *              every secret change too (enforcer/askcache.h, docs/custody.md).
  *     shim     {type:"shim", client:NAME, host:CANONICAL_HOST, path, method, id}  after hello
  *              broker_ask_shim() in the enforcer, answer_shim() in the broker.
  *              A sandbox's own request to an OAuth provider's token endpoint;

@@ -1,5 +1,5 @@
 /* Sealing of secret values at rest (AES-256-GCM, fresh nonce, the secret's
- * name bound as associated data) and the seal key's two homes: a 0600 hex
+ * name, type and host bound as associated data), the key check value, and the seal key's two homes: a 0600 hex
  * file, or the OS keyring through libsecret when built with it. */
 #include "config.h"
 
@@ -22,13 +22,19 @@
 #include "common/token.h"
 #include "common/xmalloc.h"
 
-#define SEAL_PREFIX "v1:"
+#define SEAL_PREFIX_V1 "v1:"
+#define SEAL_PREFIX "v2:"
+#define SEAL_PREFIX_LEN 3
 #define SEAL_NONCE_LEN 12
 #define SEAL_TAG_LEN 16
 /* Domain separation: a sealed secret value and nothing else. The NUL keeps
- * "airlock-secret" + "x" apart from any other prefix + name. */
-#define SEAL_AAD_PREFIX "airlock-secret"
-#define SEAL_AAD_PREFIX_LEN (sizeof SEAL_AAD_PREFIX) /* includes the NUL */
+ * "airlock-secret" + "x" apart from any other prefix + name (format 1). */
+#define SEAL_AAD_V1 "airlock-secret"
+/* Format 2: the prefix, then name, type and host, each as a 2-byte
+ * big-endian length and its bytes, so no two bindings share an encoding. */
+#define SEAL_AAD_V2 "airlock-secret-v2"
+#define SEAL_AAD_CHECK "airlock-seal-check"
+#define SEAL_CHECK_TEXT "airlock seal key check"
 #define SEAL_KEY_HEX_LEN (2 * SEAL_KEY_LEN)
 
 int seal_key_generate(struct seal_key *key)
@@ -261,23 +267,55 @@ static int aead_open(const struct seal_key *key, gnutls_aead_cipher_hd_t *h)
 	return 0;
 }
 
-static uint8_t *make_aad(const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-	uint8_t *aad = xmalloc(SEAL_AAD_PREFIX_LEN + nl);
+struct aad {
+	uint8_t *p;
+	size_t len;
+};
 
-	memcpy(aad, SEAL_AAD_PREFIX, SEAL_AAD_PREFIX_LEN);
-	memcpy(aad + SEAL_AAD_PREFIX_LEN, name, nl);
-	*len = SEAL_AAD_PREFIX_LEN + nl;
-	return aad;
+static void aad_put(struct aad *a, const void *data, size_t n)
+{
+	memcpy(a->p + a->len, data, n);
+	a->len += n;
 }
 
-int seal_encrypt(const struct seal_key *key, const char *name, const uint8_t *pt, size_t len,
-		 char **out)
+/* prefix (with its NUL), then each field length-prefixed (v2) or the bare
+ * name (v1); fields past 64 KiB cannot be bound and are refused. */
+static int aad_make(struct aad *a, const char *prefix, const char *const *fields, size_t nfields,
+		    bool lengths)
+{
+	size_t cap = strlen(prefix) + 1;
+	for (size_t i = 0; i < nfields; i++) {
+		if (strlen(fields[i]) > UINT16_MAX)
+			return AL_ETOOBIG;
+		cap += 2 + strlen(fields[i]);
+	}
+	a->p = xmalloc(cap);
+	a->len = 0;
+	aad_put(a, prefix, strlen(prefix) + 1);
+	for (size_t i = 0; i < nfields; i++) {
+		size_t n = strlen(fields[i]);
+		uint8_t be[2] = { (uint8_t)(n >> 8), (uint8_t)n };
+		if (lengths)
+			aad_put(a, be, 2);
+		aad_put(a, fields[i], n);
+	}
+	return 0;
+}
+
+static int aad_binding(struct aad *a, const struct seal_binding *b)
+{
+	const char *f[3] = { b->name, b->type, b->host };
+	if (!b->name || !b->type || !b->host)
+		return AL_EINVAL;
+	return aad_make(a, SEAL_AAD_V2, f, 3, true);
+}
+
+static int seal_with(const struct seal_key *key, const struct aad *a, const uint8_t *pt, size_t len,
+		     char **out)
 {
 	gnutls_aead_cipher_hd_t h = NULL;
-	uint8_t *blob = NULL, *aad = NULL;
-	size_t bloblen, ctlen, aadlen, txtcap;
+	uint8_t *blob = NULL;
+	size_t bloblen, ctlen, txtcap;
 	char *txt = NULL;
 	int rc = AL_ECRYPTO, n;
 
@@ -292,17 +330,15 @@ int seal_encrypt(const struct seal_key *key, const char *name, const uint8_t *pt
 		goto out;
 	if (aead_open(key, &h) < 0)
 		goto out;
-	aad = make_aad(name, &aadlen);
 	ctlen = len + SEAL_TAG_LEN;
-	if (gnutls_aead_cipher_encrypt(h, blob, SEAL_NONCE_LEN, aad, aadlen, SEAL_TAG_LEN, pt, len,
+	if (gnutls_aead_cipher_encrypt(h, blob, SEAL_NONCE_LEN, a->p, a->len, SEAL_TAG_LEN, pt, len,
 				       blob + SEAL_NONCE_LEN, &ctlen) < 0 ||
 	    ctlen != len + SEAL_TAG_LEN)
 		goto out;
-	txtcap = sizeof SEAL_PREFIX + (bloblen + 2) / 3 * 4 + 1;
+	txtcap = SEAL_PREFIX_LEN + 1 + (bloblen + 2) / 3 * 4 + 1;
 	txt = xmalloc(txtcap);
-	memcpy(txt, SEAL_PREFIX, sizeof SEAL_PREFIX - 1);
-	n = b64_encode(blob, bloblen, false, txt + sizeof SEAL_PREFIX - 1,
-		       txtcap - (sizeof SEAL_PREFIX - 1));
+	memcpy(txt, SEAL_PREFIX, SEAL_PREFIX_LEN);
+	n = b64_encode(blob, bloblen, false, txt + SEAL_PREFIX_LEN, txtcap - SEAL_PREFIX_LEN);
 	if (n < 0) {
 		rc = n;
 		goto out;
@@ -314,24 +350,23 @@ out:
 	if (h)
 		gnutls_aead_cipher_deinit(h);
 	free(txt);
-	free(aad);
 	free(blob);
 	return rc;
 }
 
-int seal_decrypt(const struct seal_key *key, const char *name, const char *sealed, uint8_t **pt,
-		 size_t *len)
+static int open_with(const struct seal_key *key, const char *prefix, const struct aad *a,
+		     const char *sealed, uint8_t **pt, size_t *len)
 {
 	gnutls_aead_cipher_hd_t h = NULL;
-	uint8_t *blob = NULL, *aad = NULL, *plain = NULL;
-	size_t slen, bcap, aadlen, plen = 0;
+	uint8_t *blob = NULL, *plain = NULL;
+	size_t slen, bcap = 0, plen = 0;
 	int rc = AL_EINVAL, n;
 
 	*pt = NULL;
 	*len = 0;
-	if (!sealed || strncmp(sealed, SEAL_PREFIX, sizeof SEAL_PREFIX - 1) != 0)
+	if (!sealed || strncmp(sealed, prefix, SEAL_PREFIX_LEN) != 0)
 		goto out;
-	sealed += sizeof SEAL_PREFIX - 1;
+	sealed += SEAL_PREFIX_LEN;
 	slen = strlen(sealed);
 	if (slen > (size_t)AL_STATE_FILE_MAX * 2) {
 		rc = AL_ETOOBIG;
@@ -349,10 +384,9 @@ int seal_decrypt(const struct seal_key *key, const char *name, const char *seale
 	rc = AL_ECRYPTO;
 	if (aead_open(key, &h) < 0)
 		goto out;
-	aad = make_aad(name, &aadlen);
 	plen = (size_t)n - SEAL_NONCE_LEN - SEAL_TAG_LEN;
 	plain = xmalloc(plen + 1);
-	if (gnutls_aead_cipher_decrypt(h, blob, SEAL_NONCE_LEN, aad, aadlen, SEAL_TAG_LEN,
+	if (gnutls_aead_cipher_decrypt(h, blob, SEAL_NONCE_LEN, a->p, a->len, SEAL_TAG_LEN,
 				       blob + SEAL_NONCE_LEN, (size_t)n - SEAL_NONCE_LEN, plain,
 				       &plen) < 0)
 		goto out;
@@ -366,8 +400,76 @@ out:
 		gnutls_aead_cipher_deinit(h);
 	if (plain)
 		secure_free(plain, plen + 1);
-	free(aad);
 	if (blob)
 		secure_free(blob, bcap);
+	return rc;
+}
+
+int seal_encrypt(const struct seal_key *key, const struct seal_binding *bind, const uint8_t *pt,
+		 size_t len, char **out)
+{
+	struct aad a;
+	int rc = aad_binding(&a, bind);
+	*out = NULL;
+	if (rc < 0)
+		return rc;
+	rc = seal_with(key, &a, pt, len, out);
+	free(a.p);
+	return rc;
+}
+
+int seal_decrypt(const struct seal_key *key, const struct seal_binding *bind, const char *sealed,
+		 uint8_t **pt, size_t *len)
+{
+	struct aad a;
+	int rc = aad_binding(&a, bind);
+	*pt = NULL;
+	*len = 0;
+	if (rc < 0)
+		return rc;
+	rc = open_with(key, SEAL_PREFIX, &a, sealed, pt, len);
+	free(a.p);
+	return rc;
+}
+
+int seal_decrypt_v1(const struct seal_key *key, const char *name, const char *sealed, uint8_t **pt,
+		    size_t *len)
+{
+	struct aad a;
+	int rc = aad_make(&a, SEAL_AAD_V1, &name, 1, false);
+	*pt = NULL;
+	*len = 0;
+	if (rc < 0)
+		return rc;
+	rc = open_with(key, SEAL_PREFIX_V1, &a, sealed, pt, len);
+	free(a.p);
+	return rc;
+}
+
+int seal_check_make(const struct seal_key *key, char **out)
+{
+	struct aad a;
+	int rc = aad_make(&a, SEAL_AAD_CHECK, NULL, 0, true);
+	if (rc < 0)
+		return rc;
+	rc = seal_with(key, &a, (const uint8_t *)SEAL_CHECK_TEXT, strlen(SEAL_CHECK_TEXT), out);
+	free(a.p);
+	return rc;
+}
+
+int seal_check_verify(const struct seal_key *key, const char *check)
+{
+	struct aad a;
+	uint8_t *pt = NULL;
+	size_t len = 0;
+	int rc = aad_make(&a, SEAL_AAD_CHECK, NULL, 0, true);
+	if (rc < 0)
+		return rc;
+	rc = open_with(key, SEAL_PREFIX, &a, check, &pt, &len);
+	free(a.p);
+	if (rc == 0 && (len != strlen(SEAL_CHECK_TEXT) || memcmp(pt, SEAL_CHECK_TEXT, len) != 0))
+		rc = AL_ECRYPTO;
+	if (pt)
+		secure_free(pt, len);
 	return rc;
 }

@@ -80,6 +80,23 @@ void wiping_free(void *p)
 	free(p);
 }
 
+void *wiping_realloc(void *p, size_t n)
+{
+	if (!p)
+		return malloc(n);
+	if (n == 0) {
+		wiping_free(p);
+		return NULL;
+	}
+	size_t old = malloc_usable_size(p);
+	void *q = malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wiping_free(p);
+	return q;
+}
+
 void json_wipe_on_free(void)
 {
 	json_set_alloc_funcs(malloc, wiping_free);

@@ -27,6 +27,9 @@ void secure_wipe(void *p, size_t n);
 /* free() that wipes the whole block first (malloc_usable_size): for
  * allocators that do not know sizes, such as jansson's (below). */
 void wiping_free(void *p);
+/* realloc() that never leaves the old block unwiped: a new block, the
+ * bytes copied, the old one wiped and freed. NULL on failure or for 0. */
+void *wiping_realloc(void *p, size_t n);
 /* Every JSON value of this process (bodies, state, IPC frames, credential
  * files) may hold a secret or a token: jansson wipes what it frees. Call
  * once, first thing in main(). */

@@ -11,7 +11,12 @@
  * says the broker is there, a link still waiting out its backoff connects
  * at once and the ask waits for hello instead (a local connect: well under
  * a millisecond), so a worker that lost the race to a restarted broker
- * does not refuse what its neighbours serve. */
+ * does not refuse what its neighbours serve.
+ *
+ * A headers answer is kept for up to a second (askcache.c, docs/custody.md):
+ * an ask that finds it is answered on the next loop turn without a round
+ * trip; a policy change, an upstream 401 for the secret, or the second's end
+ * wipes it. */
 #include "config.h"
 
 #include "enforcer/ipc_client.h"
@@ -19,10 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/duration.h"
 #include "common/ipc.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "enforcer/askcache.h"
 #include "enforcer/brokerlink.h"
 #include "enforcer/decision.h"
 #include "enforcer/worker.h"
@@ -35,6 +42,9 @@ struct ask_box {
 	bool stopped;
 	struct broker_ask *asks;
 	uint32_t next_id;         /* ids are per link: the broker answers on the link asked */
+	struct askcache *cache;   /* NULL: no locked memory, every ask goes to the broker */
+	uv_timer_t cache_timer;   /* wipes each kept answer at its expiry */
+	bool cache_timer_open;
 };
 
 struct broker_ask {
@@ -46,11 +56,36 @@ struct broker_ask {
 	void *arg;
 	bool shim;                /* a "shim" ask: the answer is status + body */
 	uint64_t start_ns;        /* for the latency histogram (/metrics) */
+	json_t *hit;              /* answered from the cache on the timer's first turn */
+	char secret[AL_NAME_MAX + 1], host[AL_HOST_MAX + 2];   /* a headers ask's key */
 };
 
 static void on_ask_timer_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct broker_ask *a = h->data;
+	if (a->hit) {   /* cancelled before its turn */
+		ipc_msg_wipe(a->hit);
+		json_decref(a->hit);
+	}
+	free(a);
+}
+
+static void on_cache_timer(uv_timer_t *t)
+{
+	struct ask_box *b = t->data;
+	uint64_t now = (uint64_t)time_mono_ms();
+	uint64_t next = askcache_expire(b->cache, now);
+	if (next)
+		uv_timer_start(&b->cache_timer, on_cache_timer, next > now ? next - now : 0, 0);
+}
+
+static void cache_keep(struct ask_box *b, const struct broker_ask *a, const json_t *msg)
+{
+	if (!b->cache || a->shim || !a->secret[0])
+		return;
+	askcache_put(b->cache, a->secret, a->host, (uint64_t)time_mono_ms(), msg);
+	if (!uv_is_active((uv_handle_t *)&b->cache_timer))
+		uv_timer_start(&b->cache_timer, on_cache_timer, AL_ASK_CACHE_TTL_MS, 0);
 }
 
 static void ask_unlink_free(struct broker_ask *a)
@@ -70,7 +105,8 @@ static void ask_unlink_free(struct broker_ask *a)
  * after the answer is gone). */
 static const char *error_code(const char *e)
 {
-	static const char *const known[] = { "secret-not-found", "secret-host-mismatch", "relogin-required",
+	static const char *const known[] = { "secret-not-found", "secret-host-mismatch",
+					     "secret-seal-mismatch", "relogin-required",
 					     "credential-refreshing", "broker-error", "no-shim" };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (e && strcmp(e, known[i]) == 0)
@@ -92,6 +128,8 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 	void *arg = a->arg;
 	enum ipc_kind want = a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
 	decision_note_ask(b->w, (uv_hrtime() - a->start_ns) / 1000);
+	if (msg && kind == want)
+		cache_keep(b, a, msg);
 	ask_unlink_free(a);
 	const char *err = NULL;
 	if (!msg)
@@ -109,7 +147,16 @@ static void on_ask_timeout(uv_timer_t *t)
 	broker_ask_cb cb = a->cb;
 	void *arg = a->arg;
 	decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
+	json_t *hit = a->hit;
+	a->hit = NULL;
 	ask_unlink_free(a);
+	if (hit) {
+		/* a kept answer: the callback, then the copy is wiped */
+		cb(arg, hit, NULL);
+		ipc_msg_wipe(hit);
+		json_decref(hit);
+		return;
+	}
 	cb(arg, NULL, "broker-unavailable");
 }
 
@@ -218,6 +265,26 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, brok
 	return 0;
 }
 
+/* A kept answer, delivered on the loop's next turn (never from inside the
+ * ask: the caller still holds *out's place), as a broker answer would be. */
+static struct broker_ask *ask_from_cache(struct ask_box *b, json_t *hit, broker_ask_cb cb, void *arg)
+{
+	struct broker_ask *a = xcalloc(1, sizeof *a);
+	a->box = b;
+	a->id = 0;   /* no broker id: never matched by an answer */
+	a->cb = cb;
+	a->arg = arg;
+	a->hit = hit;
+	uv_timer_init(&b->w->loop, &a->timer);
+	a->timer.data = a;
+	uv_timer_start(&a->timer, on_ask_timeout, 0, 0);
+	a->next = b->asks;
+	if (a->next)
+		a->next->prev = a;
+	b->asks = a;
+	return a;
+}
+
 int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
 		       struct broker_ask **out)
 {
@@ -225,8 +292,18 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 	*out = NULL;
 	if (!b)
 		return AL_EUNAVAIL;
+	json_t *hit = askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms());
+	if (hit) {
+		*out = ask_from_cache(b, hit, cb, arg);
+		return 0;
+	}
 	uint32_t id = box_next_id(b);
-	return ask_send(b, ipc_msg_headers_ask(id, secret, host), id, false, cb, arg, out);
+	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, false, cb, arg, out);
+	if (rc == 0 && strlen(secret) <= AL_NAME_MAX && strlen(host) <= AL_HOST_MAX + 1) {
+		memcpy((*out)->secret, secret, strlen(secret) + 1);
+		memcpy((*out)->host, host, strlen(host) + 1);
+	}
+	return rc;
 }
 
 int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,
@@ -251,6 +328,9 @@ void broker_note_upstream_401(struct worker *w, const char *secret, const char *
 	struct ask_box *b = box_ready(w);
 	uint8_t *buf;
 	size_t len;
+	/* the kept answer was refused upstream: the next ask goes to the broker */
+	if (w->asks)
+		askcache_drop(w->asks->cache, secret);
 	if (!b)
 		return;
 	json_t *msg = ipc_msg_upstream_401(secret, host);
@@ -290,6 +370,10 @@ void broker_box_init(struct worker *w)
 	b->w = w;
 	w->asks = b;
 	if (w->px->ipc) {
+		b->cache = askcache_new();
+		uv_timer_init(&w->loop, &b->cache_timer);
+		b->cache_timer.data = b;
+		b->cache_timer_open = true;
 		brokerlink_init(&b->link, &w->loop, ipc_client_path(w->px->ipc), true, &answer_ops, b);
 		b->linked = true;
 		brokerlink_connect(&b->link);   /* the loop runs once the thread starts */
@@ -305,6 +389,11 @@ void broker_box_stop(struct worker *w)
 	/* the connections that asked are gone already: no callback */
 	while (b->asks)
 		ask_unlink_free(b->asks);
+	askcache_drop(b->cache, NULL);
+	if (b->cache_timer_open) {
+		b->cache_timer_open = false;
+		uv_close((uv_handle_t *)&b->cache_timer, NULL);
+	}
 	if (b->linked)
 		brokerlink_stop(&b->link);
 }
@@ -316,6 +405,15 @@ void broker_box_free(struct worker *w)
 		return;
 	if (b->linked)
 		brokerlink_free(&b->link);
+	askcache_free(b->cache);
 	free(b);
 	w->asks = NULL;
+}
+
+void broker_box_policy_changed(struct worker *w)
+{
+	/* a policy change comes with every secret change (broker/api_secrets.c,
+	 * broker/oauth.c): nothing kept may outlive the policy it was asked under */
+	if (w->asks)
+		askcache_drop(w->asks->cache, NULL);
 }

@@ -67,5 +67,7 @@ int broker_note_stats(struct worker *w, uint8_t *frame, size_t len) AL_MUST_CHEC
 void broker_box_init(struct worker *w);
 void broker_box_stop(struct worker *w);
 void broker_box_free(struct worker *w);
+/* A new policy: wipe the worker's kept headers answers (askcache.h). */
+void broker_box_policy_changed(struct worker *w);
 
 #endif

@@ -279,7 +279,8 @@ static void on_headers(void *arg, const json_t *answer, const char *reason)
 	if (!answer) {
 		int status = 503;
 		const char *extra = NULL;
-		if (strcmp(reason, "secret-not-found") == 0 || strcmp(reason, "secret-host-mismatch") == 0)
+		if (strcmp(reason, "secret-not-found") == 0 || strcmp(reason, "secret-host-mismatch") == 0 ||
+		    strcmp(reason, "secret-seal-mismatch") == 0)
 			status = 403;
 		else if (strcmp(reason, "broker-error") == 0)
 			status = 502;

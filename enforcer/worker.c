@@ -156,6 +156,8 @@ void worker_policy_changed(struct worker *w)
 	check_tunnels(w, "rule-revoked");
 	/* parked upstreams were opened under the rules of their time */
 	uppool_clear(w->pool);
+	/* and kept headers answers were asked under them */
+	broker_box_policy_changed(w);
 }
 
 static void worker_shutdown(struct worker *w)

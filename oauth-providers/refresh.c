@@ -91,9 +91,22 @@ out:
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+/* libcurl's buffers hold the refresh request (a refresh token) and the
+ * answer (new tokens) and are freed without a wipe: every block it frees
+ * or moves is wiped first (common/xmalloc.h). */
+static char *curl_strdup_(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
 static void curl_init_once(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, wiping_realloc, curl_strdup_,
+			     calloc);
 }
 
 /* ---- one easy handle ---- */

@@ -42,7 +42,7 @@ def main():
             ("not JSON", b"\x00\x01garbage", ["not valid JSON"]),
             ("unknown field", good.replace(b'"next_id"', b'"colour": 1, "next_id"', 1),
              ["colour"]),
-            ("future format", good.replace(b'"format": 1', b'"format": 2', 1), ["format"]),
+            ("future format", good.replace(b'"format": 2', b'"format": 3', 1), ["format"]),
             ("id above next_id", good.replace(b'"next_id": 2', b'"next_id": 1', 1), ["id"]),
             ("rule of no client", good.replace(b'"client": "web-1"', b'"client": "ghost"', 1),
              ["client"]),
@@ -63,7 +63,7 @@ def main():
             f.write("ab" * 32 + "\n")
         os.chmod(other_key, 0o600)
         b.flags = ["--seal-key-file", other_key]
-        refuses(b, ["seal key", "secret s"])
+        refuses(b, ["seal key", "key check", "wrong seal key"])
 
         # negative twin: the intact file loads
         b.flags = []

@@ -10,6 +10,7 @@
 
 #include "broker/broker.h"
 #include "broker/ipc_server.h"
+#include "broker/sealed.h"
 #include "broker/secret_types.h"
 #include "common/fileutil.h"
 #include "common/seal.h"
@@ -19,7 +20,7 @@ static void add_secret(struct broker *b, const char *name, const char *host, con
 		       const char *value)
 {
 	char *sealed = NULL;
-	CHECK(seal_encrypt(&b->key, name, (const uint8_t *)value, strlen(value), &sealed) == 0);
+	CHECK(sealed_seal(b, name, type, host, (const uint8_t *)value, strlen(value), &sealed) == 0);
 	json_t *d = state_begin(&b->state);
 	json_array_append_new(state_secrets(d),
 			      json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "name", name, "host", host,
@@ -124,7 +125,7 @@ int main(void)
 		json_decref(ask);
 	}
 
-	/* a value sealed under another name does not open (AAD = name) */
+	/* a value sealed under another name does not open (bound to name, type, host) */
 	json_t *d = state_begin(&b.state);
 	json_t *gh = state_secret(d, "gh", NULL), *reg = state_secret(d, "reg", NULL);
 	json_object_set(reg, "sealed", json_object_get(gh, "sealed"));
@@ -133,9 +134,28 @@ int main(void)
 				"host", "a.registry.example");
 	json_t *ans = answer_headers(&b, ask);
 	CHECK(ans && json_object_get(ans, "headers") == NULL, "moved sealed value opened");
-	CHECK_STR(json_string_value(json_object_get(ans, "error")), "broker-error", "moved value");
+	CHECK_STR(json_string_value(json_object_get(ans, "error")), "secret-seal-mismatch", "moved value");
 	json_decref(ans);
 	json_decref(ask);
+	/* its host or its type edited in place: refused the same way */
+	static const char *const edits[][2] = { { "host", "evil.example" }, { "type", "basic" } };
+	for (size_t i = 0; i < 2; i++) {
+		d = state_begin(&b.state);
+		gh = state_secret(d, "gh", NULL);
+		json_object_set_new(gh, edits[i][0], json_string(edits[i][1]));
+		CHECK(state_commit(&b.state, d) == 0);
+		ask = json_pack("{s:s,s:i,s:s,s:s}", "type", "headers", "id", 2, "secret", "gh", "host",
+				i == 0 ? "evil.example" : "api.github.com");
+		ans = answer_headers(&b, ask);
+		CHECK(ans && json_object_get(ans, "headers") == NULL, "%s edited: opened", edits[i][0]);
+		CHECK_STR(json_string_value(json_object_get(ans, "error")), "secret-seal-mismatch", edits[i][0]);
+		json_decref(ans);
+		json_decref(ask);
+		d = state_begin(&b.state);
+		json_object_set_new(state_secret(d, "gh", NULL), edits[i][0],
+				    json_string(i == 0 ? "api.github.com" : "bearer"));
+		CHECK(state_commit(&b.state, d) == 0);
+	}
 
 	/* the type table */
 	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {

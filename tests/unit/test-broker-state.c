@@ -117,7 +117,7 @@ int main(void)
 		{ "clients not an array", NULL, NULL, 0,
 		  "{\"format\":1,\"next_id\":1,\"clients\":{},\"rules\":[],\"secrets\":[]}" },
 		{ "future format", NULL, NULL, 0,
-		  "{\"format\":2,\"next_id\":1,\"clients\":[],\"rules\":[],\"secrets\":[]}" },
+		  "{\"format\":3,\"next_id\":1,\"clients\":[],\"rules\":[],\"secrets\":[]}" },
 		/* states whose policy the enforcer would refuse whole (fuzz-state) */
 		{ "one token, two clients", NULL, NULL, 0,
 		  "{\"format\":1,\"next_id\":1,\"clients\":[" CLIENT("a", HASH_LC) "," CLIENT("b", HASH_UC)

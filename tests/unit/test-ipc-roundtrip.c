@@ -14,6 +14,7 @@
 #include "broker/broker.h"
 #include "broker/ipc_server.h"
 #include "broker/oauth.h"
+#include "broker/sealed.h"
 #include "broker/secret_types.h"
 #include "broker/snapshot.h"
 #include "common/duration.h"
@@ -71,7 +72,7 @@ static void add_secret(struct broker *b, const char *name, const char *host, con
 
 	CHECK(t && t->prepare((const uint8_t *)value, strlen(value), time_now(), &pt, &ptlen, meta, err, sizeof err) == 0,
 	      "%s: %s", name, err);
-	CHECK(seal_encrypt(&b->key, name, pt, ptlen, &sealed) == 0);
+	CHECK(sealed_seal(b, name, type, host, pt, ptlen, &sealed) == 0);
 	secure_free(pt, ptlen);
 	json_t *d = state_begin(&b->state);
 	json_array_append_new(state_secrets(d), json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:o}", "name", name, "host", host,

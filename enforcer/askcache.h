@@ -1,0 +1,41 @@
+/* A worker's short memory of the broker's headers answers (docs/custody.md):
+ * the answer to a headers ask for (secret, host), kept at most
+ * AL_ASK_CACHE_TTL_MS so that a keep-alive stream of injected requests asks
+ * the broker once a second instead of once a request. It holds credentials,
+ * so it lives in its own mapping, locked in RAM (mlock: never swapped) and
+ * left out of core dumps (MADV_DONTDUMP); a slot is wiped when it expires,
+ * on every policy change (which every secret change brings), when an
+ * upstream refuses the secret, and when the worker stops. Only answers are
+ * kept, never refusals; a bounded number of slots, each of a bounded size.
+ * One per worker thread: no lock. */
+#ifndef AIRLOCK_ENFORCER_ASKCACHE_H
+#define AIRLOCK_ENFORCER_ASKCACHE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AL_ASK_CACHE_TTL_MS 1000      /* a slot is wiped this long after the answer came */
+#define AL_ASK_CACHE_SLOTS 8          /* per worker */
+#define AL_ASK_CACHE_SLOT_BYTES 4096  /* an answer's JSON text; longer ones are not kept */
+
+struct askcache;
+
+/* NULL when the locked mapping cannot be had (RLIMIT_MEMLOCK): the worker
+ * then asks every time; the reason is logged once. */
+struct askcache *askcache_new(void);
+/* Wipes and unmaps. NULL is fine. */
+void askcache_free(struct askcache *ac);
+/* The kept answer for (secret, host), parsed (the caller wipes and frees
+ * it: ipc_msg_wipe + json_decref), or NULL. now: monotonic ms. */
+json_t *askcache_get(struct askcache *ac, const char *secret, const char *host, uint64_t now);
+/* Keep a copy of a headers answer. */
+void askcache_put(struct askcache *ac, const char *secret, const char *host, uint64_t now,
+		  const json_t *answer);
+/* Wipe the slots of secret (NULL: every slot). */
+void askcache_drop(struct askcache *ac, const char *secret);
+/* Wipe what has expired; the monotonic ms of the next expiry, or 0 when
+ * nothing is kept. */
+uint64_t askcache_expire(struct askcache *ac, uint64_t now);
+
+#endif
