@@ -18,6 +18,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "enforcer/h2.h"
 #include "enforcer/policy.h"
 #include "enforcer/proxyauth.h"
 #include "enforcer/socks5io.h"
@@ -39,7 +40,7 @@ static const struct config *cfg_of(const struct conn *c)
 
 static const char *const state_names[CS_NSTATES] = {
 	[CS_HEAD] = "head",     [CS_WAIT] = "wait",   [CS_BODY] = "body",     [CS_DISCARD] = "discard",
-	[CS_TUNNEL] = "tunnel", [CS_DRAIN] = "drain", [CS_CLOSED] = "closed",
+	[CS_TUNNEL] = "tunnel", [CS_DRAIN] = "drain", [CS_CLOSED] = "closed",   [CS_H2] = "h2",
 };
 
 /* The diagram of conn.h, row by row: where each state may go. */
@@ -47,13 +48,14 @@ static const char *const state_names[CS_NSTATES] = {
 #define ENDS (TO(CS_DRAIN) | TO(CS_CLOSED))
 static const unsigned moves[CS_NSTATES] = {
 	/* HEAD -> HEAD: a CONNECT refused at once (its next request follows) */
-	[CS_HEAD] = TO(CS_HEAD) | TO(CS_WAIT) | TO(CS_DISCARD) | ENDS,
+	[CS_HEAD] = TO(CS_HEAD) | TO(CS_WAIT) | TO(CS_DISCARD) | TO(CS_H2) | ENDS,
 	[CS_WAIT] = TO(CS_HEAD) | TO(CS_BODY) | TO(CS_DISCARD) | TO(CS_TUNNEL) | ENDS,
 	[CS_BODY] = TO(CS_HEAD) | TO(CS_TUNNEL) | ENDS,
 	[CS_DISCARD] = TO(CS_HEAD) | ENDS,
 	[CS_TUNNEL] = ENDS,
 	[CS_DRAIN] = TO(CS_CLOSED),
 	[CS_CLOSED] = 0,
+	[CS_H2] = ENDS,
 };
 
 const char *conn_state_name(enum conn_state st)
@@ -121,17 +123,22 @@ void conn_abort(struct conn *c)
 		connlimit_release(c->w->px->per_client, c->counted);
 		c->counted[0] = '\0';
 	}
-	if (c->preauth)
-		preauth_release(c->w->px, c->src);
-	else
-		atomic_fetch_sub(&c->w->px->nconns, 1);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		c->w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->next = c->prev = NULL;
+	if (c->stream) {
+		/* counted nowhere, listed nowhere: its session holds it */
+	} else {
+		if (c->preauth)
+			preauth_release(c->w->px, c->src);
+		else
+			atomic_fetch_sub(&c->w->px->nconns, 1);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			c->w->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		c->next = c->prev = NULL;
+	}
+	h2_free(c, false);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&c->up.timer, on_handle_closed);
 	io_close(c->io);
@@ -217,7 +224,7 @@ void conn_log(struct conn *c)
 		     KV_I("bytes_down", d->bytes_down),
 		     KV_I("ms", ms),
 		     d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL),
-		     KV_S("via", c->socks ? "socks5" : NULL));
+		     KV_S("via", c->socks ? "socks5" : c->stream ? "h2" : NULL));
 }
 
 /* ---- answers of our own ---- */
@@ -546,6 +553,14 @@ static void update_reading(struct conn *c)
 	 * reads (and drops) until the client's FIN: close_after_flush() */
 	if (c->state == CS_TUNNEL || conn_ending(c))
 		return;
+	if (c->state == CS_H2) {
+		/* nghttp2 takes every byte as it comes: its windows and caps
+		 * bound what the sandbox may send */
+		if (!c->reading)
+			io_read_start(c->io);
+		c->reading = true;
+		return;
+	}
 	/* While a request is decided or answered, keep reading (into the bounded
 	 * buffer, unparsed): a pipelined request waits there, and the socket is
 	 * not switched off and on again for every request. Only a congested
@@ -597,6 +612,10 @@ static void on_read(void *arg, const char *buf, size_t n)
 	struct conn *c = arg;
 	if (conn_ending(c))
 		return;   /* draining: what the client still sends is dropped */
+	if (c->state == CS_H2) {
+		h2_read(c, buf, n);
+		return;
+	}
 	if (c->state == CS_TUNNEL) {
 		tunnel_client_read(c, buf, n);
 		return;
@@ -633,6 +652,12 @@ static void on_eof(void *arg)
 		tunnel_client_eof(c);
 		return;
 	}
+	if (c->state == CS_H2) {
+		/* the sandbox is done sending: whatever its streams still await
+		 * could not be asked for again; they end with the connection */
+		conn_abort(c);
+		return;
+	}
 	c->reading = false;
 	if (c->state == CS_WAIT || (c->state == CS_BODY && forward_req_sent(c))) {
 		c->peer_eof = true;   /* half-closed: answer, then close */
@@ -667,6 +692,8 @@ static void on_drain(void *arg)
 	}
 	if (c->state == CS_TUNNEL)
 		tunnel_client_drain(c);
+	else if (c->state == CS_H2)
+		h2_drain(c);
 	else if (c->state == CS_BODY)
 		forward_client_drain(c);
 }
@@ -704,7 +731,40 @@ void conn_revoke(struct conn *c, const char *why)
 		c->d.reason = why;
 	/* opened for an instance that is gone: closed, never parked */
 	upstream_close(c);
+	h2_free(c, true);
 	conn_abort(c);
+}
+
+void conn_h2_idle(struct conn *c, bool idle)
+{
+	if (idle && c->tkind != T_IDLE)
+		timer_arm(c, T_IDLE, cfg_of(c)->idle_timeout_ms);
+	else if (!idle && c->tkind != T_NONE)
+		timer_stop(c);
+}
+
+struct conn *conn_new_stream(struct conn *parent, struct io *io)
+{
+	struct worker *w = parent->w;
+	const struct config *cfg = w->px->cfg;
+	struct conn *c = xcalloc(1, sizeof *c);
+	c->w = w;
+	c->io = io;
+	c->tls = true;
+	c->stream = true;
+	c->who = parent->who;
+	snprintf(c->src, sizeof c->src, "%s", parent->src);
+	c->state = CS_HEAD;
+	http_msg_init(&c->req, true, cfg->max_head_bytes, cfg->max_headers, &req_cb, c);
+	uv_timer_init(&w->loop, &c->timer);
+	c->timer.data = c;
+	upstream_init(c);
+	c->handles = 3;   /* timer, upstream timer, io */
+	mitm_share(c, parent);
+	io_set_handler(io, &client_h, c);
+	timer_arm(c, T_HEAD, cfg->head_timeout_ms);
+	update_reading(c);
+	return c;
 }
 
 void conn_new(struct worker *w, struct io *io, bool tls, const char *src)

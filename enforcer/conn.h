@@ -19,6 +19,10 @@
  *    +-- from WAIT: a CONNECT refused; an intercepted CONNECT's TLS begins
  *    +-- from HEAD: a CONNECT refused at once
  *
+ *   HEAD --> H2    the intercepted TLS session picked ALPN h2: no more
+ *                  HTTP/1.1 heads; each stream is a stream conn (h2.h) of
+ *                  its own, which lives the diagram above from HEAD
+ *
  *   HEAD..TUNNEL   --> DRAIN   last answer queued: FIN sent, what the client
  *                              still sends dropped until its FIN or a grace timer
  *   any but CLOSED --> CLOSED  closed now (error, abort, end of DRAIN); freed
@@ -55,6 +59,7 @@ enum conn_state {
 	CS_DISCARD,   /* refused request: skipping its body, then the next request */
 	CS_TUNNEL,    /* CONNECT established or upgraded: bytes both ways */
 	CS_DRAIN,     /* last answer queued: waiting for the client's FIN, then closed */
+	CS_H2,        /* an HTTP/2 session (h2.c): its streams are stream conns */
 	CS_CLOSED,    /* closed: its handles are closing, then it is freed */
 	CS_NSTATES
 };
@@ -115,6 +120,12 @@ struct conn {
 	struct mitm *mitm;             /* intercepted CONNECT: inner requests (mitm.c) */
 	bool sniffed;                  /* the first bytes were looked at (SOCKS or HTTP) */
 	bool socks;                    /* came by SOCKS5: c->io is socks5io.c's filter */
+	struct h2sess *h2;             /* CS_H2: the HTTP/2 session (h2.c) */
+	/* A stream conn: one HTTP/2 stream of an intercepted connection
+	 * (c->io is the stream, h2stream.c). Not on the worker's list, not
+	 * counted in any connection cap (the session's stream cap bounds
+	 * them); it closes with its session. */
+	bool stream;
 };
 
 
@@ -132,6 +143,12 @@ static inline bool conn_ending(const struct conn *c)
 /* New connection on w over io (already accepted; TLS already wrapped),
  * already counted in the pre-auth budget under source key src. */
 void conn_new(struct worker *w, struct io *io, bool tls, const char *src);
+/* A stream conn for one HTTP/2 stream of parent (CS_H2), reading the
+ * request that h2stream.c writes to io: same client instance, same
+ * intercepted target (mitm_share). */
+struct conn *conn_new_stream(struct conn *parent, struct io *io);
+/* CS_H2: no stream open (idle: the keep-alive timer runs) or some. */
+void conn_h2_idle(struct conn *c, bool idle);
 /* Close now (no further answer). */
 void conn_abort(struct conn *c);
 /* The client instance behind c is gone (deleted, or its token changed):

@@ -365,10 +365,10 @@ static struct io_tls *tls_wrap(struct io_tls *t, struct io *lower, gnutls_sessio
 	return t;
 }
 
-int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct io **out)
+int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, bool h2, struct io **out)
 {
 	gnutls_session_t s;
-	if (!cred || tlsconf_server_session(&s, cred) < 0)
+	if (!cred || tlsconf_server_session(&s, cred, h2) < 0)
 		return AL_ECRYPTO;
 	*out = &tls_wrap(xcalloc(1, sizeof(struct io_tls)), lower, s)->base;
 	return 0;

@@ -11,8 +11,9 @@
 #include "enforcer/io.h"
 
 /* Server side over `lower` (which the new io owns from now on) with the
- * listener's credentials; the handshake runs as bytes arrive. */
-int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct io **out) AL_MUST_CHECK;
+ * listener's credentials; the handshake runs as bytes arrive; ALPN offers
+ * h2 as well when h2 is set (tlsconf_server_session). */
+int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, bool h2, struct io **out) AL_MUST_CHECK;
 struct tlsconf_resume;
 /* Client side over `lower` (owned from now on; closed on failure) toward an
  * upstream: the certificate is verified for host (tlsconf_client_session),

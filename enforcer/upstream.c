@@ -42,7 +42,7 @@ static const unsigned moves[UP_NPHASES] = {
 	[UP_RESOLVING] = TO(UP_NONE) | TO(UP_CONNECTING),
 	[UP_CONNECTING] = TO(UP_NONE) | TO(UP_CONNECTING) | TO(UP_TLS) | TO(UP_READY),
 	[UP_TLS] = TO(UP_NONE) | TO(UP_READY),
-	[UP_READY] = TO(UP_NONE) | TO(UP_REQUEST) | TO(UP_SPLICE),
+	[UP_READY] = TO(UP_NONE) | TO(UP_REQUEST) | TO(UP_SPLICE) | TO(UP_IDLE),
 	[UP_REQUEST] = TO(UP_NONE) | TO(UP_RESPONSE),
 	[UP_RESPONSE] = TO(UP_NONE) | TO(UP_DONE),
 	[UP_DONE] = TO(UP_NONE) | TO(UP_IDLE) | TO(UP_SPLICE),
@@ -334,13 +334,14 @@ bool upstream_take_pooled(struct conn *c, const char *host, enum host_kind kind,
 	/* whatever c had goes first: taking must not leak it */
 	upstream_close(c);
 	u->client = c->who;
-	struct io *io = client_id_is_set(&c->who) ? uppool_take(c->w->pool, &c->who, host, port, tls) : NULL;
+	bool unused = false;
+	struct io *io = client_id_is_set(&c->who) ? uppool_take(c->w->pool, &c->who, host, port, tls, &unused) : NULL;
 	if (!io)
 		return false;
 	target_set(c, host, kind, port, tls, done);
 	u->io = io;
 	io_set_handler(io, &up_h, c);
-	u->resume_stored = true;
+	u->resume_stored = !unused;
 	upstream_set_phase(c, UP_READY);
 	return true;
 }
@@ -376,9 +377,19 @@ void upstream_release(struct conn *c)
 	if (u->phase == UP_IDLE && client_id_is_set(&u->client) && !c->w->stopping) {
 		struct io *io = u->io;
 		u->io = NULL;
-		uppool_put(c->w->pool, io, &u->client, u->host, u->port, u->tls);
+		uppool_put(c->w->pool, io, &u->client, u->host, u->port, u->tls, !u->resume_stored);
 	}
 	upstream_close(c);
+}
+
+void upstream_park_unused(struct conn *c)
+{
+	if (c->up.phase == UP_READY) {
+		upstream_set_phase(c, UP_IDLE);
+		upstream_release(c);
+	} else {
+		upstream_close(c);
+	}
 }
 
 void upstream_init(struct conn *c)

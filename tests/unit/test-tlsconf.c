@@ -41,7 +41,7 @@ connect_once(gnutls_certificate_credentials_t server_cred, const struct client_o
 	struct result r = { .rc = -2, .sni = -99 };
 	gnutls_datum_t sel = { NULL, 0 };
 
-	if (tlsconf_server_session(&sv.s, server_cred) < 0)
+	if (tlsconf_server_session(&sv.s, server_cred, false) < 0)
 		return r;
 	if (o->alpn) {
 		/* A foreign client with its own ALPN list. (Not tlsconf's
@@ -170,7 +170,7 @@ resume_once(gnutls_certificate_credentials_t cred, struct tlsconf_resume *store,
 	struct pair_side sv = { 0 }, cl = { 0 };
 	int rc = -2;
 
-	if (tlsconf_server_session(&sv.s, cred) < 0)
+	if (tlsconf_server_session(&sv.s, cred, false) < 0)
 		return rc;
 	if (tlsconf_client_session(&cl.s, trust, host) < 0) {
 		gnutls_deinit(sv.s);
