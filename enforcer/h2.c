@@ -182,10 +182,13 @@ void h2_read(struct conn *c, const char *buf, size_t n)
 	ssize_t rv = nghttp2_session_mem_recv(s->ng, (const uint8_t *)buf, n);
 	s->busy--;
 	if (rv < 0) {
-		/* a connection error: nghttp2 has queued its GOAWAY when it could */
-		log_debug("h2 session error", KV_S("client", c->who.name), KV_S("error", nghttp2_strerror((int)rv)));
+		/* fatal for the session (protocol errors nghttp2 answers itself,
+		 * with its GOAWAY, and carries on): a flood of frames whose
+		 * answers the sandbox does not read, a bad preface */
+		log_info("h2 session ended", KV_S("client", c->who.name), KV_S("error", nghttp2_strerror((int)rv)));
 		s->dead = true;
-		(void)nghttp2_session_terminate_session(s->ng, NGHTTP2_PROTOCOL_ERROR);
+		(void)nghttp2_session_terminate_session(s->ng, rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM
+											: NGHTTP2_PROTOCOL_ERROR);
 	}
 	pump(s);
 	h2sess_flush(s);
