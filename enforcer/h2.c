@@ -206,14 +206,12 @@ static void on_kick_closed(uv_handle_t *h)
 	free(h->data);
 }
 
-int h2_start(struct conn *c)
+int h2_session_new(struct h2sess *s)
 {
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
-	struct h2sess *s = xcalloc(1, sizeof *s);
 	int rc = AL_EUNAVAIL;   /* nghttp2 could not set up (out of memory) */
-	s->c = c;
-	s->max_head = c->w->px->cfg->max_head_bytes;
+	s->ng = NULL;
 	if (nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt) != 0)
 		goto out;
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
@@ -242,27 +240,35 @@ int h2_start(struct conn *c)
 	if (nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) != 0 ||
 	    nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0, AL_H2_CONN_WINDOW) != 0)
 		goto out;
-	uv_timer_init(&c->w->loop, &s->kick);
-	s->kick.data = s;
-	c->h2 = s;
-	s = NULL;
-	conn_set_state(c, CS_H2);
 	rc = 0;
 out:
 	if (cb)
 		nghttp2_session_callbacks_del(cb);
 	if (opt)
 		nghttp2_option_del(opt);
-	if (s) {
-		if (s->ng)
-			nghttp2_session_del(s->ng);
-		free(s);
-	}
-	if (rc == 0) {
-		conn_h2_idle(c, true);
-		h2sess_flush(c->h2);
+	if (rc < 0 && s->ng) {
+		nghttp2_session_del(s->ng);
+		s->ng = NULL;
 	}
 	return rc;
+}
+
+int h2_start(struct conn *c)
+{
+	struct h2sess *s = xcalloc(1, sizeof *s);
+	s->c = c;
+	s->max_head = c->w->px->cfg->max_head_bytes;
+	if (h2_session_new(s) < 0) {
+		free(s);
+		return AL_EUNAVAIL;
+	}
+	uv_timer_init(&c->w->loop, &s->kick);
+	s->kick.data = s;
+	c->h2 = s;
+	conn_set_state(c, CS_H2);
+	conn_h2_idle(c, true);
+	h2sess_flush(s);
+	return 0;
 }
 
 void h2_free(struct conn *c, bool revoked)

@@ -428,7 +428,7 @@ struct h2s *h2stream_new(struct h2sess *s, int32_t id)
 {
 	struct h2s *st = xcalloc(1, sizeof *st);
 	st->io.ops = &stream_ops;
-	st->io.loop = s->c->io->loop;
+	st->io.loop = s->c ? s->c->io->loop : NULL;   /* no connection: the fuzz target */
 	st->sess = s;
 	st->id = id;
 	st->next = s->streams;

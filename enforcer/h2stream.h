@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/error.h"
 #include "enforcer/http.h"
 #include "enforcer/io.h"
 #include "enforcer/reqhead.h"
@@ -95,6 +96,10 @@ bool h2stream_pump(struct h2s *st);
 /* The session is gone: the stream conn gets an error and st is detached. */
 void h2stream_detach(struct h2s *st, bool revoked);
 void h2stream_free(struct h2s *st);
+
+/* The nghttp2 server session of s (s->max_head set; s->c may be NULL in
+ * the fuzz target): callbacks, airlock's caps, our SETTINGS queued. */
+int h2_session_new(struct h2sess *s) AL_MUST_CHECK;
 
 /* h2stream.c -> h2.c */
 void h2sess_flush(struct h2sess *s);
