@@ -199,53 +199,7 @@ void conn_finish(struct conn *c)
 	close_after_flush(c);
 }
 
-/* ---- the decision log ---- */
-
-void conn_log(struct conn *c)
-{
-	struct decision *d = &c->d;
-	if (c->logged || !d->verdict)
-		return;
-	c->logged = true;
-	long long ms = (long long)(time_mono_ms() - (int64_t)d->start_ms);
-	log_decision(d->verdict,
-		     KV_S("client", d->client[0] ? d->client : NULL),
-		     KV_S("method", d->method[0] ? d->method : NULL),
-		     KV_S("scheme", d->scheme),
-		     KV_S("host", d->host[0] ? d->host : NULL),
-		     d->port ? KV_I("port", d->port) : KV_S("port", NULL),
-		     KV_S("path", d->path[0] ? d->path : NULL),
-		     KV_S("mode", config_mode_name(cfg_of(c)->mode)),
-		     d->rule ? KV_I("rule", d->rule) : KV_S("rule", NULL),
-		     KV_S("inject", d->inject),
-		     KV_S("reason", d->reason),
-		     d->status ? KV_I("status", d->status) : KV_S("status", NULL),
-		     KV_I("bytes_up", d->bytes_up),
-		     KV_I("bytes_down", d->bytes_down),
-		     KV_I("ms", ms),
-		     d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL),
-		     KV_S("via", c->socks ? "socks5" : c->stream ? "h2" : NULL));
-}
-
 /* ---- answers of our own ---- */
-
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200: return "Connection established";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 405: return "Method Not Allowed";
-	case 407: return "Proxy Authentication Required";
-	case 408: return "Request Timeout";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Error";
-	}
-}
 
 static void reply_send(struct conn *c, int status, const char *reason, const char *extra, const char *ctype,
 		       const char *body, size_t blen, bool keep);
@@ -262,7 +216,7 @@ void conn_reply(struct conn *c, int status, const char *reason, const char *extr
 		if (e >= 0 && http_list_has(http_value(&c->req, (size_t)e), c->req.hdrs[e].vlen, "100-continue"))
 			keep = false;
 	}
-	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", status_text(status), reason);
+	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", conn_status_text(status), reason);
 	reply_send(c, status, reason, extra, "text/plain; charset=utf-8", body, (size_t)blen, keep);
 }
 
@@ -284,14 +238,24 @@ static void reply_send(struct conn *c, int status, const char *reason, const cha
 {
 	char head[1024];
 	bool is_head = c->req.phase != MSG_IDLE && c->req.p.method == HTTP_HEAD;
+	int grpc = conn_grpc_code(c, status);
 	/* the client half-closed while we decided: this is its last answer */
 	if (c->peer_eof)
 		keep = false;
-	int hlen = snprintf(head, sizeof head,
-			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-			    "Content-Length: %zu\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
-			    status, status_text(status), ctype, blen, reason, extra ? extra : "",
-			    keep ? "" : "Connection: close\r\n");
+	int hlen;
+	if (grpc >= 0) {
+		hlen = snprintf(head, sizeof head,
+				"HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\nGrpc-Status: %d\r\n"
+				"Grpc-Message: airlock: %s\r\nContent-Length: 0\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
+				grpc, reason, reason, extra ? extra : "", keep ? "" : "Connection: close\r\n");
+		blen = 0;
+	} else {
+		hlen = snprintf(head, sizeof head,
+				"HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+				"Content-Length: %zu\r\nX-Airlock-Reason: %s\r\n%s%s\r\n",
+				status, conn_status_text(status), ctype, blen, reason, extra ? extra : "",
+				keep ? "" : "Connection: close\r\n");
+	}
 	if (hlen < 0 || (size_t)hlen >= sizeof head)
 		hlen = 0;
 	if (io_write(c->io, head, (size_t)hlen) == 0 && !is_head && blen)

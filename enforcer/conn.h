@@ -165,8 +165,14 @@ void conn_reply(struct conn *c, int status, const char *reason, const char *extr
  * Cache-Control: no-store). */
 void conn_reply_body(struct conn *c, int status, const char *reason, const char *ctype, const char *body,
 		     size_t blen, bool keep);
-/* Log c->d once (verdict, status and reason as set). */
+/* Log c->d once (verdict, status and reason as set): conn_answer.c. */
 void conn_log(struct conn *c);
+/* The reason phrase airlock writes for its own answers. */
+const char *conn_status_text(int status);
+/* A refusal of a gRPC call on an HTTP/2 stream is answered as gRPC
+ * reports errors (grpc-status, trailers-only): the code for status, or -1
+ * when c's request is not a gRPC call on a stream conn. */
+int conn_grpc_code(const struct conn *c, int status);
 /* The current exchange is over: next request (keep) or close. */
 void conn_exchange_done(struct conn *c, bool keep);
 /* Re-evaluate whether to read from the client and parse buffered bytes. */

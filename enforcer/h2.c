@@ -189,6 +189,13 @@ void h2_read(struct conn *c, const char *buf, size_t n)
 		s->dead = true;
 		(void)nghttp2_session_terminate_session(s->ng, rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM
 											: NGHTTP2_PROTOCOL_ERROR);
+		/* the GOAWAY goes behind what is queued (when it fits), then the
+		 * connection closes: a peer that floods and never reads must not
+		 * hold it open on the idle timer */
+		h2sess_flush(s);
+		if (c->state == CS_H2)
+			conn_finish(c);
+		return;
 	}
 	pump(s);
 	h2sess_flush(s);

@@ -231,7 +231,11 @@ static int resp_on_head(void *arg)
 		nv[n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)http_value(m, i), m->hdrs[i].nlen,
 					m->hdrs[i].vlen, NGHTTP2_NV_FLAG_NONE };
 	}
-	bool no_body = st->head_req || status == 204 || status == 304;
+	/* no DATA for an answer that has none: its HEADERS end the stream
+	 * (gRPC's trailers-only answers are this) */
+	long cl = http_find(m, "content-length", 0);
+	bool no_body = st->head_req || status == 204 || status == 304 ||
+		       (cl >= 0 && m->hdrs[cl].vlen == 1 && http_value(m, (size_t)cl)[0] == '0');
 	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = read_cb };
 	int rc = nghttp2_submit_response(st->sess->ng, st->id, nv, n, no_body ? NULL : &prd);
 	free(nv);
@@ -273,6 +277,31 @@ static void resume(struct h2s *st)
 	}
 }
 
+/* The answer's trailers (the stream conn passed the origin's on, parsed
+ * and checked by http.c) end the stream instead of the last DATA frame. */
+static void trailers(struct h2s *st, uint32_t *flags)
+{
+	struct http_msg *m = &st->resp;
+	if (!m->tlen)
+		return;
+	nghttp2_nv nv[64];
+	size_t n = 0, i = 0;
+	while (i < m->tlen && n < sizeof nv / sizeof nv[0]) {
+		char *name = m->trailers + i;
+		char *colon = memchr(name, ':', m->tlen - i);
+		char *eol = colon ? memchr(colon, '\r', m->tlen - (size_t)(colon - m->trailers)) : NULL;
+		if (!eol)
+			break;
+		for (char *k = name; k < colon; k++)
+			*k = (char)tolower((unsigned char)*k);
+		nv[n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)colon + 2, (size_t)(colon - name),
+					(size_t)(eol - colon - 2), NGHTTP2_NV_FLAG_NONE };
+		i = (size_t)(eol - m->trailers) + 2;
+	}
+	if (n && nghttp2_submit_trailer(st->sess->ng, st->id, nv, n) == 0)
+		*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+}
+
 /* nghttp2 asks for DATA as the sandbox's window allows: what waits in
  * `out`, or the end of the stream, or "later" (resume_data when more comes). */
 static ssize_t read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
@@ -286,6 +315,7 @@ static ssize_t read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len
 	if (have == 0) {
 		if (st->resp_end) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			trailers(st, flags);
 			return 0;
 		}
 		st->deferred = true;
@@ -297,8 +327,10 @@ static ssize_t read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len
 	st->outoff += n;
 	if (st->outoff == st->outlen) {
 		st->outoff = st->outlen = 0;
-		if (st->resp_end)
+		if (st->resp_end) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			trailers(st, flags);
+		}
 	}
 	if (high && st->outlen - st->outoff < IO_LOW_WATER)
 		st->drain_due = true;
@@ -322,6 +354,7 @@ static int s_write(struct io *io, const void *buf, size_t n)
 		return AL_EIO;
 	if (!st->resp_init) {
 		http_msg_init(&st->resp, false, RESP_HEAD_MAX, RESP_HEADERS_MAX, &resp_cb, st);
+		st->resp.keep_trailers = true;
 		st->resp_init = true;
 	}
 	const char *p = buf;

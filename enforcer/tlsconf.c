@@ -226,7 +226,7 @@ out:
 }
 
 int
-tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred, const char *sni_host)
+tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred, const char *sni_host, bool h2)
 {
 	gnutls_session_t session = NULL;
 	unsigned char addr[16];
@@ -252,7 +252,7 @@ tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cre
 		goto out;
 	if (gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
 		goto out;
-	if (gnutls_alpn_set_protocols(session, &alpn_http11, 1, 0) < 0)
+	if (gnutls_alpn_set_protocols(session, h2 ? alpn_h2_http11 : &alpn_http11, h2 ? 2 : 1, 0) < 0)
 		goto out;
 	/* RFC 6066: no SNI for an address. */
 	if (!is_ip && gnutls_server_name_set(session, GNUTLS_NAME_DNS, sni_host, strlen(sni_host)) < 0)

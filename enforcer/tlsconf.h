@@ -63,12 +63,13 @@ int tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t
 /* A client session toward an upstream: SNI for DNS names only (never for an
  * IP literal, RFC 6066 §3), the certificate verified during the handshake
  * for sni_host (a canonical host: DNS name, or IP literal without brackets,
- * checked against iPAddress SANs; AL_EINVAL otherwise), ALPN http/1.1.
+ * checked against iPAddress SANs; AL_EINVAL otherwise), ALPN h2 and
+ * http/1.1 with h2 set (the origin picks; h2up.h), http/1.1 alone without.
  * sni_host must stay valid and unchanged for the session's whole life:
  * gnutls_session_set_verify_cert() keeps the pointer, not a copy (keep the
  * connection's canonical host string until gnutls_deinit). */
 int tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred,
-			   const char *sni_host) AL_MUST_CHECK;
+			   const char *sni_host, bool h2) AL_MUST_CHECK;
 
 /* Upstream session resumption: a bounded store of the newest session data
  * per host:port, so that a new upstream connection to a host we spoke to

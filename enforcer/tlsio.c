@@ -375,13 +375,13 @@ int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, bool h
 }
 
 int tlsio_client(struct io *lower, gnutls_certificate_credentials_t cred, const char *host,
-		 struct tlsconf_resume *resume, uint16_t port, struct io **out)
+		 struct tlsconf_resume *resume, uint16_t port, bool h2, struct io **out)
 {
 	gnutls_session_t s;
 	/* the session keeps a pointer to the name: give it the io's own copy */
 	struct io_tls *t = xcalloc(1, sizeof *t);
 	snprintf(t->host, sizeof t->host, "%s", host);
-	if (!cred || tlsconf_client_session(&s, cred, t->host) < 0) {
+	if (!cred || tlsconf_client_session(&s, cred, t->host, h2) < 0) {
 		free(t);
 		return AL_ECRYPTO;
 	}

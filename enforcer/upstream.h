@@ -76,6 +76,9 @@ struct upstream {
 	bool tls;                     /* our TLS to the origin (interception) */
 	bool resume_stored;           /* its TLS session ticket is kept for the next connection */
 	bool paused;                  /* reads stopped while the sandbox side is congested */
+	/* offer only http/1.1 to the origin and never use an HTTP/2 one
+	 * (h2up.h): set by forward.c for a WebSocket upgrade */
+	bool h1_only;
 	struct resolve_req *rr;
 	struct sockaddr_storage addrs[RESOLVE_ADDRS_MAX];
 	size_t naddrs, next;

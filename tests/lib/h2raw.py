@@ -166,18 +166,22 @@ class H2Raw:
 
     def drain_raw(self, timeout=20.0):
         """Read until the server closes, counting frames by header only
-        (a flood's answers are many): (PING acks, GOAWAY code or None)."""
+        (a flood's answers are many): (PING acks, GOAWAY code or None,
+        closed by the server)."""
         data = bytearray(self.buf)
         end = time.monotonic() + timeout
         self.s.settimeout(2)
+        closed = False
         while time.monotonic() < end:
             try:
                 chunk = self.s.recv(1 << 20)
             except (socket.timeout, TimeoutError):
                 continue
             except OSError:
+                closed = True
                 break
             if not chunk:
+                closed = True
                 break
             data += chunk
         acks, goaway, i = 0, None, 0
@@ -189,7 +193,7 @@ class H2Raw:
             elif typ == 7 and i + 17 <= len(data):
                 goaway = ERRORS.get(int.from_bytes(data[i + 13:i + 17], "big"))
             i += 9 + length
-        return acks, goaway
+        return acks, goaway, closed
 
     def done(self, sid):
         st = self.streams.get(sid)

@@ -54,7 +54,7 @@ connect_once(gnutls_certificate_credentials_t server_cred, const struct client_o
 					     strlen(o->verify_host)) == 0);
 		gnutls_session_set_verify_cert(cl.s, o->verify_host, 0);
 		CHECK(gnutls_alpn_set_protocols(cl.s, o->alpn, o->nalpn, 0) == 0);
-	} else if (tlsconf_client_session(&cl.s, trust, o->verify_host) < 0) {
+	} else if (tlsconf_client_session(&cl.s, trust, o->verify_host, false) < 0) {
 		gnutls_deinit(sv.s);
 		return r;
 	}
@@ -172,7 +172,7 @@ resume_once(gnutls_certificate_credentials_t cred, struct tlsconf_resume *store,
 
 	if (tlsconf_server_session(&sv.s, cred, false) < 0)
 		return rc;
-	if (tlsconf_client_session(&cl.s, trust, host) < 0) {
+	if (tlsconf_client_session(&cl.s, trust, host, false) < 0) {
 		gnutls_deinit(sv.s);
 		return rc;
 	}
@@ -234,8 +234,8 @@ test_upstream_cred(void)
 	{
 		gnutls_session_t s = NULL;
 
-		CHECK(tlsconf_client_session(&s, trust, "") == AL_EINVAL && !s);
-		CHECK(tlsconf_client_session(&s, trust, "[::1]") == AL_EINVAL && !s);
+		CHECK(tlsconf_client_session(&s, trust, "", false) == AL_EINVAL && !s);
+		CHECK(tlsconf_client_session(&s, trust, "[::1]", false) == AL_EINVAL && !s);
 	}
 }
 
