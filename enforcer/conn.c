@@ -716,6 +716,7 @@ struct conn *conn_new_stream(struct conn *parent, struct io *io)
 	c->io = io;
 	c->tls = true;
 	c->stream = true;
+	c->socks = parent->socks;   /* the decision line says how it came: via=socks5 wins over h2 */
 	c->who = parent->who;
 	snprintf(c->src, sizeof c->src, "%s", parent->src);
 	c->state = CS_HEAD;

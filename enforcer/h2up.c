@@ -32,6 +32,7 @@ struct h2up {
 	bool dead;                    /* GOAWAY, error or EOF: no new stream */
 	bool reading;
 	bool closed;
+	int depth;                    /* inside our callbacks: freed when the last returns */
 	/* the exchange under way */
 	int32_t sid;                  /* 0: none */
 	int32_t csid;                 /* the stream whose DATA waits in resp */
@@ -51,6 +52,8 @@ struct h2up {
 
 static void flush(struct h2up *u);
 static void deliver(struct h2up *u);
+static void enter(struct h2up *u);
+static void leave(struct h2up *u);
 
 /* ---- the request, from forward.c ---- */
 
@@ -346,6 +349,7 @@ static void maybe_drain(struct h2up *u)
 static void on_lower_read(void *arg, const char *buf, size_t n)
 {
 	struct h2up *u = arg;
+	enter(u);
 	u->busy++;
 	ssize_t rv = nghttp2_session_mem_recv(u->ng, (const uint8_t *)buf, n);
 	u->busy--;
@@ -353,36 +357,43 @@ static void on_lower_read(void *arg, const char *buf, size_t n)
 		u->dead = true;
 		if (u->io.h)
 			u->io.h->on_error(u->io.arg, AL_EPROTO);
-		return;
+	} else {
+		flush(u);
+		deliver(u);
+		if (!u->closed)
+			maybe_drain(u);
 	}
-	flush(u);
-	deliver(u);
-	if (!u->closed)
-		maybe_drain(u);
+	leave(u);
 }
 
 static void on_lower_eof(void *arg)
 {
 	struct h2up *u = arg;
+	enter(u);
 	u->dead = true;
 	if (u->io.h)
 		u->io.h->on_eof(u->io.arg);
+	leave(u);
 }
 
 static void on_lower_error(void *arg, int err)
 {
 	struct h2up *u = arg;
+	enter(u);
 	u->dead = true;
 	if (u->io.h)
 		u->io.h->on_error(u->io.arg, err);
+	leave(u);
 }
 
 static void on_lower_drain(void *arg)
 {
 	struct h2up *u = arg;
+	enter(u);
 	flush(u);
 	u->want_drain = true;   /* the stream below drained: forward.c looks again */
 	maybe_drain(u);
+	leave(u);
 }
 
 static const struct io_handler lower_h = {
@@ -391,6 +402,20 @@ static const struct io_handler lower_h = {
 	.on_error = on_lower_error,
 	.on_drain = on_lower_drain,
 };
+
+static void h2up_free(struct h2up *u);
+
+/* Around every call out of here: the handler may close us meanwhile. */
+static void enter(struct h2up *u)
+{
+	u->depth++;
+}
+
+static void leave(struct h2up *u)
+{
+	if (--u->depth == 0 && u->closed)
+		h2up_free(u);
+}
 
 /* ---- the io the upstream code sees ---- */
 
@@ -425,17 +450,22 @@ static int u_write(struct io *io, const void *buf, size_t n)
 			return AL_EIO;   /* a second request before the answer: never pipelined */
 		}
 	}
+	enter(u);
 	flush(u);
-	if (u_queued(&u->io) > IO_HIGH_WATER)
+	if (!u->closed && u_queued(&u->io) > IO_HIGH_WATER)
 		u->want_drain = true;
-	return 0;
+	int rc = u->closed ? AL_EIO : 0;
+	leave(u);
+	return rc;
 }
 
 static void u_read_start(struct io *io)
 {
 	struct h2up *u = (struct h2up *)io;
 	u->reading = true;
+	enter(u);
 	deliver(u);
+	leave(u);
 }
 
 static void u_read_stop(struct io *io)
@@ -468,6 +498,12 @@ static void u_close(struct io *io)
 	u->ng = NULL;
 	io_set_handler(u->lower, NULL, NULL);
 	io_close(u->lower);
+	if (u->depth == 0)
+		h2up_free(u);
+}
+
+static void h2up_free(struct h2up *u)
+{
 	if (u->req_init)
 		http_msg_free(&u->req);
 	if (u->body)

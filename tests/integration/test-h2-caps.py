@@ -154,7 +154,7 @@ def main():
                 sent += 10000
         except OSError:
             pass
-        acks, goaway, closed = c.drain_raw()
+        acks, goaway, closed = c.drain_raw(timeout=40)
         # nghttp2 ends the session past the unsent-ack cap (GOAWAY
         # ENHANCE_YOUR_CALM when it can still be written), or the enforcer
         # stopped reading what it cannot answer and the connection ends on

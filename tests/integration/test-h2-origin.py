@@ -61,8 +61,9 @@ def main():
                                     "--data-binary", "@" + up, base + "/up"], capture_output=True, timeout=60)
                 h.check(hashlib.sha256(r.stdout).digest() == hashlib.sha256(blob[::-1]).digest(),
                         "%s: 3 MiB upload echoed back whole (%d bytes)" % (ver, len(r.stdout)))
-            ds = [d for d in pt.decisions(al) if d.get("host") == "origin.test"]
-            h.check_eq(len([d for d in ds if d["verdict"] == "allow"]), 6, "one allow line per request")
+            allows = lambda: [d for d in pt.decisions(al) if d.get("host") == "origin.test" and d["verdict"] == "allow"]
+            h.wait_for(lambda: len(allows()) >= 6, timeout=5, what="the decision lines")
+            h.check_eq(len(allows()), 6, "one allow line per request")
             al.check_alive()
     finally:
         srv.terminate()
