@@ -69,6 +69,26 @@
 #define AL_DECISIONS_FOLLOWERS 16                    /* GET /decisions?follow=1 streams at once */
 #define AL_STATS_SERIES_MAX    16384                 /* (client, verdict, reason) series in one stats frame, and kept */
 
+/* HTTP/2 toward the sandbox inside an intercepted tunnel (enforcer/h2.c).
+ * Each stream is a request with its own upstream connection, so the stream
+ * cap is also how many upstream connections one sandbox connection may
+ * hold. The others bound what nghttp2 accepts before a connection error:
+ * HPACK's dynamic table (SETTINGS_HEADER_TABLE_SIZE), CONTINUATION frames
+ * per header block (CVE-2024-27316), the rapid-reset token bucket
+ * (CVE-2023-44487: a burst, then this many resets per second), entries in
+ * one SETTINGS frame, and SETTINGS/PING acknowledgements queued unsent (a
+ * flood that never reads its acks). The header list is the request head
+ * cap (--max-head-bytes, 431), as for HTTP/1.1. */
+#define AL_H2_MAX_STREAMS      100                   /* concurrent per connection: REFUSED_STREAM */
+#define AL_H2_HPACK_TABLE_MAX  4096                  /* bytes, the RFC 9113 default */
+#define AL_H2_MAX_CONTINUATIONS 8                    /* CONTINUATION frames in one header block */
+#define AL_H2_RESET_BURST      200                   /* stream resets at once ... */
+#define AL_H2_RESET_RATE       33                    /* ... then per second: GOAWAY past them */
+#define AL_H2_MAX_SETTINGS     32                    /* entries in one SETTINGS frame */
+#define AL_H2_MAX_OUTBOUND_ACK 1000                  /* unsent SETTINGS/PING acks: GOAWAY */
+#define AL_H2_STREAM_WINDOW    (256 * 1024)          /* a stream's receive window (request body in flight) */
+#define AL_H2_CONN_WINDOW      (4 * 1024 * 1024)     /* the connection's */
+
 /* SOCKS5 on the plain listener (enforcer/socks5.c): the three negotiation
  * messages together are at most 257 + 513 + 262 bytes (RFC 1928, 1929);
  * bytes a client sends behind its request, before the answer, are held up

@@ -18,6 +18,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "enforcer/h2.h"
 #include "enforcer/policy.h"
 #include "enforcer/proxyauth.h"
 #include "enforcer/socks5io.h"
@@ -39,7 +40,7 @@ static const struct config *cfg_of(const struct conn *c)
 
 static const char *const state_names[CS_NSTATES] = {
 	[CS_HEAD] = "head",     [CS_WAIT] = "wait",   [CS_BODY] = "body",     [CS_DISCARD] = "discard",
-	[CS_TUNNEL] = "tunnel", [CS_DRAIN] = "drain", [CS_CLOSED] = "closed",
+	[CS_TUNNEL] = "tunnel", [CS_DRAIN] = "drain", [CS_CLOSED] = "closed",   [CS_H2] = "h2",
 };
 
 /* The diagram of conn.h, row by row: where each state may go. */
@@ -47,13 +48,14 @@ static const char *const state_names[CS_NSTATES] = {
 #define ENDS (TO(CS_DRAIN) | TO(CS_CLOSED))
 static const unsigned moves[CS_NSTATES] = {
 	/* HEAD -> HEAD: a CONNECT refused at once (its next request follows) */
-	[CS_HEAD] = TO(CS_HEAD) | TO(CS_WAIT) | TO(CS_DISCARD) | ENDS,
+	[CS_HEAD] = TO(CS_HEAD) | TO(CS_WAIT) | TO(CS_DISCARD) | TO(CS_H2) | ENDS,
 	[CS_WAIT] = TO(CS_HEAD) | TO(CS_BODY) | TO(CS_DISCARD) | TO(CS_TUNNEL) | ENDS,
 	[CS_BODY] = TO(CS_HEAD) | TO(CS_TUNNEL) | ENDS,
 	[CS_DISCARD] = TO(CS_HEAD) | ENDS,
 	[CS_TUNNEL] = ENDS,
 	[CS_DRAIN] = TO(CS_CLOSED),
 	[CS_CLOSED] = 0,
+	[CS_H2] = ENDS,
 };
 
 const char *conn_state_name(enum conn_state st)
@@ -121,17 +123,22 @@ void conn_abort(struct conn *c)
 		connlimit_release(c->w->px->per_client, c->counted);
 		c->counted[0] = '\0';
 	}
-	if (c->preauth)
-		preauth_release(c->w->px, c->src);
-	else
-		atomic_fetch_sub(&c->w->px->nconns, 1);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		c->w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->next = c->prev = NULL;
+	if (c->stream) {
+		/* counted nowhere, listed nowhere: its session holds it */
+	} else {
+		if (c->preauth)
+			preauth_release(c->w->px, c->src);
+		else
+			atomic_fetch_sub(&c->w->px->nconns, 1);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			c->w->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		c->next = c->prev = NULL;
+	}
+	h2_free(c, false);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&c->up.timer, on_handle_closed);
 	io_close(c->io);
@@ -192,36 +199,7 @@ void conn_finish(struct conn *c)
 	close_after_flush(c);
 }
 
-/* ---- the decision log ---- */
-
-void conn_log(struct conn *c)
-{
-	if (c->logged || !c->d.verdict)
-		return;
-	c->logged = true;
-	decision_emit(c->w, &c->d, config_mode_name(cfg_of(c)->mode), c->peer[0] ? c->peer : NULL,
-		      c->socks ? "socks5" : NULL);
-}
-
 /* ---- answers of our own ---- */
-
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200: return "Connection established";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 405: return "Method Not Allowed";
-	case 407: return "Proxy Authentication Required";
-	case 408: return "Request Timeout";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Error";
-	}
-}
 
 static void reply_send(struct conn *c, int status, const char *reason, const char *extra, const char *ctype,
 		       const char *body, size_t blen, bool keep);
@@ -238,7 +216,7 @@ void conn_reply(struct conn *c, int status, const char *reason, const char *extr
 		if (e >= 0 && http_list_has(http_value(&c->req, (size_t)e), c->req.hdrs[e].vlen, "100-continue"))
 			keep = false;
 	}
-	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", status_text(status), reason);
+	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", conn_status_text(status), reason);
 	reply_send(c, status, reason, extra, "text/plain; charset=utf-8", body, (size_t)blen, keep);
 }
 
@@ -260,16 +238,27 @@ static void reply_send(struct conn *c, int status, const char *reason, const cha
 {
 	char head[1024], req[REQID_LEN + 1];
 	bool is_head = c->req.phase != MSG_IDLE && c->req.p.method == HTTP_HEAD;
+	int grpc = conn_grpc_code(c, status);
 	/* the client half-closed while we decided: this is its last answer */
 	if (c->peer_eof)
 		keep = false;
 	/* the id of this answer's decision line: a sandbox's error is found in the log by it */
 	reqid_format(decision_req(&c->d), req);
-	int hlen = snprintf(head, sizeof head,
-			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-			    "Content-Length: %zu\r\nX-Airlock-Reason: %s\r\nX-Airlock-Request-Id: %s\r\n%s%s\r\n",
-			    status, status_text(status), ctype, blen, reason, req, extra ? extra : "",
-			    keep ? "" : "Connection: close\r\n");
+	int hlen;
+	if (grpc >= 0) {
+		hlen = snprintf(head, sizeof head,
+				"HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\nGrpc-Status: %d\r\n"
+				"Grpc-Message: airlock: %s\r\nContent-Length: 0\r\nX-Airlock-Reason: %s\r\n"
+				"X-Airlock-Request-Id: %s\r\n%s%s\r\n",
+				grpc, reason, reason, req, extra ? extra : "", keep ? "" : "Connection: close\r\n");
+		blen = 0;
+	} else {
+		hlen = snprintf(head, sizeof head,
+				"HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+				"Content-Length: %zu\r\nX-Airlock-Reason: %s\r\nX-Airlock-Request-Id: %s\r\n%s%s\r\n",
+				status, conn_status_text(status), ctype, blen, reason, req, extra ? extra : "",
+				keep ? "" : "Connection: close\r\n");
+	}
 	if (hlen < 0 || (size_t)hlen >= sizeof head)
 		hlen = 0;
 	if (io_write(c->io, head, (size_t)hlen) == 0 && !is_head && blen)
@@ -531,6 +520,14 @@ static void update_reading(struct conn *c)
 	 * reads (and drops) until the client's FIN: close_after_flush() */
 	if (c->state == CS_TUNNEL || conn_ending(c))
 		return;
+	if (c->state == CS_H2) {
+		/* nghttp2 takes every byte as it comes: its windows and caps
+		 * bound what the sandbox may send */
+		if (!c->reading)
+			io_read_start(c->io);
+		c->reading = true;
+		return;
+	}
 	/* While a request is decided or answered, keep reading (into the bounded
 	 * buffer, unparsed): a pipelined request waits there, and the socket is
 	 * not switched off and on again for every request. Only a congested
@@ -582,6 +579,10 @@ static void on_read(void *arg, const char *buf, size_t n)
 	struct conn *c = arg;
 	if (conn_ending(c))
 		return;   /* draining: what the client still sends is dropped */
+	if (c->state == CS_H2) {
+		h2_read(c, buf, n);
+		return;
+	}
 	if (c->state == CS_TUNNEL) {
 		tunnel_client_read(c, buf, n);
 		return;
@@ -618,6 +619,12 @@ static void on_eof(void *arg)
 		tunnel_client_eof(c);
 		return;
 	}
+	if (c->state == CS_H2) {
+		/* the sandbox is done sending: whatever its streams still await
+		 * could not be asked for again; they end with the connection */
+		conn_abort(c);
+		return;
+	}
 	c->reading = false;
 	if (c->state == CS_WAIT || (c->state == CS_BODY && forward_req_sent(c))) {
 		c->peer_eof = true;   /* half-closed: answer, then close */
@@ -652,6 +659,8 @@ static void on_drain(void *arg)
 	}
 	if (c->state == CS_TUNNEL)
 		tunnel_client_drain(c);
+	else if (c->state == CS_H2)
+		h2_drain(c);
 	else if (c->state == CS_BODY)
 		forward_client_drain(c);
 }
@@ -689,7 +698,42 @@ void conn_revoke(struct conn *c, const char *why)
 		c->d.reason = why;
 	/* opened for an instance that is gone: closed, never parked */
 	upstream_close(c);
+	h2_free(c, true);
 	conn_abort(c);
+}
+
+void conn_h2_idle(struct conn *c, bool idle)
+{
+	if (idle && c->tkind != T_IDLE)
+		timer_arm(c, T_IDLE, cfg_of(c)->idle_timeout_ms);
+	else if (!idle && c->tkind != T_NONE)
+		timer_stop(c);
+}
+
+struct conn *conn_new_stream(struct conn *parent, struct io *io)
+{
+	struct worker *w = parent->w;
+	const struct config *cfg = w->px->cfg;
+	struct conn *c = xcalloc(1, sizeof *c);
+	c->w = w;
+	c->io = io;
+	c->tls = true;
+	c->stream = true;
+	c->socks = parent->socks;   /* the decision line says how it came: via=socks5 wins over h2 */
+	c->who = parent->who;
+	snprintf(c->src, sizeof c->src, "%s", parent->src);
+	snprintf(c->peer, sizeof c->peer, "%s", parent->peer);
+	c->state = CS_HEAD;
+	http_msg_init(&c->req, true, cfg->max_head_bytes, cfg->max_headers, &req_cb, c);
+	uv_timer_init(&w->loop, &c->timer);
+	c->timer.data = c;
+	upstream_init(c);
+	c->handles = 3;   /* timer, upstream timer, io */
+	mitm_share(c, parent);
+	io_set_handler(io, &client_h, c);
+	timer_arm(c, T_HEAD, cfg->head_timeout_ms);
+	update_reading(c);
+	return c;
 }
 
 void conn_new(struct worker *w, struct io *io, bool tls, const char *src, const char *peer)

@@ -19,6 +19,10 @@
  *    +-- from WAIT: a CONNECT refused; an intercepted CONNECT's TLS begins
  *    +-- from HEAD: a CONNECT refused at once
  *
+ *   HEAD --> H2    the intercepted TLS session picked ALPN h2: no more
+ *                  HTTP/1.1 heads; each stream is a stream conn (h2.h) of
+ *                  its own, which lives the diagram above from HEAD
+ *
  *   HEAD..TUNNEL   --> DRAIN   last answer queued: FIN sent, what the client
  *                              still sends dropped until its FIN or a grace timer
  *   any but CLOSED --> CLOSED  closed now (error, abort, end of DRAIN); freed
@@ -56,6 +60,7 @@ enum conn_state {
 	CS_DISCARD,   /* refused request: skipping its body, then the next request */
 	CS_TUNNEL,    /* CONNECT established or upgraded: bytes both ways */
 	CS_DRAIN,     /* last answer queued: waiting for the client's FIN, then closed */
+	CS_H2,        /* an HTTP/2 session (h2.c): its streams are stream conns */
 	CS_CLOSED,    /* closed: its handles are closing, then it is freed */
 	CS_NSTATES
 };
@@ -98,6 +103,12 @@ struct conn {
 	struct mitm *mitm;             /* intercepted CONNECT: inner requests (mitm.c) */
 	bool sniffed;                  /* the first bytes were looked at (SOCKS or HTTP) */
 	bool socks;                    /* came by SOCKS5: c->io is socks5io.c's filter */
+	struct h2sess *h2;             /* CS_H2: the HTTP/2 session (h2.c) */
+	/* A stream conn: one HTTP/2 stream of an intercepted connection
+	 * (c->io is the stream, h2stream.c). Not on the worker's list, not
+	 * counted in any connection cap (the session's stream cap bounds
+	 * them); it closes with its session. */
+	bool stream;
 };
 
 
@@ -116,6 +127,12 @@ static inline bool conn_ending(const struct conn *c)
  * already counted in the pre-auth budget under source key src; peer is its
  * address:port. */
 void conn_new(struct worker *w, struct io *io, bool tls, const char *src, const char *peer);
+/* A stream conn for one HTTP/2 stream of parent (CS_H2), reading the
+ * request that h2stream.c writes to io: same client instance, same
+ * intercepted target (mitm_share). */
+struct conn *conn_new_stream(struct conn *parent, struct io *io);
+/* CS_H2: no stream open (idle: the keep-alive timer runs) or some. */
+void conn_h2_idle(struct conn *c, bool idle);
 /* Close now (no further answer). */
 void conn_abort(struct conn *c);
 /* The client instance behind c is gone (deleted, or its token changed):
@@ -132,8 +149,14 @@ void conn_reply(struct conn *c, int status, const char *reason, const char *extr
  * Cache-Control: no-store). */
 void conn_reply_body(struct conn *c, int status, const char *reason, const char *ctype, const char *body,
 		     size_t blen, bool keep);
-/* Log c->d once (verdict, status and reason as set). */
+/* Log c->d once (verdict, status and reason as set): conn_answer.c. */
 void conn_log(struct conn *c);
+/* The reason phrase airlock writes for its own answers. */
+const char *conn_status_text(int status);
+/* A refusal of a gRPC call on an HTTP/2 stream is answered as gRPC
+ * reports errors (grpc-status, trailers-only): the code for status, or -1
+ * when c's request is not a gRPC call on a stream conn. */
+int conn_grpc_code(const struct conn *c, int status);
 /* The current exchange is over: next request (keep) or close. */
 void conn_exchange_done(struct conn *c, bool keep);
 /* Re-evaluate whether to read from the client and parse buffered bytes. */

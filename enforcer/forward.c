@@ -233,8 +233,24 @@ static int resp_on_complete(void *arg)
 			return HPE_USER;
 		c->d.scrubbed = c->x.scrub->count;
 	}
-	if (status != 101 && c->x.resp_chunked_out && client_write(c, CHUNK_LAST, sizeof CHUNK_LAST - 1) < 0)
-		return HPE_USER;
+	if (status != 101 && c->x.resp_chunked_out) {
+		/* the origin's trailers pass (gRPC's status is there), scrubbed
+		 * like the head when a secret was injected */
+		struct http_msg *m = &c->x.resp;
+		if (m->tlen) {
+			char *t = xmalloc(m->tlen);
+			memcpy(t, m->trailers, m->tlen);
+			if (c->x.scrub)
+				scrub_inplace(c->x.scrub, t, m->tlen);
+			int rc = client_write(c, "0\r\n", 3) < 0 || client_write(c, t, m->tlen) < 0 ||
+					 client_write(c, "\r\n", 2) < 0;
+			free(t);
+			if (rc)
+				return HPE_USER;
+		} else if (client_write(c, CHUNK_LAST, sizeof CHUNK_LAST - 1) < 0) {
+			return HPE_USER;
+		}
+	}
 	return HPE_PAUSED;
 }
 
@@ -485,6 +501,7 @@ static void exchange_begin(struct conn *c, bool reused)
 	x->client_keep = http_keep_alive(&c->req);
 	if (!x->resp_init) {
 		http_msg_init(&x->resp, false, RESP_HEAD_MAX, RESP_HEADERS_MAX, &resp_cb, c);
+		x->resp.keep_trailers = true;
 		x->resp_init = true;
 	} else {
 		http_msg_reset(&x->resp);
@@ -521,6 +538,7 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	reqhead_build(&b, &c->req, c->d.method, r);
 	x->ws = r->websocket;
 	x->oauth = r->inj && r->inj->oauth;
+	c->up.h1_only = r->websocket;
 	scrub_done(c);
 	if (r->inj) {
 		struct scrub *sc = xcalloc(1, sizeof *sc);

@@ -66,7 +66,16 @@ static int on_message_begin(llhttp_t *p)
 	m->in_value = false;
 	m->in_field = false;
 	m->trailer_bytes = 0;
+	m->tlen = 0;
+	m->tin_field = false;
 	return 0;
+}
+
+static void trailer_put(struct http_msg *m, const char *at, size_t n)
+{
+	xgrow(&m->trailers, &m->tcap, m->tlen + n, 256);
+	memcpy(m->trailers + m->tlen, at, n);
+	m->tlen += n;
 }
 
 static int span(struct http_msg *m, const char *at, size_t n)
@@ -74,7 +83,11 @@ static int span(struct http_msg *m, const char *at, size_t n)
 	if (m->phase != MSG_HEAD) {
 		/* trailers: not kept, but bounded like a head */
 		m->trailer_bytes += n;
-		return m->trailer_bytes > m->acap ? fail(m, 431, "head-too-large") : 0;
+		if (m->trailer_bytes > m->acap)
+			return fail(m, 431, "head-too-large");
+		if (m->keep_trailers)
+			trailer_put(m, at, n);
+		return 0;
 	}
 	return arena_put(m, at, n) ? 0 : fail(m, 431, "head-too-large");
 }
@@ -116,6 +129,10 @@ static int on_status_complete(llhttp_t *p)
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
 	struct http_msg *m = M(p);
+	if (m->phase != MSG_HEAD && !m->tin_field) {
+		m->tin_field = true;
+		m->tmark = m->tlen;
+	}
 	if (m->phase == MSG_HEAD && !m->in_field) {
 		/* first piece of a new field (a field may arrive in several reads) */
 		if (m->nhdrs >= m->max_hdrs)
@@ -133,11 +150,39 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 	return span(m, at, n);
 }
 
+static bool is_tchar(unsigned char c);
+
+/* A trailer field that frames, routes or belongs to one hop is never
+ * passed on (RFC 9110 6.5.1). */
+static bool trailer_refused(const char *n, size_t len)
+{
+	static const char *const names[] = { "content-length", "transfer-encoding", "host", "connection", "te",
+					     "trailer", "keep-alive", "upgrade", "authorization", "set-cookie" };
+	if (len >= 6 && strncasecmp(n, "proxy-", 6) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == len && strncasecmp(n, names[i], len) == 0)
+			return true;
+	return false;
+}
+
 static int on_header_field_complete(llhttp_t *p)
 {
 	struct http_msg *m = M(p);
-	if (m->phase != MSG_HEAD)
+	if (m->phase != MSG_HEAD) {
+		m->tin_field = false;
+		if (!m->keep_trailers)
+			return 0;
+		if (m->tlen == m->tmark)
+			return fail(m, 400, "bad-trailer");
+		for (size_t k = m->tmark; k < m->tlen; k++)
+			if (!is_tchar((unsigned char)m->trailers[k]))
+				return fail(m, 400, "bad-trailer");
+		m->tdrop = trailer_refused(m->trailers + m->tmark, m->tlen - m->tmark);
+		trailer_put(m, ": ", 2);
+		m->tval = m->tlen;
 		return 0;
+	}
 	if (!m->in_field)
 		return fail(m, 400, "bad-request");   /* empty field name */
 	m->in_field = false;
@@ -159,8 +204,20 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 static int on_header_value_complete(llhttp_t *p)
 {
 	struct http_msg *m = M(p);
-	if (m->phase != MSG_HEAD)
+	if (m->phase != MSG_HEAD) {
+		if (!m->keep_trailers)
+			return 0;
+		for (size_t k = m->tval; k < m->tlen; k++) {
+			unsigned char ch = (unsigned char)m->trailers[k];
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return fail(m, 400, "bad-trailer");
+		}
+		if (m->tdrop)
+			m->tlen = m->tmark;
+		else
+			trailer_put(m, "\r\n", 2);
 		return 0;
+	}
 	if (!m->in_value)
 		return fail(m, 400, "bad-request");
 	struct http_hdr *h = &m->hdrs[m->nhdrs];
@@ -319,6 +376,9 @@ void http_msg_init(struct http_msg *m, bool is_request, size_t max_head_bytes, s
 
 void http_msg_free(struct http_msg *m)
 {
+	free(m->trailers);
+	m->trailers = NULL;
+	m->tlen = m->tcap = 0;
 	free(m->arena);
 	free(m->hdrs);
 	m->arena = NULL;

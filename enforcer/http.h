@@ -52,6 +52,14 @@ struct http_msg {
 	bool in_field, in_value;
 	bool prev_cr, line_start;
 	size_t trailer_bytes;
+	/* trailers, kept when the owner asks (keep_trailers: responses that
+	 * are passed on, for gRPC's status) as "name: value\r\n" lines, names
+	 * tokens, values without control bytes, framing and hop-by-hop names
+	 * dropped; bounded like a head */
+	bool keep_trailers;
+	char *trailers;
+	size_t tlen, tcap, tmark, tval;
+	bool tin_field, tdrop;
 	/* error to answer with */
 	int err_status;             /* 400 or 431 */
 	const char *err_reason;     /* log reason: "bad-request", "head-too-large", ... */

@@ -148,7 +148,7 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	if (tls) {
 		struct io *t;
-		if (tlsio_server(io, px->tls_cred, &t) < 0) {
+		if (tlsio_server(io, px->tls_cred, false, &t) < 0) {
 			preauth_release(px, src);
 			io_close(io);
 			return;

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/h2.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
 #include "enforcer/mitm.h"
@@ -517,7 +518,7 @@ static void begin_tls(struct conn *c)
 	const char *early;
 	size_t n;
 	conn_take_input(c, &early, &n);
-	if (tlsio_server(c->io, leaf_cred(m->leaf), &tio) < 0) {
+	if (tlsio_server(c->io, leaf_cred(m->leaf), true, &tio) < 0) {
 		conn_abort(c);
 		return;
 	}
@@ -533,6 +534,27 @@ void mitm_handshake_done(struct conn *c)
 	/* the CONNECT itself leaves no line; each inner request will */
 	c->d.verdict = NULL;
 	c->d.reason = NULL;
+	if (c->state != CS_HEAD || !tlsconf_alpn_is_h2(tlsio_session(c->io)))
+		return;
+	/* HTTP/2: each stream dials (or takes from the pool) its own
+	 * upstream; the one dialled and verified for the CONNECT goes to the
+	 * pool for the first stream to take */
+	upstream_park_unused(c);
+	if (h2_start(c) < 0)
+		conn_abort(c);
+}
+
+void mitm_share(struct conn *c, const struct conn *parent)
+{
+	const struct mitm *p = parent->mitm;
+	struct mitm *m = xcalloc(1, sizeof *m);
+	snprintf(m->host, sizeof m->host, "%s", p->host);
+	m->kind = p->kind;
+	m->port = p->port;
+	m->connect_rule = p->connect_rule;
+	m->audit = p->audit;
+	m->audit_reason = p->audit_reason;
+	c->mitm = m;
 }
 
 static void on_upstream(struct conn *c, int status, const char *reason)

@@ -30,6 +30,9 @@ void mitm_request(struct conn *c);
 bool mitm_shim_host(const struct policy_client *cl, const char *host, uint16_t port);
 /* The sandbox's TLS handshake with our leaf is done. */
 void mitm_handshake_done(struct conn *c);
+/* A stream conn (h2.h) of the intercepted connection parent: the same
+ * target, rule and mode; no leaf (the TLS session is the parent's). */
+void mitm_share(struct conn *c, const struct conn *parent);
 void mitm_abort(struct conn *c);   /* conn closing: cancel a broker ask */
 void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */
 

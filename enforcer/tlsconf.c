@@ -16,6 +16,9 @@
 #include "enforcer/tlsconf.h"
 
 static const gnutls_datum_t alpn_http11 = { (unsigned char *)"http/1.1", 8 };
+/* h2 first: with server precedence a client offering both speaks h2 */
+static const gnutls_datum_t alpn_h2_http11[2] = { { (unsigned char *)"h2", 2 }, { (unsigned char *)"http/1.1", 8 } };
+static const gnutls_datum_t alpn_h2 = { (unsigned char *)"h2", 2 };
 
 /* Made once per process. The ticket key never leaves memory: a restart of
  * the enforcer only costs the sandboxes one full handshake each. GnuTLS
@@ -189,7 +192,7 @@ out:
 }
 
 int
-tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred)
+tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred, bool h2)
 {
 	gnutls_session_t session = NULL;
 	int err;
@@ -207,8 +210,9 @@ tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t cre
 	if (gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
 		goto out;
 	/* Only what we speak. Without GNUTLS_ALPN_MANDATORY a client that
-	 * offers no http/1.1 simply gets no ALPN answer. */
-	if (gnutls_alpn_set_protocols(session, &alpn_http11, 1, GNUTLS_ALPN_SERVER_PRECEDENCE) < 0)
+	 * offers neither simply gets no ALPN answer (and speaks HTTP/1.1). */
+	if (gnutls_alpn_set_protocols(session, h2 ? alpn_h2_http11 : &alpn_http11, h2 ? 2 : 1,
+				      GNUTLS_ALPN_SERVER_PRECEDENCE) < 0)
 		goto out;
 	if (gnutls_session_ticket_enable_server(session, &ticket_key) < 0)
 		goto out;
@@ -222,7 +226,7 @@ out:
 }
 
 int
-tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred, const char *sni_host)
+tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred, const char *sni_host, bool h2)
 {
 	gnutls_session_t session = NULL;
 	unsigned char addr[16];
@@ -248,7 +252,7 @@ tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cre
 		goto out;
 	if (gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred) < 0)
 		goto out;
-	if (gnutls_alpn_set_protocols(session, &alpn_http11, 1, 0) < 0)
+	if (gnutls_alpn_set_protocols(session, h2 ? alpn_h2_http11 : &alpn_http11, h2 ? 2 : 1, 0) < 0)
 		goto out;
 	/* RFC 6066: no SNI for an address. */
 	if (!is_ip && gnutls_server_name_set(session, GNUTLS_NAME_DNS, sni_host, strlen(sni_host)) < 0)
@@ -399,6 +403,16 @@ tlsconf_sni_check(gnutls_session_t s, const char *canon_host)
 	if (len != hlen || strncasecmp(name, canon_host, len) != 0)
 		return AL_EDENIED;
 	return 0;
+}
+
+bool
+tlsconf_alpn_is_h2(gnutls_session_t s)
+{
+	gnutls_datum_t p = { NULL, 0 };
+
+	if (gnutls_alpn_get_selected_protocol(s, &p) < 0)
+		return false;
+	return p.size == alpn_h2.size && memcmp(p.data, alpn_h2.data, p.size) == 0;
 }
 
 bool

@@ -49,11 +49,13 @@ int tlsconf_listener_cred(const struct ca *ca, const char *const *sans, size_t n
 int tlsconf_upstream_cred(const char *upstream_ca_file, gnutls_certificate_credentials_t *out) AL_MUST_CHECK;
 
 /* A server session toward a sandbox using cred (the listener's or a leaf's):
- * TLSCONF_PRIORITY, ALPN offering http/1.1 only (a client that offers
- * h2,http/1.1 lands on http/1.1; one that offers only h2 gets no ALPN, not a
- * failed handshake), session tickets under the process's ticket key so a
- * sandbox's second connection resumes instead of a full handshake. */
-int tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred) AL_MUST_CHECK;
+ * TLSCONF_PRIORITY, ALPN offering h2 then http/1.1 with h2 set (an
+ * intercepted tunnel: h2.c speaks it), http/1.1 only without (the :3129
+ * proxy listener: the proxy protocol is HTTP/1.1); a client that offers
+ * none of them gets no ALPN, not a failed handshake. Session tickets under
+ * the process's ticket key so a sandbox's second connection resumes
+ * instead of a full handshake. */
+int tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred, bool h2) AL_MUST_CHECK;
 /* Note for both session kinds: do not call gnutls_alpn_set_protocols() on
  * them again: GnuTLS 3.7.9 appends to the list already set, and the stale
  * entry it then sends breaks the handshake. */
@@ -61,12 +63,13 @@ int tlsconf_server_session(gnutls_session_t *s, gnutls_certificate_credentials_t
 /* A client session toward an upstream: SNI for DNS names only (never for an
  * IP literal, RFC 6066 §3), the certificate verified during the handshake
  * for sni_host (a canonical host: DNS name, or IP literal without brackets,
- * checked against iPAddress SANs; AL_EINVAL otherwise), ALPN http/1.1.
+ * checked against iPAddress SANs; AL_EINVAL otherwise), ALPN h2 and
+ * http/1.1 with h2 set (the origin picks; h2up.h), http/1.1 alone without.
  * sni_host must stay valid and unchanged for the session's whole life:
  * gnutls_session_set_verify_cert() keeps the pointer, not a copy (keep the
  * connection's canonical host string until gnutls_deinit). */
 int tlsconf_client_session(gnutls_session_t *s, gnutls_certificate_credentials_t cred,
-			   const char *sni_host) AL_MUST_CHECK;
+			   const char *sni_host, bool h2) AL_MUST_CHECK;
 
 /* Upstream session resumption: a bounded store of the newest session data
  * per host:port, so that a new upstream connection to a host we spoke to
@@ -91,6 +94,8 @@ void tlsconf_resume_store(struct tlsconf_resume *r, gnutls_session_t s, const ch
  * Compares case-insensitively and ignores one trailing dot. */
 int tlsconf_sni_check(gnutls_session_t s, const char *canon_host) AL_MUST_CHECK;
 
+/* True when the negotiated ALPN protocol is h2. */
+bool tlsconf_alpn_is_h2(gnutls_session_t s);
 /* True when the negotiated ALPN protocol is http/1.1 or none was negotiated. */
 bool tlsconf_alpn_is_http11(gnutls_session_t s);
 

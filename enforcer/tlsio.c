@@ -365,23 +365,23 @@ static struct io_tls *tls_wrap(struct io_tls *t, struct io *lower, gnutls_sessio
 	return t;
 }
 
-int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct io **out)
+int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, bool h2, struct io **out)
 {
 	gnutls_session_t s;
-	if (!cred || tlsconf_server_session(&s, cred) < 0)
+	if (!cred || tlsconf_server_session(&s, cred, h2) < 0)
 		return AL_ECRYPTO;
 	*out = &tls_wrap(xcalloc(1, sizeof(struct io_tls)), lower, s)->base;
 	return 0;
 }
 
 int tlsio_client(struct io *lower, gnutls_certificate_credentials_t cred, const char *host,
-		 struct tlsconf_resume *resume, uint16_t port, struct io **out)
+		 struct tlsconf_resume *resume, uint16_t port, bool h2, struct io **out)
 {
 	gnutls_session_t s;
 	/* the session keeps a pointer to the name: give it the io's own copy */
 	struct io_tls *t = xcalloc(1, sizeof *t);
 	snprintf(t->host, sizeof t->host, "%s", host);
-	if (!cred || tlsconf_client_session(&s, cred, t->host) < 0) {
+	if (!cred || tlsconf_client_session(&s, cred, t->host, h2) < 0) {
 		free(t);
 		return AL_ECRYPTO;
 	}

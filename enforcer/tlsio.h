@@ -11,16 +11,17 @@
 #include "enforcer/io.h"
 
 /* Server side over `lower` (which the new io owns from now on) with the
- * listener's credentials; the handshake runs as bytes arrive. */
-int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, struct io **out) AL_MUST_CHECK;
+ * listener's credentials; the handshake runs as bytes arrive; ALPN offers
+ * h2 as well when h2 is set (tlsconf_server_session). */
+int tlsio_server(struct io *lower, gnutls_certificate_credentials_t cred, bool h2, struct io **out) AL_MUST_CHECK;
 struct tlsconf_resume;
 /* Client side over `lower` (owned from now on; closed on failure) toward an
  * upstream: the certificate is verified for host (tlsconf_client_session),
  * the session resumed from `resume` when it holds one for host:port. The
  * ClientHello leaves at once; on_connect(0) reports the finished handshake,
- * on_error a failed one. */
+ * on_error a failed one. ALPN offers h2 too with h2 set. */
 int tlsio_client(struct io *lower, gnutls_certificate_credentials_t cred, const char *host,
-		 struct tlsconf_resume *resume, uint16_t port, struct io **out) AL_MUST_CHECK;
+		 struct tlsconf_resume *resume, uint16_t port, bool h2, struct io **out) AL_MUST_CHECK;
 /* Hand ciphertext that arrived before the TLS io existed (bytes the client
  * sent right behind its CONNECT). */
 void tlsio_feed(struct io *io, const char *buf, size_t n);

@@ -20,6 +20,7 @@ struct entry {
 	char host[AL_HOST_BUF];
 	uint16_t port;
 	bool tls;
+	bool unused;              /* never carried a request: its TLS ticket is not kept yet */
 };
 
 struct uppool {
@@ -142,9 +143,10 @@ static bool same(const struct entry *e, const struct client_id *client, const ch
 }
 
 void uppool_put(struct uppool *p, struct io *io, const struct client_id *client, const char *host,
-		uint16_t port, bool tls)
+		uint16_t port, bool tls, bool unused)
 {
 	struct entry *e = xcalloc(1, sizeof *e);
+	e->unused = unused;
 	e->pool = p;
 	e->io = io;
 	e->parked = uv_now(p->loop);
@@ -180,12 +182,13 @@ void uppool_put(struct uppool *p, struct io *io, const struct client_id *client,
 }
 
 struct io *uppool_take(struct uppool *p, const struct client_id *client, const char *host, uint16_t port,
-			bool tls)
+			bool tls, bool *unused)
 {
 	for (struct entry *e = p->head; e; e = e->next) {
 		if (!same(e, client, host, port, tls))
 			continue;
 		struct io *io = e->io;
+		*unused = e->unused;
 		unlink_entry(p, e);
 		io_set_handler(io, NULL, NULL);
 		entry_free(e);

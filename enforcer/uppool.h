@@ -29,11 +29,13 @@ struct uppool *uppool_new(uv_loop_t *loop, uint64_t idle_ms);
 void uppool_free(struct uppool *p);
 /* Park io (the pool owns it from now on, and may close it at once). */
 void uppool_put(struct uppool *p, struct io *io, const struct client_id *client, const char *host,
-		uint16_t port, bool tls);
+		uint16_t port, bool tls, bool unused);
 /* The most recently parked io for exactly this key, or NULL. The caller
- * owns it and sets its handler. */
+ * owns it and sets its handler. unused (put and taken back): it never
+ * carried a request (upstream_park_unused), so the TLS session ticket that
+ * comes with its first answer is still to be kept. */
 struct io *uppool_take(struct uppool *p, const struct client_id *client, const char *host, uint16_t port,
-			bool tls);
+			bool tls, bool *unused);
 /* Close every entry (a policy change). */
 void uppool_clear(struct uppool *p);
 size_t uppool_size(const struct uppool *p);

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "enforcer/conn.h"
+#include "enforcer/h2up.h"
 #include "enforcer/tlsconf.h"
 #include "enforcer/tlsio.h"
 #include "enforcer/uppool.h"
@@ -42,7 +43,7 @@ static const unsigned moves[UP_NPHASES] = {
 	[UP_RESOLVING] = TO(UP_NONE) | TO(UP_CONNECTING),
 	[UP_CONNECTING] = TO(UP_NONE) | TO(UP_CONNECTING) | TO(UP_TLS) | TO(UP_READY),
 	[UP_TLS] = TO(UP_NONE) | TO(UP_READY),
-	[UP_READY] = TO(UP_NONE) | TO(UP_REQUEST) | TO(UP_SPLICE),
+	[UP_READY] = TO(UP_NONE) | TO(UP_REQUEST) | TO(UP_SPLICE) | TO(UP_IDLE),
 	[UP_REQUEST] = TO(UP_NONE) | TO(UP_RESPONSE),
 	[UP_RESPONSE] = TO(UP_NONE) | TO(UP_DONE),
 	[UP_DONE] = TO(UP_NONE) | TO(UP_IDLE) | TO(UP_SPLICE),
@@ -250,7 +251,7 @@ static void on_up_connect(void *arg, int status)
 		/* TCP is up: now our own verified TLS session to the origin */
 		struct proxy *px = c->w->px;
 		struct io *tio;
-		if (tlsio_client(u->io, px->up_cred, u->host, px->resume, u->port, &tio) < 0) {
+		if (tlsio_client(u->io, px->up_cred, u->host, px->resume, u->port, !u->h1_only, &tio) < 0) {
 			u->io = NULL;   /* closed by tlsio_client */
 			upstream_set_phase(c, UP_NONE);
 			u->done(c, AL_ECRYPTO, "upstream-tls-failed");
@@ -260,6 +261,21 @@ static void on_up_connect(void *arg, int status)
 		io_set_handler(tio, &up_h, c);
 		upstream_set_phase(c, UP_TLS);
 		return;
+	}
+	if (u->tls && tlsconf_alpn_is_h2(tlsio_session(u->io))) {
+		/* the origin speaks HTTP/2: forward.c still writes and reads
+		 * HTTP/1.1, h2up.c translates (one exchange per stream) */
+		struct io *hio;
+		if (h2up_wrap(u->io, &hio) < 0) {
+			io_close(u->io);
+			u->io = NULL;
+			upstream_set_phase(c, UP_NONE);
+			u->done(c, AL_EUNAVAIL, "upstream-connect-failed");
+			return;
+		}
+		u->io = hio;
+		io_set_handler(hio, &up_h, c);
+		u->resume_stored = true;   /* its ticket stays below, with the TLS stream */
 	}
 	upstream_set_phase(c, UP_READY);
 	u->done(c, 0, NULL);
@@ -334,13 +350,18 @@ bool upstream_take_pooled(struct conn *c, const char *host, enum host_kind kind,
 	/* whatever c had goes first: taking must not leak it */
 	upstream_close(c);
 	u->client = c->who;
-	struct io *io = client_id_is_set(&c->who) ? uppool_take(c->w->pool, &c->who, host, port, tls) : NULL;
+	bool unused = false;
+	struct io *io = client_id_is_set(&c->who) ? uppool_take(c->w->pool, &c->who, host, port, tls, &unused) : NULL;
 	if (!io)
 		return false;
+	if (u->h1_only && h2up_is(io)) {
+		io_close(io);   /* an upgrade cannot cross HTTP/2: dial HTTP/1.1 */
+		return false;
+	}
 	target_set(c, host, kind, port, tls, done);
 	u->io = io;
 	io_set_handler(io, &up_h, c);
-	u->resume_stored = true;
+	u->resume_stored = !unused;
 	upstream_set_phase(c, UP_READY);
 	return true;
 }
@@ -349,7 +370,7 @@ bool upstream_serves(const struct conn *c, const char *host, uint16_t port, bool
 {
 	const struct upstream *u = &c->up;
 	return (u->phase == UP_READY || u->phase == UP_IDLE) && strcmp(u->host, host) == 0 && u->port == port &&
-	       u->tls == tls && client_id_eq(&u->client, &c->who);
+	       u->tls == tls && client_id_eq(&u->client, &c->who) && !(u->h1_only && h2up_is(u->io));
 }
 
 /* ---- closing ---- */
@@ -376,9 +397,19 @@ void upstream_release(struct conn *c)
 	if (u->phase == UP_IDLE && client_id_is_set(&u->client) && !c->w->stopping) {
 		struct io *io = u->io;
 		u->io = NULL;
-		uppool_put(c->w->pool, io, &u->client, u->host, u->port, u->tls);
+		uppool_put(c->w->pool, io, &u->client, u->host, u->port, u->tls, !u->resume_stored);
 	}
 	upstream_close(c);
+}
+
+void upstream_park_unused(struct conn *c)
+{
+	if (c->up.phase == UP_READY) {
+		upstream_set_phase(c, UP_IDLE);
+		upstream_release(c);
+	} else {
+		upstream_close(c);
+	}
 }
 
 void upstream_init(struct conn *c)

@@ -22,6 +22,8 @@
  *           +------------------------ kept for the next request -------------------+
  *
  *   any phase --> NONE: upstream_close(); upstream_release() parks an IDLE one
+ *   READY --> IDLE --> parked: upstream_park_unused(), when the sandbox side
+ *             turned out to be HTTP/2 (its streams take their own upstreams)
  *
  * READY is a connection no request has used yet: it is never parked (an
  * intercepted CONNECT dials before its 200; if the sandbox never sends a
@@ -74,6 +76,9 @@ struct upstream {
 	bool tls;                     /* our TLS to the origin (interception) */
 	bool resume_stored;           /* its TLS session ticket is kept for the next connection */
 	bool paused;                  /* reads stopped while the sandbox side is congested */
+	/* offer only http/1.1 to the origin and never use an HTTP/2 one
+	 * (h2up.h): set by forward.c for a WebSocket upgrade */
+	bool h1_only;
 	struct resolve_req *rr;
 	struct sockaddr_storage addrs[RESOLVE_ADDRS_MAX];
 	size_t naddrs, next;
@@ -117,6 +122,10 @@ bool upstream_take_pooled(struct conn *c, const char *host, enum host_kind kind,
 /* Connected to host:port (with tls) for c's client instance, and free for
  * a request (READY or IDLE). */
 bool upstream_serves(const struct conn *c, const char *host, uint16_t port, bool tls);
+/* An intercepted CONNECT's TLS picked h2: its READY upstream (dialled and
+ * verified before the 200) is parked for the first stream to take, instead
+ * of being closed unused. */
+void upstream_park_unused(struct conn *c);
 /* Close it now: phase NONE. */
 void upstream_close(struct conn *c);
 /* The sandbox connection is done with it: park it in the worker's pool

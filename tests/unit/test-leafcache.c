@@ -223,9 +223,9 @@ handshake_with(struct leaf *l, gnutls_certificate_credentials_t trust, const cha
 	struct pair_side sv = { 0 }, cl = { 0 };
 	int rc;
 
-	if (tlsconf_server_session(&sv.s, leaf_cred(l)) < 0)
+	if (tlsconf_server_session(&sv.s, leaf_cred(l), false) < 0)
 		return -2;
-	if (tlsconf_client_session(&cl.s, trust, verify_host) < 0) {
+	if (tlsconf_client_session(&cl.s, trust, verify_host, false) < 0) {
 		gnutls_deinit(sv.s);
 		return -2;
 	}

@@ -21,7 +21,7 @@ static const struct {
 	{ UP_RESOLVING, "NC" },
 	{ UP_CONNECTING, "NCTY" },
 	{ UP_TLS, "NY" },
-	{ UP_READY, "NQS" },
+	{ UP_READY, "NQSI" },
 	{ UP_REQUEST, "NP" },
 	{ UP_RESPONSE, "ND" },
 	{ UP_DONE, "NIS" },
@@ -33,22 +33,23 @@ static const char up_letters[UP_NPHASES] = {
 	[UP_REQUEST] = 'Q', [UP_RESPONSE] = 'P', [UP_DONE] = 'D', [UP_IDLE] = 'I', [UP_SPLICE] = 'S',
 };
 
-/* H ead W ait B ody X discard T unnel D rain C losed */
+/* H ead W ait B ody X discard T unnel D rain C losed 2 (h2) */
 static const struct {
 	enum conn_state from;
 	const char *to;
 } conn_rows[] = {
-	{ CS_HEAD, "HWXDC" },
+	{ CS_HEAD, "HWXDC2" },
 	{ CS_WAIT, "HBXTDC" },
 	{ CS_BODY, "HTDC" },
 	{ CS_DISCARD, "HDC" },
 	{ CS_TUNNEL, "DC" },
 	{ CS_DRAIN, "C" },
 	{ CS_CLOSED, "" },
+	{ CS_H2, "DC" },
 };
 static const char conn_letters[CS_NSTATES] = {
 	[CS_HEAD] = 'H', [CS_WAIT] = 'W', [CS_BODY] = 'B', [CS_DISCARD] = 'X',
-	[CS_TUNNEL] = 'T', [CS_DRAIN] = 'D', [CS_CLOSED] = 'C',
+	[CS_TUNNEL] = 'T', [CS_DRAIN] = 'D', [CS_CLOSED] = 'C', [CS_H2] = '2',
 };
 
 static const struct {

@@ -41,7 +41,7 @@ connect_once(gnutls_certificate_credentials_t server_cred, const struct client_o
 	struct result r = { .rc = -2, .sni = -99 };
 	gnutls_datum_t sel = { NULL, 0 };
 
-	if (tlsconf_server_session(&sv.s, server_cred) < 0)
+	if (tlsconf_server_session(&sv.s, server_cred, false) < 0)
 		return r;
 	if (o->alpn) {
 		/* A foreign client with its own ALPN list. (Not tlsconf's
@@ -54,7 +54,7 @@ connect_once(gnutls_certificate_credentials_t server_cred, const struct client_o
 					     strlen(o->verify_host)) == 0);
 		gnutls_session_set_verify_cert(cl.s, o->verify_host, 0);
 		CHECK(gnutls_alpn_set_protocols(cl.s, o->alpn, o->nalpn, 0) == 0);
-	} else if (tlsconf_client_session(&cl.s, trust, o->verify_host) < 0) {
+	} else if (tlsconf_client_session(&cl.s, trust, o->verify_host, false) < 0) {
 		gnutls_deinit(sv.s);
 		return r;
 	}
@@ -170,9 +170,9 @@ resume_once(gnutls_certificate_credentials_t cred, struct tlsconf_resume *store,
 	struct pair_side sv = { 0 }, cl = { 0 };
 	int rc = -2;
 
-	if (tlsconf_server_session(&sv.s, cred) < 0)
+	if (tlsconf_server_session(&sv.s, cred, false) < 0)
 		return rc;
-	if (tlsconf_client_session(&cl.s, trust, host) < 0) {
+	if (tlsconf_client_session(&cl.s, trust, host, false) < 0) {
 		gnutls_deinit(sv.s);
 		return rc;
 	}
@@ -234,8 +234,8 @@ test_upstream_cred(void)
 	{
 		gnutls_session_t s = NULL;
 
-		CHECK(tlsconf_client_session(&s, trust, "") == AL_EINVAL && !s);
-		CHECK(tlsconf_client_session(&s, trust, "[::1]") == AL_EINVAL && !s);
+		CHECK(tlsconf_client_session(&s, trust, "", false) == AL_EINVAL && !s);
+		CHECK(tlsconf_client_session(&s, trust, "[::1]", false) == AL_EINVAL && !s);
 	}
 }
 

@@ -1,0 +1,66 @@
+/* What a connection says of its own: its decision log line (SPEC 4) and
+ * the status texts and gRPC codes of the answers airlock writes itself
+ * (conn.c's reply_send). */
+#include <stdio.h>
+#include <strings.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "enforcer/conn.h"
+#include "enforcer/decision.h"
+#include "enforcer/worker.h"
+
+static const struct config *cfg_of(const struct conn *c)
+{
+	return c->w->px->cfg;
+}
+
+
+void conn_log(struct conn *c)
+{
+	if (c->logged || !c->d.verdict)
+		return;
+	c->logged = true;
+	decision_emit(c->w, &c->d, config_mode_name(cfg_of(c)->mode), c->peer[0] ? c->peer : NULL,
+		      c->socks ? "socks5" : c->stream ? "h2" : NULL);
+}
+
+const char *conn_status_text(int status)
+{
+	switch (status) {
+	case 200: return "Connection established";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 405: return "Method Not Allowed";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}
+
+/* A gRPC call on an HTTP/2 stream: airlock's own refusal is answered the
+ * way gRPC reports errors (status 200, grpc-status in a trailers-only
+ * answer), so the client sees PERMISSION_DENIED (or the like) with
+ * airlock's reason as its message instead of a bare HTTP status. */
+int conn_grpc_code(const struct conn *c, int status)
+{
+	if (!c->stream || c->req.phase == MSG_IDLE || c->req.phase == MSG_HEAD)
+		return -1;
+	long i = http_find(&c->req, "content-type", 0);
+	if (i < 0 || c->req.hdrs[i].vlen < 16 || strncasecmp(http_value(&c->req, (size_t)i), "application/grpc", 16) != 0)
+		return -1;
+	switch (status) {
+	case 403: return 7;    /* PERMISSION_DENIED */
+	case 407: return 16;   /* UNAUTHENTICATED */
+	case 429: return 8;    /* RESOURCE_EXHAUSTED */
+	case 504: return 4;    /* DEADLINE_EXCEEDED */
+	case 502:
+	case 503: return 14;   /* UNAVAILABLE */
+	default: return 13;    /* INTERNAL */
+	}
+}
