@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -154,6 +155,12 @@ extern const struct cli_cmd cmd_oauth;     /* cmd_oauth.c: xai */
 extern const struct cli_cmd cmd_sandbox;   /* cmd_sandbox.c: env */
 extern const struct cli_cmd cmd_connect_entry; /* cmd_misc.c -> cmd_connect.c */
 extern const struct cli_cmd cmd_audit;     /* cmd_audit.c: suggest */
+extern const struct cli_cmd cmd_preset;    /* cmd_preset.c: list, show */
+/* cmd_allow.c: the line that says what a new rule (the API's answer) does */
+void allow_print(const char *client, const json_t *resp, const char *warn_secret);
+/* cmd_preset.c: `allow CLIENT --preset NAME`; the exit status */
+int preset_allow(struct cli *cli, const char *client, const char *name, const char *secret, bool has_ttl,
+		 int64_t ttl, bool json);
 /* cmd_connect.c: `airlock connect HOST:PORT` parses its own argv (argv[0] =
  * "connect") and returns the exit status. */
 int cmd_connect(int argc, char **argv);
