@@ -214,7 +214,7 @@ bool preset_entry_match(const json_t *e, const char *host, uint16_t port, const 
 
 static json_t *cache;
 
-static const json_t *all_presets(void)
+const json_t *preset_all(void)
 {
 	char err[256];
 	if (cache)
@@ -244,7 +244,7 @@ const json_t *preset_knowledge(const char *type, const char *host, uint16_t port
 	json_t *p, *e;
 	/* a call one program needs is needed, even if another can do without */
 	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
-		json_array_foreach(all_presets(), i, p) {
+		json_array_foreach(preset_all(), i, p) {
 			if (!preset_takes_type(p, type))
 				continue;
 			json_array_foreach(json_object_get(p, lists[l]), j, e)
@@ -262,7 +262,7 @@ bool preset_names_host(const char *host)
 	static const char *const lists[] = { "rules", "optional" };
 	size_t i, j;
 	json_t *p, *e;
-	json_array_foreach(all_presets(), i, p)
+	json_array_foreach(preset_all(), i, p)
 		for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
 			json_array_foreach(json_object_get(p, lists[l]), j, e)
 				if (host_pattern_match(json_str(e, "host", ""), host))

@@ -60,8 +60,11 @@ const json_t *preset_knowledge(const char *type, const char *host, uint16_t port
 /* Does any preset name host in an entry (so it is more than a token host)? */
 bool preset_names_host(const char *host);
 
-/* preset_knowledge and preset_names_host load every preset once; this
- * drops them. */
+/* Every preset that loads, in name order (a JSON array, loaded once and
+ * kept until preset_cache_free: strings inside may be borrowed till then). */
+const json_t *preset_all(void);
+/* preset_all, preset_knowledge and preset_names_host load every preset
+ * once; this drops them. */
 void preset_cache_free(void);
 
 #endif
