@@ -516,12 +516,15 @@ static bool path_ok(const struct policy_rule *r, const char *path)
 }
 
 /* Deny reasons in rising specificity: the reason reported is the furthest
- * any host-matching rule got before failing. */
-enum miss { MISS_HOST, MISS_PORT, MISS_METHOD, MISS_PATH };
+ * any host-matching rule got before failing. A rule that matches neither
+ * the method nor the path is a rule for another call: it says the path is
+ * not allowed, and ranks below a rule that misses only one of them. */
+enum miss { MISS_HOST, MISS_PORT, MISS_NEITHER, MISS_METHOD, MISS_PATH };
 
 static const char *const miss_reason[] = {
 	[MISS_HOST] = "no-rule",
 	[MISS_PORT] = "port-not-allowed",
+	[MISS_NEITHER] = "path-not-allowed",
 	[MISS_METHOD] = "method-not-allowed",
 	[MISS_PATH] = "path-not-allowed",
 };
@@ -557,8 +560,9 @@ enum policy_action policy_decide(const struct policy_client *c, const struct pol
 			goto out;
 		}
 		if (!method_ok(r, req->method)) {
-			if (worst < MISS_METHOD)
-				worst = MISS_METHOD;
+			enum miss m = path_ok(r, req->path) ? MISS_METHOD : MISS_NEITHER;
+			if (worst < m)
+				worst = m;
 			continue;
 		}
 		if (!path_ok(r, req->path)) {
