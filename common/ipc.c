@@ -118,6 +118,7 @@ static const struct ipc_field policy_fields[] = {
 	TYPE,
 	INT("version", REQ, 0, INT64_MAX),
 	OBJS("clients", REQ, client_shape, AL_CLIENTS_MAX),
+	STRS("secret_hosts", OPT, AL_HOST_BUF + 1, AL_SECRETS_MAX),
 };
 static const struct ipc_field headers_answer_fields[] = {
 	TYPE, ID,

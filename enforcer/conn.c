@@ -217,6 +217,10 @@ void conn_log(struct conn *c)
 		     KV_I("bytes_down", d->bytes_down),
 		     KV_I("ms", ms),
 		     d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL),
+		     /* allowed, nothing injected, and a secret exists for this host:
+		      * a 401 upstream most likely wants --secret on the rule */
+		     KV_S("hint", strcmp(d->verdict, "allow") == 0 && d->rule && !d->inject && !d->reason &&
+					  policy_secret_host(c->pol, d->host) ? "secret-available" : NULL),
 		     KV_S("via", c->socks ? "socks5" : NULL));
 }
 

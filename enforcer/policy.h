@@ -73,6 +73,10 @@ void policy_unref(struct policy *p);
 
 uint64_t policy_version(const struct policy *p);
 
+/* Is some secret bound to host (the policy's secret_hosts)? For the hint
+ * on an allowed request whose rule injects nothing. */
+bool policy_secret_host(const struct policy *p, const char *host);
+
 /* The token as presented (len bytes, no NUL needed): hashed, then looked up
  * by its hash; the final compare is constant-time. NULL if no client has it
  * (always for len 0 or len > AL_TOKEN_MAX). The client lives as long as the
