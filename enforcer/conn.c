@@ -194,12 +194,27 @@ void conn_finish(struct conn *c)
 
 /* ---- the decision log ---- */
 
+static void log_line(struct conn *c, const char *upgrade);
+
 void conn_log(struct conn *c)
 {
-	struct decision *d = &c->d;
-	if (c->logged || !d->verdict)
+	if (c->logged || !c->d.verdict)
 		return;
 	c->logged = true;
+	log_line(c, c->d.upgrade ? "websocket-closed" : NULL);
+}
+
+void conn_log_upgrade(struct conn *c)
+{
+	if (c->logged || !c->d.verdict)
+		return;
+	c->d.upgrade = "websocket";
+	log_line(c, "websocket");
+}
+
+static void log_line(struct conn *c, const char *upgrade)
+{
+	struct decision *d = &c->d;
 	long long ms = (long long)(time_mono_ms() - (int64_t)d->start_ms);
 	log_decision(d->verdict,
 		     KV_S("client", d->client[0] ? d->client : NULL),
@@ -221,6 +236,7 @@ void conn_log(struct conn *c)
 		      * a 401 upstream most likely wants --secret on the rule */
 		     KV_S("hint", strcmp(d->verdict, "allow") == 0 && d->rule && !d->inject && !d->reason &&
 					  policy_secret_host(c->pol, d->host) ? "secret-available" : NULL),
+		     KV_S("upgrade", upgrade),
 		     KV_S("via", c->socks ? "socks5" : NULL));
 }
 

@@ -77,6 +77,7 @@ struct decision {
 	uint64_t bytes_up, bytes_down;
 	uint64_t start_ms;
 	bool scanned;                 /* the response was scrubbed of the injected secret */
+	const char *upgrade;          /* "websocket" once a 101 was passed on: logged then, and at close */
 	uint64_t scrubbed;            /* ... and held it this many times */
 };
 
@@ -150,6 +151,10 @@ void conn_reply_body(struct conn *c, int status, const char *reason, const char 
 		     size_t blen, bool keep);
 /* Log c->d once (verdict, status and reason as set). */
 void conn_log(struct conn *c);
+/* A WebSocket upgrade was answered (101 passed on): log its decision line
+ * now, with upgrade=websocket; conn_log writes the second one at close,
+ * with the byte counts (upgrade=websocket-closed). */
+void conn_log_upgrade(struct conn *c);
 /* The current exchange is over: next request (keep) or close. */
 void conn_exchange_done(struct conn *c, bool keep);
 /* Re-evaluate whether to read from the client and parse buffered bytes. */
