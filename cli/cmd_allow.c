@@ -17,9 +17,14 @@ static const char allow_usage[] =
 	"Usage: airlock allow CLIENT --host H [--path P]... [--method M]... [--port N]...\n"
 	"                     [--ttl 1h] [--secret S] [--passthrough] [--json]\n"
 	"       airlock allow CLIENT --preset NAME [--secret S] [--ttl 1h] [--json]\n"
+	"       airlock allow CLIENT --host H --learn --ttl 10m [--secret S] [--port N]...\n"
 	"\n"
 	"Add an allow rule for CLIENT. A client with no rules reaches nothing; rules\n"
 	"are first-match-wins in the order they were added (add the narrowest first).\n"
+	"  --learn            with --ttl (at most 1h): a learning rule on H: every\n"
+	"                     method and path forwarded and logged, --secret only on\n"
+	"                     the calls a preset marks as needing it; then run\n"
+	"                     `airlock audit suggest --learned`\n"
 	"  --preset NAME      add the rules a known program needs (claude-code, codex,\n"
 	"                     debian-apt...: see airlock preset list), --secret only\n"
 	"                     where the preset says the credential goes; ordinary\n"
@@ -55,14 +60,14 @@ static const char revoke_usage[] =
 
 enum {
 	OPT_HOST = OPT_FIRST_LOCAL, OPT_PATH, OPT_METHOD, OPT_PORT, OPT_TTL, OPT_SECRET,
-	OPT_PASSTHROUGH, OPT_JSON, OPT_PRESET,
+	OPT_PASSTHROUGH, OPT_JSON, OPT_PRESET, OPT_LEARN,
 };
 
 /* The rule tuple shared by allow and surgical revoke. */
 struct tuple {
 	const char *host, *secret, *preset;
 	json_t *paths, *methods, *ports;
-	bool passthrough, has_ttl, json;
+	bool passthrough, has_ttl, json, learn;
 	int64_t ttl;
 };
 
@@ -88,6 +93,7 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 		{ "passthrough", no_argument, NULL, OPT_PASSTHROUGH },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "preset", required_argument, NULL, OPT_PRESET },
+		{ "learn", no_argument, NULL, OPT_LEARN },
 		CLI_COMMON_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -145,6 +151,9 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 		case OPT_PRESET:
 			t->preset = arg;
 			break;
+		case OPT_LEARN:
+			t->learn = true;
+			break;
 		}
 	}
 	if (c == CLI_OPT_STOP)
@@ -152,7 +161,7 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 	if ((rc = cli_want_args(cli, argc, argv, 1, "CLIENT")) != 0)
 		return rc;
 	if (t->preset) {
-		if (t->host || t->passthrough || json_array_size(t->paths) || json_array_size(t->methods) ||
+		if (t->host || t->passthrough || t->learn || json_array_size(t->paths) || json_array_size(t->methods) ||
 		    json_array_size(t->ports))
 			return cli_usage(cli, "--preset brings its own hosts, paths, methods and ports");
 		if (t->secret && t->secret[0] == '\0')
@@ -161,6 +170,10 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 	}
 	if (t->host == NULL || t->host[0] == '\0')
 		return cli_usage(cli, "--host is required");
+	if (t->learn && (t->passthrough || json_array_size(t->paths) || json_array_size(t->methods)))
+		return cli_usage(cli, "--learn covers every path and method of the host");
+	if (t->learn && !t->has_ttl)
+		return cli_usage(cli, "--learn needs --ttl (a learning rule ends by itself; at most 1h)");
 	if (t->secret && t->secret[0] == '\0')
 		return cli_usage(cli, "--secret needs a name");
 	return TUPLE_GO;
@@ -254,6 +267,10 @@ static int cmd_allow_run(struct cli *cli, int argc, char **argv)
 	const char *client = argv[cli_optind()];
 	if (t.preset) {
 		rc = preset_allow(cli, client, t.preset, t.secret, t.has_ttl, t.ttl, t.json);
+		goto out;
+	}
+	if (t.learn) {
+		rc = learn_allow(cli, client, t.host, t.secret, t.ttl, t.ports, t.json);
 		goto out;
 	}
 	body = tuple_body(client, &t);

@@ -56,11 +56,12 @@ struct fields {
 struct suggest {
 	int64_t cutoff;
 	const char *client; /* only this client, or NULL */
+	bool learned;       /* allowed requests count too (after a --learn round) */
 	struct suggestion *s;
 	size_t n;
 	int32_t slots[AUDIT_HASH_SLOTS]; /* index + 1 into s, 0 empty */
 	/* what was read, for the summary on stderr */
-	unsigned long lines, decisions, denials, old, other_client, unfixable, malformed, too_long, dropped;
+	unsigned long lines, decisions, denials, allowed, old, other_client, unfixable, malformed, too_long, dropped;
 };
 
 /* ---- reading one field ---- */
@@ -359,11 +360,17 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 	char *path = NULL;
 
 	sg->decisions++;
-	if (strcmp(f->verdict, "deny") != 0 && strcmp(f->verdict, "audit") != 0)
+	/* --learned: what a learning rule let through is what strict mode will
+	 * meet (an allow line with a reason is airlock's own answer: skipped) */
+	bool allowed = sg->learned && strcmp(f->verdict, "allow") == 0 && !(f->seen & (1u << F_REASON));
+	if (!allowed && strcmp(f->verdict, "deny") != 0 && strcmp(f->verdict, "audit") != 0)
 		return;
-	sg->denials++;
+	if (allowed)
+		sg->allowed++;
+	else
+		sg->denials++;
 	/* every field used must be there and valid, or the line is not trusted */
-	if (!(f->seen & (1u << F_TS)) || time_parse(f->ts, &ts) < 0 || !(f->seen & (1u << F_REASON)) ||
+	if (!(f->seen & (1u << F_TS)) || time_parse(f->ts, &ts) < 0 || (!allowed && !(f->seen & (1u << F_REASON))) ||
 	    !(f->seen & (1u << F_HOST)) || !(f->seen & (1u << F_PORT))) {
 		sg->malformed++;
 		return;
@@ -372,7 +379,7 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 		sg->old++;
 		return;
 	}
-	if (!is_fixable(f)) {
+	if (!allowed && !is_fixable(f)) {
 		sg->unfixable++;
 		return;
 	}
@@ -401,7 +408,7 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 			}
 		}
 	}
-	suggest_add(sg, f->client, host, port, bare ? NULL : method, path, generalised, ts, f->reason);
+	suggest_add(sg, f->client, host, port, bare ? NULL : method, path, generalised, ts, allowed ? "allowed" : f->reason);
 	free(path);
 }
 
@@ -477,20 +484,20 @@ static void suggest_summary(const struct suggest *sg, const char *since, const s
 	else
 		fprintf(stderr, "airlock: audit suggest: the broker did not list its secrets: no --secret suggested\n");
 	fprintf(stderr,
-		"airlock: audit suggest: %lu lines, %lu decisions, %lu denials; %lu rules suggested "
+		"airlock: audit suggest: %lu lines, %lu decisions, %lu denials, %lu allowed taken; %lu rules suggested "
 		"(%lu needed calls added that the log did not show; left out: %lu optional, %lu answered by "
 		"the token shim, %lu to token hosts; %lu before the last %s, %lu of other clients, "
 		"%lu not curable by a rule, %lu malformed, %lu over %d bytes, %lu past %d suggestions)\n",
-		sg->lines, sg->decisions, sg->denials, c->rules, c->completed, c->optional, c->shim, c->token_host,
+		sg->lines, sg->decisions, sg->denials, sg->allowed, c->rules, c->completed, c->optional, c->shim, c->token_host,
 		sg->old, since, sg->other_client, sg->unfixable, sg->malformed, sg->too_long, AUDIT_LINE_MAX,
 		sg->dropped, AUDIT_SUGGEST_MAX);
 }
 
-enum { OPT_SINCE = OPT_FIRST_LOCAL, OPT_LOG, OPT_QUIET, OPT_INCLUDE_OPTIONAL };
+enum { OPT_SINCE = OPT_FIRST_LOCAL, OPT_LOG, OPT_QUIET, OPT_INCLUDE_OPTIONAL, OPT_LEARNED };
 
 static const char audit_suggest_usage[] =
 	"Usage: airlock audit suggest [--since DURATION] [--log FILE] [--include-optional]\n"
-	"                             [--quiet] [CLIENT]\n"
+	"                             [--learned] [--quiet] [CLIENT]\n"
 	"\n"
 	"Read airlock's decision log (key=value or JSON lines) and print the\n"
 	"`airlock allow` commands that would have let its denials through: one per\n"
@@ -511,6 +518,8 @@ static const char audit_suggest_usage[] =
 	"                     The daemons log to the standard error of `airlock up`:\n"
 	"                     airlock up 2>>airlock.log\n"
 	"  --include-optional keep the optional calls, marked\n"
+	"  --learned          count allowed requests too: after a learning round\n"
+	"                     (airlock allow CLIENT --host H --learn --ttl 10m)\n"
 	"  --quiet            no summary lines on standard error\n"
 	"  CLIENT             only this client's denials\n"
 	"Example:  airlock audit suggest --since 30m --log airlock.log web-1\n";
@@ -522,12 +531,13 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "include-optional", no_argument, NULL, OPT_INCLUDE_OPTIONAL },
+		{ "learned", no_argument, NULL, OPT_LEARNED },
 		CLI_COMMON_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *arg, *since = "1h", *path = NULL;
 	int64_t since_s = 3600;
-	bool quiet = false;
+	bool quiet = false, learned = false;
 	struct suggest_opts so = { 0 };
 	struct suggest_counts counts;
 	json_t *secrets = NULL;
@@ -555,6 +565,9 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 		case OPT_INCLUDE_OPTIONAL:
 			so.include_optional = true;
 			break;
+		case OPT_LEARNED:
+			learned = true;
+			break;
 		}
 	}
 	if (c == CLI_OPT_STOP)
@@ -577,6 +590,7 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 	sg->s = xcalloc(AUDIT_SUGGEST_MAX, sizeof *sg->s);
 	sg->cutoff = time_now() - since_s;
 	sg->client = client;
+	sg->learned = learned;
 	if (suggest_read(sg, in) < 0) {
 		rc = cli_fail("error reading %s", path ? path : "standard input");
 		goto out;
@@ -616,7 +630,7 @@ static const struct cli_cmd audit_cmds[] = {
 const struct cli_cmd cmd_audit = {
 	.name = "audit",
 	.summary = "turn the decision log's denials into rules",
-	.usage = "Usage: airlock audit suggest [--since DURATION] [--log FILE] [--include-optional] [--quiet] [CLIENT]\n",
+	.usage = "Usage: airlock audit suggest [--since DURATION] [--log FILE] [--include-optional] [--learned] [--quiet] [CLIENT]\n",
 	.subs = audit_cmds,
 	.nsubs = ARRAY_SIZE(audit_cmds),
 };

@@ -14,6 +14,8 @@
 #include "common/netmatch.h"
 #include "common/xmalloc.h"
 
+#define LEARN_TTL_MAX 3600
+
 /* Print `airlock allow` words for one entry (what `allow --preset` adds). */
 static void entry_print(const char *client, const json_t *e, const char *secret)
 {
@@ -229,6 +231,100 @@ out:
 	free(shost);
 	json_decref(p);
 	json_decref(out);
+	return rc;
+}
+
+/* POST one rule; print it (or collect it for --json). */
+static int learn_post(struct cli *cli, json_t *body, bool json, json_t *out, const char *client)
+{
+	json_t *resp = NULL;
+	int rc = api_call(cli, "POST", "/proxy/v1/allows", body, &resp);
+	json_decref(body);
+	if (rc == 0) {
+		if (json)
+			json_array_append(out, resp);
+		else
+			allow_print(client, resp, NULL);
+	}
+	json_decref(resp);
+	return rc;
+}
+
+int learn_allow(struct cli *cli, const char *client, const char *host, const char *secret, int64_t ttl,
+		const json_t *ports, bool json)
+{
+	/* every method a program sends: a rule with methods is inspected, so
+	 * each request is logged with its method and path */
+	static const char *const all[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
+	char *type = NULL, *shost = NULL;
+	json_t *out = json_array(), *done = json_object(), *p, *e;
+	size_t i, j;
+	int rc = CLI_EXIT_FAIL, added = 0;
+
+	if (ttl > LEARN_TTL_MAX) {
+		rc = cli_fail("a learning rule lasts at most 1h (--ttl)");
+		goto out;
+	}
+	if (secret) {
+		int r = secret_lookup(cli, secret, &type, &shost);
+		if (r != 0) {
+			rc = r < 0 ? CLI_EXIT_FAIL : cli_fail("no secret '%s' (see: airlock secret list)", secret);
+			goto out;
+		}
+		/* the credential only where a preset for this login says it is
+		 * needed: a learning round must not send it to telemetry */
+		json_array_foreach(preset_all(), i, p) {
+			if (!preset_takes_type(p, type))
+				continue;
+			json_array_foreach(json_object_get(p, "rules"), j, e) {
+				if (!json_is_true(json_object_get(e, "secret")) ||
+				    strcmp(json_str(e, "host", ""), host) != 0)
+					continue;
+				json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "client", client, "host", host, "secret",
+							 secret, "ttl_seconds", (json_int_t)ttl);
+				json_object_set_new(body, "ports", json_object_get(e, "ports")
+									   ? json_deep_copy(json_object_get(e, "ports"))
+									   : json_pack("[i]", 443));
+				if (json_object_get(e, "methods"))
+					json_object_set(body, "methods", json_object_get(e, "methods"));
+				if (json_object_get(e, "paths"))
+					json_object_set(body, "paths", json_object_get(e, "paths"));
+				char *key = json_dump_compact(body);
+				bool dup = json_object_get(done, key) != NULL;
+				json_object_set_new(done, key, json_true());
+				free(key);
+				if (dup) {
+					json_decref(body);
+					continue;
+				}
+				if (learn_post(cli, body, json, out, client) != 0)
+					goto out;
+				added++;
+			}
+		}
+		if (added == 0) {
+			rc = cli_fail("no preset says which calls of a %s secret on %s need it: learn without "
+				      "--secret, or add an ordinary rule",
+				      type, host);
+			goto out;
+		}
+	}
+	json_t *methods = json_array();
+	for (i = 0; i < ARRAY_SIZE(all); i++)
+		json_array_append_new(methods, json_string(all[i]));
+	json_t *body = json_pack("{s:s, s:s, s:o, s:I}", "client", client, "host", host, "methods", methods,
+				 "ttl_seconds", (json_int_t)ttl);
+	json_object_set_new(body, "ports", json_array_size(ports) ? json_deep_copy(ports) : json_pack("[i]", 443));
+	if (learn_post(cli, body, json, out, client) != 0)
+		goto out;
+	if (json)
+		cli_print_json(out);
+	rc = CLI_EXIT_OK;
+out:
+	free(type);
+	free(shost);
+	json_decref(out);
+	json_decref(done);
 	return rc;
 }
 

@@ -86,8 +86,12 @@ static void seen_text(const struct suggestion *s, char *buf, size_t cap)
 	char when[AL_TIME_STR_MAX];
 	time_format(s->last, when);
 	/* reason is from the fixed list: safe in a comment */
-	snprintf(buf, cap, "%lu denied (%s), last %s%s", s->count, s->reason, when,
-		 s->generalised ? "; path widened to a glob a rule can hold" : "");
+	if (strcmp(s->reason, "allowed") == 0)
+		snprintf(buf, cap, "%lu seen while learning, last %s%s", s->count, when,
+			 s->generalised ? "; path widened to a glob a rule can hold" : "");
+	else
+		snprintf(buf, cap, "%lu denied (%s), last %s%s", s->count, s->reason, when,
+			 s->generalised ? "; path widened to a glob a rule can hold" : "");
 }
 
 /* Add rule (client, host, port, path, secret, kind) with `method`, or merge
@@ -145,7 +149,8 @@ static void used_add(struct emit *e, const char *client, const char *secret, con
 
 /* A host no secret is bound to, that a preset of a login the broker holds
  * knows (Codex's OTLP on ab.chatgpt.com): an optional call is left out like
- * the others. true when it was. */
+ * the others, and so is a host-only observation (a strict-mode CONNECT)
+ * of a host where the presets know only optional calls. true when it was. */
 static bool known_elsewhere(struct emit *e, const struct suggestion *s)
 {
 	size_t i;
@@ -191,7 +196,7 @@ static void take(struct emit *e, const struct suggestion *s)
 		return;
 	}
 	sec = e->o->secrets ? secret_for(e->o, s->host) : NULL;
-	if (sec == NULL && s->method && known_elsewhere(e, s))
+	if (sec == NULL && known_elsewhere(e, s))
 		return;
 	if (sec == NULL) {
 		struct out *r = out_add(&e->out, &e->n, &e->cap, s->client, s->host, s->port, s->path, NULL, NULL,
