@@ -27,12 +27,17 @@ json_t *snapshot_build(const json_t *doc, uint64_t version, int64_t now)
 {
 	json_t *by_client = json_object();
 	json_t *secrets = json_object();   /* the names, for one lookup per rule */
+	json_t *hosts = json_array();      /* where some secret may go: for hint=secret-available */
 	json_t *clients = json_array();
 	size_t i;
 	json_t *v;
 
 	json_array_foreach(state_secrets(doc), i, v)
+	{
 		json_object_set(secrets, json_string_value(json_object_get(v, "name")), json_true());
+		if (json_is_string(json_object_get(v, "host")))
+			json_array_append(hosts, json_object_get(v, "host"));
+	}
 	json_array_foreach(state_clients(doc), i, v) {
 		json_t *rules = json_array();
 		json_object_set(by_client, json_string_value(json_object_get(v, "name")), rules);
@@ -60,6 +65,6 @@ json_t *snapshot_build(const json_t *doc, uint64_t version, int64_t now)
 	}
 	json_decref(by_client);
 	json_decref(secrets);
-	return json_pack("{s:s, s:I, s:o}", "type", IPC_MSG_POLICY, "version", (json_int_t)version,
-			 "clients", clients);
+	return json_pack("{s:s, s:I, s:o, s:o}", "type", IPC_MSG_POLICY, "version", (json_int_t)version,
+			 "clients", clients, "secret_hosts", hosts);
 }

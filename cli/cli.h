@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -161,6 +162,17 @@ extern const struct cli_cmd cmd_audit;     /* cmd_audit.c: suggest */
 extern const struct cli_cmd cmd_tail;      /* cmd_tail.c */
 extern const struct cli_cmd cmd_status;    /* cmd_status.c */
 extern const struct cli_cmd cmd_explain;   /* cmd_status.c */
+extern const struct cli_cmd cmd_preset;    /* cmd_preset.c: list, show */
+/* cmd_allow.c: the line that says what a new rule (the API's answer) does */
+void allow_print(const char *client, const json_t *resp, const char *warn_secret);
+/* cmd_preset.c: `allow CLIENT --host H --learn --ttl D [--secret S]`: the
+ * calls a preset marks as needing S's login (with S), then every method on
+ * H without a secret, all ending after ttl; the exit status */
+int learn_allow(struct cli *cli, const char *client, const char *host, const char *secret, int64_t ttl,
+		const json_t *ports, bool json);
+/* cmd_preset.c: `allow CLIENT --preset NAME`; the exit status */
+int preset_allow(struct cli *cli, const char *client, const char *name, const char *secret, bool has_ttl,
+		 int64_t ttl, bool json);
 /* cmd_connect.c: `airlock connect HOST:PORT` parses its own argv (argv[0] =
  * "connect") and returns the exit status. */
 int cmd_connect(int argc, char **argv);

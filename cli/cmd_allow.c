@@ -16,9 +16,19 @@
 static const char allow_usage[] =
 	"Usage: airlock allow CLIENT --host H [--path P]... [--method M]... [--port N]...\n"
 	"                     [--ttl 1h] [--secret S] [--passthrough] [--json]\n"
+	"       airlock allow CLIENT --preset NAME [--secret S] [--ttl 1h] [--json]\n"
+	"       airlock allow CLIENT --host H --learn --ttl 10m [--secret S] [--port N]...\n"
 	"\n"
 	"Add an allow rule for CLIENT. A client with no rules reaches nothing; rules\n"
 	"are first-match-wins in the order they were added (add the narrowest first).\n"
+	"  --learn            with --ttl (at most 1h): a learning rule on H: every\n"
+	"                     method and path forwarded and logged, --secret only on\n"
+	"                     the calls a preset marks as needing it; then run\n"
+	"                     `airlock audit suggest --learned`\n"
+	"  --preset NAME      add the rules a known program needs (claude-code, codex,\n"
+	"                     debian-apt...: see airlock preset list), --secret only\n"
+	"                     where the preset says the credential goes; ordinary\n"
+	"                     rules that `rules` lists and `revoke` removes\n"
 	"  --host H           exact name, *.example.com (subdomains), or * (any)\n"
 	"  --path P           exact path or suffix glob /ubuntu/* (repeatable; default any)\n"
 	"  --method M         HTTP method (repeatable; default any)\n"
@@ -50,14 +60,14 @@ static const char revoke_usage[] =
 
 enum {
 	OPT_HOST = OPT_FIRST_LOCAL, OPT_PATH, OPT_METHOD, OPT_PORT, OPT_TTL, OPT_SECRET,
-	OPT_PASSTHROUGH, OPT_JSON,
+	OPT_PASSTHROUGH, OPT_JSON, OPT_PRESET, OPT_LEARN,
 };
 
 /* The rule tuple shared by allow and surgical revoke. */
 struct tuple {
-	const char *host, *secret;
+	const char *host, *secret, *preset;
 	json_t *paths, *methods, *ports;
-	bool passthrough, has_ttl, json;
+	bool passthrough, has_ttl, json, learn;
 	int64_t ttl;
 };
 
@@ -82,6 +92,8 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 		{ "secret", required_argument, NULL, OPT_SECRET },
 		{ "passthrough", no_argument, NULL, OPT_PASSTHROUGH },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "preset", required_argument, NULL, OPT_PRESET },
+		{ "learn", no_argument, NULL, OPT_LEARN },
 		CLI_COMMON_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -136,14 +148,32 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 		case OPT_JSON:
 			t->json = true;
 			break;
+		case OPT_PRESET:
+			t->preset = arg;
+			break;
+		case OPT_LEARN:
+			t->learn = true;
+			break;
 		}
 	}
 	if (c == CLI_OPT_STOP)
 		return cli->stop_rc;
 	if ((rc = cli_want_args(cli, argc, argv, 1, "CLIENT")) != 0)
 		return rc;
+	if (t->preset) {
+		if (t->host || t->passthrough || t->learn || json_array_size(t->paths) || json_array_size(t->methods) ||
+		    json_array_size(t->ports))
+			return cli_usage(cli, "--preset brings its own hosts, paths, methods and ports");
+		if (t->secret && t->secret[0] == '\0')
+			return cli_usage(cli, "--secret needs a name");
+		return TUPLE_GO;
+	}
 	if (t->host == NULL || t->host[0] == '\0')
 		return cli_usage(cli, "--host is required");
+	if (t->learn && (t->passthrough || json_array_size(t->paths) || json_array_size(t->methods)))
+		return cli_usage(cli, "--learn covers every path and method of the host");
+	if (t->learn && !t->has_ttl)
+		return cli_usage(cli, "--learn needs --ttl (a learning rule ends by itself; at most 1h)");
 	if (t->secret && t->secret[0] == '\0')
 		return cli_usage(cli, "--secret needs a name");
 	return TUPLE_GO;
@@ -203,22 +233,10 @@ static const char *rule_status(const json_t *rule)
 	return json_is_true(json_object_get(rule, "secret_missing")) ? "secret-missing" : "active";
 }
 
-static int cmd_allow_run(struct cli *cli, int argc, char **argv)
+/* The one line that says what a new rule does; warn when its secret does
+ * not exist (warn_secret: the name given, or NULL not to check). */
+void allow_print(const char *client, const json_t *resp, const char *warn_secret)
 {
-	struct tuple t;
-	json_t *body = NULL, *resp = NULL;
-	int rc = tuple_parse(cli, argc, argv, true, &t);
-	if (rc != TUPLE_GO)
-		goto out;
-	const char *client = argv[cli_optind()];
-	body = tuple_body(client, &t);
-	rc = api_call(cli, "POST", "/proxy/v1/allows", body, &resp);
-	if (rc != 0)
-		goto out;
-	if (t.json) {
-		cli_print_json(resp);
-		goto out;
-	}
 	char *ports = cli_join_array(json_object_get(resp, "ports"), "80,443");
 	char *methods = cli_join_array(json_object_get(resp, "methods"), "any");
 	char *paths = cli_join_array(json_object_get(resp, "paths"), "any");
@@ -227,16 +245,43 @@ static int cmd_allow_run(struct cli *cli, int argc, char **argv)
 	char *left = left_text(resp);
 	printf("rule %lld: %s may reach %s ports=%s methods=%s paths=%s action=%s%s%s expires=%s%s%s\n",
 	       (long long)json_integer_value(json_object_get(resp, "id")), client,
-	       json_string_value(json_object_get(resp, "host")) ?: t.host, ports, methods, paths,
+	       json_string_value(json_object_get(resp, "host")) ?: "-", ports, methods, paths,
 	       action_text(resp), secret ? " secret=" : "", secret ? secret : "", exp,
 	       left ? " left=" : "", left ? left : "");
-	if (json_is_true(json_object_get(resp, "secret_missing")))
-		cli_warn("secret %s does not exist: the rule never matches until it does", t.secret);
+	if (warn_secret && json_is_true(json_object_get(resp, "secret_missing")))
+		cli_warn("secret %s does not exist: the rule never matches until it does", warn_secret);
 	free(ports);
 	free(methods);
 	free(paths);
 	free(exp);
 	free(left);
+}
+
+static int cmd_allow_run(struct cli *cli, int argc, char **argv)
+{
+	struct tuple t;
+	json_t *body = NULL, *resp = NULL;
+	int rc = tuple_parse(cli, argc, argv, true, &t);
+	if (rc != TUPLE_GO)
+		goto out;
+	const char *client = argv[cli_optind()];
+	if (t.preset) {
+		rc = preset_allow(cli, client, t.preset, t.secret, t.has_ttl, t.ttl, t.json);
+		goto out;
+	}
+	if (t.learn) {
+		rc = learn_allow(cli, client, t.host, t.secret, t.ttl, t.ports, t.json);
+		goto out;
+	}
+	body = tuple_body(client, &t);
+	rc = api_call(cli, "POST", "/proxy/v1/allows", body, &resp);
+	if (rc != 0)
+		goto out;
+	if (t.json) {
+		cli_print_json(resp);
+		goto out;
+	}
+	allow_print(client, resp, t.secret);
 out:
 	tuple_free(&t);
 	json_decref(body);

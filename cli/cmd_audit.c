@@ -1,7 +1,10 @@
 /* `airlock audit suggest`: turn the denials in a decision log (SPEC §4
  * key=value lines, or --log-format json lines) into the `airlock allow`
  * commands that would have let them through, grouped and counted. Reads a
- * file or stdin and works without the broker. The log is untrusted input (a
+ * file or stdin; this file reads and checks the decisions, suggest.c decides
+ * the rules (with the broker's secrets when it answers, without otherwise).
+ * A reader of the broker's decisions stream feeds suggest_emit the same way.
+ * The log is untrusted input (a
  * sandbox chooses hosts, methods and paths): lines that are not decision
  * lines are skipped, over-long lines are skipped whole, every value is
  * checked with the rule vocabulary (netmatch.h) before it is printed, and
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/suggest.h"
 #include "common/duration.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
@@ -25,7 +29,7 @@
 #define AUDIT_SUGGEST_MAX AL_AUDIT_SUGGEST_MAX
 #define AUDIT_HASH_SLOTS (2 * AUDIT_SUGGEST_MAX) /* a power of two */
 #define AUDIT_SINCE_MAX (3650LL * 24 * 3600)
-#define AUDIT_REASON_MAX 64
+#define AUDIT_REASON_MAX SUGGEST_REASON_MAX
 
 /* Denials an added allow rule can cure (and tls-handshake-failed in audit
  * mode, see is_fixable). The others (denied-address, host-mismatch, bad
@@ -49,24 +53,15 @@ struct fields {
 	unsigned seen; /* bit per field: duplicates make a line malformed */
 };
 
-/* One suggested rule and how often it was needed. */
-struct suggestion {
-	char *client, *host, *method, *path; /* method and path NULL: bare host rule */
-	uint16_t port;
-	bool generalised;                    /* path widened to a glob a rule can spell */
-	unsigned long count;
-	int64_t last;
-	char reason[AUDIT_REASON_MAX];
-};
-
 struct suggest {
 	int64_t cutoff;
 	const char *client; /* only this client, or NULL */
+	bool learned;       /* allowed requests count too (after a --learn round) */
 	struct suggestion *s;
 	size_t n;
 	int32_t slots[AUDIT_HASH_SLOTS]; /* index + 1 into s, 0 empty */
 	/* what was read, for the summary on stderr */
-	unsigned long lines, decisions, denials, old, other_client, unfixable, malformed, too_long, dropped;
+	unsigned long lines, decisions, denials, allowed, old, other_client, unfixable, malformed, too_long, dropped;
 };
 
 /* ---- reading one field ---- */
@@ -365,11 +360,17 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 	char *path = NULL;
 
 	sg->decisions++;
-	if (strcmp(f->verdict, "deny") != 0 && strcmp(f->verdict, "audit") != 0)
+	/* --learned: what a learning rule let through is what strict mode will
+	 * meet (an allow line with a reason is airlock's own answer: skipped) */
+	bool allowed = sg->learned && strcmp(f->verdict, "allow") == 0 && !(f->seen & (1u << F_REASON));
+	if (!allowed && strcmp(f->verdict, "deny") != 0 && strcmp(f->verdict, "audit") != 0)
 		return;
-	sg->denials++;
+	if (allowed)
+		sg->allowed++;
+	else
+		sg->denials++;
 	/* every field used must be there and valid, or the line is not trusted */
-	if (!(f->seen & (1u << F_TS)) || time_parse(f->ts, &ts) < 0 || !(f->seen & (1u << F_REASON)) ||
+	if (!(f->seen & (1u << F_TS)) || time_parse(f->ts, &ts) < 0 || (!allowed && !(f->seen & (1u << F_REASON))) ||
 	    !(f->seen & (1u << F_HOST)) || !(f->seen & (1u << F_PORT))) {
 		sg->malformed++;
 		return;
@@ -378,7 +379,7 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 		sg->old++;
 		return;
 	}
-	if (!is_fixable(f)) {
+	if (!allowed && !is_fixable(f)) {
 		sg->unfixable++;
 		return;
 	}
@@ -407,7 +408,7 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 			}
 		}
 	}
-	suggest_add(sg, f->client, host, port, bare ? NULL : method, path, generalised, ts, f->reason);
+	suggest_add(sg, f->client, host, port, bare ? NULL : method, path, generalised, ts, allowed ? "allowed" : f->reason);
 	free(path);
 }
 
@@ -473,95 +474,42 @@ static int suggest_read(struct suggest *sg, FILE *in)
 	return ret;
 }
 
-/* ---- output ---- */
+/* ---- output (suggest.c) ---- */
 
-static int suggestion_cmp(const void *a, const void *b)
+static void suggest_summary(const struct suggest *sg, const char *since, const struct suggest_counts *c,
+			    const json_t *secrets)
 {
-	const struct suggestion *x = a, *y = b;
-	int d;
-	if ((d = strcmp(x->client, y->client)) || (d = strcmp(x->host, y->host)))
-		return d;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	if (!x->method || !y->method)
-		return (x->method != NULL) - (y->method != NULL); /* the bare rule first */
-	if ((d = strcmp(x->method, y->method)))
-		return d;
-	if (!x->path || !y->path)
-		return (x->path != NULL) - (y->path != NULL);
-	return strcmp(x->path, y->path);
-}
-
-/* A shell word: bare when it cannot mean anything else to sh, else in
- * single quotes (a ' inside becomes '\''). Methods and paths come from the
- * sandbox: they must never become shell syntax. */
-static void put_word(const char *w)
-{
-	bool bare = w[0] != '\0';
-	for (const char *p = w; *p && bare; p++)
-		bare = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:@%,+=-", *p) != NULL;
-	putchar(' ');
-	if (bare) {
-		fputs(w, stdout);
-		return;
-	}
-	putchar('\'');
-	for (const char *p = w; *p; p++) {
-		if (*p == '\'')
-			fputs("'\\''", stdout);
-		else
-			putchar(*p);
-	}
-	putchar('\'');
-}
-
-static void suggest_print(struct suggest *sg)
-{
-	qsort(sg->s, sg->n, sizeof *sg->s, suggestion_cmp);
-	for (size_t i = 0; i < sg->n; i++) {
-		const struct suggestion *s = &sg->s[i];
-		char when[AL_TIME_STR_MAX];
-		time_format(s->last, when);
-		fputs("airlock allow", stdout);
-		put_word(s->client);
-		fputs(" --host", stdout);
-		put_word(s->host);
-		if (s->port != 80 && s->port != 443)
-			printf(" --port %u", (unsigned)s->port);
-		if (s->method) {
-			fputs(" --method", stdout);
-			put_word(s->method);
-		}
-		if (s->path) {
-			fputs(" --path", stdout);
-			put_word(s->path);
-		}
-		/* reason is from the fixed list: safe in a comment */
-		printf("  # %lu denied (%s), last %s%s\n", s->count, s->reason, when,
-		       s->generalised ? "; path widened to a glob a rule can hold" : "");
-	}
-}
-
-static void suggest_summary(const struct suggest *sg, const char *since)
-{
+	if (secrets)
+		fprintf(stderr, "airlock: audit suggest: %zu secrets known to the broker\n", json_array_size(secrets));
+	else
+		fprintf(stderr, "airlock: audit suggest: the broker did not list its secrets: no --secret suggested\n");
 	fprintf(stderr,
-		"airlock: audit suggest: %lu lines, %lu decisions, %lu denials; %zu rules suggested "
-		"(%lu before the last %s, %lu of other clients, %lu not curable by a rule, "
-		"%lu malformed, %lu over %d bytes, %lu past %d suggestions)\n",
-		sg->lines, sg->decisions, sg->denials, sg->n, sg->old, since, sg->other_client, sg->unfixable,
-		sg->malformed, sg->too_long, AUDIT_LINE_MAX, sg->dropped, AUDIT_SUGGEST_MAX);
+		"airlock: audit suggest: %lu lines, %lu decisions, %lu denials, %lu allowed taken; %lu rules suggested "
+		"(%lu needed calls added that the log did not show; left out: %lu optional, %lu answered by "
+		"the token shim, %lu to token hosts; %lu before the last %s, %lu of other clients, "
+		"%lu not curable by a rule, %lu malformed, %lu over %d bytes, %lu past %d suggestions)\n",
+		sg->lines, sg->decisions, sg->denials, sg->allowed, c->rules, c->completed, c->optional, c->shim, c->token_host,
+		sg->old, since, sg->other_client, sg->unfixable, sg->malformed, sg->too_long, AUDIT_LINE_MAX,
+		sg->dropped, AUDIT_SUGGEST_MAX);
 }
 
-enum { OPT_SINCE = OPT_FIRST_LOCAL, OPT_LOG, OPT_QUIET };
+enum { OPT_SINCE = OPT_FIRST_LOCAL, OPT_LOG, OPT_QUIET, OPT_INCLUDE_OPTIONAL, OPT_LEARNED };
 
 static const char audit_suggest_usage[] =
-	"Usage: airlock audit suggest [--since DURATION] [--log FILE] [--quiet] [CLIENT]\n"
+	"Usage: airlock audit suggest [--since DURATION] [--log FILE] [--include-optional]\n"
+	"                             [--learned] [--quiet] [CLIENT]\n"
 	"\n"
 	"Read airlock's decision log (key=value or JSON lines) and print the\n"
 	"`airlock allow` commands that would have let its denials through: one per\n"
-	"distinct (client, host, port, method, path), with how often and when last,\n"
-	"sorted by client and host. A strict-mode CONNECT (or an audit-mode client\n"
-	"that did not trust the CA) logs only host and port: it gets a bare host rule.\n"
+	"distinct (client, host, port, path), methods merged, each with a comment\n"
+	"saying why, sorted by client and host. --secret goes exactly where a call\n"
+	"needs it: the broker says which secret is bound to which host, the presets\n"
+	"which calls of an adopted login need it (airlock preset show). Optional\n"
+	"calls (telemetry, plugins...) are left out, listed as comments; token\n"
+	"endpoints are never suggested (airlock answers them); a preset's needed\n"
+	"calls the log did not show (the CLI stopped at a denial) are added.\n"
+	"A strict-mode CONNECT (or an audit-mode client that did not trust the CA)\n"
+	"logs only host and port: it gets a bare host rule.\n"
 	"Denials no rule can cure (denied-address, host-mismatch, malformed requests,\n"
 	"limits) are counted, not suggested. Review before running: a sandbox chose\n"
 	"these hosts and paths.\n"
@@ -571,7 +519,10 @@ static const char audit_suggest_usage[] =
 	"                     decisions (GET /proxy/v1/decisions). The daemons log\n"
 	"                     to the standard error of `airlock up`:\n"
 	"                     airlock up 2>>airlock.log\n"
-	"  --quiet            no summary line on standard error\n"
+	"  --include-optional keep the optional calls, marked\n"
+	"  --learned          count allowed requests too: after a learning round\n"
+	"                     (airlock allow CLIENT --host H --learn --ttl 10m)\n"
+	"  --quiet            no summary lines on standard error\n"
 	"  CLIENT             only this client's denials\n"
 	"Example:  airlock audit suggest --since 30m --log airlock.log web-1\n";
 
@@ -581,12 +532,17 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "include-optional", no_argument, NULL, OPT_INCLUDE_OPTIONAL },
+		{ "learned", no_argument, NULL, OPT_LEARNED },
 		CLI_COMMON_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *arg, *since = "1h", *path = NULL;
 	int64_t since_s = 3600;
-	bool quiet = false;
+	bool quiet = false, learned = false;
+	struct suggest_opts so = { 0 };
+	struct suggest_counts counts;
+	json_t *secrets = NULL;
 	FILE *in = stdin;
 	char *broker_log = NULL;
 	struct suggest *sg = NULL;
@@ -608,6 +564,12 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			quiet = true;
+			break;
+		case OPT_INCLUDE_OPTIONAL:
+			so.include_optional = true;
+			break;
+		case OPT_LEARNED:
+			learned = true;
 			break;
 		}
 	}
@@ -651,15 +613,25 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 	sg->s = xcalloc(AUDIT_SUGGEST_MAX, sizeof *sg->s);
 	sg->cutoff = time_now() - since_s;
 	sg->client = client;
+	sg->learned = learned;
 	if (suggest_read(sg, in) < 0) {
 		rc = cli_fail("error reading %s", path ? path : "standard input");
 		goto out;
 	}
-	suggest_print(sg);
+	/* which secret is bound to which host: names, hosts and types only */
+	struct api_reply r;
+	if (api_request(cli, "GET", "/proxy/v1/secrets", NULL, &r) == 0) {
+		if (r.status == 200 && json_is_array(r.json))
+			secrets = json_incref(r.json);
+		api_reply_free(&r);
+	}
+	so.secrets = secrets;
+	suggest_emit(sg->s, sg->n, &so, &counts);
 	if (!quiet)
-		suggest_summary(sg, since);
+		suggest_summary(sg, since, &counts, secrets);
 	rc = fflush(stdout) == 0 && !ferror(stdout) ? CLI_EXIT_OK : cli_fail("cannot write to standard output");
 out:
+	json_decref(secrets);
 	if (in != stdin)
 		fclose(in);
 	free(broker_log);
@@ -682,7 +654,7 @@ static const struct cli_cmd audit_cmds[] = {
 const struct cli_cmd cmd_audit = {
 	.name = "audit",
 	.summary = "turn the decision log's denials into rules",
-	.usage = "Usage: airlock audit suggest [--since DURATION] [--log FILE] [--quiet] [CLIENT]\n",
+	.usage = "Usage: airlock audit suggest [--since DURATION] [--log FILE] [--include-optional] [--learned] [--quiet] [CLIENT]\n",
 	.subs = audit_cmds,
 	.nsubs = ARRAY_SIZE(audit_cmds),
 };

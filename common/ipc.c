@@ -123,6 +123,8 @@ static const struct ipc_field decision_item_fields[] = {
 	INT("bytes_down", OPT, 0, INT64_MAX),
 	INT("ms", OPT, 0, INT64_MAX),
 	INT("scrubbed", OPT, 0, INT64_MAX),
+	STR("hint", OPT, 32),
+	STR("upgrade", OPT, 32),
 	STR("via", OPT, 16),
 	STR("src", OPT, 64),
 	STR("req", REQ, 32),
@@ -185,6 +187,7 @@ static const struct ipc_field policy_fields[] = {
 	TYPE,
 	INT("version", REQ, 0, INT64_MAX),
 	OBJS("clients", REQ, client_shape, AL_CLIENTS_MAX),
+	STRS("secret_hosts", OPT, AL_HOST_BUF + 1, AL_SECRETS_MAX),
 };
 static const struct ipc_field headers_answer_fields[] = {
 	TYPE, ID,

@@ -114,6 +114,9 @@
  *                        paths:[P...], secret?:NAME|null, passthrough:BOOL,
  *                        expires_at?:UNIX_SECONDS}
  *              rules in declaration order; methods/paths empty = any.
+ *              secret_hosts?:[PATTERN...]  the hosts secrets are bound to
+ *              (no names, no values): an allowed request to one of them
+ *              through a rule without a secret logs hint=secret-available.
  *              Always whole: the broker refuses a change whose snapshot
  *              would not fit one frame before committing it (API 413), and
  *              refuses to start over a state whose snapshot would not.

@@ -157,6 +157,10 @@ const char *conn_status_text(int status);
  * reports errors (grpc-status, trailers-only): the code for status, or -1
  * when c's request is not a gRPC call on a stream conn. */
 int conn_grpc_code(const struct conn *c, int status);
+/* A WebSocket upgrade was answered (101 passed on): log its decision line
+ * now, with upgrade=websocket; conn_log writes the second one at close,
+ * with the byte counts (upgrade=websocket-closed). */
+void conn_log_upgrade(struct conn *c);
 /* The current exchange is over: next request (keep) or close. */
 void conn_exchange_done(struct conn *c, bool keep);
 /* Re-evaluate whether to read from the client and parse buffered bytes. */

@@ -2,12 +2,14 @@
  * the status texts and gRPC codes of the answers airlock writes itself
  * (conn.c's reply_send). */
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "common/duration.h"
 #include "common/log.h"
 #include "enforcer/conn.h"
 #include "enforcer/decision.h"
+#include "enforcer/policy.h"
 #include "enforcer/worker.h"
 
 static const struct config *cfg_of(const struct conn *c)
@@ -16,13 +18,32 @@ static const struct config *cfg_of(const struct conn *c)
 }
 
 
+static void log_line(struct conn *c, const char *upgrade)
+{
+	struct decision *d = &c->d;
+	/* allowed, nothing injected, and a secret exists for this host: a 401
+	 * upstream most likely wants --secret on the rule */
+	d->hint = strcmp(d->verdict, "allow") == 0 && d->rule && !d->inject && !d->reason &&
+			  policy_secret_host(c->pol, d->host) ? "secret-available" : NULL;
+	d->upgrade_line = upgrade;
+	decision_emit(c->w, d, config_mode_name(cfg_of(c)->mode), c->peer[0] ? c->peer : NULL,
+		      c->socks ? "socks5" : c->stream ? "h2" : NULL);
+}
+
 void conn_log(struct conn *c)
 {
 	if (c->logged || !c->d.verdict)
 		return;
 	c->logged = true;
-	decision_emit(c->w, &c->d, config_mode_name(cfg_of(c)->mode), c->peer[0] ? c->peer : NULL,
-		      c->socks ? "socks5" : c->stream ? "h2" : NULL);
+	log_line(c, c->d.upgrade ? "websocket-closed" : NULL);
+}
+
+void conn_log_upgrade(struct conn *c)
+{
+	if (c->logged || !c->d.verdict)
+		return;
+	c->d.upgrade = "websocket";
+	log_line(c, "websocket");
 }
 
 const char *conn_status_text(int status)

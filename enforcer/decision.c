@@ -175,6 +175,8 @@ void decision_emit(struct worker *w, struct decision *d, const char *mode, const
 		KV_I("bytes_down", d->bytes_down),
 		KV_I("ms", ms),
 		d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL),
+		KV_S("hint", d->hint),
+		KV_S("upgrade", d->upgrade_line),
 		KV_S("via", via),
 		KV_S("src", src),
 		KV_S("req", req),

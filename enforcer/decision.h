@@ -29,6 +29,10 @@ struct decision {
 	bool scanned;                 /* the response was scrubbed of the injected secret */
 	uint64_t scrubbed;            /* ... and held it this many times */
 	uint64_t req;                 /* its request number (0: none yet): decision_req() */
+	const char *upgrade;          /* "websocket" once a 101 was passed on: logged then, and at close */
+	/* set for one line by its writer (conn_log): */
+	const char *hint;             /* "secret-available": allowed, nothing injected, a secret exists for the host */
+	const char *upgrade_line;     /* "websocket" as the 101 passes, "websocket-closed" at close */
 };
 
 /* A request id is 20 hex digits: the enforcer's start time in ms (40 bits,

@@ -148,6 +148,8 @@ static int resp_on_head(void *arg)
 		response_started(c, 101);
 		int wrc = client_write(c, b.p, b.len);
 		free(b.p);
+		if (wrc >= 0)
+			conn_log_upgrade(c);   /* now, not only when it closes (minutes later) */
 		return wrc < 0 ? -1 : 2;   /* no body; the upgrade follows */
 	}
 	struct resp_ctx ctx = {

@@ -27,6 +27,8 @@ struct policy {
 	size_t *by_token;
 	size_t *by_name;
 	size_t mask;
+	char **secret_hosts;            /* canonical patterns secrets are bound to */
+	size_t nsecret_hosts;
 };
 
 /* ---- freeing ----------------------------------------------------------- */
@@ -66,6 +68,9 @@ static void policy_free(struct policy *p)
 	free(p->clients);
 	free(p->by_token);
 	free(p->by_name);
+	for (i = 0; i < p->nsecret_hosts; i++)
+		free(p->secret_hosts[i]);
+	free(p->secret_hosts);
 	free(p);
 }
 
@@ -347,6 +352,17 @@ int policy_parse(const json_t *msg, struct policy **out)
 			goto out;
 		p->nclients++;
 	}
+	const json_t *sh = json_object_get(msg, "secret_hosts");
+	p->secret_hosts = xcalloc(json_array_size(sh) + 1, sizeof *p->secret_hosts);
+	for (i = 0; i < json_array_size(sh); i++) {
+		char pat[AL_HOST_BUF + 2];
+		const char *h = json_string_value(json_array_get(sh, i));
+		if (host_pattern_parse(h, pat) < 0 || strcmp(pat, h) != 0) {
+			rc = AL_EINVAL;   /* the broker sends canonical patterns only */
+			goto out;
+		}
+		p->secret_hosts[p->nsecret_hosts++] = xstrdup(h);
+	}
 	rc = build_indexes(p);
 	if (rc < 0)
 		goto out;
@@ -387,6 +403,14 @@ void policy_unref(struct policy *p)
 uint64_t policy_version(const struct policy *p)
 {
 	return p->version;
+}
+
+bool policy_secret_host(const struct policy *p, const char *host)
+{
+	for (size_t i = 0; p && i < p->nsecret_hosts; i++)
+		if (host_pattern_match(p->secret_hosts[i], host))
+			return true;
+	return false;
 }
 
 /* ---- client instances ------------------------------------------------- */
@@ -516,12 +540,15 @@ static bool path_ok(const struct policy_rule *r, const char *path)
 }
 
 /* Deny reasons in rising specificity: the reason reported is the furthest
- * any host-matching rule got before failing. */
-enum miss { MISS_HOST, MISS_PORT, MISS_METHOD, MISS_PATH };
+ * any host-matching rule got before failing. A rule that matches neither
+ * the method nor the path is a rule for another call: it says the path is
+ * not allowed, and ranks below a rule that misses only one of them. */
+enum miss { MISS_HOST, MISS_PORT, MISS_NEITHER, MISS_METHOD, MISS_PATH };
 
 static const char *const miss_reason[] = {
 	[MISS_HOST] = "no-rule",
 	[MISS_PORT] = "port-not-allowed",
+	[MISS_NEITHER] = "path-not-allowed",
 	[MISS_METHOD] = "method-not-allowed",
 	[MISS_PATH] = "path-not-allowed",
 };
@@ -557,8 +584,9 @@ enum policy_action policy_decide(const struct policy_client *c, const struct pol
 			goto out;
 		}
 		if (!method_ok(r, req->method)) {
-			if (worst < MISS_METHOD)
-				worst = MISS_METHOD;
+			enum miss m = path_ok(r, req->path) ? MISS_METHOD : MISS_NEITHER;
+			if (worst < m)
+				worst = m;
 			continue;
 		}
 		if (!path_ok(r, req->path)) {

@@ -73,6 +73,10 @@ void policy_unref(struct policy *p);
 
 uint64_t policy_version(const struct policy *p);
 
+/* Is some secret bound to host (the policy's secret_hosts)? For the hint
+ * on an allowed request whose rule injects nothing. */
+bool policy_secret_host(const struct policy *p, const char *host);
+
 /* The token as presented (len bytes, no NUL needed): hashed, then looked up
  * by its hash; the final compare is constant-time. NULL if no client has it
  * (always for len 0 or len > AL_TOKEN_MAX). The client lives as long as the
@@ -112,7 +116,9 @@ enum policy_action {
  * On allow *rule is set (and *reason NULL). On deny *rule is NULL and
  * *reason a static string: "no-rule" when no live rule's host matched, else
  * the most specific failure among host-matching rules, "port-not-allowed" <
- * "method-not-allowed" < "path-not-allowed". c may be NULL (deny, no-rule).
+ * "method-not-allowed" < "path-not-allowed"; a rule that matches neither
+ * the method nor the path says "path-not-allowed" (the method alone is not
+ * the fix) and ranks below one that misses only one of them. c may be NULL (deny, no-rule).
  * rule and reason may be NULL when the caller does not want them.
  * FORWARD does not know the scheme: when the request is plain HTTP and
  * (*rule)->secret is set, the caller must not inject it (SPEC §3: a secret

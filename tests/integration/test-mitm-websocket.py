@@ -4,7 +4,9 @@ Upgrade/Connection/Sec-WebSocket-* headers, and after the origin's 101 both
 sides are spliced. permessage-deflate passes end to end (a compressed frame
 with RSV1 set comes back intact) when nothing is injected; an upgrade that
 injects a secret offers no extension, so the frames coming back can be
-scrubbed of it. Revoking the rule closes the WebSocket.
+scrubbed of it. Revoking the rule closes the WebSocket. The upgrade is
+logged when it is answered (upgrade=websocket, while frames still flow) and
+again at close with the byte counts (upgrade=websocket-closed).
 Twin: "Upgrade: h2c" never goes upstream (the request is forwarded as plain
 HTTP/1.1 without it)."""
 import base64
@@ -145,6 +147,9 @@ def main():
         # a secret injected: no extension is offered upstream (the frames that
         # come back are scanned), and a frame quoting the secret comes back scrubbed
         c, hd, recv = upgrade("/ws", "Bearer placeholder")
+        d = pt.wait_decision(al, lambda d: d.get("path") == "/ws", "the upgrade logged while it is open")
+        h.check_eq((d["verdict"], d.get("status"), d.get("upgrade")), ("allow", "101", "websocket"),
+                   "answered: upgrade=websocket at once")
         h.check(hd.get("sec-websocket-extensions") is None, "no extension once a secret is injected: %r" % hd)
         seen = s.origin.requests[-1][2]
         h.check(seen.get("Authorization") == "Bearer " + SECRET, "the upgrade request was injected")
@@ -161,9 +166,11 @@ def main():
                 h.check_eq(data, msg, "frame %d echoed through the splice" % i)
         pt.revoke(al, "web-1", "origin.test")
         h.check(c.closed(timeout=5), "revoking the rule closes the WebSocket")
-        d = pt.wait_decision(al, lambda d: d.get("path") == "/ws", "the WebSocket's log line")
+        d = pt.wait_decision(al, lambda d: d.get("path") == "/ws" and d.get("upgrade") == "websocket-closed",
+                             "the WebSocket's closing line")
         h.check_eq((d["verdict"], d.get("status"), d.get("inject"), d.get("reason")),
                    ("allow", "101", "k", "rule-revoked"), "logged with status 101 and the secret's name")
+        h.check(int(d.get("bytes_down", 0)) > 70000, "the closing line has the byte counts: %r" % d)
         # twin: h2c upgrade is dropped, the request goes as HTTP/1.1
         pt.allow(al, "web-1", "origin.test", "--port", str(port), "--path", "/echo")
         c = mt.Inner(al, tok, "origin.test", port)

@@ -71,7 +71,8 @@ class State:
                      for r in self.rules if r["client"] == c["name"]]
             clients.append({"name": c["name"], "token_sha256": c["token_sha256"],
                             "rules": rules})
-        return {"type": "policy", "version": version, "clients": clients}
+        # secret_hosts: the hosts secrets are bound to (none in these documents)
+        return {"type": "policy", "version": version, "clients": clients, "secret_hosts": []}
 
     def size(self, version=1):
         """Bytes of the encoded policy (the IPC frame's body)."""

@@ -95,7 +95,7 @@ XAI_CLIENT = "b1a00492-073a-47ea-816f-4c329264a828"
 HOSTS = ["platform.claude.com", "console.anthropic.com", "api.anthropic.com",
          "auth.openai.com", "chatgpt.com", "api.github.com", "github.com",
          "api.githubcopilot.com", "api.individual.githubcopilot.com",
-         "auth.x.ai", "api.x.ai"]
+         "auth.x.ai", "api.x.ai", "ab.chatgpt.com"]
 
 PROVIDERS = ("claude", "codex", "copilot", "xai")
 DEFAULT_LIFETIME = {"claude": 8 * 3600, "codex": 10 * 86400, "copilot": 1800, "xai": 6 * 3600}
@@ -842,6 +842,9 @@ def _make_handler(fp):
                         return self._send(403, {"detail": "account mismatch"})
                     return self._sse(_responses_events(fp.answer_text))
                 return self._send(404, {"detail": "Not Found"})
+            if host == "ab.chatgpt.com":
+                # Codex's OTLP metrics: no credential, only a statsig client key
+                return self._send(200, {}) if path.startswith("/otlp/") else self._send(404, {})
             if host in ("api.githubcopilot.com", "api.individual.githubcopilot.com"):
                 ok = auth.startswith("Bearer ") and (
                     (auth[7:] in st.access["copilot"] and auth[7:].startswith("gho_"))

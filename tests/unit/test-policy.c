@@ -373,6 +373,8 @@ static const struct {
 	{ "c1", "api.example.com", 443, "POST", "/v1/chat/", 0, POLICY_DENY, 0, "path-not-allowed" },
 	{ "c1", "api.example.com", 443, "POST", "/v1/other", 0, POLICY_DENY, 0, "path-not-allowed" },
 	{ "c1", "api.example.com", 443, "DELETE", "/v1/chat", 0, POLICY_DENY, 0, "method-not-allowed" },
+	/* neither the method nor the path of any rule: the path is missing */
+	{ "c1", "api.example.com", 443, "DELETE", "/v2/x", 0, POLICY_DENY, 0, "path-not-allowed" },
 	{ "c1", "api.example.com", 443, "get", "/v1/models", 0, POLICY_DENY, 0, "method-not-allowed" },
 	{ "c1", "api.example.com", 80, "GET", "/v1/models", 0, POLICY_DENY, 0, "port-not-allowed" },
 	{ "c1", "api.example.com", 8443, "GET", "/v1/models", 0, POLICY_DENY, 0, "port-not-allowed" },
