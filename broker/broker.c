@@ -227,15 +227,19 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	}
 	if ((ret = state_open(dir, &b->state, err, errlen)) < 0)
 		return ret;
-	/* the key check, a format 1 state migrated, values that no longer open named */
-	if ((ret = sealed_load(b, err, errlen)) < 0)
-		return ret;
 	/* the broker never runs with a policy it cannot deliver: it would
 	 * answer for changes that never reach the enforcer */
 	b->policy_version = 0;
 	if ((ret = broker_policy_prepare(b, b->state.doc, &first, why, sizeof why)) < 0) {
 		snprintf(err, errlen, "%s: %s; the enforcer could never receive it: remove rules or "
 			 "clients from that file (refusing to start)", b->state.path, why);
+		return ret;
+	}
+	/* the key check, a format 1 state migrated (written: so only once
+	 * nothing else refuses the start), values that no longer open named;
+	 * the policy does not depend on sealed values */
+	if ((ret = sealed_load(b, err, errlen)) < 0) {
+		policy_frame_free(&first);
 		return ret;
 	}
 

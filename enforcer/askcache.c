@@ -6,6 +6,7 @@
 #include "enforcer/askcache.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,7 +30,7 @@ struct askcache {
 
 struct askcache *askcache_new(void)
 {
-	static bool told;
+	static atomic_bool told;   /* one line for all the workers */
 	size_t len = AL_ASK_CACHE_SLOTS * sizeof(struct slot);
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -38,11 +39,9 @@ struct askcache *askcache_new(void)
 	if (mlock(p, len) != 0 || madvise(p, len, MADV_DONTDUMP) != 0) {
 		int e = errno;
 		munmap(p, len);
-		if (!told) {
-			told = true;
+		if (!atomic_exchange(&told, true))
 			log_warn("no locked memory for the headers-answer cache; every injected request asks "
 				 "the broker", KV_S("error", strerror(e)));
-		}
 		return NULL;
 	}
 	struct askcache *ac = xcalloc(1, sizeof *ac);
