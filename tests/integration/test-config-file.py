@@ -46,6 +46,8 @@ def sample(row, tmp, second=False):
         return "10.2.0.0/16" if second else "10.1.0.0/16"
     if t == "host":
         return "b.example" if second else "a.example"
+    if t == "listen":
+        return "127.0.0.1:9466" if second else "127.0.0.1:9465"
     if t == "pin":
         return "b.example:443:127.0.0.1" if second else "a.example:443:127.0.0.1"
     raise h.TestFailure("no sample value for type %s (--%s)" % (t, row["name"]))
