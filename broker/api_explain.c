@@ -98,7 +98,8 @@ static struct policy *published(const struct broker *b)
 static json_t *rule_line(const struct policy_rule *r, const struct policy_req *pr, bool https)
 {
 	struct policy_client one = { .name = (char *)"", .rules = (struct policy_rule *)r, .nrules = 1 };
-	const char *reason = NULL, *why;
+	enum reason reason = REASON_NONE;
+	const char *why;
 	bool matches = false;
 
 	if (r->expires_at && r->expires_at <= pr->now) {
@@ -115,7 +116,7 @@ static json_t *rule_line(const struct policy_rule *r, const struct policy_req *p
 			why = NULL;
 		} else {
 			matches = policy_decide(&one, pr, NULL, &reason) == POLICY_FORWARD;
-			why = matches ? NULL : reason;
+			why = matches ? NULL : reason_name(reason);
 		}
 	}
 	json_t *o = json_pack("{s:I, s:s, s:b}", "id", (json_int_t)r->id, "host", r->host, "matches", matches);
@@ -157,7 +158,8 @@ void api_explain(struct broker *b, const struct api_request *req, struct api_ans
 	struct policy_req pr = { .host = host, .port = port, .method = method, .path = path, .now = time_now() };
 	struct policy_req connect = { .host = host, .port = port, .now = pr.now };
 	const struct policy_rule *rule = NULL;
-	const char *reason = NULL, *how;
+	enum reason reason = REASON_NONE;
+	const char *how;
 
 	/* as the proxy decides: an https request is a CONNECT first */
 	enum policy_action a = https ? policy_decide(pc, &connect, &rule, &reason) : POLICY_INSPECT;
@@ -175,7 +177,7 @@ void api_explain(struct broker *b, const struct api_request *req, struct api_ans
 			      how ? "allow" : "deny");
 	json_object_set_new(o, "rule", rule && how ? json_integer((json_int_t)rule->id) : json_null());
 	json_object_set_new(o, "how", how ? json_string(how) : json_null());
-	json_object_set_new(o, "reason", how ? json_null() : json_string(reason ? reason : "no-rule"));
+	json_object_set_new(o, "reason", how ? json_null() : json_string(reason_name(reason ? reason : REASON_NO_RULE)));
 	if (how && rule && rule->secret && !https)
 		json_object_set_new(o, "note", json_string("the rule's secret is never sent over plain http: not injected"));
 	json_t *rules = json_array();

@@ -11,7 +11,9 @@
  * every printed word is shell-quoted. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +21,12 @@
 
 #include "cli/cli.h"
 #include "cli/suggest.h"
+#include "common/denyset.h"
 #include "common/duration.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/netmatch.h"
+#include "common/reasons.h"
 #include "common/xmalloc.h"
 
 #define AUDIT_LINE_MAX AL_AUDIT_LINE_MAX
@@ -30,13 +34,6 @@
 #define AUDIT_HASH_SLOTS (2 * AUDIT_SUGGEST_MAX) /* a power of two */
 #define AUDIT_SINCE_MAX (3650LL * 24 * 3600)
 #define AUDIT_REASON_MAX SUGGEST_REASON_MAX
-
-/* Denials an added allow rule can cure (and tls-handshake-failed in audit
- * mode, see is_fixable). The others (denied-address, host-mismatch, bad
- * requests, limits...) no rule can or should open. */
-static const char *const fixable_reasons[] = {
-	"no-rule", "port-not-allowed", "method-not-allowed", "path-not-allowed", "rule-expired",
-};
 
 /* The fields of one decision line that matter here, each checked to fit. */
 struct fields {
@@ -57,6 +54,7 @@ struct suggest {
 	int64_t cutoff;
 	const char *client; /* only this client, or NULL */
 	bool learned;       /* allowed requests count too (after a --learn round) */
+	struct denyset *deny; /* addresses the enforcer never dials */
 	struct suggestion *s;
 	size_t n;
 	int32_t slots[AUDIT_HASH_SLOTS]; /* index + 1 into s, 0 empty */
@@ -336,17 +334,50 @@ static void suggest_add(struct suggest *sg, const char *client, const char *host
 	}
 }
 
+/* Denials an added allow rule can cure (common/reasons.h), and
+ * tls-handshake-failed in audit mode. The others (denied-address,
+ * host-mismatch, bad requests, limits...) no rule can or should open. */
 static bool is_fixable(const struct fields *f)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(fixable_reasons); i++)
-		if (strcmp(f->reason, fixable_reasons[i]) == 0)
-			return true;
+	if (reason_curable(reason_lookup(f->reason, strlen(f->reason))))
+		return true;
 	/* Audit mode intercepts a CONNECT no rule allows; a sandbox that does
 	 * not trust the CA fails that handshake and only the host is logged.
 	 * With no rule id on the line no rule matched: a bare host rule (a blind
 	 * tunnel, no interception) is what would have let it through. */
 	return strcmp(f->reason, "tls-handshake-failed") == 0 && (f->seen & (1u << F_MODE)) &&
 	       strcmp(f->mode, "audit") == 0 && !(f->seen & (1u << F_RULE));
+}
+
+/* An IP literal the enforcer would refuse to dial (its built-in deny set
+ * and this host's own addresses): a policy check runs before the dial, so
+ * such a CONNECT is logged no-rule, yet no rule would let it through. */
+static bool never_dialled(const struct suggest *sg, const char *host, enum host_kind kind)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	if (kind == HOST_IPV4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+			return false;
+	} else if (kind == HOST_IPV6) {
+		char bare[AL_HOST_BUF];
+		size_t n = strlen(host);
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+			memcpy(bare, host + 1, n - 2);
+			bare[n - 2] = '\0';
+		} else {
+			snprintf(bare, sizeof bare, "%s", host);
+		}
+		in6->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, bare, &in6->sin6_addr) != 1)
+			return false;
+	} else {
+		return false;
+	}
+	return sg->deny && denyset_check(sg->deny, (struct sockaddr *)&ss, false) < 0;
 }
 
 /* One decision, parsed: keep it when it is a fixable denial in the window. */
@@ -390,6 +421,10 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 	}
 	if (sg->client && strcmp(sg->client, f->client) != 0) {
 		sg->other_client++;
+		return;
+	}
+	if (never_dialled(sg, host, kind)) {
+		sg->unfixable++;
 		return;
 	}
 	/* CONNECT, or an audit-mode client that did not trust the CA: only the
@@ -511,7 +546,8 @@ static const char audit_suggest_usage[] =
 	"A strict-mode CONNECT (or an audit-mode client that did not trust the CA)\n"
 	"logs only host and port: it gets a bare host rule.\n"
 	"Denials no rule can cure (denied-address, host-mismatch, malformed requests,\n"
-	"limits) are counted, not suggested. Review before running: a sandbox chose\n"
+	"limits, an address airlock never dials such as 169.254.169.254) are counted,\n"
+	"not suggested. Review before running: a sandbox chose\n"
 	"these hosts and paths.\n"
 	"  --since DURATION   only lines newer than this: 90s, 15m, 1h, 7d (default 1h)\n"
 	"  --log FILE         the log (- is standard input). Without it: standard\n"
@@ -614,6 +650,10 @@ static int audit_suggest_run(struct cli *cli, int argc, char **argv)
 	sg->cutoff = time_now() - since_s;
 	sg->client = client;
 	sg->learned = learned;
+	if (denyset_new(NULL, 0, &sg->deny) < 0) {
+		rc = cli_fail("cannot build the set of addresses airlock never dials");
+		goto out;
+	}
 	if (suggest_read(sg, in) < 0) {
 		rc = cli_fail("error reading %s", path ? path : "standard input");
 		goto out;
@@ -641,8 +681,10 @@ out:
 		free(sg->s[i].method);
 		free(sg->s[i].path);
 	}
-	if (sg)
+	if (sg) {
+		denyset_free(sg->deny);
 		free(sg->s);
+	}
 	free(sg);
 	return rc;
 }

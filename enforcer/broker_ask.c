@@ -101,17 +101,16 @@ static void ask_unlink_free(struct broker_ask *a)
 	uv_close((uv_handle_t *)&a->timer, on_ask_timer_closed);
 }
 
-/* The error codes the door lists, as static strings (they end up in logs
- * after the answer is gone). */
-static const char *error_code(const char *e)
+/* The error codes the door lists, as reasons; any other is broker-error. */
+static enum reason error_code(const char *e)
 {
-	static const char *const known[] = { "secret-not-found", "secret-host-mismatch",
-					     "secret-seal-mismatch", "relogin-required",
-					     "credential-refreshing", "broker-error", "no-shim" };
+	static const enum reason known[] = { REASON_SECRET_NOT_FOUND, REASON_SECRET_HOST_MISMATCH,
+					     REASON_SECRET_SEAL_MISMATCH, REASON_RELOGIN_REQUIRED,
+					     REASON_CREDENTIAL_REFRESHING, REASON_BROKER_ERROR, REASON_NO_SHIM };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (e && strcmp(e, known[i]) == 0)
+		if (e && strcmp(e, reason_name(known[i])) == 0)
 			return known[i];
-	return "broker-error";
+	return REASON_BROKER_ERROR;
 }
 
 /* The answer of `kind` (IPC_KIND_COUNT: one its table refused; msg NULL:
@@ -131,13 +130,13 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 	if (msg && kind == want)
 		cache_keep(b, a, msg);
 	ask_unlink_free(a);
-	const char *err = NULL;
+	enum reason err = REASON_NONE;
 	if (!msg)
-		err = "broker-unavailable";
+		err = REASON_BROKER_UNAVAILABLE;
 	else if (kind == IPC_HEADERS_REFUSAL || kind == IPC_SHIM_REFUSAL)
 		err = error_code(json_string_value(json_object_get(msg, "error")));
 	else if (kind != want)
-		err = "broker-error";
+		err = REASON_BROKER_ERROR;
 	cb(arg, err ? NULL : msg, err);
 }
 
@@ -152,12 +151,12 @@ static void on_ask_timeout(uv_timer_t *t)
 	ask_unlink_free(a);
 	if (hit) {
 		/* a kept answer: the callback, then the copy is wiped */
-		cb(arg, hit, NULL);
+		cb(arg, hit, REASON_NONE);
 		ipc_msg_wipe(hit);
 		json_decref(hit);
 		return;
 	}
-	cb(arg, NULL, "broker-unavailable");
+	cb(arg, NULL, REASON_BROKER_UNAVAILABLE);
 }
 
 /* ---- the worker's link ---- */

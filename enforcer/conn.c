@@ -150,7 +150,7 @@ static void on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
 	if (c->tkind == T_HEAD && c->state != CS_DRAIN) {
-		conn_reply(c, 408, "head-timeout", NULL, false);
+		conn_reply(c, 408, REASON_HEAD_TIMEOUT, NULL, false);
 		return;
 	}
 	conn_abort(c);
@@ -201,10 +201,10 @@ void conn_finish(struct conn *c)
 
 /* ---- answers of our own ---- */
 
-static void reply_send(struct conn *c, int status, const char *reason, const char *extra, const char *ctype,
+static void reply_send(struct conn *c, int status, enum reason reason, const char *extra, const char *ctype,
 		       const char *body, size_t blen, bool keep);
 
-void conn_reply(struct conn *c, int status, const char *reason, const char *extra, bool keep)
+void conn_reply(struct conn *c, int status, enum reason reason, const char *extra, bool keep)
 {
 	char body[256];
 	if (conn_ending(c))
@@ -216,11 +216,11 @@ void conn_reply(struct conn *c, int status, const char *reason, const char *extr
 		if (e >= 0 && http_list_has(http_value(&c->req, (size_t)e), c->req.hdrs[e].vlen, "100-continue"))
 			keep = false;
 	}
-	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", conn_status_text(status), reason);
+	int blen = snprintf(body, sizeof body, "airlock: %s: %s\n", conn_status_text(status), reason_name(reason));
 	reply_send(c, status, reason, extra, "text/plain; charset=utf-8", body, (size_t)blen, keep);
 }
 
-void conn_reply_body(struct conn *c, int status, const char *reason, const char *ctype, const char *body,
+void conn_reply_body(struct conn *c, int status, enum reason reason, const char *ctype, const char *body,
 		     size_t blen, bool keep)
 {
 	if (conn_ending(c))
@@ -233,7 +233,7 @@ void conn_reply_body(struct conn *c, int status, const char *reason, const char 
 	reply_send(c, status, reason, "Cache-Control: no-store\r\n", ctype, body, blen, keep);
 }
 
-static void reply_send(struct conn *c, int status, const char *reason, const char *extra, const char *ctype,
+static void reply_send(struct conn *c, int status, enum reason reason, const char *extra, const char *ctype,
 		       const char *body, size_t blen, bool keep)
 {
 	char head[1024], req[REQID_LEN + 1];
@@ -250,13 +250,13 @@ static void reply_send(struct conn *c, int status, const char *reason, const cha
 				"HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\nGrpc-Status: %d\r\n"
 				"Grpc-Message: airlock: %s\r\nContent-Length: 0\r\nX-Airlock-Reason: %s\r\n"
 				"X-Airlock-Request-Id: %s\r\n%s%s\r\n",
-				grpc, reason, reason, req, extra ? extra : "", keep ? "" : "Connection: close\r\n");
+				grpc, reason_name(reason), reason_name(reason), req, extra ? extra : "", keep ? "" : "Connection: close\r\n");
 		blen = 0;
 	} else {
 		hlen = snprintf(head, sizeof head,
 				"HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 				"Content-Length: %zu\r\nX-Airlock-Reason: %s\r\nX-Airlock-Request-Id: %s\r\n%s%s\r\n",
-				status, conn_status_text(status), ctype, blen, reason, req, extra ? extra : "",
+				status, conn_status_text(status), ctype, blen, reason_name(reason), req, extra ? extra : "",
 				keep ? "" : "Connection: close\r\n");
 	}
 	if (hlen < 0 || (size_t)hlen >= sizeof head)
@@ -318,25 +318,25 @@ static void on_request_head(struct conn *c)
 		return;
 	}
 	if (c->req.p.method == HTTP_TRACE) {
-		conn_reply(c, 405, "trace-refused", "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT\r\n", true);
+		conn_reply(c, 405, REASON_TRACE_REFUSED, "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT\r\n", true);
 		return;
 	}
 
 	long ai = http_find(&c->req, "proxy-authorization", 0);
 	static const char challenge[] = "Proxy-Authenticate: Basic realm=\"airlock\"\r\n";
 	if (ai < 0) {
-		conn_reply(c, 407, "proxy-auth-required", challenge, true);
+		conn_reply(c, 407, REASON_PROXY_AUTH_REQUIRED, challenge, true);
 		return;
 	}
 	if (http_find(&c->req, "proxy-authorization", (size_t)ai + 1) >= 0) {
-		conn_reply(c, 400, "duplicate-proxy-authorization", NULL, false);
+		conn_reply(c, 400, REASON_DUPLICATE_PROXY_AUTHORIZATION, NULL, false);
 		return;
 	}
 	c->client = proxyauth_client(c->pol, http_value(&c->req, (size_t)ai), c->req.hdrs[ai].vlen);
 	/* the header's bytes are not needed any more: wipe them from the arena */
 	secure_wipe(c->req.arena + c->req.hdrs[ai].val, c->req.hdrs[ai].vlen);
 	if (!c->client) {
-		conn_reply(c, 407, "proxy-auth-failed", challenge, true);
+		conn_reply(c, 407, REASON_PROXY_AUTH_FAILED, challenge, true);
 		return;
 	}
 	snprintf(c->d.client, sizeof c->d.client, "%s", c->client->name);
@@ -347,7 +347,7 @@ static void on_request_head(struct conn *c)
 		struct proxy *px = c->w->px;
 		if (atomic_fetch_add(&px->nconns, 1) >= cfg->max_conns) {
 			atomic_fetch_sub(&px->nconns, 1);
-			conn_reply(c, 503, "total-connection-cap", NULL, false);
+			conn_reply(c, 503, REASON_TOTAL_CONNECTION_CAP, NULL, false);
 			return;
 		}
 		preauth_release(px, c->src);
@@ -361,7 +361,7 @@ static void on_request_head(struct conn *c)
 			connlimit_release(c->w->px->per_client, c->counted);
 		c->counted[0] = '\0';
 		if (connlimit_acquire(c->w->px->per_client, c->client->name, cfg->max_conns_per_client) < 0) {
-			conn_reply(c, 429, "too-many-connections", NULL, false);
+			conn_reply(c, 429, REASON_TOO_MANY_CONNECTIONS, NULL, false);
 			return;
 		}
 		snprintf(c->counted, sizeof c->counted, "%s", c->client->name);
@@ -420,7 +420,7 @@ static bool may_parse(const struct conn *c)
 static void on_parse_error(struct conn *c)
 {
 	int status = c->req.err_status ? c->req.err_status : 400;
-	const char *reason = c->req.err_reason ? c->req.err_reason : "bad-request";
+	enum reason reason = c->req.err_reason ? c->req.err_reason : REASON_BAD_REQUEST;
 	if (c->state == CS_BODY) {
 		/* the head went upstream already: nothing sane to answer */
 		c->d.reason = reason;
@@ -430,7 +430,7 @@ static void on_parse_error(struct conn *c)
 	/* llhttp does not know TRACK; it must still be a 405 */
 	if (c->inlen - c->inoff >= 6 && memcmp(c->in + c->inoff, "TRACK ", 6) == 0) {
 		status = 405;
-		reason = "trace-refused";
+		reason = REASON_TRACE_REFUSED;
 	}
 	if (!c->d.start_ms || c->logged) {
 		memset(&c->d, 0, sizeof c->d);
@@ -687,11 +687,11 @@ void conn_set_io(struct conn *c, struct io *io)
 	update_reading(c);
 }
 
-void conn_revoke(struct conn *c, const char *why)
+void conn_revoke(struct conn *c, enum reason why)
 {
 	if (c->state == CS_CLOSED)
 		return;
-	log_info("connection closed", KV_S("client", c->who.name), KV_S("reason", why),
+	log_info("connection closed", KV_S("client", c->who.name), KV_S("reason", reason_name(why)),
 		 KV_S("src", c->src[0] ? c->src : NULL));
 	/* a request or tunnel under way: its decision line says why it ended */
 	if (c->d.verdict && !c->logged)

@@ -40,6 +40,7 @@
 #include <uv.h>
 
 #include "common/limits.h"
+#include "common/reasons.h"
 #include "common/netmatch.h"
 #include "enforcer/decision.h"
 #include "enforcer/forward.h"
@@ -137,17 +138,17 @@ void conn_h2_idle(struct conn *c, bool idle);
 void conn_abort(struct conn *c);
 /* The client instance behind c is gone (deleted, or its token changed):
  * close now, log why, never park its upstream. */
-void conn_revoke(struct conn *c, const char *why);
+void conn_revoke(struct conn *c, enum reason why);
 /* Close once what is queued to the client is written. */
 void conn_finish(struct conn *c);
 
 /* --- used by forward.c, tunnel.c, mitm.c --- */
 /* Answer with a short response; keep=false closes after it is written.
  * extra: more header lines (each ending in \r\n) or NULL. */
-void conn_reply(struct conn *c, int status, const char *reason, const char *extra, bool keep);
+void conn_reply(struct conn *c, int status, enum reason reason, const char *extra, bool keep);
 /* conn_reply with the given Content-Type and body (the token shim's answer;
  * Cache-Control: no-store). */
-void conn_reply_body(struct conn *c, int status, const char *reason, const char *ctype, const char *body,
+void conn_reply_body(struct conn *c, int status, enum reason reason, const char *ctype, const char *body,
 		     size_t blen, bool keep);
 /* Log c->d once (verdict, status and reason as set): conn_answer.c. */
 void conn_log(struct conn *c);

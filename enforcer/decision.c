@@ -141,7 +141,7 @@ static void count_decision(struct feed *f, const struct decision *d, const char 
 {
 	char key[SERIES_KEY_MAX];
 	snprintf(key, sizeof key, "%s\t%s\t%s", d->client, verdict,
-		 strcmp(verdict, "allow") == 0 || !d->reason ? "" : d->reason);
+		 strcmp(verdict, "allow") == 0 || !d->reason ? "" : reason_name(d->reason));
 	struct series *s = series_get(&f->decisions, key);
 	if (s)
 		s->a++;
@@ -169,7 +169,7 @@ void decision_emit(struct worker *w, struct decision *d, const char *mode, const
 		KV_S("mode", mode),
 		d->rule ? KV_I("rule", d->rule) : KV_S("rule", NULL),
 		KV_S("inject", d->inject),
-		KV_S("reason", d->reason),
+		KV_S("reason", reason_name(d->reason)),
 		d->status ? KV_I("status", d->status) : KV_S("status", NULL),
 		KV_I("bytes_up", d->bytes_up),
 		KV_I("bytes_down", d->bytes_down),

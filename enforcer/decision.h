@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/limits.h"
+#include "common/reasons.h"
 #include "common/netmatch.h"
 
 /* The fields of one decision log line (SPEC §4). */
@@ -21,7 +22,7 @@ struct decision {
 	uint16_t port;
 	char path[AL_PATH_MAX + 1];
 	uint64_t rule;                /* 0: none */
-	const char *reason;
+	enum reason reason;           /* REASON_NONE: none */
 	const char *inject;           /* secret name injected, or NULL */
 	int status;
 	uint64_t bytes_up, bytes_down;

@@ -32,7 +32,7 @@
  * and written once: a small response (head + body) leaves in one segment. */
 #define BATCH_MAX (64 * 1024)
 
-static void deny(struct conn *c, int status, const char *reason)
+static void deny(struct conn *c, int status, enum reason reason)
 {
 	c->d.verdict = "deny";   /* in audit mode too: mode=audit says so (SPEC §3) */
 	conn_reply(c, status, reason, NULL, true);
@@ -297,7 +297,7 @@ static void exchange_finish(struct conn *c, bool stray_bytes)
 
 /* The upstream's open for this request failed: answer it (a denied
  * address is a deny, logged as one). */
-static void answer_open_failure(struct conn *c, int status, const char *reason, bool keep)
+static void answer_open_failure(struct conn *c, int status, enum reason reason, bool keep)
 {
 	int code = upstream_fail_status(status, &reason);
 	pending_free(&c->x);
@@ -307,7 +307,7 @@ static void answer_open_failure(struct conn *c, int status, const char *reason, 
 	conn_reply(c, code, reason, NULL, keep);
 }
 
-static void on_retry_ready(struct conn *c, int status, const char *reason)
+static void on_retry_ready(struct conn *c, int status, enum reason reason)
 {
 	struct exchange *x = &c->x;
 	struct upstream *u = &c->up;
@@ -320,14 +320,14 @@ static void on_retry_ready(struct conn *c, int status, const char *reason)
 	int rc = io_write(u->io, x->pending, x->pending_len);
 	pending_free(x);
 	if (rc < 0) {
-		conn_reply(c, 502, "upstream-error", NULL, false);
+		conn_reply(c, 502, REASON_UPSTREAM_ERROR, NULL, false);
 		return;
 	}
 	io_read_start(u->io);
 }
 
 /* The upstream failed while the exchange was in flight. */
-static void up_fail(struct conn *c, const char *reason)
+static void up_fail(struct conn *c, enum reason reason)
 {
 	struct exchange *x = &c->x;
 	struct upstream *u = &c->up;
@@ -380,14 +380,14 @@ void forward_up_read(struct conn *c, const char *buf, size_t n)
 	}
 	if (next == BAD && x->swap_401) {
 		c->d.verdict = "deny";
-		conn_reply(c, 503, "credential-refreshing", "Retry-After: 1\r\n", false);
+		conn_reply(c, 503, REASON_CREDENTIAL_REFRESHING, "Retry-After: 1\r\n", false);
 	} else if (next == BAD && x->unscannable) {
-		c->d.reason = "unscannable-response";
-		conn_reply(c, 502, "unscannable-response", NULL, false);
+		c->d.reason = REASON_UNSCANNABLE_RESPONSE;
+		conn_reply(c, 502, REASON_UNSCANNABLE_RESPONSE, NULL, false);
 	} else if (next == BAD) {
-		c->d.reason = "bad-upstream-response";
+		c->d.reason = REASON_BAD_UPSTREAM_RESPONSE;
 		if (c->up.phase == UP_REQUEST)
-			conn_reply(c, 502, "bad-upstream-response", NULL, false);
+			conn_reply(c, 502, REASON_BAD_UPSTREAM_RESPONSE, NULL, false);
 		else
 			conn_abort(c);
 	} else if (next == FINISH && x->resp.p.status_code == 101) {
@@ -405,23 +405,23 @@ void forward_up_eof(struct conn *c)
 			exchange_finish(c, true);
 			return;
 		}
-		c->d.reason = "upstream-closed";
+		c->d.reason = REASON_UPSTREAM_CLOSED;
 		conn_abort(c);
 		return;
 	}
-	up_fail(c, "upstream-closed");
+	up_fail(c, REASON_UPSTREAM_CLOSED);
 }
 
 void forward_up_error(struct conn *c)
 {
-	up_fail(c, "upstream-error");
+	up_fail(c, REASON_UPSTREAM_ERROR);
 }
 
 void forward_up_timeout(struct conn *c)
 {
-	c->d.reason = "upstream-timeout";
+	c->d.reason = REASON_UPSTREAM_TIMEOUT;
 	if (c->up.phase == UP_REQUEST)
-		conn_reply(c, 504, "upstream-timeout", NULL, false);
+		conn_reply(c, 504, REASON_UPSTREAM_TIMEOUT, NULL, false);
 	else
 		conn_abort(c);
 }
@@ -517,7 +517,7 @@ static void exchange_begin(struct conn *c, bool reused)
 	if (rc < 0) {
 		http_msg_resume(&c->req);
 		conn_kick(c);
-		up_fail(c, "upstream-error");
+		up_fail(c, REASON_UPSTREAM_ERROR);
 		return;
 	}
 	io_read_start(u->io);
@@ -525,7 +525,7 @@ static void exchange_begin(struct conn *c, bool reused)
 	conn_kick(c);
 }
 
-static void on_upstream_ready(struct conn *c, int status, const char *reason)
+static void on_upstream_ready(struct conn *c, int status, enum reason reason)
 {
 	if (status == 0)
 		exchange_begin(c, false);
@@ -550,7 +550,7 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 			free(sc);
 			free(b.p);
 			c->d.verdict = "deny";
-			conn_reply(c, 502, "unscannable-response", NULL, true);
+			conn_reply(c, 502, REASON_UNSCANNABLE_RESPONSE, NULL, true);
 			return;
 		}
 		c->d.scanned = true;
@@ -587,15 +587,15 @@ void forward_start(struct conn *c)
 	const char *query = NULL;
 
 	if (ulen >= 8 && strncasecmp(url, "https://", 8) == 0) {
-		conn_reply(c, 400, "https-needs-connect", NULL, true);
+		conn_reply(c, 400, REASON_HTTPS_NEEDS_CONNECT, NULL, true);
 		return;
 	}
 	if (ulen < 7 || strncasecmp(url, "http://", 7) != 0) {
-		conn_reply(c, 400, "not-a-proxy-request", NULL, true);
+		conn_reply(c, 400, REASON_NOT_A_PROXY_REQUEST, NULL, true);
 		return;
 	}
 	if (memchr(url, '#', ulen)) {
-		conn_reply(c, 400, "bad-url", NULL, true);
+		conn_reply(c, 400, REASON_BAD_URL, NULL, true);
 		return;
 	}
 	const char *auth = url + 7;
@@ -603,7 +603,7 @@ void forward_start(struct conn *c)
 	while (7 + alen < ulen && auth[alen] != '/' && auth[alen] != '?')
 		alen++;
 	if (authority_parse(auth, alen, 80, host, &kind, &port) < 0) {
-		deny(c, 403, "bad-host");
+		deny(c, 403, REASON_BAD_HOST);
 		return;
 	}
 	snprintf(c->d.host, sizeof c->d.host, "%s", host);
@@ -614,37 +614,37 @@ void forward_start(struct conn *c)
 		/* "http://h" and "http://h?q" mean the root */
 		char tmp[AL_PATH_MAX + 2];
 		if (rlen + 1 > AL_PATH_MAX) {
-			conn_reply(c, 400, "bad-path", NULL, true);
+			conn_reply(c, 400, REASON_BAD_PATH, NULL, true);
 			return;
 		}
 		tmp[0] = '/';
 		memcpy(tmp + 1, rest, rlen);
 		if (path_normalise(tmp, rlen + 1, path, &query) < 0) {
-			conn_reply(c, 400, "bad-path", NULL, true);
+			conn_reply(c, 400, REASON_BAD_PATH, NULL, true);
 			return;
 		}
 		query = rlen ? rest : NULL;
 	} else if (path_normalise(rest, rlen, path, &query) < 0) {
 		snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(rlen < 200 ? rlen : 200), rest);
-		conn_reply(c, 400, "bad-path", NULL, true);
+		conn_reply(c, 400, REASON_BAD_PATH, NULL, true);
 		return;
 	}
 	snprintf(c->d.path, sizeof c->d.path, "%s", path);
 
 	const struct policy_rule *rule = NULL;
-	const char *reason = "no-rule";
+	enum reason reason = REASON_NO_RULE;
 	struct policy_req pr = {
 		.host = host, .port = port, .method = c->d.method, .path = path, .now = time_now(),
 	};
 	enum policy_action a = policy_decide(c->client, &pr, &rule, &reason);
 	if (a != POLICY_FORWARD) {
-		deny(c, 403, reason ? reason : "no-rule");
+		deny(c, 403, reason ? reason : REASON_NO_RULE);
 		return;
 	}
 	c->d.rule = rule->id;
 	if (rule->secret) {
 		/* a secret is never sent over plaintext HTTP */
-		deny(c, 403, "secret-needs-https");
+		deny(c, 403, REASON_SECRET_NEEDS_HTTPS);
 		return;
 	}
 	c->d.verdict = "allow";

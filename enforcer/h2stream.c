@@ -553,7 +553,7 @@ void h2stream_detach(struct h2s *st, bool revoked)
 	if (child && !st->io_closed) {
 		/* its io closes with it, and frees st (no session any more) */
 		if (revoked)
-			conn_revoke(child, "client-revoked");
+			conn_revoke(child, REASON_CLIENT_REVOKED);
 		else
 			conn_abort(child);
 		return;

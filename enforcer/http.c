@@ -15,7 +15,7 @@
 
 static struct http_msg *M(llhttp_t *p) { return p->data; }
 
-static int fail(struct http_msg *m, int status, const char *reason)
+static int fail(struct http_msg *m, int status, enum reason reason)
 {
 	if (!m->err_status) {
 		m->err_status = status;
@@ -84,12 +84,12 @@ static int span(struct http_msg *m, const char *at, size_t n)
 		/* trailers: not kept, but bounded like a head */
 		m->trailer_bytes += n;
 		if (m->trailer_bytes > m->acap)
-			return fail(m, 431, "head-too-large");
+			return fail(m, 431, REASON_HEAD_TOO_LARGE);
 		if (m->keep_trailers)
 			trailer_put(m, at, n);
 		return 0;
 	}
-	return arena_put(m, at, n) ? 0 : fail(m, 431, "head-too-large");
+	return arena_put(m, at, n) ? 0 : fail(m, 431, REASON_HEAD_TOO_LARGE);
 }
 
 static int on_url(llhttp_t *p, const char *at, size_t n)
@@ -106,7 +106,7 @@ static int on_url_complete(llhttp_t *p)
 	struct http_msg *m = M(p);
 	if (m->url_len == 0)
 		m->url = (uint32_t)m->alen;
-	return arena_nul(m) ? 0 : fail(m, 431, "head-too-large");
+	return arena_nul(m) ? 0 : fail(m, 431, REASON_HEAD_TOO_LARGE);
 }
 
 static int on_status(llhttp_t *p, const char *at, size_t n)
@@ -123,7 +123,7 @@ static int on_status_complete(llhttp_t *p)
 	struct http_msg *m = M(p);
 	if (m->reason_len == 0)
 		m->reason = (uint32_t)m->alen;
-	return arena_nul(m) ? 0 : fail(m, 431, "head-too-large");
+	return arena_nul(m) ? 0 : fail(m, 431, REASON_HEAD_TOO_LARGE);
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
@@ -136,7 +136,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 	if (m->phase == MSG_HEAD && !m->in_field) {
 		/* first piece of a new field (a field may arrive in several reads) */
 		if (m->nhdrs >= m->max_hdrs)
-			return fail(m, 431, "too-many-headers");
+			return fail(m, 431, REASON_TOO_MANY_HEADERS);
 		if (m->nhdrs >= m->hdrs_alloc) {
 			size_t a = m->hdrs_alloc ? m->hdrs_alloc * 2 : 16;
 			if (a > m->max_hdrs)
@@ -174,22 +174,22 @@ static int on_header_field_complete(llhttp_t *p)
 		if (!m->keep_trailers)
 			return 0;
 		if (m->tlen == m->tmark)
-			return fail(m, 400, "bad-trailer");
+			return fail(m, 400, REASON_BAD_TRAILER);
 		for (size_t k = m->tmark; k < m->tlen; k++)
 			if (!is_tchar((unsigned char)m->trailers[k]))
-				return fail(m, 400, "bad-trailer");
+				return fail(m, 400, REASON_BAD_TRAILER);
 		m->tdrop = trailer_refused(m->trailers + m->tmark, m->tlen - m->tmark);
 		trailer_put(m, ": ", 2);
 		m->tval = m->tlen;
 		return 0;
 	}
 	if (!m->in_field)
-		return fail(m, 400, "bad-request");   /* empty field name */
+		return fail(m, 400, REASON_BAD_REQUEST);   /* empty field name */
 	m->in_field = false;
 	struct http_hdr *h = &m->hdrs[m->nhdrs];
 	h->nlen = (uint32_t)(m->alen - h->name);
 	if (!arena_nul(m))
-		return fail(m, 431, "head-too-large");
+		return fail(m, 431, REASON_HEAD_TOO_LARGE);
 	h->val = (uint32_t)m->alen;
 	h->vlen = 0;
 	m->in_value = true;
@@ -210,7 +210,7 @@ static int on_header_value_complete(llhttp_t *p)
 		for (size_t k = m->tval; k < m->tlen; k++) {
 			unsigned char ch = (unsigned char)m->trailers[k];
 			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-				return fail(m, 400, "bad-trailer");
+				return fail(m, 400, REASON_BAD_TRAILER);
 		}
 		if (m->tdrop)
 			m->tlen = m->tmark;
@@ -219,11 +219,11 @@ static int on_header_value_complete(llhttp_t *p)
 		return 0;
 	}
 	if (!m->in_value)
-		return fail(m, 400, "bad-request");
+		return fail(m, 400, REASON_BAD_REQUEST);
 	struct http_hdr *h = &m->hdrs[m->nhdrs];
 	h->vlen = (uint32_t)(m->alen - h->val);
 	if (!arena_nul(m))
-		return fail(m, 431, "head-too-large");
+		return fail(m, 431, REASON_HEAD_TOO_LARGE);
 	m->in_value = false;
 	m->nhdrs++;
 	return 0;
@@ -252,7 +252,7 @@ static bool nominates_never_hop(const struct http_msg *m, size_t i)
 	return false;
 }
 
-static const char *head_check(struct http_msg *m)
+static enum reason head_check(struct http_msg *m)
 {
 	int ncl = 0, nte = 0, nhost = 0;
 	for (size_t i = 0; i < m->nhdrs; i++) {
@@ -260,13 +260,13 @@ static const char *head_check(struct http_msg *m)
 		const unsigned char *n = (const unsigned char *)m->arena + h->name;
 		const unsigned char *v = (const unsigned char *)m->arena + h->val;
 		if (h->nlen == 0)
-			return "bad-header-name";
+			return REASON_BAD_HEADER_NAME;
 		for (size_t k = 0; k < h->nlen; k++)
 			if (!is_tchar(n[k]))
-				return "bad-header-name";
+				return REASON_BAD_HEADER_NAME;
 		for (size_t k = 0; k < h->vlen; k++)
 			if ((v[k] < 0x20 && v[k] != '\t') || v[k] == 0x7f)
-				return "bad-header-value";
+				return REASON_BAD_HEADER_VALUE;
 		if (strcasecmp((const char *)n, "content-length") == 0)
 			ncl++;
 		else if (strcasecmp((const char *)n, "transfer-encoding") == 0) {
@@ -281,35 +281,35 @@ static const char *head_check(struct http_msg *m)
 			while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 				len--;
 			if (len != 7 || strncasecmp(s, "chunked", 7) != 0)
-				return "bad-transfer-encoding";
+				return REASON_BAD_TRANSFER_ENCODING;
 		} else if (strcasecmp((const char *)n, "host") == 0) {
 			nhost++;
 		} else if (strcasecmp((const char *)n, "connection") == 0 && nominates_never_hop(m, i)) {
-			return "bad-connection-header";
+			return REASON_BAD_CONNECTION_HEADER;
 		}
 	}
 	if (ncl > 1)
-		return "duplicate-content-length";
+		return REASON_DUPLICATE_CONTENT_LENGTH;
 	if (nte > 1)
-		return "bad-transfer-encoding";
+		return REASON_BAD_TRANSFER_ENCODING;
 	if (ncl && nte)
-		return "content-length-with-transfer-encoding";
+		return REASON_CONTENT_LENGTH_WITH_TRANSFER_ENCODING;
 	if (m->is_request && nhost > 1)
-		return "duplicate-host";
+		return REASON_DUPLICATE_HOST;
 	/* llhttp 8.1 reads "HTTP/1.1  OK" as status 0: RFC 9110 15 allows
 	 * 100-599 only, and we write the status we parsed */
 	if (!m->is_request && (m->p.status_code < 100 || m->p.status_code > 599))
-		return "bad-status";
-	return NULL;
+		return REASON_BAD_STATUS;
+	return REASON_NONE;
 }
 
 static int on_headers_complete(llhttp_t *p)
 {
 	struct http_msg *m = M(p);
 	if (m->in_value)
-		return fail(m, 400, "bad-request"), -1;
+		return fail(m, 400, REASON_BAD_REQUEST), -1;
 	m->phase = MSG_BODY;
-	const char *bad = head_check(m);
+	enum reason bad = head_check(m);
 	if (bad) {
 		fail(m, 400, bad);
 		return -1;
@@ -432,25 +432,25 @@ enum http_feed http_msg_feed(struct http_msg *m, const char *data, size_t n, siz
 	} else {
 		if (!m->err_status) {
 			m->err_status = 400;
-			m->err_reason = e == HPE_UNEXPECTED_CONTENT_LENGTH ? "content-length-with-transfer-encoding"
-				      : e == HPE_INVALID_TRANSFER_ENCODING ? "bad-transfer-encoding"
-				      : e == HPE_INVALID_CONTENT_LENGTH ? "bad-content-length"
-				      : e == HPE_INVALID_CHUNK_SIZE ? "bad-chunk"
-				      : e == HPE_INVALID_METHOD ? "bad-method"
-				      : "bad-request";
+			m->err_reason = e == HPE_UNEXPECTED_CONTENT_LENGTH ? REASON_CONTENT_LENGTH_WITH_TRANSFER_ENCODING
+				      : e == HPE_INVALID_TRANSFER_ENCODING ? REASON_BAD_TRANSFER_ENCODING
+				      : e == HPE_INVALID_CONTENT_LENGTH ? REASON_BAD_CONTENT_LENGTH
+				      : e == HPE_INVALID_CHUNK_SIZE ? REASON_BAD_CHUNK
+				      : e == HPE_INVALID_METHOD ? REASON_BAD_METHOD
+				      : REASON_BAD_REQUEST;
 		}
 		return HTTP_FEED_ERROR;
 	}
 	if (head) {
 		if (!scan_line_ends(m, data, used)) {
 			m->err_status = 400;
-			m->err_reason = "bad-line-ending";
+			m->err_reason = REASON_BAD_LINE_ENDING;
 			return HTTP_FEED_ERROR;
 		}
 		m->head_bytes += used;
 		if (m->head_bytes > m->acap) {
 			m->err_status = 431;
-			m->err_reason = "head-too-large";
+			m->err_reason = REASON_HEAD_TOO_LARGE;
 			return HTTP_FEED_ERROR;
 		}
 	}
@@ -481,7 +481,7 @@ void http_msg_reset(struct http_msg *m)
 	m->prev_cr = false;
 	m->line_start = true;
 	m->err_status = 0;
-	m->err_reason = NULL;
+	m->err_reason = REASON_NONE;
 }
 
 bool http_msg_finish(struct http_msg *m)

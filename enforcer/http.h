@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/netmatch.h"
+#include "common/reasons.h"
 
 struct http_hdr {
 	uint32_t name, nlen;    /* offsets into the arena */
@@ -62,7 +63,7 @@ struct http_msg {
 	bool tin_field, tdrop;
 	/* error to answer with */
 	int err_status;             /* 400 or 431 */
-	const char *err_reason;     /* log reason: "bad-request", "head-too-large", ... */
+	enum reason err_reason;     /* log reason: bad-request, head-too-large, ... */
 };
 
 enum http_feed { HTTP_FEED_MORE, HTTP_FEED_PAUSED, HTTP_FEED_ERROR };

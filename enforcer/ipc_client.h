@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "common/error.h"
+#include "common/reasons.h"
 
 struct proxy;
 struct ipc_client;
@@ -42,7 +43,7 @@ const char *ipc_client_path(const struct ipc_client *ic);
  * AL_BROKER_ASK_TIMEOUT_MS. AL_EUNAVAIL at once when the broker is not
  * connected (cb is then never called). broker_ask_cancel before cb: cb is
  * never called. */
-typedef void (*broker_ask_cb)(void *arg, const json_t *answer, const char *reason);
+typedef void (*broker_ask_cb)(void *arg, const json_t *answer, enum reason reason);
 int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
 		       struct broker_ask **out) AL_MUST_CHECK;
 /* broker_ask_shim(), paired with answer_shim() in the broker (token shim):

@@ -13,7 +13,7 @@
 #include "common/ca.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "enforcer/denyset.h"
+#include "common/denyset.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
 #include "enforcer/resolve.h"

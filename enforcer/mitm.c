@@ -32,7 +32,7 @@ struct mitm {
 	uint16_t port;
 	uint64_t connect_rule;
 	bool audit;                    /* no rule: log the first request, refuse it */
-	const char *audit_reason;
+	enum reason audit_reason;
 	struct leaf *leaf;
 	struct broker_ask *ask;
 	/* the request waiting for the broker (its checked path is c->d.path) */
@@ -41,10 +41,10 @@ struct mitm {
 	bool websocket;
 	char secret[AL_NAME_MAX + 1];
 	int target_rc;                 /* mitm_target()'s verdict on the request */
-	const char *target_reason;
+	enum reason target_reason;
 };
 
-static void deny(struct conn *c, int status, const char *reason, bool keep)
+static void deny(struct conn *c, int status, enum reason reason, bool keep)
 {
 	c->d.verdict = "deny";
 	conn_reply(c, status, reason, NULL, keep);
@@ -52,7 +52,7 @@ static void deny(struct conn *c, int status, const char *reason, bool keep)
 
 /* The CONNECT itself is refused (before any 200): the connection goes back
  * to reading proxy requests. */
-static void refuse(struct conn *c, int status, const char *reason)
+static void refuse(struct conn *c, int status, enum reason reason)
 {
 	mitm_free(c);
 	deny(c, status, reason, true);
@@ -62,7 +62,7 @@ static void refuse(struct conn *c, int status, const char *reason)
 
 int mitm_target(const char *url, size_t ulen, const char *hostval, size_t hlen, bool has_host,
 		const char *host, uint16_t port, char path[AL_PATH_MAX + 1], const char **query,
-		const char **reason)
+		enum reason *reason)
 {
 	char h[AL_HOST_BUF];
 	enum host_kind kind;
@@ -78,46 +78,46 @@ int mitm_target(const char *url, size_t ulen, const char *hostval, size_t hlen, 
 		while (8 + alen < ulen && auth[alen] != '/' && auth[alen] != '?')
 			alen++;
 		if (authority_parse(auth, alen, 443, h, &kind, &p) < 0 || strcmp(h, host) != 0 || p != port) {
-			*reason = "host-mismatch";
+			*reason = REASON_HOST_MISMATCH;
 			return AL_EDENIED;
 		}
 		rest = auth + alen;
 		rlen = ulen - 8 - alen;
 	} else if (ulen == 0 || url[0] != '/') {
-		*reason = "bad-url";
+		*reason = REASON_BAD_URL;
 		return AL_EINVAL;
 	}
 	if (memchr(url, '#', ulen)) {
-		*reason = "bad-url";
+		*reason = REASON_BAD_URL;
 		return AL_EINVAL;
 	}
 	if (has_host) {
 		if (authority_parse(hostval, hlen, 443, h, &kind, &p) < 0 || strcmp(h, host) != 0 || p != port) {
-			*reason = "host-mismatch";
+			*reason = REASON_HOST_MISMATCH;
 			return AL_EDENIED;
 		}
 	} else if (rest == url) {
-		*reason = "missing-host";
+		*reason = REASON_MISSING_HOST;
 		return AL_EINVAL;
 	}
 	if (rlen == 0 || rest[0] == '?') {
 		char tmp[AL_PATH_MAX + 2];
 		if (rlen + 1 > AL_PATH_MAX) {
-			*reason = "bad-path";
+			*reason = REASON_BAD_PATH;
 			return AL_EINVAL;
 		}
 		tmp[0] = '/';
 		memcpy(tmp + 1, rest, rlen);
 		const char *q;
 		if (path_normalise(tmp, rlen + 1, path, &q) < 0) {
-			*reason = "bad-path";
+			*reason = REASON_BAD_PATH;
 			return AL_EINVAL;
 		}
 		*query = rlen ? rest : NULL;
 		return 0;
 	}
 	if (path_normalise(rest, rlen, path, query) < 0) {
-		*reason = "bad-path";
+		*reason = REASON_BAD_PATH;
 		return AL_EINVAL;
 	}
 	return 0;
@@ -270,7 +270,7 @@ static void send_upstream(struct conn *c, const struct inject *inj)
 	forward_send(c, &r);
 }
 
-static void on_headers(void *arg, const json_t *answer, const char *reason)
+static void on_headers(void *arg, const json_t *answer, enum reason reason)
 {
 	struct conn *c = arg;
 	struct inject inj;
@@ -280,12 +280,12 @@ static void on_headers(void *arg, const json_t *answer, const char *reason)
 	if (!answer) {
 		int status = 503;
 		const char *extra = NULL;
-		if (strcmp(reason, "secret-not-found") == 0 || strcmp(reason, "secret-host-mismatch") == 0 ||
-		    strcmp(reason, "secret-seal-mismatch") == 0)
+		if (reason == REASON_SECRET_NOT_FOUND || reason == REASON_SECRET_HOST_MISMATCH ||
+		    reason == REASON_SECRET_SEAL_MISMATCH)
 			status = 403;
-		else if (strcmp(reason, "broker-error") == 0)
+		else if (reason == REASON_BROKER_ERROR)
 			status = 502;
-		else if (strcmp(reason, "credential-refreshing") == 0)
+		else if (reason == REASON_CREDENTIAL_REFRESHING)
 			extra = "Retry-After: 1\r\n";
 		c->d.verdict = "deny";
 		conn_reply(c, status, reason, extra, true);
@@ -293,7 +293,7 @@ static void on_headers(void *arg, const json_t *answer, const char *reason)
 	}
 	if (inject_from_answer(answer, &inj) < 0) {
 		c->d.verdict = "deny";
-		conn_reply(c, 502, "broker-error", NULL, true);
+		conn_reply(c, 502, REASON_BROKER_ERROR, NULL, true);
 		return;
 	}
 	send_upstream(c, &inj);
@@ -345,7 +345,7 @@ static bool shim_endpoint(const char *host, uint16_t port, const char *path)
 
 static void mitm_decide(struct conn *c);
 
-static void on_shim(void *arg, const json_t *answer, const char *reason)
+static void on_shim(void *arg, const json_t *answer, enum reason reason)
 {
 	struct conn *c = arg;
 	struct mitm *m = c->mitm;
@@ -353,11 +353,11 @@ static void on_shim(void *arg, const json_t *answer, const char *reason)
 	if (conn_ending(c))
 		return;
 	if (!answer) {
-		if (strcmp(reason, "no-shim") == 0) {
+		if (reason == REASON_NO_SHIM) {
 			mitm_decide(c);   /* not ours to answer: the usual checks */
 			return;
 		}
-		deny(c, strcmp(reason, "broker-error") == 0 ? 502 : 503, reason, true);
+		deny(c, reason == REASON_BROKER_ERROR ? 502 : 503, reason, true);
 		return;
 	}
 	const char *body = json_string_value(json_object_get(answer, "body"));
@@ -368,7 +368,7 @@ static void on_shim(void *arg, const json_t *answer, const char *reason)
 	}
 	/* answered here: the sandbox's own (refresh) token never leaves */
 	c->d.verdict = "allow";
-	conn_reply_body(c, (int)json_integer_value(json_object_get(answer, "status")), "token-shim",
+	conn_reply_body(c, (int)json_integer_value(json_object_get(answer, "status")), REASON_TOKEN_SHIM,
 			json_string_value(json_object_get(answer, "content_type")), body, strlen(body), true);
 }
 
@@ -376,7 +376,7 @@ void mitm_request(struct conn *c)
 {
 	struct mitm *m = c->mitm;
 	const struct http_msg *req = &c->req;
-	const char *reason = NULL;
+	enum reason reason = REASON_NONE;
 
 	c->d.scheme = "https";
 	snprintf(c->d.client, sizeof c->d.client, "%s", c->who.name);
@@ -387,17 +387,17 @@ void mitm_request(struct conn *c)
 	 * one (worker.c closes the connection when the policy changes) */
 	c->client = policy_client_by_id(c->pol, &c->who);
 	if (!c->client) {
-		deny(c, 403, "client-revoked", false);
+		deny(c, 403, REASON_CLIENT_REVOKED, false);
 		return;
 	}
 	if (req->p.method == HTTP_CONNECT) {
-		deny(c, 400, "connect-in-tunnel", false);
+		deny(c, 400, REASON_CONNECT_IN_TUNNEL, false);
 		return;
 	}
 	if (req->p.method == HTTP_TRACE) {
 		/* it would echo the injected credential back to the sandbox */
 		c->d.verdict = "deny";
-		conn_reply(c, 405, "trace-refused", "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n", true);
+		conn_reply(c, 405, REASON_TRACE_REFUSED, "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n", true);
 		return;
 	}
 	long hi = http_find(req, "host", 0);
@@ -419,7 +419,7 @@ void mitm_request(struct conn *c)
 		/* an OAuth token endpoint: the broker may answer it itself */
 		if (broker_ask_shim(c->w, c->who.name, m->host, c->d.path, c->d.method, on_shim, c, &m->ask) < 0) {
 			m->ask = NULL;
-			deny(c, 503, "broker-unavailable", true);
+			deny(c, 503, REASON_BROKER_UNAVAILABLE, true);
 		}
 		return;
 	}
@@ -432,7 +432,7 @@ static void mitm_decide(struct conn *c)
 	struct mitm *m = c->mitm;
 	const struct http_msg *req = &c->req;
 	int rc = m->target_rc;
-	const char *reason = m->target_reason;
+	enum reason reason = m->target_reason;
 
 	if (m->audit) {
 		/* audit: log what the sandbox tried, refuse it, never dial out */
@@ -450,12 +450,12 @@ static void mitm_decide(struct conn *c)
 	}
 
 	const struct policy_rule *rule = NULL;
-	reason = "no-rule";
+	reason = REASON_NO_RULE;
 	struct policy_req pr = {
 		.host = m->host, .port = m->port, .method = c->d.method, .path = c->d.path, .now = time_now(),
 	};
 	if (policy_decide(c->client, &pr, &rule, &reason) != POLICY_FORWARD) {
-		deny(c, 403, reason ? reason : "no-rule", true);
+		deny(c, 403, reason ? reason : REASON_NO_RULE, true);
 		return;
 	}
 	c->d.rule = rule->id;
@@ -468,7 +468,7 @@ static void mitm_decide(struct conn *c)
 	c->d.inject = m->secret;
 	if (broker_ask_headers(c->w, m->secret, m->host, on_headers, c, &m->ask) < 0) {
 		m->ask = NULL;
-		deny(c, 503, "broker-unavailable", true);
+		deny(c, 503, REASON_BROKER_UNAVAILABLE, true);
 	}
 }
 
@@ -478,7 +478,7 @@ static int on_client_hello(gnutls_session_t s)
 {
 	struct conn *c = gnutls_session_get_ptr(s);
 	if (c && c->mitm && tlsconf_sni_check(s, c->mitm->host) < 0) {
-		c->d.reason = "sni-mismatch";
+		c->d.reason = REASON_SNI_MISMATCH;
 		return GNUTLS_E_UNRECOGNIZED_NAME;
 	}
 	return 0;
@@ -495,7 +495,7 @@ static void begin_tls(struct conn *c)
 		m->leaf = NULL;
 		upstream_close(c);
 		log_error("cannot mint a leaf", KV_S("host", m->host), KV_S("error", airlock_strerror(rc)));
-		refuse(c, 502, "leaf-failed");
+		refuse(c, 502, REASON_LEAF_FAILED);
 		return;
 	}
 	log_debug("leaf", KV_S("host", m->host), KV_I("ms", time_mono_ms() - t0));
@@ -512,7 +512,7 @@ static void begin_tls(struct conn *c)
 	/* Until the handshake is done, a failure is logged with the host alone
 	 * (a sandbox that does not trust the CA: nothing more is known). */
 	c->d.verdict = "deny";
-	c->d.reason = "tls-handshake-failed";
+	c->d.reason = REASON_TLS_HANDSHAKE_FAILED;
 	c->d.method[0] = '\0';
 	c->d.status = 0;
 	const char *early;
@@ -533,7 +533,7 @@ void mitm_handshake_done(struct conn *c)
 {
 	/* the CONNECT itself leaves no line; each inner request will */
 	c->d.verdict = NULL;
-	c->d.reason = NULL;
+	c->d.reason = REASON_NONE;
 	if (c->state != CS_HEAD || !tlsconf_alpn_is_h2(tlsio_session(c->io)))
 		return;
 	/* HTTP/2: each stream dials (or takes from the pool) its own
@@ -557,7 +557,7 @@ void mitm_share(struct conn *c, const struct conn *parent)
 	c->mitm = m;
 }
 
-static void on_upstream(struct conn *c, int status, const char *reason)
+static void on_upstream(struct conn *c, int status, enum reason reason)
 {
 	struct mitm *m = c->mitm;
 	if (status < 0) {
@@ -568,18 +568,18 @@ static void on_upstream(struct conn *c, int status, const char *reason)
 	/* the policy may have changed while we resolved and dialled */
 	if (!policy_rule_live(c->w->policy, &c->who, m->connect_rule, time_now())) {
 		upstream_close(c);
-		refuse(c, 403, "rule-revoked");
+		refuse(c, 403, REASON_RULE_REVOKED);
 		return;
 	}
 	begin_tls(c);
 }
 
 void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t port, uint64_t rule_id,
-		bool audit, const char *audit_reason)
+		bool audit, enum reason audit_reason)
 {
 	if (!c->w->px->leaves) {
 		c->d.rule = rule_id;
-		deny(c, 403, "no-ca", true);
+		deny(c, 403, REASON_NO_CA, true);
 		return;
 	}
 	struct mitm *m = xcalloc(1, sizeof *m);
@@ -601,7 +601,7 @@ void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t 
 	 * idle connection this client left to it (dialled and verified then;
 	 * a policy change since would have closed it) */
 	if (upstream_take_pooled(c, host, kind, port, true, on_upstream)) {
-		on_upstream(c, 0, NULL);
+		on_upstream(c, 0, REASON_NONE);
 		return;
 	}
 	upstream_open(c, host, kind, port, true, on_upstream);

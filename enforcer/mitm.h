@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/reasons.h"
 #include "common/netmatch.h"
 
 struct conn;
@@ -21,7 +22,7 @@ struct policy_client;
  * and verify the origin first (not in audit), then answer 200 and
  * terminate the sandbox's TLS with a leaf for host. */
 void mitm_start(struct conn *c, const char *host, enum host_kind kind, uint16_t port, uint64_t rule_id,
-		bool audit, const char *audit_reason);
+		bool audit, enum reason audit_reason);
 /* An inner request head (c->req) arrived: check it, then forward_send(). */
 void mitm_request(struct conn *c);
 /* The token shim: true when `cl` has a rule injecting a secret and
@@ -44,7 +45,7 @@ void mitm_free(struct conn *c);    /* conn freed (its TLS stream is gone) */
  * "missing-host". */
 int mitm_target(const char *url, size_t ulen, const char *hostval, size_t hlen, bool has_host,
 		const char *host, uint16_t port, char path[AL_PATH_MAX + 1], const char **query,
-		const char **reason) AL_MUST_CHECK;
+		enum reason *reason) AL_MUST_CHECK;
 
 /* The broker's "headers" answer as headers to inject: names (to add, merge
  * or strip) must be tokens and not framing or hop-by-hop fields (Host, Content-Length,

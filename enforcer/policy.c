@@ -545,16 +545,16 @@ static bool path_ok(const struct policy_rule *r, const char *path)
  * not allowed, and ranks below a rule that misses only one of them. */
 enum miss { MISS_HOST, MISS_PORT, MISS_NEITHER, MISS_METHOD, MISS_PATH };
 
-static const char *const miss_reason[] = {
-	[MISS_HOST] = "no-rule",
-	[MISS_PORT] = "port-not-allowed",
-	[MISS_NEITHER] = "path-not-allowed",
-	[MISS_METHOD] = "method-not-allowed",
-	[MISS_PATH] = "path-not-allowed",
+static const enum reason miss_reason[] = {
+	[MISS_HOST] = REASON_NO_RULE,
+	[MISS_PORT] = REASON_PORT_NOT_ALLOWED,
+	[MISS_NEITHER] = REASON_PATH_NOT_ALLOWED,
+	[MISS_METHOD] = REASON_METHOD_NOT_ALLOWED,
+	[MISS_PATH] = REASON_PATH_NOT_ALLOWED,
 };
 
 enum policy_action policy_decide(const struct policy_client *c, const struct policy_req *req,
-				 const struct policy_rule **rule, const char **reason)
+				 const struct policy_rule **rule, enum reason *reason)
 {
 	enum policy_action act = POLICY_DENY;
 	const struct policy_rule *hit = NULL;
@@ -602,7 +602,7 @@ out:
 	if (rule)
 		*rule = hit;
 	if (reason)
-		*reason = act == POLICY_DENY ? miss_reason[worst] : NULL;
+		*reason = act == POLICY_DENY ? miss_reason[worst] : REASON_NONE;
 	return act;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/reasons.h"
 #include "common/token.h"
 
 struct policy_rule {
@@ -124,7 +125,7 @@ enum policy_action {
  * (*rule)->secret is set, the caller must not inject it (SPEC §3: a secret
  * is never sent over plaintext HTTP). */
 enum policy_action policy_decide(const struct policy_client *c, const struct policy_req *req,
-				 const struct policy_rule **rule, const char **reason);
+				 const struct policy_rule **rule, enum reason *reason);
 
 /* Is rule `rule_id` still present and unexpired in p for the client
  * instance `client` (policy_client_by_id)? Tunnels ask after each policy

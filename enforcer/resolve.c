@@ -36,8 +36,6 @@ struct resolve_req {
 	} res;
 };
 
-static const char REASON_DENIED[] = "denied-address";
-static const char REASON_DNS[] = "dns-failure";
 
 /* ---- pins -------------------------------------------------------------- */
 
@@ -187,11 +185,11 @@ static void deliver(struct resolve_req *req)
 
 	req->done = true;
 	if (res->n > 0)
-		req->cb(req->arg, 0, res->addrs, res->n, NULL);
+		req->cb(req->arg, 0, res->addrs, res->n, REASON_NONE);
 	else if (res->any)
-		req->cb(req->arg, AL_EDENIED, NULL, 0, REASON_DENIED);
+		req->cb(req->arg, AL_EDENIED, NULL, 0, REASON_DENIED_ADDRESS);
 	else
-		req->cb(req->arg, AL_ENOTFOUND, NULL, 0, REASON_DNS);
+		req->cb(req->arg, AL_ENOTFOUND, NULL, 0, REASON_DNS_FAILURE);
 }
 
 /* ---- async plumbing ---------------------------------------------------- */

@@ -14,7 +14,8 @@
 
 #include "common/error.h"
 #include "common/netmatch.h"
-#include "enforcer/denyset.h"
+#include "common/denyset.h"
+#include "common/reasons.h"
 
 #define RESOLVE_ADDRS_MAX 8
 
@@ -39,12 +40,12 @@ void resolver_free(struct resolver *r);
 struct resolve_req;
 
 /* status 0: addrs[0..naddrs) (1..RESOLVE_ADDRS_MAX, port filled in, resolver
- * order, deduplicated), reason NULL. Otherwise status AL_EDENIED with reason
+ * order, deduplicated), reason REASON_NONE. Otherwise status AL_EDENIED with reason
  * "denied-address" (addresses found, all denied), or AL_ENOTFOUND with
  * reason "dns-failure" (nothing found); addrs NULL, naddrs 0. The array is
  * only valid during the call. */
 typedef void (*resolve_cb)(void *arg, int status, const struct sockaddr_storage *addrs,
-			   size_t naddrs, const char *reason);
+			   size_t naddrs, enum reason reason);
 
 /* Start resolving canonical `host` (of `kind`, from host_canon) for `port`.
  * A literal IP is checked directly (pinned=false: a literal asked for

@@ -206,7 +206,7 @@ out:
 	return rc;
 }
 
-uint8_t socks5_rep_for(int status, const char *reason)
+uint8_t socks5_rep_for(int status, enum reason reason)
 {
 	switch (status) {
 	case 200:
@@ -215,7 +215,7 @@ uint8_t socks5_rep_for(int status, const char *reason)
 	case 407:
 		return SOCKS5_REP_NOT_ALLOWED;
 	case 502:
-		return reason && strcmp(reason, "dns-failure") == 0 ? SOCKS5_REP_HOST_UNREACH : SOCKS5_REP_REFUSED;
+		return reason == REASON_DNS_FAILURE ? SOCKS5_REP_HOST_UNREACH : SOCKS5_REP_REFUSED;
 	case 504:
 		return SOCKS5_REP_TTL_EXPIRED;
 	default:

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/reasons.h"
 #include "common/netmatch.h"
 
 #define SOCKS4_VERSION 0x04
@@ -100,7 +101,7 @@ int socks5_connect_head(const struct socks5_req *r, const char *pass, size_t ple
  * not allowed by ruleset; 502 host unreachable (dns-failure) or connection
  * refused; 504 TTL expired (the RFC's nearest word for a timeout); anything
  * else general failure. */
-uint8_t socks5_rep_for(int status, const char *reason);
+uint8_t socks5_rep_for(int status, enum reason reason);
 
 /* Parse our own answer head "HTTP/1.1 NNN ...\r\n...\r\n\r\n": its status
  * and the X-Airlock-Reason value (copied into reason, NUL-terminated).

@@ -58,7 +58,7 @@ static void on_timer(uv_timer_t *tm);
 
 /* ---- our own decision lines (refusals before the CONNECT exists) ---- */
 
-static void log_refusal(struct io_socks *t, const char *method, const char *reason)
+static void log_refusal(struct io_socks *t, const char *method, enum reason reason)
 {
 	struct decision d = { .verdict = "deny", .scheme = "tcp", .reason = reason };
 	char peer[AL_SOURCE_KEY_MAX];
@@ -134,7 +134,7 @@ static void negotiate(struct io_socks *t)
 		if (t->st == S_GREET) {
 			if (t->inlen && t->in[0] == SOCKS4_VERSION) {
 				socks4_reject(rep);
-				log_refusal(t, NULL, "socks4-refused");
+				log_refusal(t, NULL, REASON_SOCKS4_REFUSED);
 				fail(t, rep, SOCKS4_REPLY_LEN);
 				return;
 			}
@@ -143,7 +143,7 @@ static void negotiate(struct io_socks *t)
 				break;
 			if (r == SOCKS5_REFUSE) {
 				socks5_method_reply(rep, SOCKS5_METHOD_NONE);
-				log_refusal(t, NULL, "socks-no-acceptable-method");
+				log_refusal(t, NULL, REASON_SOCKS_NO_ACCEPTABLE_METHOD);
 				fail(t, rep, SOCKS5_METHOD_REPLY_LEN);
 				return;
 			}
@@ -160,7 +160,7 @@ static void negotiate(struct io_socks *t)
 			if (!cl) {
 				secure_wipe(&cred, sizeof cred);
 				socks5_auth_reply(rep, false);
-				log_refusal(t, NULL, r == SOCKS5_DONE ? "proxy-auth-failed" : "socks-bad-auth");
+				log_refusal(t, NULL, r == SOCKS5_DONE ? REASON_PROXY_AUTH_FAILED : REASON_SOCKS_BAD_AUTH);
 				fail(t, rep, SOCKS5_AUTH_REPLY_LEN);
 				return;
 			}
@@ -182,7 +182,7 @@ static void negotiate(struct io_socks *t)
 			if (r == SOCKS5_REFUSE) {
 				socks5_reply(rep, code);
 				log_refusal(t, socks5_cmd_name(req.cmd),
-					    code == SOCKS5_REP_CMD_UNSUPPORTED ? "socks-command-refused" : "socks-bad-request");
+					    code == SOCKS5_REP_CMD_UNSUPPORTED ? REASON_SOCKS_COMMAND_REFUSED : REASON_SOCKS_BAD_REQUEST);
 				fail(t, rep, SOCKS5_REPLY_LEN);
 				return;
 			}
@@ -213,7 +213,7 @@ static void negotiate(struct io_socks *t)
 	}
 	if (t->st <= S_REQUEST && t->inlen == sizeof t->in) {
 		/* cannot happen with valid messages: the three fit */
-		log_refusal(t, NULL, "socks-bad-request");
+		log_refusal(t, NULL, REASON_SOCKS_BAD_REQUEST);
 		fail(t, NULL, 0);
 	}
 }
@@ -233,7 +233,7 @@ static void hold(struct io_socks *t, const char *buf, size_t n)
 		if (t->earlylen + n > AL_SOCKS5_EARLY_MAX) {
 			uint8_t rep[SOCKS5_REPLY_LEN];
 			socks5_reply(rep, SOCKS5_REP_FAILURE);
-			log_refusal(t, "CONNECT", "socks-early-data-too-large");
+			log_refusal(t, "CONNECT", REASON_SOCKS_EARLY_DATA_TOO_LARGE);
 			fail(t, rep, sizeof rep);
 			return;
 		}
@@ -372,7 +372,7 @@ static int answer(struct io_socks *t, const char *buf, size_t n)
 	char reason[64];
 	if (socks5_answer_parse(t->answer, hlen, &status, reason, sizeof reason) < 0)
 		status = 500;
-	uint8_t code = socks5_rep_for(status, reason);
+	uint8_t code = socks5_rep_for(status, reason_lookup(reason, strlen(reason)));
 	socks5_reply(rep, code);
 	if (code != SOCKS5_REP_OK) {
 		fail(t, rep, sizeof rep);

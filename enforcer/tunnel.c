@@ -14,7 +14,7 @@
 #include "enforcer/policy.h"
 #include "enforcer/worker.h"
 
-static void deny(struct conn *c, int status, const char *reason)
+static void deny(struct conn *c, int status, enum reason reason)
 {
 	c->d.verdict = "deny";   /* in audit mode too: mode=audit says so (SPEC §3) */
 	conn_reply(c, status, reason, NULL, true);
@@ -33,7 +33,7 @@ static void on_idle_timer(uv_timer_t *t)
 		uv_timer_start(t, on_idle_timer, limit - idle, 0);
 		return;
 	}
-	c->d.reason = "tunnel-idle-timeout";
+	c->d.reason = REASON_TUNNEL_IDLE_TIMEOUT;
 	conn_abort(c);
 }
 
@@ -44,7 +44,7 @@ static void idle_timer_start(struct conn *c)
 	uv_timer_start(&c->timer, on_idle_timer, c->w->px->cfg->tunnel_idle_timeout_ms, 0);
 }
 
-static void on_tunnel_ready(struct conn *c, int status, const char *reason)
+static void on_tunnel_ready(struct conn *c, int status, enum reason reason)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	if (status < 0) {
@@ -58,7 +58,7 @@ static void on_tunnel_ready(struct conn *c, int status, const char *reason)
 	/* the policy may have changed while we resolved and dialled */
 	if (!policy_rule_live(c->w->policy, &c->who, c->tun.rule_id, time_now())) {
 		upstream_close(c);
-		deny(c, 403, "rule-revoked");
+		deny(c, 403, REASON_RULE_REVOKED);
 		return;
 	}
 	if (io_write(c->io, ok, sizeof ok - 1) < 0) {
@@ -105,7 +105,7 @@ void tunnel_start(struct conn *c)
 	if (authority_parse(m->arena + m->url, m->url_len, 0, host, &kind, &port) < 0) {
 		snprintf(c->d.host, sizeof c->d.host, "%.*s", (int)(m->url_len < 200 ? m->url_len : 200),
 			 m->arena + m->url);
-		deny(c, 403, "bad-host");
+		deny(c, 403, REASON_BAD_HOST);
 		return;
 	}
 	snprintf(c->d.host, sizeof c->d.host, "%s", host);
@@ -113,7 +113,7 @@ void tunnel_start(struct conn *c)
 	c->d.scheme = port == 443 ? "https" : "tcp";
 
 	const struct policy_rule *rule = NULL;
-	const char *reason = "no-rule";
+	enum reason reason = REASON_NO_RULE;
 	struct policy_req pr = { .host = host, .port = port, .method = NULL, .path = NULL, .now = time_now() };
 	enum policy_action a = policy_decide(c->client, &pr, &rule, &reason);
 	if (a != POLICY_INSPECT && a != POLICY_PASSTHROUGH && c->w->px->leaves &&
@@ -122,9 +122,9 @@ void tunnel_start(struct conn *c)
 		 * inside so the token shim can answer it (mitm.c); without a rule
 		 * of its own, nothing else passes (never dialled) */
 		if (a == POLICY_TUNNEL)
-			mitm_start(c, host, kind, port, rule->id, false, NULL);
+			mitm_start(c, host, kind, port, rule->id, false, REASON_NONE);
 		else
-			mitm_start(c, host, kind, port, 0, true, reason ? reason : "no-rule");
+			mitm_start(c, host, kind, port, 0, true, reason ? reason : REASON_NO_RULE);
 		return;
 	}
 	switch (a) {
@@ -133,15 +133,15 @@ void tunnel_start(struct conn *c)
 		break;
 	case POLICY_INSPECT:
 		/* methods, paths or a secret: terminate TLS and check every request */
-		mitm_start(c, host, kind, port, rule ? rule->id : 0, false, NULL);
+		mitm_start(c, host, kind, port, rule ? rule->id : 0, false, REASON_NONE);
 		return;
 	default:
 		if (c->w->px->cfg->mode == MODE_AUDIT && c->w->px->leaves) {
 			/* audit: read the first inner request to log it, then refuse */
-			mitm_start(c, host, kind, port, 0, true, reason ? reason : "no-rule");
+			mitm_start(c, host, kind, port, 0, true, reason ? reason : REASON_NO_RULE);
 			return;
 		}
-		deny(c, 403, reason ? reason : "no-rule");
+		deny(c, 403, reason ? reason : REASON_NO_RULE);
 		return;
 	}
 	c->d.rule = rule->id;
@@ -283,7 +283,7 @@ void tunnel_up_eof(struct conn *c)
 	io_shutdown(c->io);
 }
 
-void tunnel_check(struct conn *c, int64_t now, const char *why)
+void tunnel_check(struct conn *c, int64_t now, enum reason why)
 {
 	if (c->state != CS_TUNNEL)
 		return;

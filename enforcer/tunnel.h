@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "enforcer/tlsframe.h"
+#include "common/reasons.h"
 
 struct conn;
 
@@ -41,6 +42,6 @@ void tunnel_up_drain(struct conn *c);
 /* Close c if its tunnel's rule is no longer live for its client instance
  * in the worker's policy; why is the log reason ("rule-revoked",
  * "rule-expired"). */
-void tunnel_check(struct conn *c, int64_t now, const char *why);
+void tunnel_check(struct conn *c, int64_t now, enum reason why);
 
 #endif

@@ -94,21 +94,21 @@ void upstream_set_phase(struct conn *c, enum up_phase to)
 	uv_timer_start(&u->timer, on_timer, ms, 0);
 }
 
-int upstream_fail_status(int status, const char **reason)
+int upstream_fail_status(int status, enum reason *reason)
 {
 	switch (status) {
 	case AL_EDENIED:
-		*reason = "denied-address";
+		*reason = REASON_DENIED_ADDRESS;
 		return 403;
 	case AL_ETIMEOUT:
-		*reason = "upstream-timeout";
+		*reason = REASON_UPSTREAM_TIMEOUT;
 		return 504;
 	case AL_ENOTFOUND:
-		*reason = "dns-failure";
+		*reason = REASON_DNS_FAILURE;
 		return 502;
 	default:
 		if (!*reason)
-			*reason = "upstream-connect-failed";
+			*reason = REASON_UPSTREAM_CONNECT_FAILED;
 		return 502;
 	}
 }
@@ -125,7 +125,7 @@ static void handshake_failed(struct conn *c)
 	io_close(u->io);
 	u->io = NULL;
 	upstream_set_phase(c, UP_NONE);
-	u->done(c, AL_ECRYPTO, "upstream-tls-failed");
+	u->done(c, AL_ECRYPTO, REASON_UPSTREAM_TLS_FAILED);
 }
 
 static void on_up_read(void *arg, const char *buf, size_t n)
@@ -221,7 +221,7 @@ static void on_timer(uv_timer_t *t)
 	case UP_CONNECTING:
 	case UP_TLS:
 		upstream_close(c);
-		u->done(c, AL_ETIMEOUT, "upstream-timeout");
+		u->done(c, AL_ETIMEOUT, REASON_UPSTREAM_TIMEOUT);
 		return;
 	case UP_REQUEST:
 	case UP_RESPONSE:
@@ -254,7 +254,7 @@ static void on_up_connect(void *arg, int status)
 		if (tlsio_client(u->io, px->up_cred, u->host, px->resume, u->port, !u->h1_only, &tio) < 0) {
 			u->io = NULL;   /* closed by tlsio_client */
 			upstream_set_phase(c, UP_NONE);
-			u->done(c, AL_ECRYPTO, "upstream-tls-failed");
+			u->done(c, AL_ECRYPTO, REASON_UPSTREAM_TLS_FAILED);
 			return;
 		}
 		u->io = tio;
@@ -270,7 +270,7 @@ static void on_up_connect(void *arg, int status)
 			io_close(u->io);
 			u->io = NULL;
 			upstream_set_phase(c, UP_NONE);
-			u->done(c, AL_EUNAVAIL, "upstream-connect-failed");
+			u->done(c, AL_EUNAVAIL, REASON_UPSTREAM_CONNECT_FAILED);
 			return;
 		}
 		u->io = hio;
@@ -278,7 +278,7 @@ static void on_up_connect(void *arg, int status)
 		u->resume_stored = true;   /* its ticket stays below, with the TLS stream */
 	}
 	upstream_set_phase(c, UP_READY);
-	u->done(c, 0, NULL);
+	u->done(c, 0, REASON_NONE);
 }
 
 static void try_connect(struct conn *c)
@@ -293,18 +293,18 @@ static void try_connect(struct conn *c)
 		u->io = NULL;
 	}
 	upstream_set_phase(c, UP_NONE);
-	u->done(c, AL_EUNAVAIL, "upstream-connect-failed");
+	u->done(c, AL_EUNAVAIL, REASON_UPSTREAM_CONNECT_FAILED);
 }
 
 static void on_resolved(void *arg, int status, const struct sockaddr_storage *addrs, size_t naddrs,
-			const char *reason)
+			enum reason reason)
 {
 	struct conn *c = arg;
 	struct upstream *u = &c->up;
 	u->rr = NULL;
 	if (status < 0 || naddrs == 0) {
 		upstream_set_phase(c, UP_NONE);
-		u->done(c, status < 0 ? status : AL_ENOTFOUND, reason ? reason : "dns-failure");
+		u->done(c, status < 0 ? status : AL_ENOTFOUND, reason ? reason : REASON_DNS_FAILURE);
 		return;
 	}
 	if (naddrs > RESOLVE_ADDRS_MAX)
@@ -339,7 +339,7 @@ void upstream_open(struct conn *c, const char *host, enum host_kind kind, uint16
 	if (resolve_start(c->w->px->resolver, &c->w->loop, u->host, kind, port, on_resolved, c, &u->rr) < 0) {
 		u->rr = NULL;
 		upstream_set_phase(c, UP_NONE);
-		done(c, AL_ENOTFOUND, "dns-failure");
+		done(c, AL_ENOTFOUND, REASON_DNS_FAILURE);
 	}
 }
 

@@ -40,6 +40,7 @@
 #include <uv.h>
 
 #include "common/limits.h"
+#include "common/reasons.h"
 #include "common/netmatch.h"
 #include "enforcer/io.h"
 #include "enforcer/policy.h"
@@ -64,7 +65,7 @@ enum up_phase {
 /* Called once per upstream_open() when it ends: status 0 (phase READY), or
  * an AL_E* code with a reason (phase NONE; upstream_fail_status() says how
  * to answer it). Never after upstream_close(). */
-typedef void (*upstream_done_cb)(struct conn *c, int status, const char *reason);
+typedef void (*upstream_done_cb)(struct conn *c, int status, enum reason reason);
 
 struct upstream {
 	enum up_phase phase;
@@ -101,7 +102,7 @@ void upstream_set_phase(struct conn *c, enum up_phase to);
  * AL_ETIMEOUT: 504 upstream-timeout; AL_ENOTFOUND: 502 dns-failure;
  * anything else: 502 with the reason given (upstream-tls-failed, ...), or
  * upstream-connect-failed. */
-int upstream_fail_status(int status, const char **reason);
+int upstream_fail_status(int status, enum reason *reason);
 
 /* From conn_new: the timer (the connection closes it with its handles). */
 void upstream_init(struct conn *c);

@@ -113,7 +113,7 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void check_tunnels(struct worker *w, const char *why);
+static void check_tunnels(struct worker *w, enum reason why);
 
 /* A connection belongs to the client instance that authenticated it: when
  * the instance is gone (deleted, or deleted and created again with a new
@@ -123,16 +123,16 @@ static void close_revoked(struct worker *w)
 	for (struct conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
 		if (c->state != CS_CLOSED && client_id_is_set(&c->who) && !policy_client_by_id(w->policy, &c->who))
-			conn_revoke(c, "client-revoked");
+			conn_revoke(c, REASON_CLIENT_REVOKED);
 	}
 }
 
 static void on_expiry(uv_timer_t *t)
 {
-	check_tunnels(t->data, "rule-expired");
+	check_tunnels(t->data, REASON_RULE_EXPIRED);
 }
 
-static void check_tunnels(struct worker *w, const char *why)
+static void check_tunnels(struct worker *w, enum reason why)
 {
 	int64_t now = time_now();
 	for (struct conn *c = w->conns, *n; c; c = n) {
@@ -153,7 +153,7 @@ static void check_tunnels(struct worker *w, const char *why)
 void worker_policy_changed(struct worker *w)
 {
 	close_revoked(w);
-	check_tunnels(w, "rule-revoked");
+	check_tunnels(w, REASON_RULE_REVOKED);
 	/* parked upstreams were opened under the rules of their time */
 	uppool_clear(w->pool);
 	/* and kept headers answers were asked under them */

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct policy *pol;
 	char path[AL_PATH_MAX + 1];
-	const char *query = NULL, *reason = NULL;
+	const char *query = NULL;
+	enum reason reason = REASON_NONE;
 
 	if (!pol) {
 		json_t *j = json_loads(policy_json, 0, NULL);
@@ -61,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct policy_req req = { .host = "api.example.com", .port = 443, .method = methods[i],
 						  .path = path, .now = 1 };
 			const struct policy_rule *rule = NULL;
-			const char *why = NULL;
+			enum reason why = REASON_NONE;
 			enum policy_action a = policy_decide(c, &req, &rule, &why);
 			if ((a == POLICY_DENY) != (rule == NULL))
 				__builtin_trap();

@@ -40,7 +40,7 @@ static void exercise(const struct policy *p, const json_t *msg, const uint8_t *d
 						  .method = c->rules[k].nmethods ? c->rules[k].methods[0] : NULL,
 						  .path = c->rules[k].npaths ? c->rules[k].paths[0] : NULL, .now = 1 };
 			const struct policy_rule *rule;
-			const char *reason;
+			enum reason reason;
 
 			(void)policy_decide(c, &req, &rule, &reason);
 			(void)policy_rule_live(p, &id, c->rules[k].id, (int64_t)k);
@@ -50,11 +50,11 @@ static void exercise(const struct policy *p, const json_t *msg, const uint8_t *d
 						  .method = methods[(k + i) % 4], .path = paths[(k * 3 + size) % 6],
 						  .now = (int64_t)k * 100 };
 			const struct policy_rule *rule = NULL;
-			const char *reason = NULL;
+			enum reason reason = REASON_NONE;
 			enum policy_action a = policy_decide(c, &req, &rule, &reason);
 
 			/* allow <=> a rule; deny <=> a reason */
-			if ((a == POLICY_DENY) != (rule == NULL) || (a == POLICY_DENY) != (reason != NULL))
+			if ((a == POLICY_DENY) != (rule == NULL) || (a == POLICY_DENY) != (reason != REASON_NONE))
 				__builtin_trap();
 		}
 	}

@@ -4,8 +4,9 @@ commands, and never trusts the log.
 Crafted logs (key=value and JSON lines mixed): identical denials group with
 a count; strict CONNECT denials give bare host rules, requests give
 --method/--path, ports other than 80/443 give --port; --since and CLIENT
-filter; denials no rule can cure, allow lines and operational lines are
-not suggested; quoted values are unescaped as common/log.c escapes them;
+filter; denials no rule can cure (and a no-rule denial of an address the
+enforcer never dials, 169.254.169.254), allow lines and operational lines
+are not suggested; quoted values are unescaped as common/log.c escapes them;
 malformed lines (unterminated quotes, bad escapes, duplicate keys, bad
 hosts, ports, names, NUL bytes, a decision forged inside another line's
 quoted value, random bytes) are skipped without a crash; a line at the cap
@@ -93,6 +94,9 @@ def crafted(tmp):
            mode="strict", reason="no-rule", status=403),
         kv("deny", client="web-1", method="CONNECT", scheme="https", host="db.example.com", port=8443,
            mode="strict", reason="port-not-allowed"),
+        # a public address literal is a host like any other
+        kv("deny", client="web-1", method="CONNECT", scheme="https", host="192.0.2.7", port=443,
+           mode="strict", reason="no-rule"),
         # requests: method and path; kv and JSON of one tuple group together
         kv("deny", client="web-1", method="GET", scheme="http", host="deb.example.org", port=80,
            path="/debian/dists/InRelease", mode="strict", reason="no-rule"),
@@ -118,6 +122,16 @@ def crafted(tmp):
            mode="strict", reason="denied-address"),
         kv("deny", client="web-1", method="GET", scheme="https", host="a.example.com", port=443, path="/",
            mode="audit", reason="host-mismatch"),
+        # an address the enforcer never dials, logged no-rule (the policy is
+        # checked before the dial): no rule would let it through
+        kv("deny", client="web-1", method="CONNECT", scheme="https", host="169.254.169.254", port=80,
+           mode="strict", reason="no-rule"),
+        js("deny", client="web-1", method="GET", scheme="http", host="127.0.0.1", port=8080, path="/",
+           mode="strict", reason="no-rule"),
+        kv("deny", client="web-1", method="CONNECT", scheme="https", host="::ffff:169.254.169.254", port=443,
+           mode="strict", reason="no-rule"),
+        kv("deny", client="web-1", method="CONNECT", scheme="https", host="fd00:ec2::254", port=443,
+           mode="strict", reason="no-rule"),
         kv("allow", client="web-1", method="CONNECT", scheme="https", host="fine.example.com", port=443,
            mode="strict", rule=3, status=200),
         kv("deny", method="CONNECT", scheme="https", host="noauth.example.com", port=443, mode="strict",
@@ -173,6 +187,7 @@ def crafted(tmp):
     h.check_eq(rc, 0, "suggest on the crafted log: %s" % err)
     got = commands(out)
     want = [
+        (["web-1", "--host", "192.0.2.7", "--port", "443"], "1 denied (no-rule)"),
         (["web-1", "--host", "api.example.com", "--port", "443"], "3 denied (no-rule)"),
         (["web-1", "--host", "db.example.com", "--port", "8443"], "1 denied (port-not-allowed)"),
         (["web-1", "--host", "deb.example.org", "--port", "80", "--method", "GET", "--path",
@@ -188,10 +203,10 @@ def crafted(tmp):
          "1 denied (no-rule)"),
     ]
     h.check_eq([(a, c.split(", last")[0]) for a, c in got], want, "suggestions\n" + out)
-    h.check("widened" in got[4][1] and "widened" not in got[5][1], "a widened path is said so")
+    h.check("widened" in got[5][1] and "widened" not in got[6][1], "a widened path is said so")
     h.check(all(ts()[:10] in c for _, c in got), "the last time is shown")
-    h.check(err.count("\n") == 2 and "8 rules suggested" in err and "no --secret" in err, "summary lines: %r" % err)
-    for word in ("1 before the last 1h", "5 not curable", "21 malformed"):
+    h.check(err.count("\n") == 2 and "9 rules suggested" in err and "no --secret" in err, "summary lines: %r" % err)
+    for word in ("1 before the last 1h", "9 not curable", "21 malformed"):
         h.check(word in err, "summary says %r: %r" % (word, err))
 
     # sourcing the output runs nothing but the commands, with the same words
@@ -212,7 +227,7 @@ def crafted(tmp):
     h.check(any(a == ["web-1", "--host", "old.example.com", "--port", "443"] for a, _ in commands(out)), "--since 3h")
     rc, out, err = suggest(["web-2"], data)
     h.check_eq([a for a, _ in commands(out)], [a for a, _ in want if a[0] == "web-2"], "CLIENT filter")
-    h.check("8 of other clients" in err, "other clients counted: %r" % err)
+    h.check("13 of other clients" in err, "other clients counted: %r" % err)
     logf = os.path.join(tmp, "airlock.log")
     with open(logf, "wb") as f:
         f.write(data)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "enforcer/denyset.h"
+#include "common/denyset.h"
 #include "tests/unit/unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

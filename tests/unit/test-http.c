@@ -29,7 +29,7 @@ static int parse(const char *in, size_t n, bool bytewise, const char **reason)
 		enum http_feed r = http_msg_feed(&m, in + off, len, &used);
 		if (r == HTTP_FEED_ERROR) {
 			out = m.err_status;
-			*reason = m.err_reason;
+			*reason = reason_name(m.err_reason);
 			break;
 		}
 		off += used;

@@ -90,8 +90,10 @@ int main(void)
 	CHECK(!conn_move_ok(CS_NSTATES, CS_HEAD) && !conn_move_ok(CS_HEAD, CS_NSTATES), "out of range");
 
 	for (size_t i = 0; i < sizeof fail_rows / sizeof fail_rows[0]; i++) {
-		const char *reason = fail_rows[i].reason;
-		int got = upstream_fail_status(fail_rows[i].status, &reason);
+		enum reason r = fail_rows[i].reason ? reason_lookup(fail_rows[i].reason, strlen(fail_rows[i].reason))
+						    : REASON_NONE;
+		int got = upstream_fail_status(fail_rows[i].status, &r);
+		const char *reason = reason_name(r);
 		CHECK(got == fail_rows[i].want, "row %zu: status %d, want %d", i, got, fail_rows[i].want);
 		CHECK_STR(reason, fail_rows[i].want_reason, "fail row");
 	}

@@ -443,12 +443,13 @@ static void test_decide(void)
 			.method = decide_cases[i].method, .path = decide_cases[i].path, .now = decide_cases[i].now,
 		};
 		const struct policy_rule *rule = (const void *)1;
-		const char *reason = "unset";
+		enum reason got = REASON_COUNT; /* unset */
 		enum policy_action a;
 
 		c = policy_client_by_name(p, decide_cases[i].client);
 		CHECK(c != NULL, "case %zu: client %s", i, decide_cases[i].client);
-		a = policy_decide(c, &req, &rule, &reason);
+		a = policy_decide(c, &req, &rule, &got);
+		const char *reason = got == REASON_COUNT ? "unset" : reason_name(got);
 
 		CHECK(a == decide_cases[i].want, "case %zu %s:%u %s %s: got %s want %s", i, req.host, req.port,
 		       req.method ? req.method : "CONNECT", req.path ? req.path : "", policy_action_name(a),
@@ -467,12 +468,12 @@ static void test_decide(void)
 	{
 		struct policy_req req = { .host = "x.github.com", .port = 443, .method = "DELETE", .path = "/" };
 		const struct policy_rule *rule;
-		const char *reason;
+		enum reason reason;
 
 		/* NULL outputs are allowed; a NULL client is a deny */
 		c = policy_client_by_name(p, "c2");
 		CHECK(c && policy_decide(c, &req, NULL, NULL) == POLICY_DENY);
-		CHECK(policy_decide(NULL, &req, &rule, &reason) == POLICY_DENY && strcmp(reason, "no-rule") == 0);
+		CHECK(policy_decide(NULL, &req, &rule, &reason) == POLICY_DENY && reason == REASON_NO_RULE);
 	}
 
 	/* rule liveness and the next expiry */
@@ -505,14 +506,14 @@ static void test_empty(void)
 {
 	struct policy *p = policy_empty();
 	struct policy_req req = { .host = "example.com", .port = 443 };
-	const char *reason = NULL;
+	enum reason reason = REASON_NONE;
 	struct client_id id_c1 = id_of(p, "c1");
 
 	CHECK(policy_version(p) == 0);
 	CHECK(policy_client_by_token(p, TOK1, strlen(TOK1)) == NULL);
 	CHECK(policy_client_by_name(p, "c1") == NULL);
 	CHECK(policy_decide(policy_client_by_name(p, "c1"), &req, NULL, &reason) == POLICY_DENY);
-	CHECK(reason && strcmp(reason, "no-rule") == 0);
+	CHECK(reason == REASON_NO_RULE);
 	CHECK(policy_next_expiry(p, 0) == 0);
 	CHECK(!policy_rule_live(p, &id_c1, 1, 0));
 	policy_unref(p);

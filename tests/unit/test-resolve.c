@@ -109,14 +109,14 @@ struct outcome {
 	struct resolve_req *self;   /* cancel from inside the callback */
 };
 
-static void on_resolved(void *arg, int status, const struct sockaddr_storage *addrs, size_t n, const char *reason)
+static void on_resolved(void *arg, int status, const struct sockaddr_storage *addrs, size_t n, enum reason reason)
 {
 	struct outcome *o = arg;
 
 	o->calls++;
 	o->status = status;
 	o->n = n;
-	o->reason = reason;
+	o->reason = reason_name(reason);
 	for (size_t i = 0; i < n && i < RESOLVE_ADDRS_MAX; i++) {
 		char buf[INET6_ADDRSTRLEN];
 		uint16_t port;

@@ -183,7 +183,7 @@ static void heads(void)
 		{ 429, "too-many-connections", 1 }, { 503, "total-connection-cap", 1 }, { 400, "bad-host", 1 },
 	};
 	for (size_t i = 0; i < sizeof reps / sizeof reps[0]; i++)
-		CHECK(socks5_rep_for(reps[i].status, reps[i].reason) == reps[i].rep, "rep for %d %s", reps[i].status,
+		CHECK(socks5_rep_for(reps[i].status, reps[i].reason ? reason_lookup(reps[i].reason, strlen(reps[i].reason)) : REASON_NONE) == reps[i].rep, "rep for %d %s", reps[i].status,
 		      reps[i].reason ? reps[i].reason : "");
 
 	int st;

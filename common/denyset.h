@@ -3,8 +3,8 @@
  * user's --deny-cidr list. IPv4 carried inside IPv6 (mapped, compatible,
  * NAT64, 6to4, Teredo) is judged by the IPv4 inside, so no spelling of
  * 127.0.0.1 gets through. Immutable after denyset_new: shared by workers. */
-#ifndef AIRLOCK_ENFORCER_DENYSET_H
-#define AIRLOCK_ENFORCER_DENYSET_H
+#ifndef AIRLOCK_DENYSET_H
+#define AIRLOCK_DENYSET_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,13 +2,16 @@
  * unspecified, link-local, multicast, cloud metadata), the host's own
  * interface addresses read once at start, and the user's --deny-cidr list.
  * IPv4 tucked inside IPv6 is unwrapped and judged as the IPv4 it carries. */
+#include "config.h"
+
+#include "common/denyset.h"
+
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "enforcer/denyset.h"
 
 struct net {
 	uint8_t addr[16];
