@@ -1,11 +1,10 @@
-/* `airlock audit suggest`: turn the denials in a decision log (SPEC §4
- * key=value lines, or --log-format json lines) into the `airlock allow`
- * commands that would have let them through, grouped and counted. Reads a
- * file or stdin; this file reads and checks the decisions, suggest.c decides
- * the rules (with the broker's secrets when it answers, without otherwise).
- * A reader of the broker's decisions stream feeds suggest_emit the same way.
- * The log is untrusted input (a
- * sandbox chooses hosts, methods and paths): lines that are not decision
+/* `airlock audit suggest`: turn the denials in a decision log (key=value
+ * lines, or --log-format json lines; common/logread.c reads them) into the
+ * `airlock allow` commands that would have let them through, grouped and
+ * counted. Reads a file or stdin, or the broker's last decisions; this file
+ * checks the decisions, suggest.c decides the rules (with the broker's
+ * secrets when it answers, without otherwise). The log is untrusted input
+ * (a sandbox chooses hosts, methods and paths): lines that are not decision
  * lines are skipped, over-long lines are skipped whole, every value is
  * checked with the rule vocabulary (netmatch.h) before it is printed, and
  * every printed word is shell-quoted. */
@@ -25,6 +24,7 @@
 #include "common/duration.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
+#include "common/logread.h"
 #include "common/netmatch.h"
 #include "common/reasons.h"
 #include "common/xmalloc.h"
@@ -33,22 +33,6 @@
 #define AUDIT_SUGGEST_MAX AL_AUDIT_SUGGEST_MAX
 #define AUDIT_HASH_SLOTS (2 * AUDIT_SUGGEST_MAX) /* a power of two */
 #define AUDIT_SINCE_MAX (3650LL * 24 * 3600)
-#define AUDIT_REASON_MAX SUGGEST_REASON_MAX
-
-/* The fields of one decision line that matter here, each checked to fit. */
-struct fields {
-	char ts[AL_TIME_STR_MAX + 16];
-	char verdict[16];
-	char client[AL_NAME_MAX + 1];
-	char method[AL_METHOD_MAX + 1];
-	char host[AL_HOST_BUF];
-	char port[8];
-	char path[AL_PATH_MAX + 1];
-	char reason[AUDIT_REASON_MAX];
-	char mode[16];
-	char rule[24];
-	unsigned seen; /* bit per field: duplicates make a line malformed */
-};
 
 struct suggest {
 	int64_t cutoff;
@@ -61,193 +45,6 @@ struct suggest {
 	/* what was read, for the summary on stderr */
 	unsigned long lines, decisions, denials, allowed, old, other_client, unfixable, malformed, too_long, dropped;
 };
-
-/* ---- reading one field ---- */
-
-enum field_id { F_TS, F_VERDICT, F_CLIENT, F_METHOD, F_HOST, F_PORT, F_PATH, F_REASON, F_MODE, F_RULE, F_NONE };
-
-static char *field_slot(struct fields *f, const char *key, size_t klen, size_t *cap, enum field_id *id)
-{
-	static const struct {
-		const char *key;
-		enum field_id id;
-		size_t off, cap;
-	} table[] = {
-		{ "ts", F_TS, offsetof(struct fields, ts), sizeof f->ts },
-		{ "verdict", F_VERDICT, offsetof(struct fields, verdict), sizeof f->verdict },
-		{ "client", F_CLIENT, offsetof(struct fields, client), sizeof f->client },
-		{ "method", F_METHOD, offsetof(struct fields, method), sizeof f->method },
-		{ "host", F_HOST, offsetof(struct fields, host), sizeof f->host },
-		{ "port", F_PORT, offsetof(struct fields, port), sizeof f->port },
-		{ "path", F_PATH, offsetof(struct fields, path), sizeof f->path },
-		{ "reason", F_REASON, offsetof(struct fields, reason), sizeof f->reason },
-		{ "mode", F_MODE, offsetof(struct fields, mode), sizeof f->mode },
-		{ "rule", F_RULE, offsetof(struct fields, rule), sizeof f->rule },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
-		if (strlen(table[i].key) == klen && memcmp(table[i].key, key, klen) == 0) {
-			*cap = table[i].cap;
-			*id = table[i].id;
-			return (char *)f + table[i].off;
-		}
-	*id = F_NONE;
-	return NULL;
-}
-
-/* Store a value for `key`; AL_EINVAL when it repeats a field, holds a NUL
- * or does not fit (a value longer than any valid one is not valid). */
-static int field_set(struct fields *f, const char *key, size_t klen, const char *v, size_t vlen)
-{
-	size_t cap;
-	enum field_id id;
-	char *dst = field_slot(f, key, klen, &cap, &id);
-	if (dst == NULL)
-		return 0; /* a field we do not need */
-	if (f->seen & (1u << id) || vlen >= cap || memchr(v, '\0', vlen))
-		return AL_EINVAL;
-	memcpy(dst, v, vlen);
-	dst[vlen] = '\0';
-	f->seen |= 1u << id;
-	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* ---- key=value lines (common/log.c's render_kv_value, in reverse) ---- */
-
-/* A quoted value starting at *p (on the '"'): decode \" \\ \n \r \t \xHH
- * into out (cap bytes, like the line itself), advance *p past the closing
- * quote. Anything else after a backslash, or no closing quote (a line cut
- * by the logger), is AL_EINVAL. */
-static int kv_unquote(const char **p, const char *end, char *out, size_t *olen)
-{
-	const char *s = *p + 1;
-	size_t n = 0;
-	while (s < end && *s != '"') {
-		char c = *s++;
-		if (c == '\\') {
-			if (s >= end)
-				return AL_EINVAL;
-			char e = *s++;
-			switch (e) {
-			case '"': c = '"'; break;
-			case '\\': c = '\\'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			case 't': c = '\t'; break;
-			case 'x': {
-				if (end - s < 2 || hexval(s[0]) < 0 || hexval(s[1]) < 0)
-					return AL_EINVAL;
-				c = (char)(hexval(s[0]) * 16 + hexval(s[1]));
-				s += 2;
-				break;
-			}
-			default:
-				return AL_EINVAL;
-			}
-		}
-		out[n++] = c; /* never more bytes out than in: out is as big as the line */
-	}
-	if (s >= end)
-		return AL_EINVAL;
-	*p = s + 1;
-	*olen = n;
-	return 0;
-}
-
-/* "ts=T VERDICT k=v k="v v" ...": the verdict is the one word without '='.
- * Operational lines (level=... msg=...) have none: 1, not a decision. */
-static int kv_parse(const char *line, size_t len, struct fields *f, char *scratch)
-{
-	const char *p = line, *end = line + len;
-	bool have_verdict = false;
-
-	while (p < end) {
-		const char *w = p;
-		while (p < end && *p != ' ' && *p != '=')
-			p++;
-		if (p == w)
-			return AL_EINVAL; /* two spaces, or "=v" */
-		if (p == end || *p == ' ') {
-			/* a bare word: the verdict, once, second in the line */
-			if (have_verdict || f->seen != (1u << F_TS))
-				return AL_EINVAL;
-			if (field_set(f, "verdict", 7, w, (size_t)(p - w)) < 0)
-				return AL_EINVAL;
-			have_verdict = true;
-		} else {
-			const char *key = w;
-			size_t klen = (size_t)(p - w);
-			p++; /* '=' */
-			if (p < end && *p == '"') {
-				size_t vlen;
-				if (kv_unquote(&p, end, scratch, &vlen) < 0 ||
-				    field_set(f, key, klen, scratch, vlen) < 0)
-					return AL_EINVAL;
-			} else {
-				const char *v = p;
-				while (p < end && *p != ' ')
-					p++;
-				if (memchr(v, '"', (size_t)(p - v)) || field_set(f, key, klen, v, (size_t)(p - v)) < 0)
-					return AL_EINVAL;
-			}
-		}
-		if (p < end) {
-			if (*p != ' ')
-				return AL_EINVAL; /* "k="v"x" */
-			p++;
-		}
-	}
-	return have_verdict ? 0 : 1;
-}
-
-/* ---- JSON lines ---- */
-
-static int json_field(struct fields *f, json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	char num[24];
-	if (v == NULL)
-		return 0;
-	if (json_is_string(v))
-		return field_set(f, key, strlen(key), json_string_value(v), json_string_length(v));
-	if (json_is_integer(v)) {
-		int n = snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-		return field_set(f, key, strlen(key), num, (size_t)n);
-	}
-	return AL_EINVAL;
-}
-
-static int json_parse(const char *line, size_t len, struct fields *f)
-{
-	static const char *const keys[] = { "ts", "verdict", "client", "method", "host", "port",
-					    "path", "reason", "mode", "rule" };
-	json_error_t jerr;
-	int ret = AL_EINVAL;
-	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(o))
-		goto out;
-	if (json_object_get(o, "verdict") == NULL) {
-		ret = 1; /* an operational line (level, msg) */
-		goto out;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (json_field(f, o, keys[i]) < 0)
-			goto out;
-	ret = 0;
-out:
-	json_decref(o);
-	return ret;
-}
 
 /* ---- from a denial to a rule ---- */
 
@@ -337,7 +134,7 @@ static void suggest_add(struct suggest *sg, const char *client, const char *host
 /* Denials an added allow rule can cure (common/reasons.h), and
  * tls-handshake-failed in audit mode. The others (denied-address,
  * host-mismatch, bad requests, limits...) no rule can or should open. */
-static bool is_fixable(const struct fields *f)
+static bool is_fixable(const struct logread_line *f)
 {
 	if (reason_curable(reason_lookup(f->reason, strlen(f->reason))))
 		return true;
@@ -345,8 +142,8 @@ static bool is_fixable(const struct fields *f)
 	 * not trust the CA fails that handshake and only the host is logged.
 	 * With no rule id on the line no rule matched: a bare host rule (a blind
 	 * tunnel, no interception) is what would have let it through. */
-	return strcmp(f->reason, "tls-handshake-failed") == 0 && (f->seen & (1u << F_MODE)) &&
-	       strcmp(f->mode, "audit") == 0 && !(f->seen & (1u << F_RULE));
+	return reason_lookup(f->reason, strlen(f->reason)) == REASON_TLS_HANDSHAKE_FAILED && logread_has(f, LF_MODE) &&
+	       strcmp(f->mode, "audit") == 0 && !logread_has(f, LF_RULE);
 }
 
 /* An IP literal the enforcer would refuse to dial (its built-in deny set
@@ -381,7 +178,7 @@ static bool never_dialled(const struct suggest *sg, const char *host, enum host_
 }
 
 /* One decision, parsed: keep it when it is a fixable denial in the window. */
-static void suggest_take(struct suggest *sg, const struct fields *f)
+static void suggest_take(struct suggest *sg, const struct logread_line *f)
 {
 	char host[AL_HOST_BUF], method[AL_METHOD_MAX + 1];
 	enum host_kind kind;
@@ -393,7 +190,7 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 	sg->decisions++;
 	/* --learned: what a learning rule let through is what strict mode will
 	 * meet (an allow line with a reason is airlock's own answer: skipped) */
-	bool allowed = sg->learned && strcmp(f->verdict, "allow") == 0 && !(f->seen & (1u << F_REASON));
+	bool allowed = sg->learned && strcmp(f->verdict, "allow") == 0 && !logread_has(f, LF_REASON);
 	if (!allowed && strcmp(f->verdict, "deny") != 0 && strcmp(f->verdict, "audit") != 0)
 		return;
 	if (allowed)
@@ -401,8 +198,8 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 	else
 		sg->denials++;
 	/* every field used must be there and valid, or the line is not trusted */
-	if (!(f->seen & (1u << F_TS)) || time_parse(f->ts, &ts) < 0 || (!allowed && !(f->seen & (1u << F_REASON))) ||
-	    !(f->seen & (1u << F_HOST)) || !(f->seen & (1u << F_PORT))) {
+	if (!logread_has(f, LF_TS) || time_parse(f->ts, &ts) < 0 || (!allowed && !logread_has(f, LF_REASON)) ||
+	    !logread_has(f, LF_HOST) || !logread_has(f, LF_PORT)) {
 		sg->malformed++;
 		return;
 	}
@@ -414,7 +211,7 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 		sg->unfixable++;
 		return;
 	}
-	if (!(f->seen & (1u << F_CLIENT)) || name_validate(f->client) < 0 ||
+	if (!logread_has(f, LF_CLIENT) || name_validate(f->client) < 0 ||
 	    host_canon(f->host, strlen(f->host), host, &kind) < 0 || port_parse(f->port, &port) < 0) {
 		sg->malformed++;
 		return;
@@ -429,13 +226,13 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 	}
 	/* CONNECT, or an audit-mode client that did not trust the CA: only the
 	 * host is known, so the suggestion is a bare host rule. */
-	bool bare = !(f->seen & (1u << F_METHOD)) || strcmp(f->method, "CONNECT") == 0;
+	bool bare = !logread_has(f, LF_METHOD) || strcmp(f->method, "CONNECT") == 0;
 	if (!bare) {
 		if (method_parse(f->method, method) < 0) {
 			sg->malformed++;
 			return;
 		}
-		if (f->seen & (1u << F_PATH)) {
+		if (logread_has(f, LF_PATH)) {
 			path = rule_path(f->path, &generalised);
 			if (path == NULL) {
 				sg->malformed++;
@@ -449,20 +246,8 @@ static void suggest_take(struct suggest *sg, const struct fields *f)
 
 static void suggest_line(struct suggest *sg, char *line, size_t len, char *scratch)
 {
-	struct fields f;
-	int err;
-
-	memset(&f, 0, sizeof f);
-	if (len && line[len - 1] == '\r')
-		len--;
-	/* Only lines as airlock writes them: a decision found in the middle of
-	 * a line could sit inside another line's quoted value. */
-	if (len >= 3 && memcmp(line, "ts=", 3) == 0)
-		err = kv_parse(line, len, &f, scratch);
-	else if (len >= 1 && line[0] == '{')
-		err = json_parse(line, len, &f);
-	else
-		return;
+	struct logread_line f;
+	int err = logread_parse(line, len, &f, scratch);
 	if (err < 0)
 		sg->malformed++;
 	if (err != 0)
