@@ -2,6 +2,8 @@
  * listeners and the tunnels, say so on the readiness pipe, write the pid
  * file, serve. SIGHUP re-reads the tunnels file: removed tunnels stop
  * listening (their open connections go on), new ones start. */
+#include "config.h"
+
 #include "daemon.h"
 
 #include <errno.h>

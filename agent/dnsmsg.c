@@ -2,6 +2,8 @@
  * label with every bound checked before the byte is touched; compression
  * pointers are allowed (a query may use them, RFC 1035 §4.1.4) only
  * strictly backwards and a bounded number of times, so no input loops. */
+#include "config.h"
+
 #include "dnsmsg.h"
 
 #include <string.h>

@@ -2,6 +2,8 @@
  * framing: a two-byte length before each message). Every answer is made
  * here (dnsmsg.c) from the pool: no query ever goes anywhere, so DNS
  * cannot carry a byte out of the sandbox. */
+#include "config.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* TLS server name and HTTP Host from a connection's first bytes (peek.h).
  * Every length read from the input is checked against what is left of its
  * enclosing structure before it is used. */
+#include "config.h"
+
 #include "peek.h"
 
 #include <string.h>

@@ -1,11 +1,15 @@
 /* The stand-in address pool (pool.h): entry i is address base + 1 + i;
  * names are found through a chained hash table of entry indices. */
+#include "config.h"
+
 #include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/util.h"
+
+#include "common/bytes.h"
 
 #define NIL UINT32_MAX
 
@@ -22,10 +26,7 @@ struct pool {
 
 static uint32_t hash(const char *s)
 {
-	uint32_t h = 2166136261u;   /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return fnv1a_str(FNV1A_INIT, s);
 }
 
 struct pool *pool_new(uint32_t base, uint32_t size)

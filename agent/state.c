@@ -1,4 +1,6 @@
 /* The state directory's files (state.h). */
+#include "config.h"
+
 #include "state.h"
 
 #include <errno.h>

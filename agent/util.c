@@ -1,4 +1,6 @@
 /* airlock-agent helpers (util.h). */
+#include "config.h"
+
 #include "util.h"
 
 #include <arpa/inet.h>

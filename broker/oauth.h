@@ -42,8 +42,6 @@ bool broker_oauth_writes_back(const char *type);
  * into the opened credential c (never into the sealed one). 0 when there
  * is none to read; err never quotes the file. */
 int oauth_cred_read_file(json_t *c, char *err, size_t errlen) AL_MUST_CHECK;
-/* The provider's default host for --host (NULL when not an OAuth type). */
-const char *broker_oauth_default_host(const char *type);
 /* Rows of the secret type table (broker/secret_types.c): prepare adopts the
  * vendor file into the credential to seal and sets adopted_at/expires_at in
  * meta; headers shapes a usable credential (AL_ESTATE when it needs a

@@ -38,12 +38,6 @@ bool broker_oauth_type(const char *type)
 	return oauth_provider_find(type) != NULL;
 }
 
-const char *broker_oauth_default_host(const char *type)
-{
-	const struct oauth_provider *p = oauth_provider_find(type);
-	return p ? p->default_host : NULL;
-}
-
 bool broker_oauth_writes_back(const char *type)
 {
 	const struct oauth_provider *p = oauth_provider_find(type);

@@ -2,6 +2,8 @@
  * Rules are first-match-wins in the order they were added. revoke is bulk by
  * host without tuple flags (DELETE /proxy/v1/allows/{client}/{host}) and
  * surgical with them (POST /proxy/v1/allows/revoke, exact tuple match). */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

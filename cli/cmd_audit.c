@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "cli/suggest.h"
+#include "common/bytes.h"
 #include "common/denyset.h"
 #include "common/duration.h"
 #include "common/jsonutil.h"
@@ -79,11 +80,10 @@ static char *rule_path(const char *path, bool *generalised)
 	return glob;
 }
 
+/* FNV-1a of s then a separator (NULL and "" differ). */
 static uint32_t fnv1a(uint32_t h, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return (h ^ (s ? 0xff : 0xfe)) * 16777619u; /* a separator, and NULL != "" */
+	return fnv1a_mix(fnv1a_str(h, s ? s : ""), s ? 0xff : 0xfe);
 }
 
 static bool same(const char *a, const char *b)
@@ -94,10 +94,10 @@ static bool same(const char *a, const char *b)
 static void suggest_add(struct suggest *sg, const char *client, const char *host, uint16_t port,
 			const char *method, const char *path, bool generalised, int64_t ts, const char *reason)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV1A_INIT;
 	h = fnv1a(h, client);
 	h = fnv1a(h, host);
-	h = (h ^ port) * 16777619u;
+	h = fnv1a_mix(h, port);
 	h = fnv1a(h, method);
 	h = fnv1a(h, path);
 

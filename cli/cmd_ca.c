@@ -3,6 +3,8 @@
  * (common/ca.h); `cert` asks the broker, or reads <state>/ca.pem when the
  * broker is down; `bundle` prints the system's roots followed by that
  * certificate, for the variables that replace a program's trust store. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

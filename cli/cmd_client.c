@@ -2,6 +2,8 @@
  * use the proxy. The token is shown once, bare on stdout, at creation: it is
  * the only thing on stdout so that `TOKEN=$(airlock client create web-1)`
  * works, and it is wiped from memory once printed. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/limits.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
@@ -65,17 +66,6 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Copy n bytes of URL userinfo, decoding %XX. */
 static int pct_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -85,7 +75,7 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return -1;
-			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+			int h = bytes_hexval(s[i + 1]), l = bytes_hexval(s[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = (char)(h * 16 + l);

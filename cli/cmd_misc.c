@@ -1,5 +1,7 @@
 /* The table entry of `connect` (cmd_connect.c), which parses its own argv
  * (it runs inside sandboxes, without the broker or the state dir). */
+#include "config.h"
+
 #include <stdio.h>
 
 #include "cli/cli.h"

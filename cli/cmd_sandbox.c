@@ -8,6 +8,8 @@
  * store points at airlock's CA alone. The token is printed because the user
  * handed it to us; it goes to stdout only, never to a message, and every
  * copy we make is wiped. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,8 @@
  * are injected by the proxy. The value goes from a file (or stdin, or --value
  * with a warning) straight into one request body and is wiped after sending;
  * nothing ever prints it, and the API never returns it. */
+#include "config.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

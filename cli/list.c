@@ -2,6 +2,8 @@
  * `rules CLIENT`): options (--json), the GET, the check that the answer is
  * the JSON array the API promises, then either that answer printed as is
  * or a table built row by row by the command's own callback. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

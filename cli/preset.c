@@ -5,11 +5,12 @@
  * field (test-cli-preset.py loads every one). */
 #include "config.h"
 
+#include "cli/preset.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/preset.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/netmatch.h"

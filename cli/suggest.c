@@ -10,13 +10,14 @@
  * even when the log never saw them, and say so. */
 #include "config.h"
 
+#include "cli/suggest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/preset.h"
-#include "cli/suggest.h"
 #include "common/duration.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"

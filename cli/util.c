@@ -2,6 +2,8 @@
  * command, the state dir and socket defaults (TEAM process model), aligned
  * tables, and JSON printing. Commands in cmd_*.c use only these helpers and
  * api.c. */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>

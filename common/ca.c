@@ -6,6 +6,8 @@
  * (see copy_issuer() for why that needs care). */
 #include "config.h"
 
+#include "common/ca.h"
+
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,7 +19,6 @@
 
 #include <gnutls/crypto.h>
 
-#include "common/ca.h"
 #include "common/fileutil.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"

@@ -3,12 +3,13 @@
  * repeated units and overflow are refused rather than guessed at. */
 #include "config.h"
 
+#include "common/duration.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "common/duration.h"
 
 static int unit_rank(char u, int64_t *mult)
 {

@@ -2,6 +2,8 @@
  * one), bounded whole-file reads, private directories, path joining. */
 #include "config.h"
 
+#include "common/fileutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/fileutil.h"
 #include "common/xmalloc.h"
 
 static int errno_to_al(int e)

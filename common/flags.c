@@ -4,6 +4,8 @@
  * each value here, so all three processes accept exactly the same values. */
 #include "config.h"
 
+#include "common/flags.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
@@ -12,7 +14,6 @@
 #include <unistd.h>
 
 #include "common/duration.h"
-#include "common/flags.h"
 #include "common/limits.h"
 #include "common/netmatch.h"
 #include "common/xmalloc.h"

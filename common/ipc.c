@@ -5,6 +5,8 @@
  * blocking helpers with deadlines. */
 #include "config.h"
 
+#include "common/ipc.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -15,7 +17,6 @@
 #include <unistd.h>
 
 #include "common/duration.h"
-#include "common/ipc.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/netmatch.h"

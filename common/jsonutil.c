@@ -3,13 +3,14 @@
  * fields so that every body is described once and unknown fields are refused. */
 #include "config.h"
 
+#include "common/jsonutil.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
 

@@ -3,6 +3,8 @@
  * names one, or a value that looks like one, is written as [redacted]. */
 #include "config.h"
 
+#include "common/log.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +17,6 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "common/log.h"
 
 #define LOG_LINE_MAX 8192
 #define REDACTED "[redacted]"

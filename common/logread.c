@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/bytes.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
@@ -54,17 +56,6 @@ static int field_set(struct logread_line *l, const char *key, size_t klen, const
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* ---- key=value lines ---- */
 
 /* A quoted value starting at *p (on the '"'): decode \" \\ \n \r \t \xHH
@@ -87,9 +78,9 @@ static int kv_unquote(const char **p, const char *end, char *out, size_t *olen)
 			case 'r': c = '\r'; break;
 			case 't': c = '\t'; break;
 			case 'x': {
-				if (end - s < 2 || hexval(s[0]) < 0 || hexval(s[1]) < 0)
+				if (end - s < 2 || bytes_hexval(s[0]) < 0 || bytes_hexval(s[1]) < 0)
 					return AL_EINVAL;
-				c = (char)(hexval(s[0]) * 16 + hexval(s[1]));
+				c = (char)(bytes_hexval(s[0]) * 16 + bytes_hexval(s[1]));
 				s += 2;
 				break;
 			}

@@ -4,6 +4,8 @@
  * with them, so a rule means the same thing on both sides. */
 #include "config.h"
 
+#include "common/netmatch.h"
+
 #include <arpa/inet.h>
 #include <idn2.h>
 #include <netinet/in.h>
@@ -11,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/netmatch.h"
+#include "common/bytes.h"
+
 
 /* Input longer than this cannot canonicalise to AL_HOST_MAX bytes even as
  * U-labels (at most 4 bytes of UTF-8 per code point). */
@@ -20,7 +23,6 @@
 static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 static bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
-static int hex_val(unsigned char c) { return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10; }
 
 /* A label that inet_aton() would read as a number: decimal, 0-octal or
  * 0x-hex. Resolvers treat "127.1", "0x7f.1" and "2130706433" as addresses. */
@@ -336,7 +338,7 @@ static int pct_byte(const char *in, size_t len, size_t i)
 	if (i >= len || len - i < 3 || in[i] != '%' || !is_hex((unsigned char)in[i + 1]) ||
 	    !is_hex((unsigned char)in[i + 2]))
 		return -1;
-	return hex_val((unsigned char)in[i + 1]) * 16 + hex_val((unsigned char)in[i + 2]);
+	return bytes_hexval((unsigned char)in[i + 1]) * 16 + bytes_hexval((unsigned char)in[i + 2]);
 }
 
 /* One percent-encoded UTF-8 character whose lead byte b0 is the "%XX" at

@@ -3,6 +3,8 @@
  * file, or the OS keyring through libsecret when built with it. */
 #include "config.h"
 
+#include "common/seal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/crypto.h>
@@ -18,7 +20,6 @@
 #endif
 
 #include "common/limits.h"
-#include "common/seal.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
 

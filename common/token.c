@@ -3,13 +3,14 @@
  * authentication share. */
 #include "config.h"
 
+#include "common/token.h"
+
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/limits.h"
-#include "common/token.h"
 #include "common/xmalloc.h"
 
 #define TOKEN_RAW_LEN 32

@@ -2,13 +2,14 @@
  * and wiping of memory that held a secret before it is freed. */
 #include "config.h"
 
+#include "common/xmalloc.h"
+
 #include <stdio.h>
 #include <jansson.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/xmalloc.h"
 
 static void oom(size_t n)
 {

@@ -6,6 +6,8 @@
  * stream in a known state keep the connection open (407 must: clients retry
  * on the same connection). A connection is pre-auth until its first valid
  * token: it counts in the pre-auth budget and lives on one head deadline. */
+#include "config.h"
+
 #include "conn.h"
 
 #include <assert.h>

@@ -1,6 +1,8 @@
 /* What a connection says of its own: its decision log line (SPEC 4) and
  * the status texts and gRPC codes of the answers airlock writes itself
  * (conn.c's reply_send). */
+#include "config.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>

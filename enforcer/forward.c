@@ -10,6 +10,8 @@
  * upgrade turns the connection into a splice (tunnel.c). Where the
  * exchange stands is its upstream's phase: REQUEST until the response head,
  * RESPONSE while its body streams, DONE once it is complete. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

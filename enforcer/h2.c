@@ -4,6 +4,8 @@
  * its callbacks handed to the streams (h2stream.c). nghttp2 is never
  * re-entered from one of its own callbacks: what the callbacks set off
  * (a stream conn starting, bytes handed on) runs after it returns. */
+#include "config.h"
+
 #include "enforcer/h2.h"
 
 #include <nghttp2/nghttp2.h>

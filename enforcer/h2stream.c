@@ -6,6 +6,8 @@
  * within the sandbox's window, and the end of the stream. The head is the
  * only text we write; every byte of it comes from a field nghttp2 already
  * refused to let carry CR, LF or NUL, and we check again before writing. */
+#include "config.h"
+
 #include "enforcer/h2stream.h"
 
 #include <ctype.h>

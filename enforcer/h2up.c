@@ -7,6 +7,8 @@
  * request head is parsed by llhttp (it is our own, written by reqhead.c);
  * the response is written as HTTP/1.1 with chunked framing so that its
  * trailers (gRPC's status lives there) reach the sandbox. */
+#include "config.h"
+
 #include "enforcer/h2up.h"
 
 #include <ctype.h>

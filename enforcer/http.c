@@ -4,6 +4,8 @@
  * there. Requests pause at the end of the head and at the end of the
  * message, so the owner decides before any body byte moves and never parses
  * a pipelined request before the previous answer is done. */
+#include "config.h"
+
 #include "http.h"
 
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* The TCP byte stream: a libuv socket behind the io interface (io.h).
  * Writes are tried at once and queued (copied) only for what the kernel did
  * not take; the queue size drives backpressure in the layers above. */
+#include "config.h"
+
 #include "io.h"
 
 #include <arpa/inet.h>

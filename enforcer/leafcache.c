@@ -6,15 +6,17 @@
  * eviction never pulls credentials from under a live connection. */
 #include "config.h"
 
+#include "enforcer/leafcache.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
-#include "enforcer/leafcache.h"
 
 struct leaf {
 	atomic_uint refs;
@@ -67,13 +69,7 @@ clock_real(void)
 static uint32_t
 host_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return fnv1a_str(FNV1A_INIT, s);
 }
 
 struct leaf *

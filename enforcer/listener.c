@@ -9,6 +9,8 @@
  * cannot hold the slots of authenticated clients. Past a pre-auth cap a new
  * connection is closed at once. conn.c moves a connection to --max-conns
  * on its first valid token. */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

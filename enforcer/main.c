@@ -2,6 +2,8 @@
  * flags, deny set and resolver, TLS listener credentials, listening
  * sockets, worker threads, the IPC client, and a clean stop on SIGTERM or
  * SIGINT. Everything else is in libenforcer.a. */
+#include "config.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,6 +8,10 @@
  * TLS connection to the address that passed the deny check (upstream.c). A request to an OAuth token
  * endpoint of a client that injects a secret is first offered to the broker
  * (token shim): when it answers, airlock answers the sandbox itself. */
+#include "config.h"
+
+#include "enforcer/mitm.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +24,6 @@
 #include "enforcer/h2.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
-#include "enforcer/mitm.h"
 #include "enforcer/policy.h"
 #include "enforcer/tlsconf.h"
 #include "enforcer/tlsio.h"

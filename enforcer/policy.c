@@ -4,18 +4,22 @@
  * indexes, and the first-match decision. A parsed policy is never modified;
  * it is shared between workers and connections by an atomic reference count
  * and freed by whoever drops the last reference. */
+#include "config.h"
+
+#include "enforcer/policy.h"
+
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/ipc.h"
 #include "common/limits.h"
 #include "common/netmatch.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
-#include "enforcer/policy.h"
 
 struct policy {
 	atomic_size_t refs;
@@ -76,17 +80,6 @@ static void policy_free(struct policy *p)
 
 /* ---- parsing ----------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_hash_hex(const char *s, uint8_t out[TOKEN_HASH_LEN])
 {
 	size_t i;
@@ -94,7 +87,7 @@ static int parse_hash_hex(const char *s, uint8_t out[TOKEN_HASH_LEN])
 	if (strlen(s) != TOKEN_HASH_HEX_LEN)
 		return AL_EINVAL;
 	for (i = 0; i < TOKEN_HASH_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = bytes_hexval(s[2 * i]), lo = bytes_hexval(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return AL_EINVAL;

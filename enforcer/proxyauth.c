@@ -1,5 +1,7 @@
 /* Proxy-Authorization parsing: Basic (any user name, the token as password)
  * and Bearer. Everything that held the token is wiped before returning. */
+#include "config.h"
+
 #include "proxyauth.h"
 
 #include <string.h>

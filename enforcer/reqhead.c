@@ -6,6 +6,8 @@
  * the names it adds) replaced by the broker's, with its merge list folded
  * into the sandbox's own field. Shared by plain forwarding and the inner
  * requests of an intercepted tunnel. */
+#include "config.h"
+
 #include "enforcer/reqhead.h"
 
 #include <inttypes.h>

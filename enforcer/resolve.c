@@ -3,13 +3,16 @@
  * anything else goes to uv_getaddrinfo. Every address passes the deny set
  * here, once, and the survivors are the only addresses the caller gets: the
  * connection dials what was checked (no second lookup to rebind). */
+#include "config.h"
+
+#include "enforcer/resolve.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "enforcer/resolve.h"
 
 struct resolver {
 	struct resolve_pin *pins;

@@ -6,6 +6,8 @@
  * HTTP/1.1 sandbox when the upstream chunked, the parsed length when it
  * gave one, close-delimited otherwise. An interim (1xx) answer never has a
  * body and never reaches an HTTP/1.0 client. */
+#include "config.h"
+
 #include "enforcer/resphead.h"
 
 #include <inttypes.h>

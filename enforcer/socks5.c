@@ -3,6 +3,8 @@
  * which code to refuse the rest, the replies, and the HTTP CONNECT head a
  * SOCKS request becomes. A message is parsed from the start of the buffer
  * each time; a prefix asks for more, never for a guess. */
+#include "config.h"
+
 #include "socks5.h"
 
 #include <arpa/inet.h>

@@ -4,6 +4,8 @@
  * key; see tlsconf.h for what is safe across threads. */
 #include "config.h"
 
+#include "enforcer/tlsconf.h"
+
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,9 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/bytes.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
-#include "enforcer/tlsconf.h"
 
 static const gnutls_datum_t alpn_http11 = { (unsigned char *)"http/1.1", 8 };
 /* h2 first: with server precedence a client offering both speaks h2 */
@@ -327,15 +329,7 @@ tlsconf_resume_free(struct tlsconf_resume *r)
 static struct resume_slot *
 slot_for(struct tlsconf_resume *r, const char *host, uint16_t port)
 {
-	uint32_t h = 2166136261u;
-	const char *p;
-
-	for (p = host; *p; p++) {
-		h ^= (unsigned char)*p;
-		h *= 16777619u;
-	}
-	h ^= port;
-	h *= 16777619u;
+	uint32_t h = fnv1a_mix(fnv1a_str(FNV1A_INIT, host), port);
 	return &r->slots[h % r->nslots];
 }
 

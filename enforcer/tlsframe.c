@@ -1,5 +1,8 @@
 /* TLS record boundaries in a relayed stream (see tlsframe.h). */
+#include "config.h"
+
 #include "tlsframe.h"
+
 
 /* content types 20..24: change_cipher_spec, alert, handshake,
  * application_data, heartbeat; every version on the wire is 3.x */

@@ -2,6 +2,8 @@
  * that GnuTLS pulls from; what GnuTLS pushes goes to the lower stream's
  * write. Plaintext is handed up as it is decrypted, only while the upper
  * layer reads (backpressure passes through to the lower stream). */
+#include "config.h"
+
 #include "tlsio.h"
 
 #include <errno.h>

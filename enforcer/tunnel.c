@@ -6,6 +6,8 @@
  * that rule no longer live for that instance, or when no byte has moved
  * either way for --tunnel-idle-timeout. One log line when it ends, with byte
  * counts and duration. */
+#include "config.h"
+
 #include <stdio.h>
 #include <string.h>
 

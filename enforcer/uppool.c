@@ -1,6 +1,8 @@
 /* Idle upstream connections per worker (see uppool.h). A short list in
  * most-recently-parked order; lookups walk it (at most AL_UPSTREAM_POOL_MAX
  * entries), expiry trims its tail. */
+#include "config.h"
+
 #include "uppool.h"
 
 #include <stdio.h>
@@ -129,11 +131,6 @@ void uppool_clear(struct uppool *p)
 	while (p->head)
 		drop(p->head);
 	uv_timer_stop(&p->timer);
-}
-
-size_t uppool_size(const struct uppool *p)
-{
-	return p->n;
 }
 
 static bool same(const struct entry *e, const struct client_id *client, const char *host, uint16_t port,

@@ -38,6 +38,5 @@ struct io *uppool_take(struct uppool *p, const struct client_id *client, const c
 			bool tls, bool *unused);
 /* Close every entry (a policy change). */
 void uppool_clear(struct uppool *p);
-size_t uppool_size(const struct uppool *p);
 
 #endif

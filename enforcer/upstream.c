@@ -7,6 +7,8 @@
  * is closed, its resolution cancelled and its timer stopped before the
  * connection ends (upstream_release), and an io makes no callback after
  * io_close() (io.h). */
+#include "config.h"
+
 #include "enforcer/upstream.h"
 
 #include <assert.h>

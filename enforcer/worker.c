@@ -5,10 +5,15 @@
  * the tunnels whose rule is gone, and re-arms the timer that closes tunnels
  * when a rule's TTL runs out. Also the per-client and per-source connection
  * counters shared by all workers. */
+#include "config.h"
+
+#include "enforcer/worker.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/bytes.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -17,7 +22,6 @@
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/uppool.h"
-#include "enforcer/worker.h"
 
 /* ---- per-client connection counts ---- */
 
@@ -37,10 +41,7 @@ struct connlimit {
 
 static unsigned cl_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % CL_BUCKETS;
+	return fnv1a_str(FNV1A_INIT, s) % CL_BUCKETS;
 }
 
 int connlimit_new(struct connlimit **out)

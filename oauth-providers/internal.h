@@ -31,9 +31,6 @@ int oa_parse_object(const char *buf, size_t len, size_t cap, json_t **out, char 
  * "... holds characters that cannot go in a header". */
 int oa_string(const json_t *obj, const char *path, const char *key, unsigned flags,
 	      const char **out, char *err, size_t errlen) AL_MUST_CHECK;
-/* obj[key] as an object (required). */
-int oa_object(const json_t *obj, const char *path, const char *key, json_t **out, char *err,
-	      size_t errlen) AL_MUST_CHECK;
 /* obj[key] as an integer (JSON integer, or a real with no fraction).
  * *present false when absent (not an error). */
 int oa_int(const json_t *obj, const char *path, const char *key, int64_t *out, bool *present,

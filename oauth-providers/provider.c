@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/bytes.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/token.h"
@@ -158,24 +159,6 @@ int oa_string(const json_t *obj, const char *path, const char *key, unsigned fla
 		return AL_EINVAL;
 	}
 	*out = s;
-	return 0;
-}
-
-int oa_object(const json_t *obj, const char *path, const char *key, json_t **out, char *err,
-	      size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v)) {
-		oa_err(err, errlen, "%s.%s: missing", path, key);
-		return AL_EINVAL;
-	}
-	if (!json_is_object(v)) {
-		oa_err(err, errlen, "%s.%s: must be an object", path, key);
-		return AL_EINVAL;
-	}
-	*out = v;
 	return 0;
 }
 
@@ -346,16 +329,6 @@ char *oa_form(const char *const *kv)
 	return buf;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static char *form_decode(const char *s, size_t n)
 {
 	char *o = xmalloc(n + 1);
@@ -363,9 +336,9 @@ static char *form_decode(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '+') {
 			o[j++] = ' ';
-		} else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-			   hexval(s[i + 2]) >= 0) {
-			o[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		} else if (s[i] == '%' && i + 2 < n && bytes_hexval(s[i + 1]) >= 0 &&
+			   bytes_hexval(s[i + 2]) >= 0) {
+			o[j++] = (char)(bytes_hexval(s[i + 1]) * 16 + bytes_hexval(s[i + 2]));
 			i += 2;
 		} else {
 			o[j++] = s[i];

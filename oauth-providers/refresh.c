@@ -37,7 +37,6 @@ struct oauth_http {
 	long connect_timeout_ms, timeout_ms;
 	struct oauth_http_xfer *xfers;
 	struct sock_ctx *socks;
-	size_t pending;
 	bool closing;
 };
 
@@ -312,7 +311,6 @@ static void check_done(struct oauth_http *h)
 		*x->pprev = x->next;
 		if (x->next)
 			x->next->pprev = x->pprev;
-		h->pending--;
 		xfer_result(x, rc);
 		x->cb(x->arg, &x->resp);
 		xfer_free(x);
@@ -454,7 +452,6 @@ int oauth_http_start(struct oauth_http *h, const struct oauth_http_req *req, oau
 		x->next->pprev = &x->next;
 	x->pprev = &h->xfers;
 	h->xfers = x;
-	h->pending++;
 	if (xfer)
 		*xfer = x;
 	return 0;
@@ -467,13 +464,7 @@ void oauth_http_cancel(struct oauth_http_xfer *x)
 	*x->pprev = x->next;
 	if (x->next)
 		x->next->pprev = x->pprev;
-	h->pending--;
 	xfer_free(x);
-}
-
-size_t oauth_http_pending(const struct oauth_http *h)
-{
-	return h->pending;
 }
 
 static void on_timer_closed(uv_handle_t *hd)

@@ -41,8 +41,6 @@ void oauth_http_close(struct oauth_http *h);
 int oauth_http_start(struct oauth_http *h, const struct oauth_http_req *req, oauth_http_cb cb,
 		     void *arg, struct oauth_http_xfer **xfer) AL_MUST_CHECK;
 void oauth_http_cancel(struct oauth_http_xfer *x);
-/* Requests in flight. */
-size_t oauth_http_pending(const struct oauth_http *h);
 
 /* Blocking variant. resp filled in every case (status 0 on network error);
  * free it with oauth_http_resp_free. Returns 0, or AL_EUNAVAIL when no

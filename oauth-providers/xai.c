@@ -6,6 +6,8 @@
  * access token, so its plugin never looks for a JWT exp. */
 #include "config.h"
 
+#include "oauth-providers/xai.h"
+
 #include <string.h>
 
 #include "common/duration.h"
@@ -13,7 +15,6 @@
 #include "common/netmatch.h"
 #include "common/xmalloc.h"
 #include "oauth-providers/internal.h"
-#include "oauth-providers/xai.h"
 
 /* 9999-12-31T23:59:59Z: the last time RFC 3339 writes with four digits */
 #define XAI_TIME_MAX 253402300799LL

@@ -1,6 +1,8 @@
 /* libFuzzer target: the agent's DNS stub (agent/dnsmsg.c), the whole
  * decision: a query in, its answer out, against a small pool. The answer
  * must be a well-formed response to the query it claims to answer. */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* libFuzzer target: the agent's peek at a redirected connection's first
  * bytes (agent/peek.c): TLS server name and HTTP Host. What is found is
  * always a host name the agent may pass on. */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,6 +10,8 @@
  *    that does not depend on the bytes of any string value (a secret's
  *    value travels in these bodies): with those bytes changed, the same
  *    code and the same message (secretcheck.h). */
+#include "config.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -17,7 +17,8 @@
  *    credential (expiries already past at `now` count as one);
  *  - the placeholder file for the sandbox (stub) and the token shim's
  *    answer hold no byte of a real token, and the stub adopts. */
-#define _GNU_SOURCE
+#include "config.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>

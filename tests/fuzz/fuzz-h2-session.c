@@ -8,6 +8,8 @@
  * parses whole, carries the stream's :method, and holds no more header
  * fields than the block had plus host and framing (no CR/LF smuggled into
  * a second field). */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

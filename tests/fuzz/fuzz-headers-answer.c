@@ -5,7 +5,8 @@
  * and the head reqhead_build writes with it (over a fixed sandbox request)
  * is well formed: CRLF line ends only, one blank line at the end, no
  * Authorization but the injected ones, no Upgrade: h2c. */
-#define _GNU_SOURCE
+#include "config.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>

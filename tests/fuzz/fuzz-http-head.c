@@ -3,6 +3,8 @@
  * pieces split where the first byte says, with small caps so the 431 paths
  * run too. After each paused head: the URL's authority (absolute-form or
  * CONNECT), path normalisation, header lookups and the hop-by-hop test. */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

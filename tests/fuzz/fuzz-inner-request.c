@@ -3,6 +3,8 @@
  * -> mitm_target (origin or absolute form pinned to the CONNECT target,
  * Host pinned too, path normalised), then the first-match decision on the
  * normalised path against a fixed policy. */
+#include "config.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>

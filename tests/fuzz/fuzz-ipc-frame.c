@@ -1,6 +1,8 @@
 /* libFuzzer target: IPC frames as the enforcer reads them from the broker
  * (common/ipc.c's incremental reader, fed in pieces), and every frame that
  * comes out handed to policy_parse as the IPC client would. */
+#include "config.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -7,6 +7,8 @@
  * character or a control, and only upper-case hex. Checked here by code
  * written apart from netmatch.c's. A rule path that path_pattern_parse
  * accepts must be a normalised path too, or it could never match. */
+#include "config.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,8 @@
 /* libFuzzer target for enforcer/policy.c: bytes -> JSON -> policy_parse, and
  * when a policy parses, a few decisions and lookups over what it holds, so
  * the decision code runs on every shape the parser lets through. */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -1,5 +1,7 @@
 /* libFuzzer target: Proxy-Authorization values (enforcer/proxyauth.c),
  * Basic and Bearer, and the lookup of what they yield in an empty policy. */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

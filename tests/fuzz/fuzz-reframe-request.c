@@ -7,6 +7,8 @@
  * Authorization carrying the injected value, and nothing after it. A
  * request that names a framing header in Connection, or any other trick,
  * must never turn into a second message upstream. */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,6 +7,8 @@
  * it. The first input byte says whether the request was HEAD, whether the
  * sandbox speaks HTTP/1.0, whether it keeps the connection, and the size
  * of the pieces the bytes arrive in. */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

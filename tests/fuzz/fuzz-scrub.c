@@ -4,7 +4,8 @@
  * length, differs from the input only in placeholder bytes, replaces every
  * byte of every occurrence of every form the input held (overlapping ones
  * too), and equals scrubbing the whole input at once. */
-#define _GNU_SOURCE
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

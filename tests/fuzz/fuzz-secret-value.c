@@ -6,6 +6,8 @@
  * type, carry a header-safe token if any, and a client-credentials endpoint
  * that the URL check still accepts; whatever is refused says why. A YAML
  * value the reader accepts is a flat object of strings, integers and nulls. */
+#include "config.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -2,6 +2,8 @@
  * feeds them: a greeting, then the RFC 1929 sub-negotiation, then a
  * request, each parsed from where the previous one ended, plus the CONNECT
  * head a request becomes and the parse of an answer head. */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

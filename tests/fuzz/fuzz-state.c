@@ -11,7 +11,8 @@
  *  - an accepted state builds a policy snapshot the enforcer accepts
  *    (policy_parse): a state the broker starts on but the enforcer refuses
  *    would leave every sandbox denied, with nothing an API call can fix. */
-#define _GNU_SOURCE
+#include "config.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>

@@ -9,6 +9,8 @@
  * first header that is not a TLS record header, and from there on at read
  * boundaries only (it turned itself off, and says so in f.off). Every
  * piece is at least one byte of what is left of its read. */
+#include "config.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

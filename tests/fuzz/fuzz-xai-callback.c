@@ -11,7 +11,8 @@
  *    answered exactly when a code was taken;
  *  - the error kept for the terminal is one printable line that holds no
  *    piece of the code nor of the login's state (a CSRF secret). */
-#define _GNU_SOURCE
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <microhttpd.h>

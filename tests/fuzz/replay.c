@@ -3,6 +3,8 @@
  * where <target> is this program's name without "replay-". With file
  * arguments, replays those instead (to reproduce a crash). Exit 0 when all
  * ran (a crash aborts under the sanitizers), 77 when the corpus is missing. */
+#include "config.h"
+
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -2,6 +2,8 @@
  * query built by hand (header, question, maybe EDNS) and what the answer's
  * rcode and answer count must be; the A answers are checked byte for
  * byte once. */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,8 @@
 /* agent/peek.c: the TLS server name of a real ClientHello (as curl sends
  * it, built here field by field), cut at every length; HTTP Host heads;
  * what is refused. */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 

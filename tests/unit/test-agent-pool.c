@@ -1,5 +1,7 @@
 /* agent/pool.c: names get addresses in turn, keep them, and give the
  * oldest up when the pool is full; addresses outside it have no name. */
+#include "config.h"
+
 #include <stdio.h>
 #include <string.h>
 

@@ -1,6 +1,8 @@
 /* Unit test of common/ca.c: the CA is created once with private files, loads
  * back, and mints leaves that verify against it with the key identifiers
  * and SANs that strict clients (Python 3.13, OpenSSL) check. */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>

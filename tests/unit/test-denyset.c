@@ -2,6 +2,8 @@
  * the host's own addresses (plain, IPv4-mapped, compatible, NAT64, 6to4,
  * Teredo) are denied; public addresses are not; --deny-cidr denies; a pinned
  * name is exempt from the built-in set but never from --deny-cidr. */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>

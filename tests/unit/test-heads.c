@@ -3,6 +3,8 @@
  * pass, the framing written is the one llhttp parsed, hop-by-hop and
  * credential headers go, injected ones come; interim answers have no body
  * and skip HTTP/1.0 clients. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,8 @@
  * lists, each with a twin that passes), the caps at cap and cap + 1, the
  * same verdict whether the bytes come at once or one by one, hop-by-hop
  * detection, and authority_parse. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,8 @@
  * minting under concurrency, re-minting near expiry, and a real TLS
  * handshake with a cached leaf that a CA-trusting client accepts for its
  * host and refuses for another. Prints the mint time (not asserted). */
+#include "config.h"
+
 #include <time.h>
 
 #include "enforcer/leafcache.h"

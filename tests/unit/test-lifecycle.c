@@ -3,6 +3,8 @@
  * checked against the diagrams in those headers; and the one mapping of a
  * failed upstream open to the answer every caller gives (403 for a denied
  * address, 504 for a timeout, 502 otherwise, with the reason code). */
+#include "config.h"
+
 #include <stdio.h>
 #include <string.h>
 

@@ -3,6 +3,8 @@
  * and expiry with the right deny reason, CONNECT is classified, clients
  * are found by token and by name, and a client instance (name + token hash)
  * is found again only while that very instance exists. */
+#include "config.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

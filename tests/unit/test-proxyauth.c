@@ -1,5 +1,7 @@
 /* enforcer/proxyauth.c: Basic (any user, the token as password) and Bearer,
  * and everything else refused; the token cap at AL_TOKEN_MAX and + 1. */
+#include "config.h"
+
 #include <stdio.h>
 #include <string.h>
 

@@ -3,6 +3,8 @@
  * "localhost" resolves to a denied address; a .invalid name is a DNS
  * failure; callbacks never run inside resolve_start; cancel means no
  * callback and no leak. Only /etc/hosts and .invalid names are looked up. */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

@@ -2,7 +2,8 @@
  * streaming replacement: for every way of cutting a stream into two and
  * three pieces, the output equals replacing on the whole stream at once,
  * has the same length, and holds no form. */
-#define _GNU_SOURCE
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

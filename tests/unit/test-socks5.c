@@ -1,5 +1,7 @@
 /* enforcer/socks5.c: the SOCKS5 messages, table-driven. Every message is
  * also fed one byte short of whole (must ask for more, never decide). */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 

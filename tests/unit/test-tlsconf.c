@@ -2,6 +2,8 @@
  * its SANs, ALPN lands on http/1.1 when a client offers h2 first (Codex),
  * a second connection resumes with a session ticket (TLS 1.3 and 1.2), the
  * upstream trust file is loaded or refused, and the SNI check. */
+#include "config.h"
+
 #include <time.h>
 
 #include "enforcer/tlsconf.h"

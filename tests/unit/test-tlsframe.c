@@ -4,6 +4,8 @@
  * only and together are the whole stream; bytes that are not TLS (an SSH
  * banner, a bad version, an oversized length) turn the framer off and come
  * back as whole reads. */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
