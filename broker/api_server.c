@@ -688,7 +688,7 @@ fail:
 int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
 		     size_t errlen)
 {
-	int fd = unixsock_listen(path, 64, err, errlen);
+	int fd = unixsock_listen(path, AL_API_BACKLOG, err, errlen);
 	if (fd < 0)
 		return fd;
 	return server_start(b, fd, path, false, out, err, errlen);
@@ -722,7 +722,7 @@ int api_metrics_start(struct broker *b, const char *addrport, struct api_server 
 		return AL_EIO;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0) {
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, AL_API_BACKLOG) < 0) {
 		snprintf(err, errlen, "cannot listen on --metrics-listen %s: %s", addrport, strerror(errno));
 		close(fd);
 		return AL_EIO;

@@ -472,7 +472,7 @@ int ipc_server_start(struct broker *b, const char *path, struct ipc_server **out
 
 	s->b = b;
 	s->path = xstrdup(path);
-	fd = unixsock_listen(path, 16, err, errlen);
+	fd = unixsock_listen(path, AL_IPC_BACKLOG, err, errlen);
 	if (fd < 0) {
 		free(s->path);
 		free(s);
@@ -481,7 +481,7 @@ int ipc_server_start(struct broker *b, const char *path, struct ipc_server **out
 	uv_pipe_init(b->loop, &s->listener, 0);
 	s->listener.data = s;
 	if ((r = uv_pipe_open(&s->listener, fd)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&s->listener, 16, on_connection)) != 0) {
+	    (r = uv_listen((uv_stream_t *)&s->listener, AL_IPC_BACKLOG, on_connection)) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(r));
 		unlink(path);
 		uv_close((uv_handle_t *)&s->listener, on_listener_closed);

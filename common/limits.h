@@ -103,6 +103,23 @@
 #define AL_AUDIT_LINE_MAX      (16 * 1024)
 #define AL_AUDIT_SUGGEST_MAX   4096                  /* a power of two */
 
+/* Sockets and reads: listen(2) backlogs (the proxy's is for bursts of
+ * sandbox connections; the broker's doors see a few local callers), the
+ * enforcer's IPC read buffer (a policy frame arrives in pieces of this), and
+ * the upstream TLS session-resumption cache (slots; one per host:port,
+ * overwritten on collision). */
+#define AL_PROXY_BACKLOG       1024
+#define AL_IPC_BACKLOG         16
+#define AL_API_BACKLOG         64
+#define AL_IPC_READ_CHUNK      (64 * 1024)
+#define AL_RESUME_CACHE_SLOTS  256
+
+/* Logging what was refused: a request target airlock could not parse is
+ * logged (as host or path) cut to this many bytes; an OAuth endpoint's
+ * header value (Retry-After...) longer than this is not read. */
+#define AL_LOG_BAD_TARGET_MAX  200
+#define AL_OAUTH_HEADER_VALUE_MAX 200
+
 /* Files */
 #define AL_CRED_FILE_MAX       (256 * 1024)          /* a vendor credential file */
 #define AL_PEM_MAX             (64 * 1024)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/limits.h"
 #include "common/xmalloc.h"
 
 /* A connect() to a unix socket nobody listens on fails at once and costs a
@@ -108,7 +109,7 @@ static int link_send(struct broker_link *l, uint8_t *buf, size_t len)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	static __thread char rbuf[64 * 1024];
+	static __thread char rbuf[AL_IPC_READ_CHUNK];
 	(void)h;
 	(void)suggested;
 	buf->base = rbuf;

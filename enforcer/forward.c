@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "common/duration.h"
+#include "common/limits.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
 #include "enforcer/ipc_client.h"
@@ -627,7 +628,7 @@ void forward_start(struct conn *c)
 		}
 		query = rlen ? rest : NULL;
 	} else if (path_normalise(rest, rlen, path, &query) < 0) {
-		snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(rlen < 200 ? rlen : 200), rest);
+		snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(rlen < AL_LOG_BAD_TARGET_MAX ? rlen : AL_LOG_BAD_TARGET_MAX), rest);
 		conn_reply(c, 400, REASON_BAD_PATH, NULL, true);
 		return;
 	}

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/duration.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "enforcer/conn.h"
 #include "enforcer/tlsio.h"
@@ -51,7 +52,7 @@ int listener_bind(const char *ip, uint16_t port, int *fd)
 		log_error("cannot bind", KV_S("address", ip), KV_I("port", port), KV_S("error", strerror(errno)));
 		goto out;
 	}
-	if (listen(s, 1024) < 0)
+	if (listen(s, AL_PROXY_BACKLOG) < 0)
 		goto out;
 	*fd = s;
 	s = -1;
@@ -170,7 +171,7 @@ int listener_start(struct worker *w, int fd, bool tls)
 	uv_tcp_t *t = &w->lis[w->nlis];
 	uv_tcp_init(&w->loop, t);
 	t->data = w;
-	if (uv_tcp_open(t, d) < 0 || uv_listen((uv_stream_t *)t, 1024, on_connection) < 0) {
+	if (uv_tcp_open(t, d) < 0 || uv_listen((uv_stream_t *)t, AL_PROXY_BACKLOG, on_connection) < 0) {
 		uv_close((uv_handle_t *)t, NULL);
 		return AL_EIO;
 	}

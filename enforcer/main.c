@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/ca.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "common/denyset.h"
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
 		log_warn("no CA: CONNECTs that need inspection are refused");
 	}
 	if ((rc = tlsconf_upstream_cred(cfg.upstream_ca, &px.up_cred)) < 0 ||
-	    (rc = tlsconf_resume_new(256, &px.resume)) < 0) {
+	    (rc = tlsconf_resume_new(AL_RESUME_CACHE_SLOTS, &px.resume)) < 0) {
 		log_error("cannot set up upstream TLS", KV_S("upstream_ca", cfg.upstream_ca),
 			  KV_S("error", airlock_strerror(rc)));
 		goto out;

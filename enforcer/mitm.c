@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "common/duration.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
@@ -411,7 +412,7 @@ void mitm_request(struct conn *c)
 	if (rc != 0) {   /* refused: log what was asked, not a half-normalised path */
 		c->d.path[0] = '\0';
 		if (req->url_len && req->arena[req->url] == '/')
-			snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(req->url_len < 200 ? req->url_len : 200),
+			snprintf(c->d.path, sizeof c->d.path, "%.*s", (int)(req->url_len < AL_LOG_BAD_TARGET_MAX ? req->url_len : AL_LOG_BAD_TARGET_MAX),
 				 req->arena + req->url);
 	}
 	m->qlen = m->query ? (size_t)(req->arena + req->url + req->url_len - m->query) : 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/duration.h"
+#include "common/limits.h"
 #include "enforcer/conn.h"
 #include "enforcer/policy.h"
 #include "enforcer/worker.h"
@@ -105,7 +106,7 @@ void tunnel_start(struct conn *c)
 	uint16_t port;
 
 	if (authority_parse(m->arena + m->url, m->url_len, 0, host, &kind, &port) < 0) {
-		snprintf(c->d.host, sizeof c->d.host, "%.*s", (int)(m->url_len < 200 ? m->url_len : 200),
+		snprintf(c->d.host, sizeof c->d.host, "%.*s", (int)(m->url_len < AL_LOG_BAD_TARGET_MAX ? m->url_len : AL_LOG_BAD_TARGET_MAX),
 			 m->arena + m->url);
 		deny(c, 403, REASON_BAD_HOST);
 		return;

@@ -144,7 +144,7 @@ static char *header_value(const char *line, size_t n, const char *name)
 		v++;
 	while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
 		e--;
-	if (e - v > 200)
+	if (e - v > AL_OAUTH_HEADER_VALUE_MAX)
 		return NULL;
 	return xstrndup(v, (size_t)(e - v));
 }
