@@ -117,6 +117,11 @@ struct cli_list {
 	void (*empty)(const char *arg);
 };
 int cli_list_run(struct cli *cli, int argc, char **argv, const struct cli_list *l);
+/* One deletion (client delete, secret delete): no options but the common
+ * ones, one NAME, DELETE collection + "/" + the escaped NAME; on success
+ * done(name, the answer's headers) says what happened. */
+int cli_delete_run(struct cli *cli, int argc, char **argv, const char *collection,
+		   void (*done)(const char *name, const json_t *hdrs));
 
 /* --- api.c: the REST client over the unix socket --- */
 

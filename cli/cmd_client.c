@@ -103,38 +103,19 @@ static int client_list(struct cli *cli, int argc, char **argv)
 	return cli_list_run(cli, argc, argv, &list);
 }
 
+/* 204: the count is in a header (absent from other servers) */
+static void client_deleted(const char *name, const json_t *hdrs)
+{
+	const char *n = json_string_value(json_object_get(hdrs, "x-airlock-rules-dropped"));
+	if (n)
+		printf("deleted client %s (%s rules dropped)\n", name, n);
+	else
+		printf("deleted client %s\n", name);
+}
+
 static int client_delete(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
-	const char *arg;
-	int c, rc;
-	json_t *hdrs = NULL;
-
-	cli_opts_begin();
-	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
-		;
-	if (c == CLI_OPT_STOP)
-		return cli->stop_rc;
-	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
-		return rc;
-	const char *name = argv[cli_optind()];
-
-	char *esc = api_escape(name);
-	char *path = xmalloc(strlen(esc) + sizeof "/proxy/v1/clients/");
-	sprintf(path, "/proxy/v1/clients/%s", esc);
-	rc = api_call_headers(cli, "DELETE", path, NULL, NULL, &hdrs);
-	if (rc == 0) {
-		/* 204: the count is in a header (absent from other servers) */
-		const char *n = json_string_value(json_object_get(hdrs, "x-airlock-rules-dropped"));
-		if (n)
-			printf("deleted client %s (%s rules dropped)\n", name, n);
-		else
-			printf("deleted client %s\n", name);
-	}
-	json_decref(hdrs);
-	free(path);
-	free(esc);
-	return rc;
+	return cli_delete_run(cli, argc, argv, "/proxy/v1/clients", client_deleted);
 }
 
 static const struct cli_cmd client_cmds[] = {

@@ -250,40 +250,21 @@ static int secret_list(struct cli *cli, int argc, char **argv)
 	return cli_list_run(cli, argc, argv, &list);
 }
 
+/* 204: the rules that name it are in a header */
+static void secret_deleted(const char *name, const json_t *hdrs)
+{
+	printf("deleted secret %s\n", name);
+	const char *ids = json_string_value(json_object_get(hdrs, "x-airlock-rules-affected"));
+	if (ids && ids[0])
+		cli_warn("rules %s name secret %s: they no longer match (requests fall through "
+			 "to later rules) until it is created again; revoke them if it is gone "
+			 "for good",
+			 ids, name);
+}
+
 static int secret_delete(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
-	const char *arg;
-	int c, rc;
-	json_t *hdrs = NULL;
-
-	cli_opts_begin();
-	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
-		;
-	if (c == CLI_OPT_STOP)
-		return cli->stop_rc;
-	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
-		return rc;
-	const char *name = argv[cli_optind()];
-
-	char *esc = api_escape(name);
-	char *path = xmalloc(strlen(esc) + sizeof "/proxy/v1/secrets/");
-	sprintf(path, "/proxy/v1/secrets/%s", esc);
-	rc = api_call_headers(cli, "DELETE", path, NULL, NULL, &hdrs);
-	if (rc == 0) {
-		printf("deleted secret %s\n", name);
-		/* 204: the rules that name it are in a header */
-		const char *ids = json_string_value(json_object_get(hdrs, "x-airlock-rules-affected"));
-		if (ids && ids[0])
-			cli_warn("rules %s name secret %s: they no longer match (requests fall through "
-				 "to later rules) until it is created again; revoke them if it is gone "
-				 "for good",
-				 ids, name);
-	}
-	json_decref(hdrs);
-	free(path);
-	free(esc);
-	return rc;
+	return cli_delete_run(cli, argc, argv, "/proxy/v1/secrets", secret_deleted);
 }
 
 static const struct cli_cmd secret_cmds[] = {

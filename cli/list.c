@@ -1,7 +1,8 @@
 /* The listing commands' one skeleton (`client list`, `secret list`,
  * `rules CLIENT`): options (--json), the GET, the check that the answer is
  * the JSON array the API promises, then either that answer printed as is
- * or a table built row by row by the command's own callback. */
+ * or a table built row by row by the command's own callback. And the
+ * deleting commands' (`client delete`, `secret delete`). */
 #include "config.h"
 
 #include <stdio.h>
@@ -78,5 +79,34 @@ int cli_list_run(struct cli *cli, int argc, char **argv, const struct cli_list *
 out:
 	free(path);
 	json_decref(resp);
+	return rc;
+}
+
+int cli_delete_run(struct cli *cli, int argc, char **argv, const char *collection,
+		   void (*done)(const char *name, const json_t *hdrs))
+{
+	static const struct option opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	const char *arg;
+	int c, rc;
+	json_t *hdrs = NULL;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		;
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
+		return rc;
+	const char *name = argv[cli_optind()];
+
+	char *esc = api_escape(name);
+	char *path = xmalloc(strlen(collection) + strlen(esc) + 2);
+	sprintf(path, "%s/%s", collection, esc);
+	rc = api_call_headers(cli, "DELETE", path, NULL, NULL, &hdrs);
+	if (rc == 0)
+		done(name, hdrs);
+	json_decref(hdrs);
+	free(path);
+	free(esc);
 	return rc;
 }
