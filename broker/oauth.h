@@ -1,4 +1,4 @@
-/* The broker's side of OAuth secrets (issue 6): adoption at POST
+/* The broker's side of OAuth secrets (docs/oauth.md): adoption at POST
  * /proxy/v1/secrets, refresh scheduling on the loop (single flight per
  * secret, the rotated credential committed to state.json before its access
  * token is served, relogin-required on permanent failures, backoff with

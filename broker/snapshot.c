@@ -50,7 +50,7 @@ json_t *snapshot_build(const json_t *doc, uint64_t version, int64_t now)
 		if (!state_rule_live(v, now))
 			continue;
 		/* A rule whose secret was deleted stops matching: evaluation
-		 * falls through to later rules (SPEC §4, the seed SDKs'
+		 * falls through to later rules (docs/api.md, the seed SDKs'
 		 * semantics). Leaving it out here, rather than teaching the
 		 * enforcer, keeps one decision path: the enforcer only ever sees
 		 * rules whose secret exists, asks for exactly the name the rule

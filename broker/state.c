@@ -65,7 +65,7 @@ static const struct json_field secret_fields[] = {
 	{ "status", JF_STRING, false, 0, 0, 32, 0 },
 	/* why status is not ok (broker/oauth.c: a reason, never a value) */
 	{ "status_reason", JF_STRING, false, 0, 0, 160, 0 },
-	{ "meta", JF_OBJECT, false, 0, 0, 0, 0 },   /* per-type data (oauth, issue 6) */
+	{ "meta", JF_OBJECT, false, 0, 0, 0, 0 },   /* per-type data (oauth: docs/oauth.md) */
 	INT_FIELD("created_at", true),
 	INT_FIELD("adopted_at", false),
 	INT_FIELD("refreshed_at", false),

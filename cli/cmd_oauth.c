@@ -1,4 +1,4 @@
-/* OAuth commands of the CLI (issue 6): `airlock oauth xai` runs the xAI
+/* OAuth commands of the CLI (docs/oauth.md): `airlock oauth xai` runs the xAI
  * loopback login on the host (oauth-providers/xai_login.c) and prints the
  * credential; `airlock secret stub NAME` asks the broker for a placeholder
  * vendor file (GET /proxy/v1/secrets/NAME/stub) and prints it. */

@@ -1,4 +1,4 @@
-/* `airlock sandbox env` (SPEC §5): the variables a sandbox needs, so nobody
+/* `airlock sandbox env` (docs/airlock.1): the variables a sandbox needs, so nobody
  * writes them by hand: the proxy URL with the client's token as its password,
  * NO_PROXY, and the CA variables the common runtimes read, as sh, dotenv,
  * JSON, or the arguments docker build and docker run need. CA trust adds,
@@ -34,8 +34,8 @@ static const char no_proxy[] = "localhost,127.0.0.1,::1";
 /* Every name that carries the proxy, then the CA variables in two kinds.
  * Replacing: the file is the program's whole trust store (OpenSSL's
  * SSL_CERT_FILE for Python and many more, requests, curl, git, Deno): they
- * get the bundle. Adding: the file joins the built-in roots (Node; Codex,
- * research/real-clients.md; git's GIT_PROXY_SSL_CAINFO checks only the
+ * get the bundle. Adding: the file joins the built-in roots (Node, and Codex;
+ * git's GIT_PROXY_SSL_CAINFO checks only the
  * proxy's own certificate, which airlock's CA signs): they get the CA. */
 static const char *const proxy_vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy" };
 static const char *const no_proxy_vars[] = { "NO_PROXY", "no_proxy" };

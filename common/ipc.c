@@ -103,7 +103,7 @@ static const struct ipc_field listening_fields[] = {
 };
 
 /* One decision line as JSON (enforcer/decision.c renders it with the log's
- * JSON renderer): every field of SPEC §4. Text caps are four times the
+ * JSON renderer): every field of the decision line (docs/airlock-enforcer.8, LOG). Text caps are four times the
  * enforcer's own buffers: a byte that is not UTF-8 is written as U+FFFD
  * (three bytes), so a hostile path still fits and never costs the link. */
 static const struct ipc_field decision_item_fields[] = {
@@ -137,7 +137,7 @@ static const struct ipc_field decisions_fields[] = {
 	INT("dropped", REQ, 0, INT64_MAX),
 };
 
-/* The enforcer's counters (item 6 of issue 13): deltas since its last
+/* The enforcer's counters (for the broker's /metrics): deltas since its last
  * stats frame on that link, and gauges as they are now. */
 static const struct ipc_field stats_decision_fields[] = {
 	STR("client", REQ, AL_NAME_MAX),   /* "" before a client is known */

@@ -87,7 +87,7 @@
  *              enforcer/decision.c, on_msg_decisions() in the broker: the
  *              decision lines of one worker's last 100 ms (or of a loop turn
  *              that gathered many), ITEM being the
- *              line as JSON (SPEC §4 fields, "ts", "verdict", "req"; the
+ *              line as JSON (the decision line's fields, "ts", "verdict", "req"; the
  *              log's redaction applied). No answer. Never waited for: when
  *              the link is down or its write queue is long, the batch is
  *              dropped and counted in the next batch's `dropped`; the

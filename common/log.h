@@ -6,7 +6,7 @@
  * (airlock client tokens, "Bearer ...", "Basic ...", sk-ant-, gho_/ghu_/ghp_,
  * xai-, JWTs) is redacted too. Values with spaces, quotes or '=' are quoted.
  *
- * Decision lines (SPEC §4) start with the verdict word:
+ * Decision lines (docs/airlock-enforcer.8, LOG) start with the verdict word:
  *   ts=... deny client=web-1 method=GET scheme=https host=... reason=no-rule
  * Other lines carry level= and msg=. */
 #ifndef AIRLOCK_LOG_H

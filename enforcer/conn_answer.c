@@ -1,4 +1,4 @@
-/* What a connection says of its own: its decision log line (SPEC 4) and
+/* What a connection says of its own: its decision log line (docs/airlock-enforcer.8, LOG) and
  * the status texts and gRPC codes of the answers airlock writes itself
  * (conn.c's reply_send). */
 #include "config.h"

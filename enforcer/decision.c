@@ -1,5 +1,5 @@
 /* Decisions leave here: request ids (a process-wide counter behind the
- * run's start time), the one log line per decision (SPEC §4), and, on a
+ * run's start time), the one log line per decision (docs/airlock-enforcer.8, LOG), and, on a
  * worker thread, the broker's copies: each line as JSON in a batch written
  * once per loop turn on the worker's own broker link ("decisions", for the
  * live view), and counters sent as deltas about once a second ("stats",

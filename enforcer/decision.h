@@ -1,4 +1,4 @@
-/* One decision of the proxy (SPEC §3, §4): the fields of its log line, its
+/* One decision of the proxy: the fields of its log line, its
  * request id (the `req` of the line, and X-Airlock-Request-Id on every
  * answer airlock makes itself), and where the line goes. decision.c owns
  * the ids and the writing of the line. */
@@ -12,7 +12,7 @@
 #include "common/reasons.h"
 #include "common/netmatch.h"
 
-/* The fields of one decision log line (SPEC §4). */
+/* The fields of one decision log line (docs/airlock-enforcer.8, LOG). */
 struct decision {
 	const char *verdict;          /* "allow" or "deny" */
 	char client[AL_NAME_MAX + 1];

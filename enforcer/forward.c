@@ -37,7 +37,7 @@
 
 static void deny(struct conn *c, int status, enum reason reason)
 {
-	c->d.verdict = "deny";   /* in audit mode too: mode=audit says so (SPEC §3) */
+	c->d.verdict = "deny";   /* in audit mode too: mode=audit says so */
 	conn_reply(c, status, reason, NULL, true);
 }
 
@@ -305,7 +305,7 @@ static void answer_open_failure(struct conn *c, int status, enum reason reason, 
 	int code = upstream_fail_status(status, &reason);
 	pending_free(&c->x);
 	if (code == 403)
-		c->d.verdict = "deny";   /* in audit mode too: mode=audit says so (SPEC §3) */
+		c->d.verdict = "deny";   /* in audit mode too: mode=audit says so */
 	c->d.reason = reason;
 	conn_reply(c, code, reason, NULL, keep);
 }

@@ -1,9 +1,10 @@
 /* HTTP/1.1 heads with llhttp (strict: no lenient flag is ever set) and the
- * extra strictness SPEC §3 asks for. The head is collected into a per-message
- * arena that grows up to the head cap; names and values are NUL-terminated
- * there. Requests pause at the end of the head and at the end of the
- * message, so the owner decides before any body byte moves and never parses
- * a pipelined request before the previous answer is done. */
+ * extra strictness a proxy needs (in a proxy every leniency is a smuggling
+ * bug). The head is collected into a per-message arena that grows up to
+ * the head cap; names and values are NUL-terminated there. Requests pause
+ * at the end of the head and at the end of the message, so the owner
+ * decides before any body byte moves and never parses a pipelined request
+ * before the previous answer is done. */
 #include "config.h"
 
 #include "http.h"

@@ -191,7 +191,7 @@ static int parse_rule(const json_t *o, struct policy_rule *r)
 	}
 
 	r->passthrough = json_is_true(json_object_get(o, "passthrough"));
-	/* SPEC §1: passthrough is exclusive with secret, methods and paths:
+	/* passthrough is exclusive with secret, methods and paths:
 	 * a spliced stream has no requests to check or inject into. */
 	if (r->passthrough && (r->secret || r->nmethods || r->npaths)) {
 		rc = AL_ECONFLICT;

@@ -122,8 +122,8 @@ enum policy_action {
  * the fix) and ranks below one that misses only one of them. c may be NULL (deny, no-rule).
  * rule and reason may be NULL when the caller does not want them.
  * FORWARD does not know the scheme: when the request is plain HTTP and
- * (*rule)->secret is set, the caller must not inject it (SPEC §3: a secret
- * is never sent over plaintext HTTP). */
+ * (*rule)->secret is set, the caller must not inject it (a secret is
+ * never sent over plaintext HTTP). */
 enum policy_action policy_decide(const struct policy_client *c, const struct policy_req *req,
 				 const struct policy_rule **rule, enum reason *reason);
 

@@ -261,7 +261,7 @@ int resolve_start(const struct resolver *r, uv_loop_t *loop, const char *host, e
 		}
 		if (rc < 0)
 			goto out;
-		/* SPEC §3: the address itself, asked for as a literal, is never
+		/* The address itself, asked for as a literal, is never
 		 * exempt, even when some pinned name points at it. */
 		result_add(&req->res, r->deny, (struct sockaddr *)&ss, port, false);
 	} else if (kind == HOST_DNS) {

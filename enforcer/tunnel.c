@@ -19,7 +19,7 @@
 
 static void deny(struct conn *c, int status, enum reason reason)
 {
-	c->d.verdict = "deny";   /* in audit mode too: mode=audit says so (SPEC §3) */
+	c->d.verdict = "deny";   /* in audit mode too: mode=audit says so */
 	conn_reply(c, status, reason, NULL, true);
 }
 

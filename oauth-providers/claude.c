@@ -1,5 +1,5 @@
-/* oauth-claude: Claude Code's ~/.claude/.credentials.json (research
- * oauth-providers.md §1). expiresAt is in milliseconds; refresh is a JSON
+/* oauth-claude: Claude Code's ~/.claude/.credentials.json (docs/oauth.md).
+ * expiresAt is in milliseconds; refresh is a JSON
  * POST to platform.claude.com whose refresh tokens are single-use; OAuth
  * requests need Bearer, no x-api-key, and oauth-2025-04-20 in anthropic-beta. */
 #include "config.h"
@@ -14,7 +14,7 @@
 #define CLAUDE_TOKEN_URL "https://platform.claude.com/v1/oauth/token"
 #define CLAUDE_OAUTH_BETA "oauth-2025-04-20"
 #define CLAUDE_INFERENCE_SCOPE "user:inference"
-/* What Claude Code 2.1.x asks for on refresh (research, CPA and observed). */
+/* What Claude Code 2.1.x asks for on refresh (as observed). */
 #define CLAUDE_SCOPES \
 	"user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload"
 /* Access tokens live ~8 h; used when an answer carries no expires_in. */

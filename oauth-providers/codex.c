@@ -1,5 +1,5 @@
-/* oauth-codex: Codex's ~/.codex/auth.json with a ChatGPT login (research
- * oauth-providers.md §2, real-clients.md). id_token and access_token are
+/* oauth-codex: Codex's ~/.codex/auth.json with a ChatGPT login
+ * (docs/oauth.md). id_token and access_token are
  * JWTs (exp in seconds); refresh is a JSON POST to auth.openai.com with
  * single-use refresh tokens. The account id is identity, not a secret: the
  * sandbox's placeholder must carry the real one or Codex's workspace

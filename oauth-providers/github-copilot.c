@@ -1,5 +1,5 @@
 /* oauth-github-copilot: the "github-copilot" entry of opencode's
- * ~/.local/share/opencode/auth.json (research oauth-providers.md §3).
+ * ~/.local/share/opencode/auth.json.
  * gho_ tokens (current opencode) are long-lived and sent as they are;
  * legacy ghu_ tokens are exchanged (GET, no rotation) for a Copilot session
  * token that lives ~25 min, refreshed at refresh_in, whose API host comes

@@ -45,10 +45,10 @@
  *   fields), the enforcer joins them into one comma-separated field and
  *   appends TOKEN unless an element already equals it (case-insensitive,
  *   spaces trimmed); without NAME it adds "NAME: TOKEN".
- * The broker passes it in the headers answer as "merge" (requested in
- * /work/notes/requests.txt). An enforcer that ignores "merge" still works
+ * The broker passes it in the headers answer as "merge" (common/ipc.h).
+ * An enforcer that ignores "merge" still works
  * with the real Claude Code, which sends oauth-2025-04-20 itself whenever it
- * holds an OAuth (stub) credential (research/real-clients.md).
+ * holds an OAuth (stub) credential.
  */
 #ifndef AIRLOCK_OAUTH_PROVIDER_H
 #define AIRLOCK_OAUTH_PROVIDER_H

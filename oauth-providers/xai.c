@@ -1,6 +1,6 @@
 /* oauth-xai: the JSON `airlock oauth xai` prints (Slicer's shape plus
- * expires_at), or the "xai" entry of opencode's auth.json (research
- * oauth-providers.md §4). Refresh is a form POST to the token endpoint of
+ * expires_at), or the "xai" entry of opencode's auth.json
+ * (docs/oauth.md). Refresh is a form POST to the token endpoint of
  * the login (https on x.ai only); refresh tokens rotate and the old one is
  * revoked. The sandbox gets opencode's auth.json shape with an opaque
  * access token, so its plugin never looks for a JWT exp. */

@@ -1,6 +1,6 @@
 /* xAI specifics shared by xai.c (the provider) and xai_login.c (the
- * loopback login behind `airlock oauth xai`, research oauth-providers.md
- * §4.2): the Grok CLI's public client, endpoint validation, and the login. */
+ * loopback login behind `airlock oauth xai`): the Grok CLI's public client,
+ * endpoint validation, and the login. */
 #ifndef AIRLOCK_OAUTH_XAI_H
 #define AIRLOCK_OAUTH_XAI_H
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Every kind of bad input (issue 3 item 6) gets a clear one-line error with
+"""Every kind of bad input gets a clear one-line error with
 the right status and changes nothing: state.json keeps its exact bytes and
 the listings stay the same. Negative twin: the well-formed version of the
 same request is accepted at the end."""
@@ -133,7 +133,7 @@ def main():
              allow(passthrough=True, paths=["/x"]), 400, ["passthrough"]),
             ("unknown secret type", "POST", "/proxy/v1/secrets",
              {"name": "x", "host": "a.b", "type": "nope", "value": "v"}, 400, ["nope"]),
-            # before issue 6: "type oauth-claude is not supported yet"; after it:
+            # before OAuth types were supported: "type oauth-claude is not supported yet"; now:
             # the adopted file's missing field is named (never a value)
             ("oauth value not a credential file", "POST", "/proxy/v1/secrets",
              {"name": "x", "host": "a.b", "type": "oauth-claude", "value": "{}"}, 400,

@@ -1,4 +1,4 @@
-"""Exit status of every `airlock` command (SPEC §4): 0 done; 1 refused, with
+"""Exit status of every `airlock` command (docs/airlock.1, EXIT STATUS): 0 done; 1 refused, with
 the API's one-line reason on stderr as "airlock: <error>" and nothing on
 stdout; 2 usage error, one line on stderr and nothing on stdout (a bad value the API refuses too, naming the
 flag as typed, not the API's JSON path). A refusal or

@@ -1,6 +1,6 @@
 """`--help` on every command and subcommand of `airlock`: usage on stdout
 (starting "Usage: airlock <command>"), nothing on stderr, exit 0, and the text
-names every flag the command takes (SPEC §4). `-h` and the groups' help work
+names every flag the command takes (docs/airlock.1). `-h` and the groups' help work
 too. The negative twin: an unknown command, subcommand or option is a usage
 error (exit 2, one line on stderr, nothing on stdout). No daemon is needed:
 help never talks to the broker."""

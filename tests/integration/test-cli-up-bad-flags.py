@@ -2,7 +2,7 @@
 usage error (exit 2, one line on stderr naming the flag) and nothing is
 created: no state dir, no socket, no daemon. The positive twin: the same
 flags with good values start it (checked on a temp state dir and free ports,
-with every SPEC §4 flag given once)."""
+with every documented flag given once)."""
 
 import os
 import subprocess

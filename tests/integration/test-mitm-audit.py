@@ -1,5 +1,5 @@
 """--mode=audit: a CONNECT that no rule allows is intercepted just far enough
-to read its first inner request; airlock logs it exactly as SPEC §4 shows
+to read its first inner request; airlock logs it exactly as docs/airlock-enforcer.8 (LOG) shows
 (deny client=web-1 method=GET scheme=https host=api.example.com port=443
 path=/v1/models mode=audit reason=no-rule), answers 403, and never contacts
 the upstream. A sandbox that does not trust airlock's CA fails closed and
@@ -32,7 +32,7 @@ def main():
             line = lines[0]
             m = re.match(r"ts=\S+ (.*) status=403 bytes_up=\d+ bytes_down=\d+ ms=\d+ src=\S+ req=[0-9a-f]{20}$", line)
             h.check(m is not None, "line shape: %s" % line)
-            h.check_eq(m.group(1), want, "the line SPEC §4 shows")
+            h.check_eq(m.group(1), want, "the line the manual shows")
             # no upstream contact, even when the pinned address is a live origin
             c = mt.Inner(al, tok, "api.example.com", o.port)
             st, _, _ = c.get("/echo", "api.example.com:%d" % o.port)

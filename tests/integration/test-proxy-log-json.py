@@ -1,5 +1,5 @@
 """--log-format json: every decision is one JSON object per line with the
-SPEC §4 fields (verdict, client, method, scheme, host, port, path, mode,
+the decision line's fields (verdict, client, method, scheme, host, port, path, mode,
 rule, reason, status, bytes_up, bytes_down, ms), and no token anywhere."""
 import json
 

@@ -1,5 +1,5 @@
 """An API change answers only once the enforcer decides with it, so the very
-next request sees it (SPEC 1: "changes take effect for the very next
+next request sees it (as promised: "changes take effect for the very next
 request"): 40 rounds of allow -> request at once -> 200, revoke -> request
 at once -> 403, each answer carrying X-Airlock-Policy-Version. Negative
 twin: with the enforcer stopped (SIGSTOP) a change still answers, after

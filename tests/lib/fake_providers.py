@@ -1,5 +1,5 @@
 """fake_providers: the four OAuth providers' token endpoints and APIs as one
-local HTTPS server, for the oauth integration tests (issue 6). Python 3 stdlib
+local HTTPS server, for the oauth integration tests. Python 3 stdlib
 plus the openssl command (through origins.TestCA). Loopback only.
 
     import fake_providers as fpmod
@@ -50,7 +50,7 @@ Hosts served (one leaf certificate, SANs for all, signed by a test CA):
                         refresh_token, device_code), POST /oauth2/device/code
   api.x.ai              POST /v1/chat/completions, /v1/responses; GET /v1/models
 
-Rotation as the research found it: every refresh token is single-use. Using
+Rotation as the real providers do it: every refresh token is single-use. Using
 one twice answers invalid_grant (Claude, xAI: 400 {"error":"invalid_grant"};
 Codex: 401 {"error":{"code":"refresh_token_reused"}}); fp.stats(p)["reuses"]
 counts those, and a login is "lost" when that happens. Access tokens expire

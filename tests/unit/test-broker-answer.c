@@ -196,7 +196,7 @@ int main(void)
 		CHECK(secret_host_allowed(sec, binds[i].host) == binds[i].ok, "binding row %zu", i);
 		json_decref(sec);
 	}
-	/* known types, supported once oauth-providers/ plugs in (issue 6) */
+	/* known types, supported once oauth-providers/ plugs in */
 	static const char *const oauth_types[] = { "oauth-claude", "oauth-codex",
 						    "oauth-github-copilot", "oauth-xai", "github-app",
 						    "github-app-user", "oauth-client-creds" };

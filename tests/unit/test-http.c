@@ -1,6 +1,6 @@
-/* enforcer/http.c: the strict request head parser (every refusal SPEC §3
- * lists, each with a twin that passes), the caps at cap and cap + 1, the
- * same verdict whether the bytes come at once or one by one, hop-by-hop
+/* enforcer/http.c: the strict request head parser (every refusal it makes,
+ * each with a twin that passes), the caps at cap and cap + 1, the same
+ * verdict whether the bytes come at once or one by one, hop-by-hop
  * detection, and authority_parse. */
 #include "config.h"
 

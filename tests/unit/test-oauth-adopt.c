@@ -1,4 +1,4 @@
-/* oauth-providers adopt(): each vendor file shape from the research, and
+/* oauth-providers adopt(): each vendor file shape the real clients write, and
  * malformed ones. Every refusal must name the field, and no message may
  * quote a value: all token values in this file contain "SECRET". */
 #include "config.h"

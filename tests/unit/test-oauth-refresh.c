@@ -1,5 +1,5 @@
 /* oauth-providers refresh: the requests each provider builds (URL, method,
- * encoding, fields as the research gives them), answers parsed into the
+ * encoding, fields as the providers send them), answers parsed into the
  * next credential (rotated refresh token, kept when absent, expiry in
  * seconds), failure classification (permanent: invalid_grant, Codex
  * refresh_token_*, 400/401; transient: 429 with Retry-After, 5xx,
