@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Every `airlock up` flag is a key of the config file, and the two agree,
-derived from the one flag table (tests/unit/test-flags --json): a file
+derived from the one flag table (tests/unit/common/test-flags --json): a file
 holding every key with a good value shows each in `airlock up --config F
 --print-config` as "KEY = VALUE  # F:LINE"; the same flags on the command
 line override the file ("# command line"; a repeatable one replaces the
@@ -18,7 +18,7 @@ import airlock_harness as h
 
 
 def table():
-    out = subprocess.run([h.binary("tests/unit/test-flags"), "--json"], capture_output=True,
+    out = subprocess.run([h.binary("tests/unit/common/test-flags"), "--json"], capture_output=True,
                          text=True, check=True).stdout
     return json.loads(out)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The flags of `airlock up`, airlock-broker and airlock-enforcer are one
-table (common/flags.c, printed by `tests/unit/test-flags --json`), and the
+table (common/flags.c, printed by `tests/unit/common/test-flags --json`), and the
 documentation follows it both ways: every flag a process takes is in its
 --help and in its man page (the `airlock up` section of airlock.1, the
 OPTIONS of airlock-broker.8 and airlock-enforcer.8), each with the table's
@@ -163,7 +163,7 @@ def check_process(proc, rows, every_flag):
 
 
 def main():
-    out = run([os.path.join(BUILD, "tests/unit/test-flags"), "--json"])
+    out = run([os.path.join(BUILD, "tests/unit/common/test-flags"), "--json"])
     rows = json.loads(out)
     if len(rows) < 20:
         failures.append("the table has only %d rows" % len(rows))

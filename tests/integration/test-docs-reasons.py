@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The decision reasons are one table (common/reasons.h, printed by
-`tests/unit/test-reasons --json`), and the DECISION REASONS section of
+`tests/unit/common/test-reasons --json`), and the DECISION REASONS section of
 docs/airlock.1 follows it both ways: every reason in the table is listed
 there with its status and whether a rule cures it, and nothing is listed
 that the table lacks. Reasons the enforcer's man page names for the SOCKS5
@@ -57,7 +57,7 @@ def documented(lines):
 
 
 def main():
-    p = subprocess.run([os.path.join(BUILD, "tests/unit/test-reasons"), "--json"], stdout=subprocess.PIPE,
+    p = subprocess.run([os.path.join(BUILD, "tests/unit/common/test-reasons"), "--json"], stdout=subprocess.PIPE,
                        timeout=20, check=True)
     table = {r["name"]: (r["status"], r["curable"]) for r in json.loads(p.stdout)}
     if len(table) < 40:

@@ -6,7 +6,7 @@ is answered 400 with X-Airlock-Reason: bad-path and the origin receives
 nothing, through the plain listener (absolute-form) and inside an
 intercepted CONNECT; the negative twins (matrix parameters on ordinary
 segments, well-formed UTF-8, ...) reach the origin with the normalised path.
-The same spellings are in tests/unit/test-netmatch.c's table."""
+The same spellings are in tests/unit/common/test-netmatch.c's table."""
 import airlock_harness as h
 import mitmtest as mt
 import origins

@@ -10,7 +10,7 @@
 
 #include "enforcer/conn.h"
 #include "enforcer/upstream.h"
-#include "unit.h"
+#include "tests/unit/unit.h"
 
 /* One row per phase: the phases it may move to, by their first letters
  * (N one R esolving C onnecting T ls Y ready Q request P response D one

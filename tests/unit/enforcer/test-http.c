@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "enforcer/http.h"
-#include "unit.h"
+#include "tests/unit/unit.h"
 
 #define CAP_BYTES 160
 #define CAP_HDRS 5

@@ -10,7 +10,7 @@
 
 #include "enforcer/reqhead.h"
 #include "enforcer/scrub.h"
-#include "unit.h"
+#include "tests/unit/unit.h"
 
 struct out {
 	char buf[4096];

@@ -11,7 +11,7 @@
 
 #include "enforcer/reqhead.h"
 #include "enforcer/resphead.h"
-#include "unit.h"
+#include "tests/unit/unit.h"
 
 static int on_head(void *arg) { (void)arg; return HPE_PAUSED; }
 static const struct http_msg_cb cb = { .on_head = on_head };

@@ -7,7 +7,7 @@
 
 #include "common/token.h"
 #include "enforcer/proxyauth.h"
-#include "unit.h"
+#include "tests/unit/unit.h"
 
 struct row {
 	const char *in;
