@@ -33,17 +33,20 @@ void ipc_client_applied(struct ipc_client *ic);
 /* The broker's socket (for the workers' links). */
 const char *ipc_client_path(const struct ipc_client *ic);
 
+struct inject;
+typedef void (*broker_ask_cb)(void *arg, const json_t *answer, const char *reason);
+typedef void (*broker_headers_cb)(void *arg, const struct inject *inj, const char *reason);
 /* broker_ask_headers(), paired with answer_headers() in the broker: ask for
  * the headers of `secret` for canonical `host`, from worker w's thread. The
- * answer comes on w's loop: cb(arg, answer, NULL) with the "headers" answer
- * (headers, strip, merge?; valid only during cb, wiped after it), or
- * cb(arg, NULL, reason) with a log reason: the broker's error code, or
+ * answer comes on w's loop: cb(arg, inj, NULL) with the "headers" answer
+ * made into headers (inject_from_answer; valid only during cb, wiped after
+ * it), or cb(arg, NULL, reason) with a log reason: the broker's error code,
+ * "broker-error" for an answer inject_from_answer refuses, or
  * "broker-unavailable" when it is not connected or has not answered within
  * AL_BROKER_ASK_TIMEOUT_MS. AL_EUNAVAIL at once when the broker is not
  * connected (cb is then never called). broker_ask_cancel before cb: cb is
  * never called. */
-typedef void (*broker_ask_cb)(void *arg, const json_t *answer, const char *reason);
-int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
+int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_headers_cb cb, void *arg,
 		       struct broker_ask **out) AL_MUST_CHECK;
 /* broker_ask_shim(), paired with answer_shim() in the broker (token shim):
  * may airlock answer this request of `client` to an OAuth token endpoint

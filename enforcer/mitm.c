@@ -161,6 +161,11 @@ static bool value_ok(const char *v, size_t n)
 
 void inject_free(struct inject *inj)
 {
+	if (inj->blob) {   /* a kept answer (askcache.c): one block */
+		secure_free(inj->blob, inj->bloblen);
+		memset(inj, 0, sizeof *inj);
+		return;
+	}
 	for (size_t i = 0; i < inj->nadd; i++) {
 		free(inj->add[i].name);
 		secure_free(inj->add[i].value, inj->add[i].vlen);
@@ -270,14 +275,13 @@ static void send_upstream(struct conn *c, const struct inject *inj)
 	forward_send(c, &r);
 }
 
-static void on_headers(void *arg, const json_t *answer, const char *reason)
+static void on_headers(void *arg, const struct inject *inj, const char *reason)
 {
 	struct conn *c = arg;
-	struct inject inj;
 	c->mitm->ask = NULL;
 	if (conn_ending(c))
 		return;
-	if (!answer) {
+	if (!inj) {
 		int status = 503;
 		const char *extra = NULL;
 		if (strcmp(reason, "secret-not-found") == 0 || strcmp(reason, "secret-host-mismatch") == 0 ||
@@ -291,13 +295,7 @@ static void on_headers(void *arg, const json_t *answer, const char *reason)
 		conn_reply(c, status, reason, extra, true);
 		return;
 	}
-	if (inject_from_answer(answer, &inj) < 0) {
-		c->d.verdict = "deny";
-		conn_reply(c, 502, "broker-error", NULL, true);
-		return;
-	}
-	send_upstream(c, &inj);
-	inject_free(&inj);
+	send_upstream(c, inj);
 }
 
 /* ---- the token shim ---- */
