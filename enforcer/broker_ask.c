@@ -15,9 +15,9 @@
  *
  * A headers answer is checked and made into headers once, when it arrives
  * (inject_from_answer), and kept so for up to a second (askcache.c,
- * docs/custody.md): an ask that finds it is answered on the next loop turn
- * without a round trip or a parse; a policy change, an upstream 401 for the
- * secret, or the second's end wipes it. */
+ * docs/custody.md): broker_headers_kept() hands a copy to a request at
+ * once, without an ask, a round trip or a parse; a policy change, an
+ * upstream 401 for the secret, or the second's end wipes it. */
 #include "config.h"
 
 #include "enforcer/ipc_client.h"
@@ -60,17 +60,12 @@ struct broker_ask {
 	void *arg;
 	bool shim;                /* a "shim" ask: the answer is status + body */
 	uint64_t start_ns;        /* for the latency histogram (/metrics) */
-	bool has_hit;             /* answered from the cache on the timer's first turn: */
-	struct inject hit;        /* ... with this copy (wiped when freed) */
 	char secret[AL_NAME_MAX + 1], host[AL_HOST_MAX + 2];   /* a headers ask's key */
 };
 
 static void on_ask_timer_closed(uv_handle_t *h)
 {
-	struct broker_ask *a = h->data;
-	if (a->has_hit)   /* cancelled before its turn */
-		inject_free(&a->hit);
-	free(a);
+	free(h->data);
 }
 
 static void on_cache_timer(uv_timer_t *t)
@@ -165,19 +160,9 @@ static void on_ask_timeout(uv_timer_t *t)
 	broker_ask_cb cb = a->cb;
 	broker_headers_cb hcb = a->hcb;
 	void *arg = a->arg;
-	bool shim = a->shim, has_hit = a->has_hit;
-	struct inject hit = a->hit;
-	if (!has_hit)   /* the histogram is of asks to the broker; a hit asked no one */
-		decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
-	a->has_hit = false;
-	memset(&a->hit, 0, sizeof a->hit);
+	bool shim = a->shim;
+	decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
 	ask_unlink_free(a);
-	if (has_hit) {
-		/* a kept answer: the callback, then the copy is wiped */
-		hcb(arg, &hit, NULL);
-		inject_free(&hit);
-		return;
-	}
 	if (shim)
 		cb(arg, NULL, "broker-unavailable");
 	else
@@ -290,40 +275,13 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, broker_ask_cb c
 	return 0;
 }
 
-/* A kept answer, delivered on the loop's next turn (never from inside the
- * ask: the caller still holds *out's place), as a broker answer would be. */
-static struct broker_ask *ask_from_cache(struct ask_box *b, const struct inject *hit, broker_headers_cb hcb,
-					 void *arg)
-{
-	struct broker_ask *a = xcalloc(1, sizeof *a);
-	a->box = b;
-	a->id = 0;   /* no broker id: never matched by an answer */
-	a->hcb = hcb;
-	a->arg = arg;
-	a->hit = *hit;
-	a->has_hit = true;
-	uv_timer_init(&b->w->loop, &a->timer);
-	a->timer.data = a;
-	uv_timer_start(&a->timer, on_ask_timeout, 0, 0);
-	a->next = b->asks;
-	if (a->next)
-		a->next->prev = a;
-	b->asks = a;
-	return a;
-}
-
 int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_headers_cb cb, void *arg,
 		       struct broker_ask **out)
 {
 	struct ask_box *b = box_ready(w);
-	struct inject hit;
 	*out = NULL;
 	if (!b)
 		return AL_EUNAVAIL;
-	if (askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms(), &hit)) {
-		*out = ask_from_cache(b, &hit, cb, arg);
-		return 0;
-	}
 	uint32_t id = box_next_id(b);
 	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, NULL, cb, arg, out);
 	if (rc == 0 && strlen(secret) <= AL_NAME_MAX && strlen(host) <= AL_HOST_MAX + 1) {
@@ -331,6 +289,14 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 		memcpy((*out)->host, host, strlen(host) + 1);
 	}
 	return rc;
+}
+
+bool broker_headers_kept(struct worker *w, const char *secret, const char *host, struct inject *inj)
+{
+	/* fail closed stays: with the broker gone nothing kept is served */
+	struct ask_box *b = box_ready(w);
+	memset(inj, 0, sizeof *inj);
+	return b && askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms(), inj);
 }
 
 int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,

@@ -464,6 +464,13 @@ static void mitm_decide(struct conn *c)
 	}
 	snprintf(m->secret, sizeof m->secret, "%s", rule->secret);
 	c->d.inject = m->secret;
+	struct inject kept;
+	if (broker_headers_kept(c->w, m->secret, m->host, &kept)) {
+		/* asked within the last second: no round trip */
+		send_upstream(c, &kept);
+		inject_free(&kept);
+		return;
+	}
 	if (broker_ask_headers(c->w, m->secret, m->host, on_headers, c, &m->ask) < 0) {
 		m->ask = NULL;
 		deny(c, 503, "broker-unavailable", true);
