@@ -162,7 +162,7 @@ void decision_emit(struct worker *w, struct decision *d, const char *mode, const
 	struct feed *f = tl_feed;
 
 	reqid_format(decision_req(d), req);
-	const struct log_kv kv[] = {
+	struct log_kv kv[] = {
 		KV_S("client", d->client[0] ? d->client : NULL),
 		KV_S("method", d->method[0] ? d->method : NULL),
 		KV_S("scheme", d->scheme),
@@ -184,6 +184,8 @@ void decision_emit(struct worker *w, struct decision *d, const char *mode, const
 		KV_S("src", src),
 		KV_S("req", req),
 	};
+	/* checked once for the log line and the feed's copy */
+	log_kv_redact(kv, sizeof kv / sizeof kv[0]);
 	log_decision_(verdict, kv, sizeof kv / sizeof kv[0]);
 
 	if (!f || f->w != w)
