@@ -45,6 +45,7 @@ struct ask_box {
 	bool stopped;
 	struct broker_ask *asks;
 	uint32_t next_id;         /* ids are per link: the broker answers on the link asked */
+	uint64_t cache_gen;       /* +1 at every wipe of the cache (policy change, 401) */
 	struct askcache *cache;   /* NULL: no locked memory, every ask goes to the broker */
 	uv_timer_t cache_timer;   /* wipes each kept answer at its expiry */
 	bool cache_timer_open;
@@ -60,6 +61,7 @@ struct broker_ask {
 	void *arg;
 	bool shim;                /* a "shim" ask: the answer is status + body */
 	uint64_t start_ns;        /* for the latency histogram (/metrics) */
+	uint64_t cache_gen;       /* the box's cache_gen when the ask was written */
 	char secret[AL_NAME_MAX + 1], host[AL_HOST_MAX + 2];   /* a headers ask's key */
 };
 
@@ -79,7 +81,10 @@ static void on_cache_timer(uv_timer_t *t)
 
 static void cache_keep(struct ask_box *b, const struct broker_ask *a, const struct inject *inj)
 {
-	if (!b->cache || a->shim || !a->secret[0])
+	/* an answer asked before the last wipe (a policy change or a 401 that
+	 * came while it was on its way) serves its own request, but is not
+	 * kept: the change may have deleted or replaced the secret */
+	if (!b->cache || a->shim || !a->secret[0] || a->cache_gen != b->cache_gen)
 		return;
 	askcache_put(b->cache, a->secret, a->host, (uint64_t)time_mono_ms(), inj);
 	if (!uv_is_active((uv_handle_t *)&b->cache_timer))
@@ -264,6 +269,7 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, broker_ask_cb c
 	a->arg = arg;
 	a->shim = cb != NULL;
 	a->start_ns = uv_hrtime();
+	a->cache_gen = b->cache_gen;
 	uv_timer_init(&b->w->loop, &a->timer);
 	a->timer.data = a;
 	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
@@ -322,8 +328,10 @@ void broker_note_upstream_401(struct worker *w, const char *secret, const char *
 	uint8_t *buf;
 	size_t len;
 	/* the kept answer was refused upstream: the next ask goes to the broker */
-	if (w->asks)
+	if (w->asks) {
 		askcache_drop(w->asks->cache, secret);
+		w->asks->cache_gen++;
+	}
 	if (!b)
 		return;
 	json_t *msg = ipc_msg_upstream_401(secret, host);
@@ -407,6 +415,8 @@ void broker_box_policy_changed(struct worker *w)
 {
 	/* a policy change comes with every secret change (broker/api_secrets.c,
 	 * broker/oauth.c): nothing kept may outlive the policy it was asked under */
-	if (w->asks)
+	if (w->asks) {
 		askcache_drop(w->asks->cache, NULL);
+		w->asks->cache_gen++;
+	}
 }
