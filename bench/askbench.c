@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* hello, then the policy snapshot the broker answers it with */
-	if (send_frame(fd, "{\"type\":\"hello\",\"proto\":1,\"pid\":0}") < 0) {
+	if (send_frame(fd, "{\"type\":\"hello\",\"proto\":2,\"pid\":0}") < 0) {
 		perror("askbench: hello");
 		return 1;
 	}

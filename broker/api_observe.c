@@ -56,6 +56,8 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (!wanted(f, e))
 			continue;
 		const char *line = observe_line(e, &len);
+		if (!line)
+			continue;   /* not a decision line: logged once, never served */
 		if (len > max)
 			continue;   /* never: lines are capped well under a block */
 		if (n + len > max)

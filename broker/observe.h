@@ -7,6 +7,7 @@
 #define AIRLOCK_BROKER_OBSERVE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,9 +17,10 @@
 struct observe_entry {
 	uint64_t seq;              /* 1, 2, ... in arrival order */
 	int64_t at_ms;             /* when the broker received it (wall clock) */
-	json_t *item;              /* the decision as the enforcer sent it */
-	char *line;                /* ... as one JSON line, '\n' included: made when first sent */
+	char *line;                /* the decision's JSON line as the enforcer sent it, '\n' included */
 	size_t len;
+	bool checked;              /* line parsed and checked against its table (when first read) */
+	bool bad;                  /* ... and refused: never served */
 	char client[AL_NAME_MAX + 1];
 	char verdict[16];
 };
@@ -31,7 +33,9 @@ void observe_stats(struct broker *b, const json_t *msg);
  * there; observe_oldest() is the first still kept, observe_next() the
  * number the next one will get. */
 struct observe_entry *observe_at(struct broker *b, uint64_t seq);
-/* e's JSON line ('\n' included), rendered once. */
+/* e's JSON line ('\n' included), or NULL when it is not the JSON object of
+ * a decision: each line is parsed and checked the first time it is read,
+ * not when it arrives (most are never read). */
 const char *observe_line(struct observe_entry *e, size_t *len);
 uint64_t observe_oldest(const struct broker *b);
 uint64_t observe_next(const struct broker *b);

@@ -131,9 +131,11 @@ static const struct ipc_field decision_item_fields[] = {
 	STR("req", REQ, 32),
 };
 static const struct ipc_shape decision_item_shape = SHAPE(decision_item_fields);
+/* "lines" is the frame's payload (frame_parse), each record walked by
+ * ipc_decision_next() in ipc_msg_check(). */
 static const struct ipc_field decisions_fields[] = {
 	TYPE,
-	OBJS("items", REQ, decision_item_shape, AL_DECISIONS_BATCH_MAX),
+	STR("lines", REQ, AL_DECISIONS_BATCH_BYTES),
 	INT("dropped", REQ, 0, INT64_MAX),
 };
 
@@ -443,7 +445,27 @@ int ipc_msg_check(const json_t *msg, enum ipc_from from, enum ipc_kind *kind, ch
 			      from == IPC_FROM_BROKER ? "broker" : "enforcer");
 	}
 	*kind = (enum ipc_kind)found;
-	return check_obj(msg, &specs[found].shape, err, errlen, NULL);
+	int rc = check_obj(msg, &specs[found].shape, err, errlen, NULL);
+	if (rc == 0 && found == IPC_DECISIONS) {
+		const json_t *l = json_object_get(msg, "lines");
+		struct ipc_decision d;
+		size_t pos = 0, n = 0;
+		while ((rc = ipc_decision_next(json_string_value(l), json_string_length(l), &pos, &d)) == 1)
+			if (++n > AL_DECISIONS_BATCH_MAX)
+				return refuse(AL_ETOOBIG, err, errlen, NULL, ".lines must have at most %d records",
+					      AL_DECISIONS_BATCH_MAX);
+		if (rc < 0)
+			return refuse(rc, err, errlen, NULL, ".lines: record %zu is not VERDICT TAB CLIENT TAB LINE",
+				      n + 1);
+	}
+	return rc;
+}
+
+int ipc_decision_item_check(const json_t *item, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	return check_obj(item, &decision_item_shape, err, errlen, NULL);
 }
 
 uint32_t ipc_msg_id(const json_t *msg)
@@ -478,62 +500,6 @@ void ipc_msg_wipe(json_t *msg)
 		wipe_strings(msg);
 }
 
-/* ---- builders ---- */
-
-/* The key order is the one both daemons always wrote (tests read frames). */
-json_t *ipc_msg_hello(bool asks_only)
-{
-	json_t *m = json_pack("{s:s, s:i, s:I}", "type", IPC_MSG_HELLO, "proto", IPC_PROTO_VERSION, "pid",
-			      (json_int_t)getpid());
-	if (m && asks_only)
-		json_object_set_new(m, "asks_only", json_true());
-	return m;
-}
-
-json_t *ipc_msg_headers_ask(uint32_t id, const char *secret, const char *host)
-{
-	return json_pack("{s:s, s:s, s:s, s:I}", "type", IPC_MSG_HEADERS, "secret", secret, "host", host, "id",
-			 (json_int_t)id);
-}
-
-json_t *ipc_msg_shim_ask(uint32_t id, const char *client, const char *host, const char *path, const char *method)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", IPC_MSG_SHIM, "client", client, "host", host,
-			 "path", path, "method", method, "id", (json_int_t)id);
-}
-
-json_t *ipc_msg_upstream_401(const char *secret, const char *host)
-{
-	return json_pack("{s:s, s:s, s:s}", "type", IPC_MSG_UPSTREAM_401, "secret", secret, "host", host);
-}
-
-json_t *ipc_msg_policy_ack(uint64_t version)
-{
-	return json_pack("{s:s, s:I}", "type", IPC_MSG_POLICY_ACK, "version", (json_int_t)version);
-}
-
-json_t *ipc_msg_listening(unsigned http_port, unsigned https_port)
-{
-	return json_pack("{s:s, s:I, s:I}", "type", IPC_MSG_LISTENING, "http_port", (json_int_t)http_port,
-			 "https_port", (json_int_t)https_port);
-}
-
-const int64_t ipc_ask_bucket_us[IPC_ASK_BUCKETS] = { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000 };
-
-json_t *ipc_msg_headers_refusal(uint32_t id, const char *code, const char *message, int64_t retry_after)
-{
-	json_t *m = json_pack("{s:s, s:I, s:s, s:s}", "type", IPC_MSG_HEADERS, "id", (json_int_t)id, "error", code,
-			      "message", message);
-	if (m && retry_after > 0)
-		json_object_set_new(m, "retry_after", json_integer(retry_after));
-	return m;
-}
-
-json_t *ipc_msg_shim_refusal(uint32_t id, const char *code)
-{
-	return json_pack("{s:s, s:I, s:s}", "type", IPC_MSG_SHIM, "id", (json_int_t)id, "error", code);
-}
-
 /* A reader buffers what it is fed until frames are taken; a caller that
  * feeds without taking gets at most two frames' worth before AL_ETOOBIG. */
 #define IPC_READER_MAX (2 * ((size_t)IPC_HEADER_LEN + AL_IPC_FRAME_MAX))
@@ -553,19 +519,27 @@ static int frame_len_check(uint32_t n)
 }
 
 /* One frame's body: a JSON object (depth-capped, no duplicate keys) whose
- * "type" is a string. Unknown types are the receiver's to refuse. */
+ * "type" is a string. Unknown types are the receiver's to refuse. A
+ * "decisions" frame goes on after its object with '\n' and a payload
+ * (compact JSON never holds a raw newline), which becomes its "lines"
+ * string without being parsed; any other frame with one is refused. */
 static int frame_parse(const uint8_t *body, size_t n, json_t **msg)
 {
 	char err[128];
 	json_t *v = NULL;
+	const uint8_t *nl = memchr(body, '\n', n);
+	size_t hl = nl ? (size_t)(nl - body) : n;
 
 	*msg = NULL;
-	if (json_parse_object((const char *)body, n, AL_IPC_FRAME_MAX, &v, err, sizeof err) < 0)
+	if (json_parse_object((const char *)body, hl, AL_IPC_FRAME_MAX, &v, err, sizeof err) < 0)
 		return AL_EPROTO;
-	if (!json_is_string(json_object_get(v, "type"))) {
+	const char *type = json_string_value(json_object_get(v, "type"));
+	if (!type || (nl && (strcmp(type, IPC_MSG_DECISIONS) != 0 || json_object_get(v, "lines")))) {
 		json_decref(v);
 		return AL_EPROTO;
 	}
+	if (nl)
+		json_object_set_new(v, "lines", json_stringn_nocheck((const char *)nl + 1, n - hl - 1));
 	*msg = v;
 	return 0;
 }

@@ -83,16 +83,24 @@
  *              broker answers an API change only once every enforcer has
  *              acknowledged its version, or after AL_POLICY_ACK_TIMEOUT_MS
  *              (broker/api_server.c), so "the very next request" holds.
- *     decisions {type:"decisions", items:[ITEM...], dropped:N}  after hello, worker links
+ *     decisions {type:"decisions", dropped:N} '\n' LINES  after hello, worker links
  *              enforcer/decision.c, on_msg_decisions() in the broker: the
  *              decision lines of one worker's last 100 ms (or of a loop turn
- *              that gathered many), ITEM being the
- *              line as JSON (the decision line's fields, "ts", "verdict", "req"; the
- *              log's redaction applied). No answer. Never waited for: when
- *              the link is down or its write queue is long, the batch is
- *              dropped and counted in the next batch's `dropped`; the
- *              broker keeps the last AL_DECISIONS_RING in a ring for
- *              GET /proxy/v1/decisions. At most AL_DECISIONS_BATCH_MAX items.
+ *              that gathered many). The only frame with a payload after its
+ *              JSON text: LINES is a run of records "VERDICT\tCLIENT\tLINE\n",
+ *              LINE being the decision's log line as JSON (the decision line's fields,
+ *              "ts", "verdict", "req"; the log's redaction applied: no
+ *              secret), VERDICT and CLIENT its verdict and client (CLIENT
+ *              empty when none). The reader hands LINES over unparsed as
+ *              the message's "lines" string and ipc_decision_next() walks it:
+ *              parsing each line as JSON is what cost the broker most, so a
+ *              line is parsed and checked (ipc_decision_line_check) only
+ *              when someone reads it (GET /proxy/v1/decisions). No answer.
+ *              Never waited for: when the link is down or its write queue
+ *              is long, the batch is dropped and counted in the next
+ *              batch's `dropped`; the broker keeps the last
+ *              AL_DECISIONS_RING in a ring. At most AL_DECISIONS_BATCH_MAX
+ *              records, AL_DECISIONS_BATCH_BYTES bytes.
  *     stats    {type:"stats", decisions:[{client,verdict,reason,n}...],
  *               bytes:[{client,up,down}...], ask_buckets:[N...], ask_sum_us,
  *               leaf_hits, leaf_misses, feed_dropped, conns, preauth_conns,
@@ -132,7 +140,7 @@
 
 #include "common/error.h"
 
-#define IPC_PROTO_VERSION 1
+#define IPC_PROTO_VERSION 2   /* 2: decisions carry their lines as a payload */
 #define IPC_SOCKET_NAME "ipc.sock"
 #define IPC_HEADER_LEN 4
 
@@ -229,5 +237,22 @@ int ipc_peer_check(int fd, int *pid) AL_MUST_CHECK;
  * frame with a deadline (ms, <0 for none). */
 int ipc_send_blocking(int fd, const json_t *msg) AL_MUST_CHECK;
 int ipc_recv_blocking(int fd, int timeout_ms, json_t **msg) AL_MUST_CHECK;
+
+/* One record of a decisions frame's "lines" (not NUL-terminated). */
+struct ipc_decision {
+	const char *verdict, *client, *line;
+	size_t vlen, clen, llen;
+};
+/* The record of lines[0, len) at *pos into *d, *pos moved past it: 1; 0 at
+ * the end; AL_EPROTO for one that is not VERDICT (1-15 of a-z and '-') TAB
+ * CLIENT (empty or a client name) TAB LINE (2 to AL_DECISION_LINE_MAX bytes
+ * from '{' to '}', no control byte) NEWLINE. ipc_msg_check() has walked
+ * every record of a frame it passed. */
+int ipc_decision_next(const char *lines, size_t len, size_t *pos, struct ipc_decision *d) AL_MUST_CHECK;
+/* A decision LINE as JSON, checked against the table of its fields: 0, or
+ * AL_EPROTO and err. */
+int ipc_decision_line_check(const char *line, size_t len, char *err, size_t errlen) AL_MUST_CHECK;
+/* The same for a line already parsed (the table is ipc.c's). */
+int ipc_decision_item_check(const json_t *item, char *err, size_t errlen) AL_MUST_CHECK;
 
 #endif

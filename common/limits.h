@@ -64,6 +64,7 @@
 #define AL_BROKER_ASK_TIMEOUT_MS 2000                /* headers ask -> 503 broker-unavailable */
 #define AL_DECISIONS_BATCH_MAX 512                   /* decision lines in one IPC frame (one loop turn) */
 #define AL_DECISIONS_BATCH_BYTES (1024 * 1024)        /* ... and their bytes; past either, dropped */
+#define AL_DECISION_LINE_MAX   (8 * AL_PATH_MAX)     /* one decision line as JSON (a path of \u00XX escapes fits) */
 #define AL_DECISIONS_FEED_QUEUE (256 * 1024)          /* a worker link's unwritten bytes past which a batch is dropped */
 #define AL_DECISIONS_RING      4096                  /* decisions the broker keeps for GET /decisions */
 #define AL_DECISIONS_FOLLOWERS 16                    /* GET /decisions?follow=1 streams at once */

@@ -387,9 +387,24 @@ static const char *safe_value(const char *key, const char *v)
 	return v;
 }
 
+void log_kv_redact(struct log_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!kv[i].key)
+			continue;
+		if (kv[i].type == LOG_KV_STR && kv[i].s) {
+			kv[i].s = safe_value(kv[i].key, kv[i].s);
+			kv[i].type = LOG_KV_CHECKED;
+		} else if (kv[i].type == LOG_KV_INT && log_key_is_sensitive(kv[i].key)) {
+			kv[i].s = REDACTED;
+			kv[i].type = LOG_KV_CHECKED;
+		}
+	}
+}
+
 static void render_field(struct sb *b, enum log_format fmt, const struct log_kv *kv)
 {
-	if (!kv->key || (kv->type == LOG_KV_STR && !kv->s))
+	if (!kv->key || ((kv->type == LOG_KV_STR || kv->type == LOG_KV_CHECKED) && !kv->s))
 		return;
 	if (fmt == LOG_FMT_JSON) {
 		sb_putc(b, ',');
@@ -409,10 +424,11 @@ static void render_field(struct sb *b, enum log_format fmt, const struct log_kv 
 			sb_put_int(b, kv->i);
 		return;
 	}
+	const char *v = kv->type == LOG_KV_CHECKED ? kv->s : safe_value(kv->key, kv->s);
 	if (fmt == LOG_FMT_JSON)
-		render_json_string(b, safe_value(kv->key, kv->s));
+		render_json_string(b, v);
 	else
-		render_kv_value(b, safe_value(kv->key, kv->s));
+		render_kv_value(b, v);
 }
 
 size_t log_render(char *buf, size_t cap, enum log_format fmt, const char *verdict_or_level,

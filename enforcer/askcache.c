@@ -1,6 +1,8 @@
 /* The headers-answer cache of one worker (askcache.h): fixed slots in one
  * mlock'ed, MADV_DONTDUMP mapping, each a key (secret, host), an expiry and
- * the answer's JSON text written there directly (json_dumpb: no heap copy). */
+ * the answer as inject_from_answer() checked it: its names and values one
+ * after the other, each NUL-terminated (a value holds no NUL, CR or LF), so
+ * a hit is one copy into one heap block, with no JSON to parse again. */
 #include "config.h"
 
 #include "enforcer/askcache.h"
@@ -14,12 +16,16 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "enforcer/reqhead.h"
 
 struct slot {
 	uint64_t expires;                 /* monotonic ms; 0: empty */
 	char secret[AL_NAME_MAX + 1];
 	char host[AL_HOST_MAX + 2];
-	size_t len;
+	size_t len;                       /* bytes of text in use */
+	uint16_t nadd, nmerge, nstrip;
+	bool oauth;
+	/* add (name, value)..., merge (name, value)..., strip name...: each NUL-terminated */
 	char text[AL_ASK_CACHE_SLOT_BYTES];
 };
 
@@ -75,27 +81,72 @@ static struct slot *find(struct askcache *ac, const char *secret, const char *ho
 	return NULL;
 }
 
-json_t *askcache_get(struct askcache *ac, const char *secret, const char *host, uint64_t now)
+bool askcache_get(struct askcache *ac, const char *secret, const char *host, uint64_t now,
+		  struct inject *inj)
 {
+	memset(inj, 0, sizeof *inj);
 	if (!ac)
-		return NULL;
+		return false;
 	struct slot *s = find(ac, secret, host);
 	if (!s)
-		return NULL;
+		return false;
 	if (s->expires <= now) {
 		slot_wipe(s);
-		return NULL;
+		return false;
 	}
-	json_t *msg = json_loadb(s->text, s->len, JSON_REJECT_DUPLICATES, NULL);
-	if (!msg)
-		slot_wipe(s);   /* cannot happen: we wrote it */
-	return msg;
+	size_t npairs = (size_t)s->nadd + s->nmerge;
+	size_t head = npairs * sizeof(struct inject_hdr) + (size_t)s->nstrip * sizeof(char *);
+	inj->bloblen = head + s->len;
+	inj->blob = xmalloc(inj->bloblen);
+	char *t = inj->blob + head;
+	memcpy(t, s->text, s->len);
+	struct inject_hdr *h = (struct inject_hdr *)(void *)inj->blob;
+	inj->add = s->nadd ? h : NULL;
+	inj->merge = s->nmerge ? h + s->nadd : NULL;
+	inj->nadd = s->nadd;
+	inj->nmerge = s->nmerge;
+	for (size_t i = 0; i < npairs; i++) {
+		h[i].name = t;
+		t += strlen(t) + 1;
+		h[i].value = t;
+		h[i].vlen = strlen(t);
+		t += h[i].vlen + 1;
+	}
+	inj->strip = s->nstrip ? (char **)(void *)(h + npairs) : NULL;
+	inj->nstrip = s->nstrip;
+	for (size_t i = 0; i < s->nstrip; i++) {
+		inj->strip[i] = t;
+		t += strlen(t) + 1;
+	}
+	inj->oauth = s->oauth;
+	return true;
+}
+
+/* Append v (n bytes and a NUL) to the slot's text; false when it is full. */
+static bool text_put(struct slot *s, const char *v, size_t n)
+{
+	if (n >= sizeof s->text - s->len)
+		return false;
+	memcpy(s->text + s->len, v, n);
+	s->text[s->len + n] = '\0';
+	s->len += n + 1;
+	return true;
+}
+
+static bool pairs_put(struct slot *s, const struct inject_hdr *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!text_put(s, h[i].name, strlen(h[i].name)) || memchr(h[i].value, '\0', h[i].vlen) ||
+		    !text_put(s, h[i].value, h[i].vlen))
+			return false;
+	return true;
 }
 
 void askcache_put(struct askcache *ac, const char *secret, const char *host, uint64_t now,
-		  const json_t *answer)
+		  const struct inject *inj)
 {
-	if (!ac || strlen(secret) > AL_NAME_MAX || strlen(host) > AL_HOST_MAX + 1)
+	if (!ac || strlen(secret) > AL_NAME_MAX || strlen(host) > AL_HOST_MAX + 1 || inj->nadd > UINT16_MAX ||
+	    inj->nmerge > UINT16_MAX || inj->nstrip > UINT16_MAX)
 		return;
 	struct slot *s = find(ac, secret, host);
 	for (size_t i = 0; !s && i < AL_ASK_CACHE_SLOTS; i++)
@@ -109,12 +160,17 @@ void askcache_put(struct askcache *ac, const char *secret, const char *host, uin
 				s = &ac->slots[i];
 	}
 	slot_wipe(s);
-	size_t n = json_dumpb(answer, s->text, sizeof s->text, JSON_COMPACT);
-	if (n == 0 || n > sizeof s->text) {
+	bool ok = pairs_put(s, inj->add, inj->nadd) && pairs_put(s, inj->merge, inj->nmerge);
+	for (size_t i = 0; ok && i < inj->nstrip; i++)
+		ok = text_put(s, inj->strip[i], strlen(inj->strip[i]));
+	if (!ok) {
 		slot_wipe(s);   /* too long to keep: asked every time */
 		return;
 	}
-	s->len = n;
+	s->nadd = (uint16_t)inj->nadd;
+	s->nmerge = (uint16_t)inj->nmerge;
+	s->nstrip = (uint16_t)inj->nstrip;
+	s->oauth = inj->oauth;
 	memcpy(s->secret, secret, strlen(secret) + 1);
 	memcpy(s->host, host, strlen(host) + 1);
 	s->expires = now + AL_ASK_CACHE_TTL_MS;

@@ -11,13 +11,14 @@
 #ifndef AIRLOCK_ENFORCER_ASKCACHE_H
 #define AIRLOCK_ENFORCER_ASKCACHE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+struct inject;
+
 #define AL_ASK_CACHE_TTL_MS 1000      /* a slot is wiped this long after the answer came */
 #define AL_ASK_CACHE_SLOTS 8          /* per worker */
-#define AL_ASK_CACHE_SLOT_BYTES 4096  /* an answer's JSON text; longer ones are not kept */
+#define AL_ASK_CACHE_SLOT_BYTES 4096  /* an answer's names and values; longer ones are not kept */
 
 struct askcache;
 
@@ -26,12 +27,14 @@ struct askcache;
 struct askcache *askcache_new(void);
 /* Wipes and unmaps. NULL is fine. */
 void askcache_free(struct askcache *ac);
-/* The kept answer for (secret, host), parsed (the caller wipes and frees
- * it: ipc_msg_wipe + json_decref), or NULL. now: monotonic ms. */
-json_t *askcache_get(struct askcache *ac, const char *secret, const char *host, uint64_t now);
-/* Keep a copy of a headers answer. */
+/* The kept answer for (secret, host) into *inj, as inject_from_answer()
+ * made it when it came (one heap block, wiped by inject_free): true, or
+ * false when none is kept. now: monotonic ms. */
+bool askcache_get(struct askcache *ac, const char *secret, const char *host, uint64_t now,
+		  struct inject *inj);
+/* Keep a copy of a headers answer, already checked (inject_from_answer). */
 void askcache_put(struct askcache *ac, const char *secret, const char *host, uint64_t now,
-		  const json_t *answer);
+		  const struct inject *inj);
 /* Wipe the slots of secret (NULL: every slot). */
 void askcache_drop(struct askcache *ac, const char *secret);
 /* Wipe what has expired; the monotonic ms of the next expiry, or 0 when

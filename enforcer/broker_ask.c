@@ -13,10 +13,11 @@
  * a millisecond), so a worker that lost the race to a restarted broker
  * does not refuse what its neighbours serve.
  *
- * A headers answer is kept for up to a second (askcache.c, docs/custody.md):
- * an ask that finds it is answered on the next loop turn without a round
- * trip; a policy change, an upstream 401 for the secret, or the second's end
- * wipes it. */
+ * A headers answer is checked and made into headers once, when it arrives
+ * (inject_from_answer), and kept so for up to a second (askcache.c,
+ * docs/custody.md): broker_headers_kept() hands a copy to a request at
+ * once, without an ask, a round trip or a parse; a policy change, an
+ * upstream 401 for the secret, or the second's end wipes it. */
 #include "config.h"
 
 #include "enforcer/ipc_client.h"
@@ -32,6 +33,8 @@
 #include "enforcer/askcache.h"
 #include "enforcer/brokerlink.h"
 #include "enforcer/decision.h"
+#include "enforcer/mitm.h"
+#include "enforcer/reqhead.h"
 #include "enforcer/worker.h"
 
 /* per worker, its thread only: its link and its asks in flight */
@@ -42,6 +45,7 @@ struct ask_box {
 	bool stopped;
 	struct broker_ask *asks;
 	uint32_t next_id;         /* ids are per link: the broker answers on the link asked */
+	uint64_t cache_gen;       /* +1 at every wipe of the cache (policy change, 401) */
 	struct askcache *cache;   /* NULL: no locked memory, every ask goes to the broker */
 	uv_timer_t cache_timer;   /* wipes each kept answer at its expiry */
 	bool cache_timer_open;
@@ -52,22 +56,18 @@ struct broker_ask {
 	struct ask_box *box;
 	uint32_t id;
 	uv_timer_t timer;
-	broker_ask_cb cb;
+	broker_ask_cb cb;         /* a "shim" ask's */
+	broker_headers_cb hcb;    /* a "headers" ask's */
 	void *arg;
 	bool shim;                /* a "shim" ask: the answer is status + body */
 	uint64_t start_ns;        /* for the latency histogram (/metrics) */
-	json_t *hit;              /* answered from the cache on the timer's first turn */
+	uint64_t cache_gen;       /* the box's cache_gen when the ask was written */
 	char secret[AL_NAME_MAX + 1], host[AL_HOST_MAX + 2];   /* a headers ask's key */
 };
 
 static void on_ask_timer_closed(uv_handle_t *h)
 {
-	struct broker_ask *a = h->data;
-	if (a->hit) {   /* cancelled before its turn */
-		ipc_msg_wipe(a->hit);
-		json_decref(a->hit);
-	}
-	free(a);
+	free(h->data);
 }
 
 static void on_cache_timer(uv_timer_t *t)
@@ -79,11 +79,14 @@ static void on_cache_timer(uv_timer_t *t)
 		uv_timer_start(&b->cache_timer, on_cache_timer, next > now ? next - now : 0, 0);
 }
 
-static void cache_keep(struct ask_box *b, const struct broker_ask *a, const json_t *msg)
+static void cache_keep(struct ask_box *b, const struct broker_ask *a, const struct inject *inj)
 {
-	if (!b->cache || a->shim || !a->secret[0])
+	/* an answer asked before the last wipe (a policy change or a 401 that
+	 * came while it was on its way) serves its own request, but is not
+	 * kept: the change may have deleted or replaced the secret */
+	if (!b->cache || a->shim || !a->secret[0] || a->cache_gen != b->cache_gen)
 		return;
-	askcache_put(b->cache, a->secret, a->host, (uint64_t)time_mono_ms(), msg);
+	askcache_put(b->cache, a->secret, a->host, (uint64_t)time_mono_ms(), inj);
 	if (!uv_is_active((uv_handle_t *)&b->cache_timer))
 		uv_timer_start(&b->cache_timer, on_cache_timer, AL_ASK_CACHE_TTL_MS, 0);
 }
@@ -115,7 +118,8 @@ static enum reason error_code(const char *e)
 
 /* The answer of `kind` (IPC_KIND_COUNT: one its table refused; msg NULL:
  * the link went down) to ask id, if it still waits: its callback, then the
- * ask is gone. The caller wipes msg. */
+ * ask is gone. A headers answer is made into headers here, kept, and
+ * wiped after the callback; the caller wipes msg. */
 static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum ipc_kind kind)
 {
 	struct broker_ask *a = b->asks;
@@ -124,12 +128,10 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 	if (!a)
 		return;   /* cancelled, or past its deadline */
 	broker_ask_cb cb = a->cb;
+	broker_headers_cb hcb = a->hcb;
 	void *arg = a->arg;
 	enum ipc_kind want = a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
 	decision_note_ask(b->w, (uv_hrtime() - a->start_ns) / 1000);
-	if (msg && kind == want)
-		cache_keep(b, a, msg);
-	ask_unlink_free(a);
 	enum reason err = REASON_NONE;
 	if (!msg)
 		err = REASON_BROKER_UNAVAILABLE;
@@ -137,26 +139,38 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 		err = error_code(json_string_value(json_object_get(msg, "error")));
 	else if (kind != want)
 		err = REASON_BROKER_ERROR;
-	cb(arg, err ? NULL : msg, err);
+	if (a->shim) {
+		ask_unlink_free(a);
+		cb(arg, err ? NULL : msg, err);
+		return;
+	}
+	struct inject inj;
+	if (!err && inject_from_answer(msg, &inj) < 0)
+		err = REASON_BROKER_ERROR;   /* headers it must not inject: never kept */
+	if (!err)
+		cache_keep(b, a, &inj);
+	ask_unlink_free(a);
+	if (err) {
+		hcb(arg, NULL, err);
+		return;
+	}
+	hcb(arg, &inj, REASON_NONE);
+	inject_free(&inj);
 }
 
 static void on_ask_timeout(uv_timer_t *t)
 {
 	struct broker_ask *a = t->data;
 	broker_ask_cb cb = a->cb;
+	broker_headers_cb hcb = a->hcb;
 	void *arg = a->arg;
+	bool shim = a->shim;
 	decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
-	json_t *hit = a->hit;
-	a->hit = NULL;
 	ask_unlink_free(a);
-	if (hit) {
-		/* a kept answer: the callback, then the copy is wiped */
-		cb(arg, hit, REASON_NONE);
-		ipc_msg_wipe(hit);
-		json_decref(hit);
-		return;
-	}
-	cb(arg, NULL, REASON_BROKER_UNAVAILABLE);
+	if (shim)
+		cb(arg, NULL, REASON_BROKER_UNAVAILABLE);
+	else
+		hcb(arg, NULL, REASON_BROKER_UNAVAILABLE);
 }
 
 /* ---- the worker's link ---- */
@@ -236,8 +250,8 @@ static uint32_t box_next_id(struct ask_box *b)
 }
 
 /* Write ask (taken) and wait for its answer, or its deadline, on b's loop. */
-static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, broker_ask_cb cb, void *arg,
-		    struct broker_ask **out)
+static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, broker_ask_cb cb, broker_headers_cb hcb,
+		    void *arg, struct broker_ask **out)
 {
 	uint8_t *buf;
 	size_t len;
@@ -250,9 +264,11 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, brok
 	a->box = b;
 	a->id = id;
 	a->cb = cb;
+	a->hcb = hcb;
 	a->arg = arg;
-	a->shim = shim;
+	a->shim = cb != NULL;
 	a->start_ns = uv_hrtime();
+	a->cache_gen = b->cache_gen;
 	uv_timer_init(&b->w->loop, &a->timer);
 	a->timer.data = a;
 	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
@@ -264,45 +280,28 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, brok
 	return 0;
 }
 
-/* A kept answer, delivered on the loop's next turn (never from inside the
- * ask: the caller still holds *out's place), as a broker answer would be. */
-static struct broker_ask *ask_from_cache(struct ask_box *b, json_t *hit, broker_ask_cb cb, void *arg)
-{
-	struct broker_ask *a = xcalloc(1, sizeof *a);
-	a->box = b;
-	a->id = 0;   /* no broker id: never matched by an answer */
-	a->cb = cb;
-	a->arg = arg;
-	a->hit = hit;
-	uv_timer_init(&b->w->loop, &a->timer);
-	a->timer.data = a;
-	uv_timer_start(&a->timer, on_ask_timeout, 0, 0);
-	a->next = b->asks;
-	if (a->next)
-		a->next->prev = a;
-	b->asks = a;
-	return a;
-}
-
-int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
+int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_headers_cb cb, void *arg,
 		       struct broker_ask **out)
 {
 	struct ask_box *b = box_ready(w);
 	*out = NULL;
 	if (!b)
 		return AL_EUNAVAIL;
-	json_t *hit = askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms());
-	if (hit) {
-		*out = ask_from_cache(b, hit, cb, arg);
-		return 0;
-	}
 	uint32_t id = box_next_id(b);
-	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, false, cb, arg, out);
+	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, NULL, cb, arg, out);
 	if (rc == 0 && strlen(secret) <= AL_NAME_MAX && strlen(host) <= AL_HOST_MAX + 1) {
 		memcpy((*out)->secret, secret, strlen(secret) + 1);
 		memcpy((*out)->host, host, strlen(host) + 1);
 	}
 	return rc;
+}
+
+bool broker_headers_kept(struct worker *w, const char *secret, const char *host, struct inject *inj)
+{
+	/* fail closed stays: with the broker gone nothing kept is served */
+	struct ask_box *b = box_ready(w);
+	memset(inj, 0, sizeof *inj);
+	return b && askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms(), inj);
 }
 
 int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,
@@ -313,7 +312,7 @@ int broker_ask_shim(struct worker *w, const char *client, const char *host, cons
 	if (!b)
 		return AL_EUNAVAIL;
 	uint32_t id = box_next_id(b);
-	return ask_send(b, ipc_msg_shim_ask(id, client, host, path, method), id, true, cb, arg, out);
+	return ask_send(b, ipc_msg_shim_ask(id, client, host, path, method), id, cb, NULL, arg, out);
 }
 
 void broker_ask_cancel(struct broker_ask *a)
@@ -328,8 +327,10 @@ void broker_note_upstream_401(struct worker *w, const char *secret, const char *
 	uint8_t *buf;
 	size_t len;
 	/* the kept answer was refused upstream: the next ask goes to the broker */
-	if (w->asks)
+	if (w->asks) {
 		askcache_drop(w->asks->cache, secret);
+		w->asks->cache_gen++;
+	}
 	if (!b)
 		return;
 	json_t *msg = ipc_msg_upstream_401(secret, host);
@@ -413,6 +414,8 @@ void broker_box_policy_changed(struct worker *w)
 {
 	/* a policy change comes with every secret change (broker/api_secrets.c,
 	 * broker/oauth.c): nothing kept may outlive the policy it was asked under */
-	if (w->asks)
+	if (w->asks) {
 		askcache_drop(w->asks->cache, NULL);
+		w->asks->cache_gen++;
+	}
 }

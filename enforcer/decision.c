@@ -2,7 +2,8 @@
  * run's start time), the one log line per decision (docs/airlock-enforcer.8, LOG), and, on a
  * worker thread, the broker's copies: each line as JSON in a batch written
  * once per loop turn on the worker's own broker link ("decisions", for the
- * live view), and counters sent as deltas about once a second ("stats",
+ * live view: each line behind its verdict and client, unparsed by the
+ * broker until someone reads it), and counters sent as deltas about once a second ("stats",
  * for /metrics). Neither ever waits: a batch the link cannot take now is
  * dropped and counted. Everything but the ids is the worker thread's own. */
 #include "config.h"
@@ -28,12 +29,14 @@
 /* A batch leaves every FEED_PERIOD_MS, or at the end of a loop turn once it
  * holds FEED_EARLY_ITEMS: a frame per loop turn woke the broker (and cost a
  * write) every few requests; the live view only promises a second. The
- * broker's parse of each line is the feed's main cost (about 18 µs of broker
- * CPU per decision under bench/run ka, perf). */
+ * lines travel as a payload the broker does not parse as JSON on arrival:
+ * that parse was the feed's main cost (~65,000 instructions, ~18 µs of
+ * broker CPU per decision; docs/custody.md). */
 #define FEED_PERIOD_MS 100
 #define FEED_EARLY_ITEMS 256
-/* one decision as JSON: a path of AL_PATH_MAX bytes, each escaped as \u00XX */
-#define ITEM_MAX (8 * AL_PATH_MAX)
+/* one record: verdict, client, the decision as JSON (a path of AL_PATH_MAX
+ * bytes, each escaped as \u00XX, fits), tabs and newline */
+#define ITEM_MAX (16 + AL_NAME_MAX + AL_DECISION_LINE_MAX + 3)
 #define SERIES_KEY_MAX (AL_NAME_MAX + 1 + 16 + 1 + 64 + 1)
 
 static uint64_t reqid_prefix;
@@ -124,7 +127,7 @@ struct feed {
 	struct worker *w;
 	uv_timer_t timer;           /* stats */
 	uv_timer_t flush;           /* the batch */
-	char *buf;                  /* the batch: items joined by ',' */
+	char *buf;                  /* the batch: records, each ending in '\n' */
 	size_t len, cap;
 	unsigned n;
 	uint64_t dropped;           /* lines lost since the last batch that left */
@@ -159,7 +162,7 @@ void decision_emit(struct worker *w, struct decision *d, const char *mode, const
 	struct feed *f = tl_feed;
 
 	reqid_format(decision_req(d), req);
-	const struct log_kv kv[] = {
+	struct log_kv kv[] = {
 		KV_S("client", d->client[0] ? d->client : NULL),
 		KV_S("method", d->method[0] ? d->method : NULL),
 		KV_S("scheme", d->scheme),
@@ -181,6 +184,8 @@ void decision_emit(struct worker *w, struct decision *d, const char *mode, const
 		KV_S("src", src),
 		KV_S("req", req),
 	};
+	/* checked once for the log line and the feed's copy */
+	log_kv_redact(kv, sizeof kv / sizeof kv[0]);
 	log_decision_(verdict, kv, sizeof kv / sizeof kv[0]);
 
 	if (!f || f->w != w)
@@ -188,25 +193,32 @@ void decision_emit(struct worker *w, struct decision *d, const char *mode, const
 	count_decision(f, d, verdict);
 	if (!w->px->ipc)
 		return;
-	size_t n = log_render(f->item, sizeof f->item, LOG_FMT_JSON, verdict, NULL, kv, sizeof kv / sizeof kv[0]);
+	/* the record: "VERDICT\tCLIENT\t" and the line (common/ipc.h) */
+	int h = snprintf(f->item, sizeof f->item, "%s\t%s\t", verdict, d->client);
+	size_t n = h > 0 && (size_t)h < sizeof f->item
+			   ? log_render(f->item + h, sizeof f->item - (size_t)h, LOG_FMT_JSON, verdict, NULL, kv,
+					sizeof kv / sizeof kv[0])
+			   : sizeof f->item;
 	/* a cut line is not JSON; a full batch waits for no one */
-	if (n + 1 >= sizeof f->item || f->n >= AL_DECISIONS_BATCH_MAX || f->len + n + 1 > AL_DECISIONS_BATCH_BYTES) {
+	if (n > AL_DECISION_LINE_MAX || (size_t)h + n + 1 >= sizeof f->item || f->n >= AL_DECISIONS_BATCH_MAX ||
+	    f->len + (size_t)h + n + 1 > AL_DECISIONS_BATCH_BYTES) {
 		f->dropped++;
 		return;
 	}
-	xgrow(&f->buf, &f->cap, f->len + n + 1, 4096);
-	if (f->n)
-		f->buf[f->len++] = ',';
+	n += (size_t)h;
+	f->item[n++] = '\n';
+	xgrow(&f->buf, &f->cap, f->len + n, 4096);
 	memcpy(f->buf + f->len, f->item, n);
 	f->len += n;
 	f->n++;
 }
 
-/* Frame one JSON text (the header of common/ipc.h by hand: the batch is
- * already text, encoding it through jansson again would cost the worker). */
-static uint8_t *frame_text(const char *head, const char *body, size_t blen, const char *tail, size_t *len)
+/* Frame a JSON head and its payload (the header of common/ipc.h by hand:
+ * the batch is already text, encoding it through jansson would cost the
+ * worker). */
+static uint8_t *frame_text(const char *head, const char *body, size_t blen, size_t *len)
 {
-	size_t hl = strlen(head), tl = strlen(tail), n = hl + blen + tl;
+	size_t hl = strlen(head), n = hl + blen;
 	uint8_t *buf = xmalloc(IPC_HEADER_LEN + n);
 	buf[0] = (uint8_t)(n >> 24);
 	buf[1] = (uint8_t)(n >> 16);
@@ -214,7 +226,6 @@ static uint8_t *frame_text(const char *head, const char *body, size_t blen, cons
 	buf[3] = (uint8_t)n;
 	memcpy(buf + IPC_HEADER_LEN, head, hl);
 	memcpy(buf + IPC_HEADER_LEN + hl, body, blen);
-	memcpy(buf + IPC_HEADER_LEN + hl + blen, tail, tl);
 	*len = IPC_HEADER_LEN + n;
 	return buf;
 }
@@ -227,9 +238,8 @@ static void feed_send(struct feed *f)
 
 	if (!f->n && !f->dropped)
 		return;
-	snprintf(head, sizeof head, "{\"type\":\"" IPC_MSG_DECISIONS "\",\"dropped\":%" PRIu64 ",\"items\":[",
-		 f->dropped);
-	uint8_t *frame = frame_text(head, f->buf ? f->buf : "", f->len, "]}", &len);
+	snprintf(head, sizeof head, "{\"type\":\"" IPC_MSG_DECISIONS "\",\"dropped\":%" PRIu64 "}\n", f->dropped);
+	uint8_t *frame = frame_text(head, f->buf ? f->buf : "", f->len, &len);
 	if (broker_note_decisions(w, frame, len) < 0) {
 		f->dropped += f->n;
 		f->dropped_total += f->n;

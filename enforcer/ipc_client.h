@@ -34,18 +34,26 @@ void ipc_client_applied(struct ipc_client *ic);
 /* The broker's socket (for the workers' links). */
 const char *ipc_client_path(const struct ipc_client *ic);
 
+struct inject;
+typedef void (*broker_ask_cb)(void *arg, const json_t *answer, enum reason reason);
+typedef void (*broker_headers_cb)(void *arg, const struct inject *inj, enum reason reason);
 /* broker_ask_headers(), paired with answer_headers() in the broker: ask for
  * the headers of `secret` for canonical `host`, from worker w's thread. The
- * answer comes on w's loop: cb(arg, answer, NULL) with the "headers" answer
- * (headers, strip, merge?; valid only during cb, wiped after it), or
- * cb(arg, NULL, reason) with a log reason: the broker's error code, or
- * "broker-unavailable" when it is not connected or has not answered within
+ * answer comes on w's loop: cb(arg, inj, REASON_NONE) with the "headers" answer
+ * made into headers (inject_from_answer; valid only during cb, wiped after
+ * it), or cb(arg, NULL, reason) with a log reason: the broker's error code,
+  * REASON_BROKER_ERROR for an answer inject_from_answer refuses, or
+  * REASON_BROKER_UNAVAILABLE when it is not connected or has not answered within
  * AL_BROKER_ASK_TIMEOUT_MS. AL_EUNAVAIL at once when the broker is not
  * connected (cb is then never called). broker_ask_cancel before cb: cb is
  * never called. */
-typedef void (*broker_ask_cb)(void *arg, const json_t *answer, enum reason reason);
-int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_ask_cb cb, void *arg,
+int broker_ask_headers(struct worker *w, const char *secret, const char *host, broker_headers_cb cb, void *arg,
 		       struct broker_ask **out) AL_MUST_CHECK;
+/* The headers of `secret` for `host` as the broker last answered them, if
+ * this worker keeps them (askcache.c, at most a second) and the broker is
+ * there: true and *inj a copy the caller uses at once and wipes
+ * (inject_free); false: ask (broker_ask_headers). */
+bool broker_headers_kept(struct worker *w, const char *secret, const char *host, struct inject *inj);
 /* broker_ask_shim(), paired with answer_shim() in the broker (token shim):
  * may airlock answer this request of `client` to an OAuth token endpoint
  * itself? cb(arg, answer, NULL) with {status, content_type, body, secret?},

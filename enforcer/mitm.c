@@ -165,6 +165,11 @@ static bool value_ok(const char *v, size_t n)
 
 void inject_free(struct inject *inj)
 {
+	if (inj->blob) {   /* a kept answer (askcache.c): one block */
+		secure_free(inj->blob, inj->bloblen);
+		memset(inj, 0, sizeof *inj);
+		return;
+	}
 	for (size_t i = 0; i < inj->nadd; i++) {
 		free(inj->add[i].name);
 		secure_free(inj->add[i].value, inj->add[i].vlen);
@@ -274,14 +279,13 @@ static void send_upstream(struct conn *c, const struct inject *inj)
 	forward_send(c, &r);
 }
 
-static void on_headers(void *arg, const json_t *answer, enum reason reason)
+static void on_headers(void *arg, const struct inject *inj, enum reason reason)
 {
 	struct conn *c = arg;
-	struct inject inj;
 	c->mitm->ask = NULL;
 	if (conn_ending(c))
 		return;
-	if (!answer) {
+	if (!inj) {
 		int status = 503;
 		const char *extra = NULL;
 		if (reason == REASON_SECRET_NOT_FOUND || reason == REASON_SECRET_HOST_MISMATCH ||
@@ -295,13 +299,7 @@ static void on_headers(void *arg, const json_t *answer, enum reason reason)
 		conn_reply(c, status, reason, extra, true);
 		return;
 	}
-	if (inject_from_answer(answer, &inj) < 0) {
-		c->d.verdict = "deny";
-		conn_reply(c, 502, REASON_BROKER_ERROR, NULL, true);
-		return;
-	}
-	send_upstream(c, &inj);
-	inject_free(&inj);
+	send_upstream(c, inj);
 }
 
 /* ---- the token shim ---- */
@@ -470,6 +468,13 @@ static void mitm_decide(struct conn *c)
 	}
 	snprintf(m->secret, sizeof m->secret, "%s", rule->secret);
 	c->d.inject = m->secret;
+	struct inject kept;
+	if (broker_headers_kept(c->w, m->secret, m->host, &kept)) {
+		/* asked within the last second: no round trip */
+		send_upstream(c, &kept);
+		inject_free(&kept);
+		return;
+	}
 	if (broker_ask_headers(c->w, m->secret, m->host, on_headers, c, &m->ask) < 0) {
 		m->ask = NULL;
 		deny(c, 503, REASON_BROKER_UNAVAILABLE, true);

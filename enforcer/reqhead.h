@@ -32,6 +32,8 @@ struct inject {
 	char **strip;
 	size_t nstrip;
 	bool oauth;                   /* an OAuth credential: an upstream 401 becomes a 503 */
+	char *blob;                   /* set: the arrays and strings above all live in it */
+	size_t bloblen;
 };
 
 /* One request to send upstream, whatever brought it (plain proxy request or

@@ -6,7 +6,14 @@
  * replaces. Occurrences are found in the original bytes, overlapping ones
  * too, so none survives whole. Only the end of a piece that could begin
  * a form (a suffix that is a prefix of one) is held back, unreplaced, until
- * the next piece says whether it does. */
+ * the next piece says whether it does.
+ *
+ * Most responses quote no form at all, so the common case is kept cheap: a
+ * piece is first searched for each whole form (memmem, which skips along
+ * the first byte), and when none is there and nothing was held back, the
+ * piece goes out as it is, without a copy, a mark array or a byte loop;
+ * only its held-back end (if any) is copied. A piece shorter than the
+ * shortest form cannot hold one and is not searched. */
 #include "config.h"
 
 #include "enforcer/scrub.h"
@@ -41,6 +48,8 @@ int scrub_add(struct scrub *s, const char *v, size_t n)
 	s->npats++;
 	if (n > s->maxlen)
 		s->maxlen = n;
+	if (!s->minlen || n < s->minlen)
+		s->minlen = n;
 	return 0;
 }
 
@@ -126,9 +135,20 @@ static void replace(struct scrub *s, char *buf, const uint8_t *marks, size_t upt
 	}
 }
 
+/* Does buf[0, n) hold a whole form? */
+static bool any_form(const struct scrub *s, const char *buf, size_t n)
+{
+	if (n < s->minlen)
+		return false;
+	for (size_t k = 0; k < s->npats; k++)
+		if (s->pats[k].len <= n && memmem(buf, n, s->pats[k].s, s->pats[k].len))
+			return true;
+	return false;
+}
+
 void scrub_inplace(struct scrub *s, char *buf, size_t n)
 {
-	if (s->npats == 0 || n == 0)
+	if (s->npats == 0 || !any_form(s, buf, n))
 		return;
 	uint8_t *marks = xcalloc(n, 1);
 	bool was = s->in_form;
@@ -145,19 +165,35 @@ void scrub_inplace(struct scrub *s, char *buf, size_t n)
  * a later piece: the longest suffix that is a proper prefix of some form.
  * Only those wait; everything else goes now, so an event stream (SSE, a
  * WebSocket) is not held up by the scrubbing. */
-static size_t held_back(const struct scrub *s)
+static size_t held_back(const struct scrub *s, const char *buf, size_t len)
 {
 	size_t keep = 0;
 	for (size_t k = 0; k < s->npats; k++) {
 		const struct scrub_pat *p = &s->pats[k];
-		size_t most = p->len - 1 < s->wlen ? p->len - 1 : s->wlen;
+		size_t most = p->len - 1 < len ? p->len - 1 : len;
 		for (size_t n = most; n > keep; n--)
-			if (s->work[s->wlen - n] == p->s[0] && memcmp(s->work + s->wlen - n, p->s, n) == 0) {
+			if (buf[len - n] == p->s[0] && memcmp(buf + len - n, p->s, n) == 0) {
 				keep = n;
 				break;
 			}
 	}
 	return keep;
+}
+
+/* Room for need bytes in the work buffer, and as many marks. The work
+ * buffer holds response bytes that may quote the secret before they are
+ * replaced: grown by copy + wipe, never realloc. */
+static void work_reserve(struct scrub *s, size_t need)
+{
+	size_t mcap = s->wcap;
+	xgrow_secure(&s->work, &s->wcap, s->wlen, need, 2 * s->maxlen);
+	if (s->wcap != mcap) {
+		uint8_t *m = xcalloc(s->wcap, 1);
+		if (s->marks)
+			memcpy(m, s->marks, s->wlen);
+		free(s->marks);
+		s->marks = m;
+	}
 }
 
 int scrub_feed(struct scrub *s, const char *in, size_t n, scrub_emit emit, void *arg)
@@ -166,24 +202,29 @@ int scrub_feed(struct scrub *s, const char *in, size_t n, scrub_emit emit, void 
 		return 0;
 	if (s->npats == 0)
 		return emit(arg, in, n);
-	/* the work buffer holds response bytes that may quote the secret
-	 * before they are replaced: grown by copy + wipe, never realloc */
-	size_t mcap = s->wcap;
-	xgrow_secure(&s->work, &s->wcap, s->wlen, s->wlen + n, 4096);
-	if (s->wcap != mcap) {
-		uint8_t *m = xcalloc(s->wcap, 1);
-		if (s->marks)
-			memcpy(m, s->marks, s->wlen);
-		free(s->marks);
-		s->marks = m;
+	if (s->wlen == 0 && !any_form(s, in, n)) {
+		/* nothing held back and no whole form here: what cannot begin
+		 * a form goes out as it is; its end waits if it could */
+		size_t keep = held_back(s, in, n), out = n - keep;
+		int rc = out ? emit(arg, in, out) : 0;
+		if (out)
+			s->in_form = false;
+		if (keep) {
+			work_reserve(s, keep);
+			memcpy(s->work, in + out, keep);
+			memset(s->marks, 0, keep);
+			s->wlen = keep;
+		}
+		return rc;
 	}
+	work_reserve(s, s->wlen + n);
 	memcpy(s->work + s->wlen, in, n);
 	memset(s->marks + s->wlen, 0, n);
 	s->wlen += n;
 	/* the held-back bytes are still the originals: an occurrence that
 	 * began there is found whole now */
 	mark(s, s->work, s->wlen, s->marks);
-	size_t keep = held_back(s);
+	size_t keep = held_back(s, s->work, s->wlen);
 	size_t out = s->wlen - keep;
 	replace(s, s->work, s->marks, out);
 	int rc = out ? emit(arg, s->work, out) : 0;

@@ -31,6 +31,7 @@ struct scrub {
 	struct scrub_pat pats[SCRUB_PATTERNS_MAX];
 	size_t npats;
 	size_t maxlen;                /* the longest form */
+	size_t minlen;                /* the shortest form */
 	char *work;                   /* held-back tail + the bytes being scanned */
 	uint8_t *marks;               /* per byte of work: part of a form */
 	size_t wlen, wcap;

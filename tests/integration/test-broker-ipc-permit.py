@@ -33,7 +33,7 @@ def closed(b, msgs, what):
 def main():
     with bh.Broker() as b:
         b.must(201, "POST", "/proxy/v1/secrets", {"name": "gh", "host": "api.github.com", "value": "ghp_p"})
-        hello = {"type": "hello", "proto": 1, "pid": os.getpid()}
+        hello = {"type": "hello", "proto": 2, "pid": os.getpid()}
         ask = {"type": "headers", "secret": "gh", "host": "api.github.com", "id": 1}
 
         # after hello: asks and notes pass, on both kinds of connection
@@ -61,7 +61,7 @@ def main():
         closed(b, [dict(hello, asks_only=True), dict(hello, asks_only=True)], "a second asks_only hello")
         # the tables
         closed(b, [dict(hello, colour="red")], "a hello with an unknown field")
-        closed(b, [{"type": "hello", "proto": 1}], "a hello without pid")
+        closed(b, [{"type": "hello", "proto": 2}], "a hello without pid")
         closed(b, [dict(hello, asks_only="yes")], "asks_only not a boolean")
         closed(b, [hello, dict(ask, extra=1)], "an ask with an unknown field")
         closed(b, [hello, dict(ask, id=0)], "an ask with id 0")

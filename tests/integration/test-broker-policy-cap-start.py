@@ -46,7 +46,7 @@ def main():
         state_with_policy_of(CAP).write(b.state_dir)
         b.start()
         ipc = bh.IpcClient(b.ipc_socket, timeout=30)
-        ipc.send({"type": "hello", "proto": 1, "pid": os.getpid()})
+        ipc.send({"type": "hello", "proto": 2, "pid": os.getpid()})
         pol = ipc.recv(timeout=30)
         bh.check_eq(pol["version"], 1, "policy version")
         bh.check_eq(len(json.dumps(pol, separators=(",", ":"))), CAP, "policy bytes at the cap")

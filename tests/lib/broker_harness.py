@@ -264,7 +264,7 @@ class IpcClient:
             self.buf += chunk
 
     def hello(self):
-        self.send({"type": "hello", "proto": 1, "pid": os.getpid()})
+        self.send({"type": "hello", "proto": 2, "pid": os.getpid()})
         msg = self.recv()
         if msg.get("type") != "policy":
             raise TestFailure("hello answered with %r" % msg)

@@ -50,7 +50,7 @@ def _frames(sock):
 def _one_connection(path, ports, acked):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.connect(path)
-        _send(s, {"type": "hello", "proto": 1, "pid": os.getpid()})
+        _send(s, {"type": "hello", "proto": 2, "pid": os.getpid()})
         _send(s, {"type": "listening", "http_port": ports[0], "https_port": ports[1]})
         for msg in _frames(s):
             if msg.get("type") == "policy":

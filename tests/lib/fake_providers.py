@@ -484,7 +484,7 @@ class Asker:
         self.pending = {}
         # a worker's own link (asks_only): it gets no policy, so the broker
         # never waits for its policy-ack before answering an API change
-        self.send({"type": "hello", "proto": 1, "pid": os.getpid(), "asks_only": True})
+        self.send({"type": "hello", "proto": 2, "pid": os.getpid(), "asks_only": True})
 
     def send(self, msg):
         data = json.dumps(msg).encode()

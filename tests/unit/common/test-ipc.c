@@ -427,6 +427,112 @@ static void test_reader(void)
 	json_decref(m);
 }
 
+/* A frame of body `body` (bl bytes) through a reader: what came out. */
+static int read_body(const char *body, size_t bl, json_t **got)
+{
+	struct ipc_reader r;
+	uint8_t hdr[4] = { (uint8_t)(bl >> 24), (uint8_t)(bl >> 16), (uint8_t)(bl >> 8), (uint8_t)bl };
+	ipc_reader_init(&r);
+	int rc = ipc_reader_feed(&r, hdr, 4);
+	if (rc == 0)
+		rc = ipc_reader_feed(&r, (const uint8_t *)body, bl);
+	if (rc == 0)
+		rc = ipc_reader_next(&r, got);
+	ipc_reader_free(&r);
+	return rc;
+}
+
+/* The decisions frame: a JSON head, '\n', then records the reader hands
+ * over unparsed and ipc_msg_check walks; each line is checked as JSON only
+ * when asked (ipc_decision_line_check). */
+static void test_decisions(void)
+{
+	static const char line[] = "{\"ts\":\"2026-12-05T20:00:00.000Z\",\"verdict\":\"allow\",\"client\":\"bench\","
+				   "\"host\":\"api.example\",\"port\":443,\"path\":\"/v1\",\"req\":\"0123456789abcdef0123\"}";
+	char body[2048];
+	json_t *got = NULL;
+	enum ipc_kind kind;
+	char err[200];
+
+	int n = snprintf(body, sizeof body, "{\"type\":\"decisions\",\"dropped\":3}\nallow\tbench\t%s\ndeny\t\t%s\n",
+			 line, line);
+	CHECK(read_body(body, (size_t)n, &got) == 1 && got, "a frame with a payload");
+	CHECK(ipc_msg_check(got, IPC_FROM_ENFORCER, &kind, err, sizeof err) == 0 && kind == IPC_DECISIONS, "%s", err);
+	const json_t *l = json_object_get(got, "lines");
+	struct ipc_decision d;
+	size_t pos = 0;
+	CHECK(ipc_decision_next(json_string_value(l), json_string_length(l), &pos, &d) == 1);
+	CHECK(d.vlen == 5 && memcmp(d.verdict, "allow", 5) == 0 && d.clen == 5 && memcmp(d.client, "bench", 5) == 0 &&
+	      d.llen == strlen(line) && memcmp(d.line, line, d.llen) == 0, "the first record");
+	CHECK(ipc_decision_line_check(d.line, d.llen, err, sizeof err) == 0, "a decision line: %s", err);
+	CHECK(ipc_decision_next(json_string_value(l), json_string_length(l), &pos, &d) == 1 && d.clen == 0 &&
+	      d.vlen == 4, "the second, without a client");
+	CHECK(ipc_decision_next(json_string_value(l), json_string_length(l), &pos, &d) == 0, "the end");
+	json_decref(got);
+
+	/* an empty batch (only a count of dropped lines) */
+	n = snprintf(body, sizeof body, "{\"type\":\"decisions\",\"dropped\":7}\n");
+	CHECK(read_body(body, (size_t)n, &got) == 1 && got);
+	CHECK(ipc_msg_check(got, IPC_FROM_ENFORCER, &kind, err, sizeof err) == 0 && kind == IPC_DECISIONS, "%s", err);
+	json_decref(got);
+
+	/* a payload anywhere else, or beside a "lines" of the head: refused */
+	static const char *const frames[] = {
+		"{\"type\":\"hello\",\"proto\":2,\"pid\":1}\nallow\tbench\t{}\n",
+		"{\"type\":\"decisions\",\"dropped\":0,\"lines\":\"\"}\nallow\tbench\t{}\n",
+	};
+	for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++)
+		CHECK(read_body(frames[i], strlen(frames[i]), &got) == AL_EPROTO && !got, "frame %zu", i);
+
+	/* records that are not VERDICT TAB CLIENT TAB LINE NEWLINE */
+	static const char *const bad[] = {
+		"allow\tbench\t{\"a\":1}",          /* no newline */
+		"allow bench {\"a\":1}\n",           /* no tabs */
+		"Allow\tbench\t{\"a\":1}\n",         /* verdict */
+		"\tbench\t{\"a\":1}\n",
+		"allow\tbad name\t{\"a\":1}\n",      /* client */
+		"allow\t.x\t{\"a\":1}\n",
+		"allow\tbench\t[1]\n",               /* not an object's text */
+		"allow\tbench\t{\"a\":\"\x01\"}\n",    /* a control byte */
+		"allow\tbench\t{\"a\":1}\x7f\n",
+		"allow\tbench\t\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		n = snprintf(body, sizeof body, "{\"type\":\"decisions\",\"dropped\":0}\n%s", bad[i]);
+		got = NULL;
+		CHECK(read_body(body, (size_t)n, &got) == 1 && got, "read %zu", i);
+		CHECK(got && ipc_msg_check(got, IPC_FROM_ENFORCER, &kind, err, sizeof err) == AL_EPROTO, "record %zu", i);
+		json_decref(got);
+	}
+
+	/* at most AL_DECISIONS_BATCH_MAX records */
+	size_t rl = strlen("allow\tbench\t{\"a\":1}\n"), head = strlen("{\"type\":\"decisions\",\"dropped\":0}\n");
+	char *big = xmalloc(head + rl * (AL_DECISIONS_BATCH_MAX + 1));
+	memcpy(big, "{\"type\":\"decisions\",\"dropped\":0}\n", head);
+	for (size_t i = 0; i <= AL_DECISIONS_BATCH_MAX; i++)
+		memcpy(big + head + i * rl, "allow\tbench\t{\"a\":1}\n", rl);
+	CHECK(read_body(big, head + rl * AL_DECISIONS_BATCH_MAX, &got) == 1 && got);
+	CHECK(ipc_msg_check(got, IPC_FROM_ENFORCER, &kind, err, sizeof err) == 0, "the cap: %s", err);
+	json_decref(got);
+	CHECK(read_body(big, head + rl * (AL_DECISIONS_BATCH_MAX + 1), &got) == 1 && got);
+	CHECK(ipc_msg_check(got, IPC_FROM_ENFORCER, &kind, err, sizeof err) == AL_ETOOBIG, "one more");
+	json_decref(got);
+	free(big);
+
+	/* a line is checked against its table when read */
+	static const char *const lines[] = {
+		"{\"verdict\":\"allow\",\"req\":\"1\"}",                  /* no ts */
+		"{\"ts\":1,\"verdict\":\"allow\",\"req\":\"1\"}",         /* ts not a string */
+		"{\"ts\":\"t\",\"verdict\":\"allow\",\"req\":\"1\",\"x\":1}", /* unknown field */
+		"{\"ts\":\"t\",\"verdict\":\"allow\",\"req\":\"1\"",      /* not whole */
+		"{\"ts\":\"t\",\"verdict\":\"allow\",\"req\":\"\xff\"}",   /* not UTF-8 */
+	};
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		CHECK(ipc_decision_line_check(lines[i], strlen(lines[i]), err, sizeof err) == AL_EPROTO, "line %zu", i);
+	CHECK(ipc_decision_line_check("{\"ts\":\"t\",\"verdict\":\"deny\",\"req\":\"1\"}", 37, err, sizeof err) == 0,
+	      "%s", err);
+}
+
 static void test_sockets(void)
 {
 	int sv[2];
@@ -505,6 +611,7 @@ int main(void)
 	test_builders();
 	test_encode();
 	test_reader();
+	test_decisions();
 	test_sockets();
 	return unit_finish("test-ipc");
 }

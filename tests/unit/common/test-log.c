@@ -159,6 +159,35 @@ static void test_redaction(void)
 	CHECK(!log_key_is_sensitive(NULL) && !log_value_is_sensitive(NULL));
 }
 
+/* log_kv_redact() once, then render twice (as the decision line is, for
+ * the log and for the feed): the same bytes as rendering the fields as
+ * given, in both formats, secrets and all. */
+static void test_redact_once(void)
+{
+	const struct log_kv given[] = {
+		KV_S("client", "web-1"),  KV_S("path", "/v1/Bearer sk-live-abcdef0123456789"),
+		KV_S("host", "api.example.com"), KV_S("token", "plain-looking"), KV_I("port", 443),
+		KV_I("password", 1234), KV_S("reason", NULL), KV_S("hint", "alk_Qm9vdHN0cmFwVG9rZW5Gb3JUZXN0aW5nT25seTEyMzQ"),
+		KV_S("msg", "a \"quoted\" value\n"), KV_S(NULL, "ignored"),
+	};
+	size_t n = sizeof given / sizeof given[0];
+	struct log_kv once[sizeof given / sizeof given[0]];
+	memcpy(once, given, sizeof given);
+	log_kv_redact(once, n);
+	for (int f = 0; f < 2; f++) {
+		enum log_format fmt = f ? LOG_FMT_JSON : LOG_FMT_KV;
+		char a[1024], b[1024];
+		log_render(a, sizeof a, fmt, "allow", NULL, given, n);
+		log_render(b, sizeof b, fmt, "allow", NULL, once, n);
+		/* the timestamps may differ by a millisecond: compare after them */
+		const char *ta = strstr(a, f ? "\"verdict\"" : " allow"), *tb = strstr(b, f ? "\"verdict\"" : " allow");
+		CHECK(ta && tb && strcmp(ta, tb) == 0, "format %d:\n%s\n%s", f, a, b);
+		CHECK(!strstr(b, "sk-live-abcdef0123456789") && !strstr(b, "plain-looking") && !strstr(b, "1234") &&
+		      !strstr(b, "alk_Qm9v"), "redacted: %s", b);
+		CHECK(strstr(b, "web-1") && strstr(b, "api.example.com") && strstr(b, "443"), "the rest stays: %s", b);
+	}
+}
+
 static void test_json_lines(void)
 {
 	char buf[1024];
@@ -264,6 +293,7 @@ int main(void)
 	test_kv_lines();
 	test_kv_quoting();
 	test_redaction();
+	test_redact_once();
 	test_json_lines();
 	test_truncation();
 	test_writer();

@@ -143,11 +143,38 @@ static void test_nothing_to_scrub(void)
 	scrub_free(&s);
 }
 
+/* The common case costs no copy: a piece without a whole form, after
+ * nothing held back, goes out as it is, and only an end that could begin a
+ * form is copied aside (into a buffer the size of the forms, not a page). */
+static void test_fast_path(void)
+{
+	struct scrub s;
+	memset(&s, 0, sizeof s);
+	CHECK(scrub_add(&s, "SECRET-TOKEN-1234", 17) == 0);
+	CHECK(scrub_add(&s, "pw-longer-than-8", 16) == 0);
+	CHECK(s.minlen == 16 && s.maxlen == 17);
+	struct out o = { .len = 0 };
+	char body[100];
+	memset(body, 'x', sizeof body);
+	CHECK(scrub_feed(&s, body, sizeof body, emit, &o) == 0 && o.len == 100, "a clean body goes whole");
+	CHECK(s.work == NULL && s.marks == NULL, "without a copy or marks");
+	CHECK(scrub_feed(&s, "short", 5, emit, &o) == 0 && o.len == 105, "shorter than any form: goes");
+	CHECK(s.work == NULL, "still no copy");
+	CHECK(scrub_feed(&s, "abc SECRET-TOK", 14, emit, &o) == 0 && o.len == 109, "the start of a form waits");
+	CHECK(s.wlen == 10 && s.wcap > 0 && s.wcap <= 64, "in a small buffer (%zu of %zu)", s.wlen, s.wcap);
+	CHECK(scrub_feed(&s, "EN-1234 and pw-longer-than-8.", 29, emit, &o) == 0 && o.len == 148, "then the rest");
+	CHECK(!has(o.buf, o.len, "SECRET-TOKEN-1234") && !has(o.buf, o.len, "pw-longer-than-8") && s.count == 2,
+	      "both forms replaced across the cut: %.*s", (int)o.len, o.buf);
+	CHECK(scrub_flush(&s, emit, &o) == 0 && o.len == 148);
+	scrub_free(&s);
+}
+
 int main(void)
 {
 	test_forms();
 	test_stream();
 	test_held_back();
 	test_nothing_to_scrub();
+	test_fast_path();
 	return unit_finish("test-scrub");
 }
