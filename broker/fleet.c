@@ -208,6 +208,13 @@ static void after_commit(void *arg, bool stale)
 		uv_timer_start(&f->kick, on_kick, 0, 0);
 }
 
+static void on_queued(void *arg)
+{
+	struct fleet *f = arg;
+	if (f->handles)
+		uv_timer_start(&f->kick, on_kick, 0, 0);
+}
+
 static void node_name(char *buf, size_t cap)
 {
 	char host[128] = "?";
@@ -232,6 +239,7 @@ int fleet_open(struct broker *b, char *err, size_t errlen)
 		return ret;
 	if ((ret = state_open_store(b->cfg.state_dir, f->pg, &b->state, err, errlen)) < 0)
 		return ret;
+	store_pg_on_notify(f->pg, on_queued, f);
 	b->state.after_commit = after_commit;
 	b->state.after_arg = f;
 	log_info("fleet store connected", KV_S("store", store_pg_target(f->pg)), KV_S("node", node),

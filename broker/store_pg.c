@@ -32,7 +32,35 @@ struct store_pg {
 	char *node;
 	char target[256];
 	json_t *leases;   /* secret name -> the lease generation this node holds */
+	/* the newest version a NOTIFY named: libpq queues NOTIFYs that arrive
+	 * during any query, where the socket's readiness no longer shows them */
+	int64_t notified;
+	void (*on_notify)(void *arg);
+	void *notify_arg;
 };
+
+static void drain(struct store_pg *s)
+{
+	PGnotify *n;
+	bool any = false;
+	while ((n = PQnotifies(s->conn)) != NULL) {
+		long long v = strtoll(n->extra ? n->extra : "0", NULL, 10);
+		if (v > s->notified)
+			s->notified = v;
+		any = true;
+		PQfreemem(n);
+	}
+	if (any && s->on_notify)
+		s->on_notify(s->notify_arg);
+}
+
+/* Every query goes through here, so that no NOTIFY stays unseen. */
+static PGresult *ex(struct store_pg *s, const char *sql)
+{
+	PGresult *r = PQexec(s->conn, sql);
+	drain(s);
+	return r;
+}
 
 /* Each step takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -73,7 +101,7 @@ static const char *const migrations[] = {
 
 static int exec_ok(struct store_pg *s, const char *sql, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(s->conn, sql);
+	PGresult *r = ex(s, sql);
 	int st = PQresultStatus(r);
 	int ret = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : AL_EIO;
 	if (ret < 0 && err)
@@ -84,7 +112,9 @@ static int exec_ok(struct store_pg *s, const char *sql, char *err, size_t errlen
 
 static PGresult *q(struct store_pg *s, const char *sql, int n, const char *const *vals)
 {
-	return PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	PGresult *r = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	drain(s);
+	return r;
 }
 
 static bool res_ok(PGresult *r)
@@ -130,7 +160,7 @@ int store_pg_uri_check(const char *uri, char *err, size_t errlen)
 
 static int schema_version(struct store_pg *s, int *v, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM airlock_schema");
+	PGresult *r = ex(s, "SELECT coalesce(max(version), 0) FROM airlock_schema");
 	if (!res_ok(r)) {
 		snprintf(err, errlen, "cannot read the schema version: %s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -251,6 +281,12 @@ void store_pg_close(struct store_pg *s)
 	free(s);
 }
 
+void store_pg_on_notify(struct store_pg *s, void (*cb)(void *arg), void *arg)
+{
+	s->on_notify = cb;
+	s->notify_arg = arg;
+}
+
 bool store_pg_up(const struct store_pg *s)
 {
 	return s && s->conn && PQstatus(s->conn) == CONNECTION_OK;
@@ -273,13 +309,9 @@ int store_pg_poll(struct store_pg *s, int64_t seen)
 		return AL_EUNAVAIL;
 	if (!PQconsumeInput(s->conn) || PQstatus(s->conn) != CONNECTION_OK)
 		return AL_EUNAVAIL;
-	PGnotify *n;
-	while ((n = PQnotifies(s->conn)) != NULL) {
-		long long v = strtoll(n->extra ? n->extra : "0", NULL, 10);
-		if (v > seen)
-			ret = 1;
-		PQfreemem(n);
-	}
+	drain(s);
+	if (s->notified > seen)
+		ret = 1;
 	return ret;
 }
 
@@ -287,7 +319,7 @@ int store_pg_poll(struct store_pg *s, int64_t seen)
 
 static int load_rows(struct store_pg *s, const char *sql, json_t *arr, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(s->conn, sql);
+	PGresult *r = ex(s, sql);
 	if (!res_ok(r)) {
 		snprintf(err, errlen, "cannot read the store: %s", PQresultErrorMessage(r));
 		trim_nl(err);
@@ -321,7 +353,7 @@ int store_pg_load(struct store_pg *s, json_t **doc, int64_t *version, char *err,
 	/* one snapshot of every table */
 	if ((ret = exec_ok(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) < 0)
 		return fail_code(s);
-	PGresult *r = PQexec(s->conn, "SELECT store_version, next_id, format, seal_check FROM airlock_meta");
+	PGresult *r = ex(s, "SELECT store_version, next_id, format, seal_check FROM airlock_meta");
 	if (!res_ok(r) || PQntuples(r) != 1) {
 		snprintf(err, errlen, "cannot read the store's meta row: %s", PQresultErrorMessage(r));
 		trim_nl(err);
@@ -553,7 +585,7 @@ int store_pg_commit(struct store_pg *s, const json_t *old, json_t *draft, int64_
 		return AL_EUNAVAIL;
 	if ((ret = exec_ok(s, "BEGIN", err, sizeof err)) < 0)
 		return fail_code(s);
-	PGresult *r = PQexec(s->conn, "SELECT store_version, next_id FROM airlock_meta FOR UPDATE");
+	PGresult *r = ex(s, "SELECT store_version, next_id FROM airlock_meta FOR UPDATE");
 	if (!res_ok(r) || PQntuples(r) != 1) {
 		ret = res_ok(r) ? AL_EINVAL : fail_code(s);
 		PQclear(r);
@@ -608,7 +640,7 @@ int store_pg_ca_sync(struct store_pg *s, const struct seal_key *key, const char 
 {
 	int ret;
 	for (int round = 0; round < 2; round++) {
-		PGresult *r = PQexec(s->conn, "SELECT cert_pem, key_sealed FROM airlock_ca");
+		PGresult *r = ex(s, "SELECT cert_pem, key_sealed FROM airlock_ca");
 		if (!res_ok(r)) {
 			PQclear(r);
 			snprintf(err, errlen, "cannot read the CA from the store");
@@ -709,7 +741,7 @@ json_t *store_pg_describe(struct store_pg *s)
 			      "schema_supported", STORE_SCHEMA_VERSION);
 	if (!store_pg_up(s))
 		return o;
-	PGresult *r = PQexec(s->conn,
+	PGresult *r = ex(s,
 			     "SELECT (SELECT max(version) FROM airlock_schema), m.store_version, "
 			     "(SELECT count(*) FROM airlock_clients), (SELECT count(*) FROM airlock_rules), "
 			     "(SELECT count(*) FROM airlock_secrets), (SELECT count(*) FROM airlock_ca), "

@@ -52,6 +52,10 @@ int store_pg_socket(const struct store_pg *s);
  * nothing new, AL_EUNAVAIL when the connection is gone. */
 int store_pg_poll(struct store_pg *s, int64_t seen) AL_MUST_CHECK;
 
+/* cb runs when a NOTIFY was read during any call (from the loop's
+ * point of view: later, so cb only schedules a look). */
+void store_pg_on_notify(struct store_pg *s, void (*cb)(void *arg), void *arg);
+
 /* The whole state as a document of broker/state.h's format, and the store
  * version it is at. An empty store gives an empty document (version 0). */
 int store_pg_load(struct store_pg *s, json_t **doc, int64_t *version, char *err,
