@@ -22,6 +22,9 @@
 
 /* How often a broker tries the store again while it is gone. */
 #define FLEET_RETRY_MS 1000
+/* A refresh lease outlives the longest token request (its HTTP timeout),
+ * so that only a dead holder's lease runs out. */
+#define FLEET_LEASE_S 60
 
 struct fleet {
 	struct broker *b;
@@ -176,12 +179,9 @@ static void on_retry(uv_timer_t *t)
 	log_info("the fleet store is back; catching up", KV_S("store", store_pg_target(f->pg)),
 		 KV_I("down_ms", down), KV_I("from", f->b->state.store_version));
 	poll_open(f);
+	/* refreshes that waited for the store retry on their own timers; a
+	 * refreshed credential not saved yet is saved by its slot's retry */
 	reload(f, false);
-	/* refreshes that waited for the store may go now */
-	size_t i;
-	json_t *s;
-	json_array_foreach(state_secrets(f->b->state.doc), i, s)
-		broker_oauth_secret_changed(f->b, json_str(s, "name", ""));
 }
 
 static void on_kick(uv_timer_t *t)
@@ -287,6 +287,49 @@ void fleet_free(struct broker *b)
 	store_pg_close(f->pg);
 	free(f);
 	b->fleet = NULL;
+}
+
+int fleet_lease_take(struct broker *b, const char *name)
+{
+	struct fleet *f = b->fleet;
+	int64_t gen = 0;
+	char *sealed = NULL;
+	if (!f)
+		return 1;
+	if (f->down_since_ms)
+		return AL_EUNAVAIL;
+	int ret = store_pg_lease_take(f->pg, name, FLEET_LEASE_S, &gen, &sealed);
+	if (ret == AL_EUNAVAIL) {
+		went_down(f, "the connection to the store was lost");
+		return ret;
+	}
+	if (ret < 0)
+		return AL_EUNAVAIL;
+	if (ret == 0) {
+		log_debug("another node holds the refresh lease", KV_S("secret", name));
+		return 0;
+	}
+	const json_t *sec = state_secret(b->state.doc, name, NULL);
+	bool same = sec && strcmp(json_str(sec, "sealed", ""), sealed) == 0;
+	free(sealed);
+	if (!same) {
+		/* another node refreshed since this one read the store: take its
+		 * credential instead of spending the rotated refresh token */
+		store_pg_lease_drop(f->pg, name);
+		log_info("another node refreshed this credential; reading it", KV_S("secret", name));
+		f->stale = true;
+		if (f->handles)
+			uv_timer_start(&f->kick, on_kick, 0, 0);
+		return 0;
+	}
+	log_debug("refresh lease taken", KV_S("secret", name), KV_I("generation", gen));
+	return 1;
+}
+
+void fleet_lease_drop(struct broker *b, const char *name)
+{
+	if (b->fleet && !b->fleet->down_since_ms)
+		store_pg_lease_drop(b->fleet->pg, name);
 }
 
 json_t *fleet_describe(struct broker *b)

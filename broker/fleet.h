@@ -28,6 +28,14 @@ void fleet_free(struct broker *b);
 /* NULL without --store. */
 bool fleet_enabled(const struct broker *b);
 bool fleet_store_up(const struct broker *b);
+/* The refresh lease of an OAuth secret (one refresher fleet-wide):
+ * 1 when this node holds it and its copy of the credential is the store's
+ * (refresh now); 0 when another node holds it, or has refreshed already
+ * (this node reloads; wait for it); AL_EUNAVAIL when the store is gone.
+ * Without --store: always 1. */
+int fleet_lease_take(struct broker *b, const char *name) AL_MUST_CHECK;
+/* A refresh that failed gives the lease back (a success's commit ends it). */
+void fleet_lease_drop(struct broker *b, const char *name);
 /* For status and `airlock store check`. */
 json_t *fleet_describe(struct broker *b);
 /* For /metrics: 1/0, the store version held, reloads, seconds down. */

@@ -287,6 +287,8 @@ static void on_headers(void *arg, const json_t *answer, const char *reason)
 			status = 502;
 		else if (strcmp(reason, "credential-refreshing") == 0)
 			extra = "Retry-After: 1\r\n";
+		else if (strcmp(reason, "store-unavailable") == 0)
+			extra = "Retry-After: 5\r\n";
 		c->d.verdict = "deny";
 		conn_reply(c, status, reason, extra, true);
 		return;
