@@ -697,6 +697,9 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 		*deferred = true;
 		return NULL;
 	}
+	if (fleet_enabled(b) && !fleet_store_up(b))
+		return headers_error(id, "store-unavailable",
+				     "the fleet store is not reachable and the cached access token has expired", 5);
 	int64_t left_ms = s ? s->not_before_ms - wall_ms() : 0;
 	int64_t retry = left_ms > 0 ? (left_ms + 999) / 1000 : 2;
 	return headers_error(id, "credential-refreshing", "the credential is being refreshed",
