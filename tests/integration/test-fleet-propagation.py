@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import airlock_harness as h
+import openapidoc
 import origins
 import pgtest
 import proxytest as pt
@@ -100,6 +101,10 @@ def main():
                   "max %.1f ms" % (PROPAGATION_CHANGES, len(lat), p50 * 1000, p99 * 1000, lat[-1] * 1000))
             h.check(p99 < 1.0, "p99 propagation under 1 s (got %.3f s)" % p99)
 
+            doc = openapidoc.load()
+            schema = openapidoc.resolve(doc, doc["components"]["schemas"]["Status"])
+            errs = openapidoc.validate(schema, n3.api("GET", "/proxy/v1/status")[1])
+            h.check(not errs, "a fleet node's status matches the OpenAPI schema: %s" % errs)
             p = n3.cli("store", "check")
             h.check_eq(p.returncode, 0, "store check: " + p.stderr)
             for want in ("connected: yes", "schema_version: 1", "clients: 1", "ca_stored: yes"):

@@ -19,6 +19,7 @@ import time
 
 import airlock_harness as h
 import fake_providers as fpmod
+import openapidoc
 import origins
 import pgtest
 import proxytest as pt
@@ -106,6 +107,11 @@ def main():
             h.check_eq(st, 503, "an API write while the store is gone: %r" % body)
             h.check("not reachable" in body.get("error", ""), "the 503 says why: %r" % body)
             h.check_eq(metric(n1, "airlock_store_up"), "0", "/metrics says the store is gone")
+            # the status answer, store down included, is what docs/openapi.yaml says
+            doc = openapidoc.load()
+            schema = openapidoc.resolve(doc, doc["components"]["schemas"]["Status"])
+            errs = openapidoc.validate(schema, n1.api("GET", "/proxy/v1/status")[1])
+            h.check(not errs, "status (store down) matches the OpenAPI schema: %s" % errs)
             p = n1.cli("store", "check")
             h.check_eq(p.returncode, 1, "store check exits 1 while the store is gone: " + p.stdout)
             h.check("connected: no" in p.stdout, p.stdout)
