@@ -218,9 +218,13 @@ static void on_notice(void *arg, const char *msg)
 
 static int connect_once(struct store_pg *s, char *err, size_t errlen)
 {
-	const char *keys[] = { "connect_timeout", "options", "application_name", "dbname", NULL };
-	const char *vals[] = { STORE_CONNECT_TIMEOUT_S, STORE_STATEMENT_TIMEOUT, "airlock-broker",
-			       s->uri, NULL };
+	/* over TCP, a store that vanished without closing the connection is
+	 * noticed within seconds, not at the kernel's retransmission limit */
+	const char *keys[] = { "connect_timeout", "options", "application_name", "keepalives_idle",
+			       "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname",
+			       NULL };
+	const char *vals[] = { STORE_CONNECT_TIMEOUT_S, STORE_STATEMENT_TIMEOUT, "airlock-broker", "5",
+			       "2", "2", "8000", s->uri, NULL };
 	int ret;
 
 	if (s->conn)
@@ -604,7 +608,7 @@ int store_pg_commit(struct store_pg *s, const json_t *old, json_t *draft, int64_
 	snprintf(fmt, sizeof fmt, "%lld", (long long)json_int(draft, "format", STATE_FORMAT));
 	const char *v[] = { nv, nid, fmt, json_str(draft, "seal_check", NULL) };
 	if ((ret = run(s, "UPDATE airlock_meta SET store_version = $1::bigint, next_id = "
-			  "greatest(next_id, $2::bigint), format = $3::integer, seal_check = coalesce($4, seal_check)",
+			  "greatest(next_id, $2::bigint), format = $3::integer, seal_check = coalesce(seal_check, $4)",
 		       4, v, NULL)) < 0 ||
 	    (ret = run(s, "SELECT pg_notify('" STORE_CHANNEL "', $1)", 1, v, NULL)) < 0)
 		goto fail;

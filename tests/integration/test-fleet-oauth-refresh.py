@@ -9,6 +9,7 @@ tokens, the fake token endpoint counts reuses).
 2. Its refreshed token is due again 2 s later on every node at once (the
    timers of the three nodes fire together): still exactly one more
    refresh, no reuse, and every node serves the newest token.
+3. Upstream 401s reported on nodes 2 and 3 at once: one forced refresh.
 Negative twin of the lease: the fake counts a reuse whenever two nodes
 spend the same refresh token, and the test requires zero."""
 import json
@@ -88,6 +89,23 @@ def main():
                 newest.add(fpmod.hdrs(ans).get("authorization"))
             h.check_eq(len(newest), 1, "every node serves the newest token")
             h.check(newest != toks, "the newest token is the second refresh's")
+
+            # upstream refuses the token on nodes 2 and 3 at once: one forced
+            # refresh fleet-wide, and every node serves its token
+            askers[1].upstream_401("c", "api.anthropic.com")
+            askers[2].upstream_401("c", "api.anthropic.com")
+            h.wait_for(lambda: fp.stats("claude")["refreshes"] >= 3, timeout=15,
+                       what="the forced refresh")
+            time.sleep(2.5)
+            fp.quiesce()
+            h.check_eq(fp.stats("claude")["refreshes"], 3, "one forced refresh for two 401s on two nodes")
+            h.check_eq(fp.stats("claude")["reuses"], 0, "no reuse after the forced refresh")
+            forced = set()
+            for a in askers:
+                ans = a.ask("c", "api.anthropic.com")
+                h.check("error" not in ans, "answered: %r" % ans.get("error"))
+                forced.add(fpmod.hdrs(ans).get("authorization"))
+            h.check(len(forced) == 1 and forced != newest, "every node serves the forced refresh's token")
             for a in askers:
                 a.close()
             for n in nodes:
