@@ -4,7 +4,8 @@ fleet nodes started with that host's seal key serve the client's old token,
 its rules, and inject its secret (the sealed value opens on both nodes), and
 mint with the host's CA. The store holds no plaintext value. A second
 migrate into the now populated store is refused, and a URI holding a
-password is refused on the command line. Twin: before the migrate, a node
+password is refused on the command line, and so is a store reached over
+plain TCP without TLS. Twin: before the migrate, a node
 on the empty store does not know the token."""
 import os
 import subprocess
@@ -39,7 +40,7 @@ def injected(al, tok, port):
 
 def main():
     pgtest.require()
-    with pgtest.Postgres() as pg, mt.Setup() as s:
+    with pgtest.Postgres(tcp=True) as pg, mt.Setup() as s:
         al, port = s.al, s.port
         tok = pt.client(al, "web-1")
         pt.client(al, "web-2")
@@ -57,6 +58,13 @@ def main():
         p = migrate(state_dir, pg.uri("fleet").replace("user=", "password=hunter2&user="))
         h.check_eq(p.returncode, 2, "a password in --to is refused: " + p.stderr)
         h.check("hunter2" not in p.stderr, "the refusal does not print the password")
+
+        # plain TCP (no TLS) to the store is refused: it carries token hashes
+        p = migrate(state_dir, "postgres://%s@127.0.0.1:%d/fleet?sslmode=disable" % (pg.user, pg.port))
+        h.check_eq(p.returncode, 1, "a store over plain TCP is refused: " + p.stdout)
+        h.check("without TLS" in p.stderr, "the refusal says why: " + p.stderr)
+        h.check_eq(pg.psql("fleet", "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'airlock%'"), "0",
+                   "nothing was written over plain TCP")
 
         # twin: an empty store does not know the token
         n0 = node(s, pg.create_db("empty"), tmp, 9, key)

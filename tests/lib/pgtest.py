@@ -6,7 +6,7 @@
         pg.stop(); pg.start()                     # the database gone and back
 
 Debian's binaries (/usr/lib/postgresql/15/bin), a unix socket in the temp dir
-and no TCP listener at all; no system service is touched. initdb refuses to
+and no TCP listener (Postgres(tcp=True): also plain TCP on 127.0.0.1); no system service is touched. initdb refuses to
 run as root: as root it runs as the postgres user (runuser), otherwise as
 the test's own user. Every node shares one seal key (a fleet's key is given
 to every host)."""
@@ -36,7 +36,8 @@ def require():
 
 
 class Postgres:
-    def __init__(self):
+    def __init__(self, tcp=False):
+        self.tcp = tcp   # also listen on 127.0.0.1:port (plain TCP, no TLS)
         self.dir = tempfile.mkdtemp(prefix="airlock-pg-")
         self.data = os.path.join(self.dir, "data")
         self.port = h.free_port()
@@ -61,8 +62,8 @@ class Postgres:
         return self
 
     def start(self):
-        opts = "-c listen_addresses='' -p %d -k %s -c fsync=off -c max_connections=60" % (
-            self.port, self.dir)
+        opts = "-c listen_addresses='%s' -p %d -k %s -c fsync=off -c max_connections=60" % (
+            "127.0.0.1" if self.tcp else "", self.port, self.dir)
         r = self._run(PG + "/pg_ctl", "-D", self.data, "-o", opts, "-l",
                       os.path.join(self.dir, "log"), "-w", "-t", "60", "start")
         if r.returncode != 0:
