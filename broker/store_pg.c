@@ -361,8 +361,8 @@ int store_pg_load(struct store_pg *s, json_t **doc, int64_t *version, char *err,
 	if (!res_ok(r) || PQntuples(r) != 1) {
 		snprintf(err, errlen, "cannot read the store's meta row: %s", PQresultErrorMessage(r));
 		trim_nl(err);
-		PQclear(r);
 		ret = res_ok(r) ? AL_EINVAL : fail_code(s);
+		PQclear(r);
 		goto out;
 	}
 	*version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -2,9 +2,10 @@
 of the test's own share an adopted Claude login (single-use refresh
 tokens, the fake token endpoint counts reuses).
 1. The login is adopted on node 1 already expired; while node 1 refreshes
-   (the token endpoint takes 1 s), 50 concurrent headers asks spread over
-   the three nodes' IPC doors are all answered with the one new token:
-   exactly one refresh at the fake, no reuse. Nodes 2 and 3 waited for
+   (the token endpoint takes 0.5 s; asks are held up to 1.5 s), 50
+   concurrent headers asks spread over the three nodes' IPC doors are all
+   answered with the one new token: exactly one refresh at the fake, no
+   reuse. Nodes 2 and 3 waited for
    node 1's commit instead of refreshing (the lease).
 2. Its refreshed token is due again 2 s later on every node at once (the
    timers of the three nodes fire together): still exactly one more
@@ -35,7 +36,7 @@ def main():
         nodes = []
         try:
             nodes = pgtest.fleet(uri, 3, tmp, extra=fp.airlock_flags())
-            fp.delay("claude", 1.0)
+            fp.delay("claude", 0.5)
             # the refreshed token is due again (10 min lead) 2 s after it is minted
             fp.set_expires_in("claude", 602)
             f = fp.login_claude(expires_in=0)
