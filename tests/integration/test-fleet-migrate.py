@@ -48,6 +48,9 @@ def main():
         pt.allow(al, "web-1", "origin.test", "--port", str(port), "--path", "/echo/*", "--secret", "api-key")
         pt.allow(al, "web-2", "origin.test", "--port", str(port))
         h.check(injected(al, tok, port), "single host injects before the migrate")
+        p = al.cli("store", "check")
+        h.check(p.returncode == 0 and "store: state.json" in p.stdout,
+                "a single host's store check names state.json: %s %s" % (p.stdout, p.stderr))
         ca_pem = open(al.ca_cert).read()
         state_dir = al.state_dir
         key = os.path.join(state_dir, "seal.key")
