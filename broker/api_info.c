@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/fleet.h"
 #include "broker/oauth.h"
 #include "broker/supervise.h"
 #include "broker/openapi.h"
@@ -55,6 +56,8 @@ void api_info_status(struct broker *b, const struct api_request *req, struct api
 		json_array_append_new(oauth, o);
 	}
 	json_object_set_new(st_json, "oauth", oauth);
+	if (fleet_enabled(b))
+		json_object_set_new(st_json, "store", fleet_describe(b));
 	api_json(ans, 200, st_json);
 }
 

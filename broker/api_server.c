@@ -197,7 +197,14 @@ bool api_commit(struct broker *b, struct api_answer *ans, json_t *draft, bool po
 	ret = state_commit(&b->state, draft);
 	if (ret < 0) {
 		policy_frame_free(&pf);
-		api_error(ans, 500, "cannot write the state: %s", airlock_strerror(ret));
+		if (ret == AL_EUNAVAIL)
+			api_error(ans, 503, "the fleet store is not reachable: nothing was changed; "
+				  "retry when it is back (airlock status says when)");
+		else if (ret == AL_ECONFLICT)
+			api_error(ans, 409, "another airlock host changed this meanwhile (or is "
+				  "refreshing this secret): nothing was changed; retry");
+		else
+			api_error(ans, 500, "cannot write the state: %s", airlock_strerror(ret));
 		return false;
 	}
 	if (policy_changed) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "broker/api.h"
+#include "broker/fleet.h"
 #include "broker/ipc_server.h"
 #include "broker/oauth.h"
 #include "broker/sealed.h"
@@ -221,12 +222,18 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	}
 	if ((ret = load_seal_key(b, err, errlen)) < 0)
 		return ret;
-	if ((ret = ca_ensure(dir)) < 0) {
-		snprintf(err, errlen, "CA in %s: %s", dir, airlock_strerror(ret));
-		return ret;
+	if (b->cfg.store) {
+		/* the fleet's CA and state, from the store */
+		if ((ret = fleet_open(b, err, errlen)) < 0)
+			return ret;
+	} else {
+		if ((ret = ca_ensure(dir)) < 0) {
+			snprintf(err, errlen, "CA in %s: %s", dir, airlock_strerror(ret));
+			return ret;
+		}
+		if ((ret = state_open(dir, &b->state, err, errlen)) < 0)
+			return ret;
 	}
-	if ((ret = state_open(dir, &b->state, err, errlen)) < 0)
-		return ret;
 	/* the broker never runs with a policy it cannot deliver: it would
 	 * answer for changes that never reach the enforcer */
 	b->policy_version = 0;
@@ -256,6 +263,7 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	uv_signal_start(&b->sig_hup, on_signal, SIGHUP);
 	b->handles_open = true;
 	broker_policy_publish(b, &first);   /* version 1; re-arms the TTL timer */
+	fleet_start(b);
 
 	b->started_ms = time_now_ms();
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
@@ -329,6 +337,7 @@ void broker_stop(struct broker *b)
 		uv_close((uv_handle_t *)&b->sig_hup, NULL);
 		b->handles_open = false;
 	}
+	fleet_stop(b);
 	struct supervisor *sup = b->sup;
 	b->sup = NULL;
 	supervisor_stop(sup, on_supervisor_done, b);
@@ -338,6 +347,7 @@ void broker_free(struct broker *b)
 {
 	observe_free(b);
 	state_close(&b->state);
+	fleet_free(b);
 	policy_frame_free(&b->policy);
 	seal_key_wipe(&b->key);
 	free(b->api_sock_path);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "broker/api.h"
+#include "broker/fleet.h"
 #include "broker/ipc_server.h"
 #include "broker/sealed.h"
 #include "broker/secret_types.h"
@@ -52,6 +53,8 @@ struct oauth_slot {
 	int64_t started_ms;
 	int attempts;                 /* consecutive transient failures */
 	int64_t not_before_ms;        /* backoff / Retry-After (unix ms) */
+	/* a fleet node holds the refresh lease: asks wait for its commit */
+	int64_t remote_ms;
 	int64_t due_ms;               /* what the timer waits for (unix ms) */
 	int64_t last_forced;          /* last upstream-401 forced refresh */
 	json_t *unsaved;              /* refreshed, not yet committed */
@@ -175,6 +178,7 @@ static void slot_cancel(struct oauth_slot *s)
 	s->unsaved = NULL;
 	s->attempts = 0;
 	s->not_before_ms = 0;
+	s->remote_ms = 0;
 }
 
 static void slot_free(struct oauth_slot *s, bool stopping)
@@ -199,6 +203,10 @@ static void slot_free(struct oauth_slot *s, bool stopping)
  * the machine sleeps; expiries are wall-clock times. So a timer never waits
  * longer than this, and each firing checks the wall clock again. */
 #define OAUTH_TIMER_MAX_MS (10 * 60 * 1000)
+
+/* A fleet node that finds another refreshing (or the store gone) looks
+ * again after this long. */
+#define OAUTH_LEASE_WAIT_MS 1000
 
 /* The monotonic timer may run a little ahead of the wall clock. */
 #define OAUTH_TIMER_SLACK_MS 5
@@ -285,8 +293,16 @@ void broker_oauth_secret_changed(struct broker *b, const char *name)
 	 * old token family */
 	slot_cancel(s);
 	slot_schedule(s);
-	if (s->nwaiters)
-		(void)refresh_start(s, false);
+	if (s->nwaiters) {
+		/* in a fleet, another node's refresh lands here: serve it */
+		json_t *c = oauth_cred_open(b, sec);
+		bool usable = c && oauth_access_usable(c, time_now());
+		oauth_cred_close(c);
+		if (usable)
+			waiters_answer(s, NULL, NULL, 0);
+		else
+			(void)refresh_start(s, false);
+	}
 }
 
 /* ---- refresh ---- */
@@ -461,6 +477,7 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 	sec = state_secret(b->state.doc, s->name, NULL);
 	p = sec ? oauth_provider_find(json_str(sec, "type", "")) : NULL;
 	if (!p || !(c = oauth_cred_open(b, sec))) {
+		fleet_lease_drop(b, s->name);
 		waiters_answer(s, "broker-error", "the credential did not open", 0);
 		return;
 	}
@@ -502,6 +519,7 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 		mark_relogin(s, res.reason);
 		waiters_answer(s, "relogin-required", "the secret needs a new login", 0);
 	} else {
+		fleet_lease_drop(b, s->name);
 		s->attempts++;
 		int64_t d = res.retry_after > 0 ? res.retry_after : backoff_s(s->attempts);
 		/* from now, in ms: not from the start of this second */
@@ -547,7 +565,27 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 	const json_t *sec = state_secret(b->state.doc, s->name, NULL);
 	if (!sec || strcmp(json_str(sec, "status", "ok"), "relogin-required") == 0)
 		return AL_ESTATE;
+	if (!forced && s->remote_ms > wall_ms())
+		return 1;
 	if (!forced && s->not_before_ms > wall_ms()) {
+		slot_schedule(s);
+		return 0;
+	}
+	/* one refresher per login across a fleet: the lease, and a credential
+	 * that no other node has rotated meanwhile */
+	int lease = fleet_lease_take(b, s->name);
+	if (lease == 0) {
+		/* another node refreshes: its commit reaches this one (NOTIFY);
+		 * look again shortly in case it dies first */
+		s->not_before_ms = s->remote_ms = wall_ms() + OAUTH_LEASE_WAIT_MS;
+		slot_schedule(s);
+		return 1;   /* in flight, on another node: asks wait for it */
+	}
+	if (lease < 0) {
+		s->not_before_ms = wall_ms() + OAUTH_LEASE_WAIT_MS;
+		waiters_answer(s, "store-unavailable",
+			       "the fleet store is not reachable and the cached access token has expired",
+			       5);
 		slot_schedule(s);
 		return 0;
 	}
@@ -555,6 +593,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 	json_t *c = oauth_cred_open(b, sec);
 	if (!p || !c) {
 		oauth_cred_close(c);
+		fleet_lease_drop(b, s->name);
 		return 0;
 	}
 	char err[192];
@@ -564,6 +603,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 		s->attempts++;
 		int64_t d = backoff_s(s->attempts);
 		s->not_before_ms = wall_ms() + d * 1000;
+		fleet_lease_drop(b, s->name);
 		log_error("cannot read the credential's key file; will retry", KV_S("secret", s->name),
 			  KV_S("error", err), KV_I("retry_in", d));
 		waiters_answer(s, "credential-refreshing", "the credential's key file is unreadable",
@@ -577,12 +617,14 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 		/* nothing to refresh with (Copilot gho_, no refresh token) */
 		waiters_answer(s, "relogin-required", "the credential cannot be refreshed", 0);
 		oauth_http_req_free(&req);
+		fleet_lease_drop(b, s->name);
 		return AL_ESTATE;
 	}
 	if (ret < 0 || (ret = oauth_http_start(s->m->http, &req, on_refresh_done, s, &s->xfer)) < 0) {
 		log_error("cannot start an OAuth refresh", KV_S("secret", s->name),
 			  KV_S("error", airlock_strerror(ret)));
 		oauth_http_req_free(&req);
+		fleet_lease_drop(b, s->name);
 		s->attempts++;
 		s->not_before_ms = wall_ms() + backoff_s(s->attempts) * 1000;
 		slot_schedule(s);
@@ -655,6 +697,9 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 		*deferred = true;
 		return NULL;
 	}
+	if (fleet_enabled(b) && !fleet_store_up(b))
+		return headers_error(id, "store-unavailable",
+				     "the fleet store is not reachable and the cached access token has expired", 5);
 	int64_t left_ms = s ? s->not_before_ms - wall_ms() : 0;
 	int64_t retry = left_ms > 0 ? (left_ms + 999) / 1000 : 2;
 	return headers_error(id, "credential-refreshing", "the credential is being refreshed",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/fleet.h"
 #include "broker/supervise.h"
 #include "common/duration.h"
 #include "common/ipc.h"
@@ -288,6 +289,20 @@ char *observe_metrics(struct broker *b, size_t *len)
 	put(&t, "airlock_oauth_refreshes_total %" PRIu64 "\n", b->oauth_refreshes);
 	head(&t, "airlock_oauth_refresh_failures_total", "counter", "OAuth refreshes that failed.");
 	put(&t, "airlock_oauth_refresh_failures_total %" PRIu64 "\n", b->oauth_refresh_failures);
+	if (fleet_enabled(b)) {
+		bool up;
+		int64_t sv, down;
+		uint64_t reloads;
+		fleet_metrics(b, &up, &sv, &reloads, &down);
+		head(&t, "airlock_store_up", "gauge", "1 when the fleet store is reachable, 0 when it is gone.");
+		put(&t, "airlock_store_up %d\n", up);
+		head(&t, "airlock_store_down_seconds", "gauge", "Seconds the fleet store has been gone (0: up).");
+		put(&t, "airlock_store_down_seconds %lld\n", (long long)down);
+		head(&t, "airlock_store_version", "gauge", "The fleet store version this node holds.");
+		put(&t, "airlock_store_version %lld\n", (long long)sv);
+		head(&t, "airlock_store_reloads_total", "counter", "Times this node read the store again after a change.");
+		put(&t, "airlock_store_reloads_total %" PRIu64 "\n", reloads);
+	}
 	head(&t, "airlock_broker_uptime_seconds", "gauge", "Seconds since the broker started.");
 	put(&t, "airlock_broker_uptime_seconds %lld\n", (long long)((time_now_ms() - b->started_ms) / 1000));
 	*len = t.len;

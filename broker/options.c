@@ -14,6 +14,7 @@
 #include "common/flags.h"
 #include "common/netmatch.h"
 #include "common/xmalloc.h"
+#include "broker/store_pg.h"
 
 static void usage(FILE *out)
 {
@@ -71,6 +72,8 @@ static void config_from_flags(struct broker_config *cfg, const struct flagset *f
 	cfg->debug = v[FLAG_DEBUG].n > 0;
 	if (v[FLAG_METRICS_LISTEN].n)
 		cfg->metrics_listen = xstrdup(v[FLAG_METRICS_LISTEN].str);
+	if (v[FLAG_STORE].n)
+		cfg->store = xstrdup(v[FLAG_STORE].str);
 	for (size_t i = 0; i < fs->nuses; i++) {
 		const struct flag_use *u = &fs->uses[i];
 		if (!(flag_table[u->id].attrs & FLAG_A_PASS))
@@ -93,6 +96,10 @@ static int read_settings(int argc, char **argv, struct flagset *fs, char **conf_
 
 	flagset_init(&av, FLAG_P_BROKER);
 	ret = flagset_parse_argv(&av, argc, argv, err, cap);
+	/* a password on a command line is seen by every local user (ps,
+	 * /proc/PID/cmdline): only the config file or PGPASSFILE may hold one */
+	if (ret == 0 && av.v[FLAG_STORE].n && store_pg_uri_check(av.v[FLAG_STORE].str, err, cap) < 0)
+		ret = AL_EPERM;
 	if (ret == 0) {
 		const char *path = flagset_config_path(&av);
 		*conf_path = path ? xstrdup(path) : NULL;
@@ -126,6 +133,9 @@ int options_parse(int argc, char **argv, struct broker_config *cfg)
 	} else if (fs.v[FLAG_KEYRING].n && fs.v[FLAG_SEAL_KEY_FILE].n) {
 		fprintf(stderr, "airlock-broker: --keyring and --seal-key-file exclude each other\n");
 		ret = AL_EINVAL;
+	} else if (fs.v[FLAG_STORE].n && store_pg_uri_check(fs.v[FLAG_STORE].str, err, sizeof err) == AL_EINVAL) {
+		fprintf(stderr, "airlock-broker: --store: %s\n", err);
+		ret = AL_EINVAL;
 	} else if (fs.v[FLAG_PRINT_CONFIG].n) {
 		flagset_print(stdout, &fs, conf);
 		ret = 1;
@@ -150,6 +160,8 @@ void options_free(struct broker_config *cfg)
 	free(cfg->mode);
 	free(cfg->enforcer_path);
 	free(cfg->metrics_listen);
+	if (cfg->store)
+		secure_free_str(cfg->store);
 	for (size_t i = 0; i < cfg->enforcer_argc; i++)
 		free(cfg->enforcer_argv[i]);
 	free(cfg->enforcer_argv);

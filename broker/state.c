@@ -22,6 +22,7 @@
 #include "common/netmatch.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
+#include "broker/store_pg.h"
 
 #define INT_FIELD(n, req) { (n), JF_INT, (req), 0, INT64_MAX, 0, 0 }
 
@@ -412,6 +413,43 @@ out:
 	return ret;
 }
 
+int state_check(const json_t *doc, char *err, size_t errlen)
+{
+	return check_doc(doc, err, errlen);
+}
+
+int state_open_store(const char *dir, struct store_pg *pg, struct state *st, char *err,
+		     size_t errlen)
+{
+	json_t *doc = NULL;
+	char perr[256];
+	int ret;
+
+	memset(st, 0, sizeof *st);
+	ret = store_pg_load(pg, &doc, &st->store_version, perr, sizeof perr);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s", perr);
+		return ret;
+	}
+	if ((ret = check_doc(doc, perr, sizeof perr)) < 0) {
+		snprintf(err, errlen, "the store %s holds no valid airlock state (%s); refusing to "
+			 "serve it", store_pg_target(pg), perr);
+		json_decref(doc);
+		return ret;
+	}
+	st->dir = xstrdup(dir);
+	st->path = xstrdup(store_pg_target(pg));
+	st->pg = pg;
+	st->doc = doc;
+	ret = drop_dead_rules(st);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: cannot drop rules that can no longer match: %s", st->path,
+			 airlock_strerror(ret));
+		state_close(st);
+	}
+	return ret;
+}
+
 void state_close(struct state *st)
 {
 	json_decref(st->doc);
@@ -442,6 +480,21 @@ int state_commit(struct state *st, json_t *draft)
 	int ret;
 
 	purge_expired(draft, time_now());
+	if (st->pg) {
+		bool stale = false;
+		ret = store_pg_commit(st->pg, st->doc, draft, &st->store_version, &stale);
+		if (ret < 0) {
+			log_error("cannot write to the store", KV_S("store", st->path),
+				  KV_S("error", airlock_strerror(ret)));
+			json_decref(draft);
+			return ret;
+		}
+		json_decref(st->doc);
+		st->doc = draft;
+		if (st->after_commit)
+			st->after_commit(st->after_arg, stale);
+		return 0;
+	}
 	text = json_dumps(draft, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	if (!text)
 		abort();

@@ -19,22 +19,41 @@
  * a format 1 state is migrated at start (broker/sealed.c). */
 #define STATE_FORMAT 2
 
+struct store_pg;
+
+/* Where the state lives: state.json in the state dir (the default), or the
+ * fleet store (broker/store_pg.h) when pg is set; the document model, and
+ * every lookup below, are the same for both. */
 struct state {
 	char *dir;
-	char *path;
-	json_t *doc;   /* the committed document */
+	char *path;      /* state.json, or the store's target (for messages) */
+	json_t *doc;     /* the committed document */
+	struct store_pg *pg;      /* NULL: state.json */
+	int64_t store_version;    /* the store version doc was read at */
+	/* called after each commit to the store (the fleet layer reads the
+	 * notifications that arrived meanwhile, and reloads when stale) */
+	void (*after_commit)(void *arg, bool stale);
+	void *after_arg;
 };
 
 /* Load <dir>/state.json, or start empty when it does not exist. A file
  * that exists but does not parse or validate is refused (err says why):
  * the broker never silently starts empty over a state it cannot read. */
 int state_open(const char *dir, struct state *st, char *err, size_t errlen) AL_MUST_CHECK;
+/* The same from the fleet store (connected): the whole state read and
+ * checked as state.json is. st takes no ownership of pg. */
+int state_open_store(const char *dir, struct store_pg *pg, struct state *st, char *err,
+		     size_t errlen) AL_MUST_CHECK;
+/* Check a document read from the store as state.json is checked. */
+int state_check(const json_t *doc, char *err, size_t errlen) AL_MUST_CHECK;
 void state_close(struct state *st);
 
 /* A private copy of the committed document to change. */
 json_t *state_begin(const struct state *st);
 /* Purge expired rules from draft, write it, make it the committed document.
- * Takes the draft in every case (freed on failure). */
+ * Takes the draft in every case (freed on failure). With the fleet store:
+ * AL_EUNAVAIL when it is not reachable, AL_ECONFLICT when another broker's
+ * write (a name taken, a refresh lease held) stands in the way. */
 int state_commit(struct state *st, json_t *draft) AL_MUST_CHECK;
 
 /* Lookups on a document (committed or draft). Return NULL when absent;

@@ -181,6 +181,9 @@ void flagset_print(FILE *out, const struct flagset *fs, const char *conf_path)
 		}
 		if (r->type == FLAG_T_BOOL) {
 			fprintf(out, "%s = %s", r->name, v->n ? "true" : "false");
+		} else if (v->n && r->type == FLAG_T_STORE) {
+			/* it may hold a password: only that it is set */
+			fprintf(out, "%s = (set, not shown)", r->name);
 		} else if (v->n) {
 			fprintf(out, "%s = %s", r->name, v->str);
 		} else if (flag_default_text(id, buf, sizeof buf)) {

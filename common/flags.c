@@ -86,6 +86,13 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		.def_note = "none: /metrics only on the API socket",
 		.help = "also serve GET /metrics, /healthz and /readyz (nothing else) over TCP on "
 			"this address and port, e.g. 127.0.0.1:9464; anyone who reaches it reads them" },
+	/* a URI with a password is refused on the command line (broker/options.c)
+	 * and never printed back (--print-config) */
+	[FLAG_STORE] = { "store", FLAG_T_STORE, P_UP_BROKER, 0, "URI",
+		.def_note = "none: state.json in the state dir",
+		.help = "keep clients, rules, sealed secrets and the sealed CA in this PostgreSQL "
+			"database (postgres://...), shared by every host of a fleet; its password only "
+			"from the config file or PGPASSFILE" },
 	[FLAG_WORKERS] = { "workers", FLAG_T_UINT, P_ALL, PROXY, "N", 1, 256,
 		.def_note = "one per core", .help = "proxy worker threads" },
 	[FLAG_MAX_HEAD_BYTES] = { "max-head-bytes", FLAG_T_UINT, P_ALL, PROXY_LIVE, "N",
@@ -289,6 +296,10 @@ int flag_value_parse(enum flag_id id, unsigned proc, const char *v, long long *n
 		rc = flag_listen_split(v, ip, &p);
 		break;
 	}
+	case FLAG_T_STORE:
+		rc = strncmp(v, "postgres://", 11) == 0 || strncmp(v, "postgresql://", 13) == 0
+			     ? 0 : AL_EINVAL;
+		break;
 	}
 	if (rc == 0 && num)
 		*num = n;
@@ -351,6 +362,9 @@ void flag_expect(enum flag_id id, unsigned proc, char *buf, size_t cap)
 		break;
 	case FLAG_T_LISTEN:
 		snprintf(buf, cap, "IP:PORT, an IPv6 address in brackets ([::1]:9464)");
+		break;
+	case FLAG_T_STORE:
+		snprintf(buf, cap, "a postgres:// or postgresql:// URI");
 		break;
 	}
 }

@@ -21,6 +21,7 @@ enum flag_id {
 	FLAG_BIND, FLAG_HTTP_PORT, FLAG_HTTPS_PORT, FLAG_STATE_DIR, FLAG_RUN_DIR, FLAG_MODE,
 	FLAG_DENY_CIDR, FLAG_SAN, FLAG_SEAL_KEY_FILE, FLAG_KEYRING, FLAG_RESOLVE, FLAG_UPSTREAM_CA,
 	FLAG_LOG_FORMAT, FLAG_LOG_FILE, FLAG_ENFORCER, FLAG_NO_ENFORCER, FLAG_DEBUG, FLAG_METRICS_LISTEN,
+	FLAG_STORE,
 	/* limits (docs/airlock-enforcer.8, Limits) */
 	FLAG_WORKERS, FLAG_MAX_HEAD_BYTES, FLAG_MAX_HEADERS, FLAG_HEAD_TIMEOUT, FLAG_IDLE_TIMEOUT,
 	FLAG_CONNECT_TIMEOUT, FLAG_UPSTREAM_IDLE_TIMEOUT, FLAG_TUNNEL_IDLE_TIMEOUT, FLAG_DRAIN_TIMEOUT,
@@ -45,6 +46,7 @@ enum flag_type {
 	FLAG_T_HOST,     /* a DNS name or an IP literal (host_canon) */
 	FLAG_T_PIN,      /* HOST:PORT:ADDR as curl's --resolve, HOST a DNS name */
 	FLAG_T_LISTEN,   /* IP:PORT, an IPv6 IP in brackets (flag_listen_split) */
+	FLAG_T_STORE,    /* a postgres:// or postgresql:// URI (the broker checks the rest) */
 };
 
 /* Which processes take a flag. */

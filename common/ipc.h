@@ -39,7 +39,9 @@
  *              CODE is a log reason: "secret-not-found", "secret-host-mismatch",
  *              "secret-seal-mismatch" (the sealed value does not open under
  *              the record's name, type and host: state.json was edited),
- *              "relogin-required", "credential-refreshing", "broker-error".
+ *              "relogin-required", "credential-refreshing", "broker-error",
+ *              "store-unavailable" (a fleet node whose store is gone holds
+ *              no usable access token: 503 until the store is back).
  *              The enforcer removes the request's fields named in `strip`
  *              (Authorization and Proxy-Authorization are always removed),
  *              then adds `headers`. `merge` (only when a provider needs it,

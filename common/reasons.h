@@ -82,6 +82,7 @@
 	X(SECRET_SEAL_MISMATCH, "secret-seal-mismatch", 403, false) \
 	X(RELOGIN_REQUIRED, "relogin-required", 503, false) \
 	X(CREDENTIAL_REFRESHING, "credential-refreshing", 503, false) \
+	X(STORE_UNAVAILABLE, "store-unavailable", 503, false) \
 	X(NO_SHIM, "no-shim", 0, false) \
 	X(TOKEN_SHIM, "token-shim", 200, false) \
 	/* the SOCKS5 front (no HTTP answer: a SOCKS reply code) */ \

@@ -109,7 +109,8 @@ static enum reason error_code(const char *e)
 {
 	static const enum reason known[] = { REASON_SECRET_NOT_FOUND, REASON_SECRET_HOST_MISMATCH,
 					     REASON_SECRET_SEAL_MISMATCH, REASON_RELOGIN_REQUIRED,
-					     REASON_CREDENTIAL_REFRESHING, REASON_BROKER_ERROR, REASON_NO_SHIM };
+					     REASON_CREDENTIAL_REFRESHING, REASON_BROKER_ERROR, REASON_NO_SHIM,
+					     REASON_STORE_UNAVAILABLE };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (e && strcmp(e, reason_name(known[i])) == 0)
 			return known[i];

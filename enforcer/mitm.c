@@ -295,6 +295,8 @@ static void on_headers(void *arg, const struct inject *inj, enum reason reason)
 			status = 502;
 		else if (reason == REASON_CREDENTIAL_REFRESHING)
 			extra = "Retry-After: 1\r\n";
+		else if (reason == REASON_STORE_UNAVAILABLE)
+			extra = "Retry-After: 5\r\n";
 		c->d.verdict = "deny";
 		conn_reply(c, status, reason, extra, true);
 		return;

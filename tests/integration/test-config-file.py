@@ -48,6 +48,10 @@ def sample(row, tmp, second=False):
         return "b.example" if second else "a.example"
     if t == "listen":
         return "127.0.0.1:9466" if second else "127.0.0.1:9465"
+    if t == "store":
+        # a password is fine in the file; --print-config never shows it
+        return ("postgres://u@b.example/airlock" if second
+                else "postgres://u:file-only-pw@a.example/airlock")
     if t == "pin":
         return "b.example:443:127.0.0.1" if second else "a.example:443:127.0.0.1"
     raise h.TestFailure("no sample value for type %s (--%s)" % (t, row["name"]))
@@ -85,9 +89,11 @@ def main():
             h.check_eq(p.returncode, 0, "print-config: " + p.stderr)
             got = p.stdout.splitlines()
             h.check_eq(got[0], "# config file: " + conf, "first line")
+            h.check("file-only-pw" not in p.stdout + p.stderr, "the store's password was printed")
             for r in group:
                 line, v = where[r["name"]]
-                want = "%s = %s  # %s:%d" % (r["name"], "true" if v is None else v, conf, line)
+                shown = "(set, not shown)" if r["type"] == "store" else v
+                want = "%s = %s  # %s:%d" % (r["name"], "true" if v is None else shown, conf, line)
                 h.check(want in got, "key %s: want %r in\n%s" % (r["name"], want, p.stdout))
 
             # the command line wins over the file, flag by flag
@@ -99,7 +105,8 @@ def main():
             h.check_eq(p.returncode, 0, "print-config with flags: " + p.stderr)
             for r in group:
                 v = sample(r, tmp, second=True)
-                want = "%s = %s  # command line" % (r["name"], "true" if v is None else v)
+                shown = "(set, not shown)" if r["type"] == "store" else v
+                want = "%s = %s  # command line" % (r["name"], "true" if v is None else shown)
                 h.check(want in p.stdout.splitlines(), "flag --%s: want %r in\n%s"
                         % (r["name"], want, p.stdout))
                 old = sample(r, tmp)
@@ -122,6 +129,11 @@ def main():
         h.check_eq(p.returncode, 0, p.stderr)
         h.check("mode = strict  # default" in p.stdout, p.stdout)
 
+        # a store password on the command line is refused (ps shows argv)
+        p = up(*state, "--config", "/dev/null", "--store", "postgres://u:pw-on-argv@a.example/x")
+        h.check_eq(p.returncode, 2, "password on the command line: " + p.stderr)
+        h.check("never on the command line" in p.stderr and "pw-on-argv" not in p.stderr,
+                "refusal says why, not the password: " + p.stderr)
         # refusals name the file, the line and the key; nothing starts
         for body, want in (("mode = audit\nnope = 1\n", ":2: unknown key 'nope'"),
                            ("banner\n", ":1: unknown key 'banner'"),

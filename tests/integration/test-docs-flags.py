@@ -29,7 +29,7 @@ AIRLOCK_COMMANDS = [
     ["ca", "init"], ["ca", "cert"], ["ca", "bundle"], ["client", "create"], ["client", "list"],
     ["client", "delete"], ["secret", "create"], ["secret", "list"], ["secret", "delete"],
     ["secret", "stub"], ["allow"], ["rules"], ["revoke"], ["oauth", "xai"], ["sandbox", "env"],
-    ["connect"], ["audit", "suggest"], ["tail"], ["status"], ["explain"], ["preset", "list"], ["preset", "show"],
+    ["connect"], ["audit", "suggest"], ["tail"], ["status"], ["explain"], ["preset", "list"], ["preset", "show"], ["store", "migrate"], ["store", "check"],
 ]
 FLAG = r"(?<![\w-])--[a-z][a-z0-9-]+"
 
