@@ -35,6 +35,7 @@ struct proxy {
 	atomic_uint nconns;                          /* authenticated client connections, all workers */
 	atomic_uint npreauth;                        /* connections without a valid token yet */
 	struct connlimit *per_client;
+	struct connlimit *per_client_streams;        /* open HTTP/2 streams per client */
 	struct connlimit *per_source;                /* pre-auth connections per source address */
 	struct worker *workers;
 	unsigned nworkers;
