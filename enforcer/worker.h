@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "enforcer/h2up.h"
 #include "enforcer/settings.h"
 
 struct policy;
@@ -68,6 +69,7 @@ struct worker {
 	struct conn *conns;            /* all open connections of this worker */
 	struct ask_box *asks;          /* this worker's broker link and asks (broker_ask.c) */
 	struct uppool *pool;           /* idle upstream connections (uppool.h) */
+	struct h2up_list h2up;         /* HTTP/2 origin connections exchanges may join (h2up.h) */
 };
 
 /* Bind and listen (in the main thread, so a busy port fails at start). */
