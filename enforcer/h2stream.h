@@ -40,6 +40,12 @@ struct h2sess {
 	bool kick_armed;
 	size_t max_head;              /* the request head cap (--max-head-bytes) */
 	bool cap_logged;              /* the per-client stream cap was logged once */
+	/* nghttp2's frame buffer (h2.c's allocator): pages of its own, given
+	 * back to the kernel while the session is idle */
+	void *scratch;
+	size_t scratch_len;
+	bool scratch_dirty;           /* written since it was last given back */
+	bool creating;                /* inside nghttp2_session_server_new3 */
 };
 
 struct h2s {
