@@ -5,7 +5,11 @@ accepts) over ONE connection, each with its own injected bearer; another
 client's streams to the same origin, at the same time, go over a
 connection of their own with their own secret (never shared across
 clients). Past the origin's SETTINGS_MAX_CONCURRENT_STREAMS the streams
-wait on that connection for one to end: never more open than it allows."""
+wait on that connection for one to end: never more open than it allows.
+An upstream connection that dies takes only its own streams: those of
+idempotent requests without a body are sent once more on a new
+connection (the one that kills its connection again then gets 502), the
+other client's streams, on their own connection, are answered."""
 import sys
 import threading
 
@@ -40,16 +44,16 @@ def main():
             pt.allow(al, name, host, "--port", str(port), "--path", "/r/*", "--secret", "key-" + name)
             secrets[name] = (tok, sec, host, port)
 
-        def run(name, count, out):
+        def run(name, count, out, paths=None):
             tok, _, host, port = secrets[name]
             c = h2raw.H2Raw(al, tok, host, port)
             h.check_eq(c.alpn, "h2", "%s: h2 toward airlock" % name)
             c.wait(lambda: c.settings, what="the server's SETTINGS")
             auth = "%s:%d" % (host, port)
             sids = [1 + 2 * i for i in range(count)]
-            for sid in sids:
-                c.request(sid, "GET", "/r/%s/%d" % (name, sid), auth,
-                          extra=[("authorization", "Bearer sandbox-fake")])
+            for i, sid in enumerate(sids):
+                path = paths[i] if paths else "/r/%s/%d" % (name, sid)
+                c.request(sid, "GET", path, auth, extra=[("authorization", "Bearer sandbox-fake")])
             c.wait(lambda: all(c.done(x) for x in sids), timeout=30, what="%s's answers" % name)
             out[name] = [(c.streams.get(x, {}).get("status"), c.streams.get(x, {}).get("data")) for x in sids]
             c.close()
@@ -90,6 +94,29 @@ def main():
         h.check(small.peak <= MAX, "never more than %d streams open on one connection (peak %d)" % (MAX, small.peak))
         h.check_eq(len(conns3), 1, "%d streams past a cap of %d waited on the one connection" % (2 * MAX, MAX))
         h.check_eq(small.peak, MAX, "the origin's cap was reached: streams were open together")
+        # web-1's connection dies under three of its streams; web-2's
+        # streams, at the same time on their own connection, are answered
+        seen = len(big.requests)
+        got = {}
+        ts = [threading.Thread(target=run, args=("web-1", 3, got, ["/r/web-1/a", "/r/web-1/b", "/r/web-1/die"])),
+              threading.Thread(target=run, args=("web-2", 2, got))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(timeout=60)
+        later = big.requests[seen:]
+        h.log("origin after: %r" % [(n, p) for n, p, _ in later])
+        h.check_eq([st for st, _ in got.get("web-1", [])], [200, 200, 502],
+                   "the dead connection's GETs retried on a new one; the one that kills it again: 502")
+        h.check_eq([st for st, _ in got.get("web-2", [])], [200] * 2, "the other client's streams answered")
+        dies = [n for n, p, _ in later if p == "/r/web-1/die"]
+        h.check_eq(len(set(dies)), 2, "the dying request was sent twice, on two connections (%s)" % dies)
+        c1 = {n for n, p, _ in later if p.startswith("/r/web-1/")}
+        c2 = {n for n, p, _ in later if p.startswith("/r/web-2/")}
+        h.check(not c1 & c2, "web-1's retries never went over web-2's connection (%s, %s)" % (c1, c2))
+        got = {}
+        run("web-1", 2, got)
+        h.check_eq([st for st, _ in got.get("web-1", [])], [200] * 2, "web-1 is answered again after it")
         for name in secrets:
             mt.check_no_secret(al, secrets[name][1])
         al.check_alive()

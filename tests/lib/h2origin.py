@@ -4,7 +4,9 @@ records for each request the connection it came on and its authorization
 header, and answers each request after `delay` seconds (so that requests
 sent together are open together), with the number of its connection in
 the body. It advertises SETTINGS_MAX_CONCURRENT_STREAMS = max_streams and
-records the most streams it ever saw open at once on one connection.
+records the most streams it ever saw open at once on one connection. A
+request whose path ends in /die closes its TCP connection at once (every
+stream open on it is cut).
 
     o = H2Origin(ca.leaf_cert, ca.leaf_key, max_streams=4)
     with o: ...     o.port, o.conns, o.requests, o.peak"""
@@ -109,6 +111,8 @@ class H2Origin:
                             pending[ev.stream_id] = time.monotonic()
                             with self.lock:
                                 self.peak = max(self.peak, len(pending))
+                            if (hd.get(":path") or "").endswith("/die"):
+                                raise ConnectionAbortedError("asked to die")
                 except (socket.timeout, TimeoutError):
                     pass
                 now = time.monotonic()
