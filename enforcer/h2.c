@@ -194,10 +194,12 @@ static void pump(struct h2sess *s)
 		conn_h2_idle(s->c, s->nstreams == 0);
 }
 
+static void on_kick(uv_timer_t *t);
+
 void h2sess_flush(struct h2sess *s)
 {
 	struct conn *c = s->c;
-	if (s->busy || c->state != CS_H2)
+	if (s->busy || c->state != CS_H2 || s->abort_due)
 		return;
 	s->busy++;
 	int rc = 0;
@@ -217,7 +219,13 @@ void h2sess_flush(struct h2sess *s)
 	}
 	s->busy--;
 	if (rc < 0) {
-		conn_abort(c);
+		/* the sandbox's connection is gone: it ends on the next turn of
+		 * the loop, never under the stream conn whose write got here
+		 * (its io would be freed beneath it) */
+		s->abort_due = true;
+		s->dead = true;
+		s->kick_armed = true;
+		uv_timer_start(&s->kick, on_kick, 0, 0);
 		return;
 	}
 	scratch_release(s);
@@ -239,6 +247,10 @@ static void on_kick(uv_timer_t *t)
 	s->kick_armed = false;
 	if (s->c->state != CS_H2)
 		return;
+	if (s->abort_due) {
+		conn_abort(s->c);
+		return;
+	}
 	pump(s);
 	h2sess_flush(s);
 }

@@ -36,6 +36,7 @@ struct h2sess {
 	int busy;                     /* inside nghttp2 (recv, send): no re-entry */
 	bool want_pump;               /* something happened inside: pump after */
 	bool dead;                    /* closing: no new stream conn */
+	bool abort_due;               /* a write failed: the connection ends on the kick */
 	uv_timer_t kick;              /* a later turn of the loop for deferred work */
 	bool kick_armed;
 	size_t max_head;              /* the request head cap (--max-head-bytes) */

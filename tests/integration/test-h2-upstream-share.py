@@ -9,9 +9,15 @@ wait on that connection for one to end: never more open than it allows.
 An upstream connection that dies takes only its own streams: those of
 idempotent requests without a body are sent once more on a new
 connection (the one that kills its connection again then gets 502), the
-other client's streams, on their own connection, are answered."""
+other client's streams, on their own connection, are answered. A sandbox
+connection cut while its streams' answers are being written ends
+without harm to the enforcer (it must not be torn down beneath the stream
+whose write found it gone)."""
+import socket
+import struct
 import sys
 import threading
+import time
 
 import airlock_harness as h
 import h2origin
@@ -117,6 +123,22 @@ def main():
         got = {}
         run("web-1", 2, got)
         h.check_eq([st for st, _ in got.get("web-1", [])], [200] * 2, "web-1 is answered again after it")
+        # sandbox connections cut (RST) while many answers come back at once
+        tok, _, host, port = secrets["web-1"]
+        for rnd in range(30):
+            c = h2raw.H2Raw(al, tok, host, port)
+            c.wait(lambda: c.settings, what="the server's SETTINGS")
+            for i in range(40):
+                c.request(1 + 2 * i, "GET", "/r/web-1/cut%d" % i, "%s:%d" % (host, port))
+            # the origin answers 0.5 s after each request: cut just as the answers flow
+            time.sleep(0.40 + 0.007 * rnd)
+            c.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.s.close()
+        time.sleep(1)
+        al.check_alive()
+        got = {}
+        run("web-1", 2, got)
+        h.check_eq([st for st, _ in got.get("web-1", [])], [200] * 2, "answered after the cut connections")
         for name in secrets:
             mt.check_no_secret(al, secrets[name][1])
         al.check_alive()
