@@ -411,18 +411,23 @@ static struct h2up *next_unvisited(struct h2conn *k)
 
 /* The connection is gone (EOF, error, a fatal frame): no more callbacks
  * from nghttp2 or the stream below; each io hears it. */
+static void lower_close(struct h2conn *k)
+{
+	unlist(k);
+	if (k->closed)
+		return;
+	k->closed = true;
+	if (k->ng)
+		nghttp2_session_del(k->ng);
+	k->ng = NULL;
+	io_set_handler(k->lower, NULL, NULL);
+	io_close(k->lower);
+}
+
 static void conn_down(struct h2conn *k, bool eof, int err)
 {
 	k->dead = true;
-	unlist(k);
-	if (!k->closed) {
-		k->closed = true;
-		if (k->ng)
-			nghttp2_session_del(k->ng);
-		k->ng = NULL;
-		io_set_handler(k->lower, NULL, NULL);
-		io_close(k->lower);
-	}
+	lower_close(k);
 	k->round++;
 	for (struct h2up *u; (u = next_unvisited(k)) != NULL;) {
 		if (u->closed || !u->io.h)
@@ -501,15 +506,7 @@ static void h2up_free(struct h2up *u);
 
 static void conn_free(struct h2conn *k)
 {
-	unlist(k);
-	if (!k->closed) {
-		k->closed = true;
-		if (k->ng)
-			nghttp2_session_del(k->ng);
-		k->ng = NULL;
-		io_set_handler(k->lower, NULL, NULL);
-		io_close(k->lower);
-	}
+	lower_close(k);
 	client_id_wipe(&k->client);
 	free(k);
 }
