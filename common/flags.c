@@ -118,6 +118,10 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 	[FLAG_MAX_CONNS_PER_CLIENT] = { "max-conns-per-client", FLAG_T_UINT, P_ALL, PROXY_LIVE,
 		"N", 1, 1000000, AL_CONNS_PER_CLIENT,
 		.help = "open connections per client, 429 past it" },
+	[FLAG_MAX_H2_STREAMS_PER_CLIENT] = { "max-h2-streams-per-client", FLAG_T_UINT, P_ALL,
+		PROXY_LIVE, "N", 1, 1000000, AL_H2_STREAMS_PER_CLIENT,
+		.help = "open HTTP/2 streams per client, over all its connections; 429 on the stream "
+			"past it" },
 	[FLAG_MAX_CONNS] = { "max-conns", FLAG_T_UINT, P_ALL, PROXY_LIVE, "N", 1, 10000000,
 		AL_CONNS_TOTAL, .help = "connections with a valid token, in all; 503 past it" },
 	[FLAG_MAX_PREAUTH_CONNS] = { "max-preauth-conns", FLAG_T_UINT, P_ALL, PROXY_LIVE, "N", 1,

@@ -81,6 +81,7 @@
  * flood that never reads its acks). The header list is the request head
  * cap (--max-head-bytes, 431), as for HTTP/1.1. */
 #define AL_H2_MAX_STREAMS      100                   /* concurrent per connection: REFUSED_STREAM */
+#define AL_H2_STREAMS_PER_CLIENT 512                 /* open over all a client's connections: 429 */
 #define AL_H2_HPACK_TABLE_MAX  4096                  /* bytes, the RFC 9113 default */
 #define AL_H2_MAX_CONTINUATIONS 8                    /* CONTINUATION frames in one header block */
 #define AL_H2_RESET_BURST      200                   /* stream resets at once ... */

@@ -9,8 +9,10 @@
 #include "enforcer/h2.h"
 
 #include <nghttp2/nghttp2.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/limits.h"
 #include "common/log.h"
@@ -107,6 +109,79 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error, void
 	return 0;
 }
 
+/* ---- nghttp2's memory ---- */
+
+/* nghttp2 takes a 16 KiB frame buffer when a session is created, where
+ * each outgoing frame is written before we copy it out; it is dead between
+ * frames, yet once written its pages stay in an idle connection's RSS.
+ * Our allocator gives that one buffer pages of its own (the first
+ * allocation of at least H2_SCRATCH_MIN while the session is created) and
+ * h2sess_flush hands them back to the kernel (MADV_DONTNEED: zero pages
+ * on the next write) when nothing is left to send and no stream is open.
+ * Everything else is plain malloc. */
+#define H2_SCRATCH_MIN (16 * 1024)
+
+static void *big_alloc(struct h2sess *s, size_t n)
+{
+	if (!s->creating || s->scratch || n < H2_SCRATCH_MIN)
+		return NULL;
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;   /* malloc then, kept as it is */
+	s->scratch = p;
+	s->scratch_len = n;
+	return p;
+}
+
+static void *m_malloc(size_t n, void *arg)
+{
+	void *p = big_alloc(arg, n);
+	return p ? p : malloc(n);
+}
+
+static void m_free(void *p, void *arg)
+{
+	struct h2sess *s = arg;
+	if (p && p == s->scratch) {
+		munmap(p, s->scratch_len);
+		s->scratch = NULL;
+		return;
+	}
+	free(p);
+}
+
+static void *m_calloc(size_t n, size_t size, void *arg)
+{
+	void *p = size && n <= SIZE_MAX / size ? big_alloc(arg, n * size) : NULL;
+	return p ? p : calloc(n, size);   /* fresh pages are zero */
+}
+
+static void *m_realloc(void *p, size_t n, void *arg)
+{
+	struct h2sess *s = arg;
+	if (!p)
+		return m_malloc(n, arg);
+	if (p == s->scratch) {
+		void *q = malloc(n);
+		if (!q)
+			return NULL;
+		memcpy(q, p, n < s->scratch_len ? n : s->scratch_len);
+		m_free(p, arg);
+		return q;
+	}
+	return realloc(p, n);
+}
+
+/* Idle: the frame buffer's pages go back (no frame is half sent when
+ * nghttp2 wants to write nothing). */
+static void scratch_release(struct h2sess *s)
+{
+	if (s->scratch && s->scratch_dirty && s->nstreams == 0 && !nghttp2_session_want_write(s->ng)) {
+		(void)madvise(s->scratch, s->scratch_len, MADV_DONTNEED);
+		s->scratch_dirty = false;
+	}
+}
+
 /* ---- the session's turns ---- */
 
 static void pump(struct h2sess *s)
@@ -121,10 +196,12 @@ static void pump(struct h2sess *s)
 		conn_h2_idle(s->c, s->nstreams == 0);
 }
 
+static void on_kick(uv_timer_t *t);
+
 void h2sess_flush(struct h2sess *s)
 {
 	struct conn *c = s->c;
-	if (s->busy || c->state != CS_H2)
+	if (s->busy || c->state != CS_H2 || s->abort_due)
 		return;
 	s->busy++;
 	int rc = 0;
@@ -135,6 +212,7 @@ void h2sess_flush(struct h2sess *s)
 			rc = (int)n;
 			break;
 		}
+		s->scratch_dirty = true;
 		c->d.bytes_down += (uint64_t)n;
 		if (io_write(c->io, data, (size_t)n) < 0) {
 			rc = -1;
@@ -143,9 +221,16 @@ void h2sess_flush(struct h2sess *s)
 	}
 	s->busy--;
 	if (rc < 0) {
-		conn_abort(c);
+		/* the sandbox's connection is gone: it ends on the next turn of
+		 * the loop, never under the stream conn whose write got here
+		 * (its io would be freed beneath it) */
+		s->abort_due = true;
+		s->dead = true;
+		s->kick_armed = true;
+		uv_timer_start(&s->kick, on_kick, 0, 0);
 		return;
 	}
+	scratch_release(s);
 	/* the streams whose queue went down: their origin may be read again */
 	for (struct h2s *st = s->streams; st; st = st->next) {
 		if (st->drain_due && st->child && st->io.h && st->io.h->on_drain) {
@@ -164,6 +249,10 @@ static void on_kick(uv_timer_t *t)
 	s->kick_armed = false;
 	if (s->c->state != CS_H2)
 		return;
+	if (s->abort_due) {
+		conn_abort(s->c);
+		return;
+	}
 	pump(s);
 	h2sess_flush(s);
 }
@@ -235,7 +324,11 @@ int h2_session_new(struct h2sess *s)
 	nghttp2_option_set_stream_reset_rate_limit(opt, AL_H2_RESET_BURST, AL_H2_RESET_RATE);
 	nghttp2_option_set_max_settings(opt, AL_H2_MAX_SETTINGS);
 	nghttp2_option_set_max_outbound_ack(opt, AL_H2_MAX_OUTBOUND_ACK);
-	if (nghttp2_session_server_new2(&s->ng, cb, s, opt) != 0) {
+	nghttp2_mem mem = { s, m_malloc, m_free, m_calloc, m_realloc };
+	s->creating = true;
+	int nrc = nghttp2_session_server_new3(&s->ng, cb, s, opt, &mem);
+	s->creating = false;
+	if (nrc != 0) {
 		s->ng = NULL;
 		goto out;
 	}

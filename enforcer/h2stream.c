@@ -16,8 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/worker.h"
 
 /* Response heads from our own stream conn: the forward.c caps. */
 #define RESP_HEAD_MAX (256 * 1024)
@@ -71,6 +73,9 @@ static bool is(const uint8_t *p, size_t n, const char *s)
 
 void h2stream_on_header(struct h2s *st, const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen)
 {
+	if (st->capped && is(name, nlen, "content-type") && vlen >= 16 &&
+	    strncasecmp((const char *)value, "application/grpc", 16) == 0)
+		st->grpc = true;
 	if (st->bad)
 		return;
 	if (nlen && name[0] == ':') {
@@ -133,11 +138,42 @@ static void sbuf_wipe(struct sbuf *b)
 	memset(b, 0, sizeof *b);
 }
 
+/* Past the client's open-stream cap: 429 on this stream from here (no
+ * stream conn, no upstream), its request body dropped as it comes. */
+static void answer_capped(struct h2s *st)
+{
+	struct h2sess *s = st->sess;
+	static const char reason[] = "too-many-streams";
+	static const char gmsg[] = "airlock: too-many-streams";
+#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE }
+	/* a gRPC call gets a trailers-only answer: RESOURCE_EXHAUSTED */
+	const nghttp2_nv http[] = { NV(":status", "429"), NV("x-airlock-reason", reason), NV("content-length", "0") };
+	const nghttp2_nv grpc[] = { NV(":status", "200"), NV("content-type", "application/grpc"),
+				    NV("grpc-status", "8"), NV("grpc-message", gmsg), NV("x-airlock-reason", reason) };
+#undef NV
+	const nghttp2_nv *nv = st->grpc ? grpc : http;
+	size_t nnv = st->grpc ? sizeof grpc / sizeof grpc[0] : sizeof http / sizeof http[0];
+	st->bad = true;
+	st->started = true;     /* no stream conn will start ... */
+	st->io_closed = true;   /* ... nor wait to close: freed with the stream */
+	if (!s->cap_logged && s->c) {
+		s->cap_logged = true;
+		log_info("h2 stream refused", KV_S("client", s->c->who.name), KV_S("reason", reason),
+			 KV_I("max", s->c->w->px->cfg->max_h2_streams_per_client));
+	}
+	if (nghttp2_submit_response(s->ng, st->id, nv, nnv, NULL) != 0)
+		(void)nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_REFUSED_STREAM);
+}
+
 void h2stream_on_head_done(struct h2s *st, bool end)
 {
 	static const char bad[] = "BAD * HTTP/1.1\r\n\r\n";
 	st->head_done = true;
 	st->req_end = end;
+	if (st->capped) {
+		answer_capped(st);
+		goto out;
+	}
 	if (!st->got_method || !st->got_path || !st->got_scheme || strcmp(st->method, "CONNECT") == 0)
 		st->bad = true;
 	if (st->bad) {
@@ -184,6 +220,11 @@ void h2stream_on_data(struct h2s *st, const uint8_t *data, size_t n)
 {
 	if (n == 0)
 		return;
+	if (st->capped) {
+		/* no stream conn takes it: the window goes back at once */
+		(void)nghttp2_session_consume(st->sess->ng, st->id, n);
+		return;
+	}
 	st->unconsumed += n;
 	if (st->bad || st->req_end)
 		return;
@@ -471,6 +512,15 @@ struct h2s *h2stream_new(struct h2sess *s, int32_t id)
 		s->streams->prev = st;
 	s->streams = st;
 	s->nstreams++;
+	if (s->c) {
+		/* open streams per client, over all its connections: past the
+		 * cap this one is answered 429 without a stream conn */
+		struct proxy *px = s->c->w->px;
+		if (connlimit_acquire(px->per_client_streams, s->c->who.name, px->cfg->max_h2_streams_per_client) < 0)
+			st->capped = true;
+		else
+			st->counted = true;
+	}
 	return st;
 }
 
@@ -489,6 +539,10 @@ static void unlink_stream(struct h2s *st)
 		st->next->prev = st->prev;
 	st->next = st->prev = NULL;
 	s->nstreams--;
+	if (st->counted) {
+		st->counted = false;
+		connlimit_release(s->c->w->px->per_client_streams, s->c->who.name);
+	}
 	st->sess = NULL;
 }
 

@@ -36,9 +36,17 @@ struct h2sess {
 	int busy;                     /* inside nghttp2 (recv, send): no re-entry */
 	bool want_pump;               /* something happened inside: pump after */
 	bool dead;                    /* closing: no new stream conn */
+	bool abort_due;               /* a write failed: the connection ends on the kick */
 	uv_timer_t kick;              /* a later turn of the loop for deferred work */
 	bool kick_armed;
 	size_t max_head;              /* the request head cap (--max-head-bytes) */
+	bool cap_logged;              /* the per-client stream cap was logged once */
+	/* nghttp2's frame buffer (h2.c's allocator): pages of its own, given
+	 * back to the kernel while the session is idle */
+	void *scratch;
+	size_t scratch_len;
+	bool scratch_dirty;           /* written since it was last given back */
+	bool creating;                /* inside nghttp2_session_server_new3 */
 };
 
 struct h2s {
@@ -59,6 +67,9 @@ struct h2s {
 	bool has_length;              /* a content-length came: the body goes as is */
 	struct sbuf path, authority;  /* the pseudo-headers, until the block ends */
 	bool bad;                     /* a field we refuse: answered 400 */
+	bool counted;                 /* charged in the client's open-stream count */
+	bool capped;                  /* past that cap: answered 429 here, no stream conn */
+	bool grpc;                    /* content-type application/grpc (seen when capped) */
 	bool overflow;                /* the head passed the cap: the stream conn answers 431 */
 	struct sbuf cookie;           /* cookie crumbs, joined (RFC 9113 8.2.3) */
 	bool head_done;

@@ -120,7 +120,8 @@ int main(int argc, char **argv)
 	px.http_fd = px.https_fd = -1;
 	if ((rc = denyset_new(cfg.deny, cfg.ndeny, &deny)) < 0 ||
 	    (rc = resolver_new(cfg.pins, cfg.npins, deny, &px.resolver)) < 0 ||
-	    (rc = connlimit_new(&px.per_client)) < 0 || (rc = connlimit_new(&px.per_source)) < 0) {
+	    (rc = connlimit_new(&px.per_client)) < 0 || (rc = connlimit_new(&px.per_source)) < 0 ||
+	    (rc = connlimit_new(&px.per_client_streams)) < 0) {
 		log_error("start-up failed", KV_S("error", airlock_strerror(rc)));
 		goto out;
 	}
@@ -192,6 +193,7 @@ out:
 	denyset_free(deny);
 	connlimit_free(px.per_client);
 	connlimit_free(px.per_source);
+	connlimit_free(px.per_client_streams);
 	if (px.tls_cred)
 		gnutls_certificate_free_credentials(px.tls_cred);
 	config_free(&cfg);

@@ -75,6 +75,7 @@ static int config_from_flags(struct config *cfg, const struct flagset *fs)
 	if (v[FLAG_LOG_FILE].n)
 		cfg->log_file = xstrdup(v[FLAG_LOG_FILE].str);
 	cfg->max_conns_per_client = (unsigned)v[FLAG_MAX_CONNS_PER_CLIENT].num;
+	cfg->max_h2_streams_per_client = (unsigned)v[FLAG_MAX_H2_STREAMS_PER_CLIENT].num;
 	cfg->max_conns = (unsigned)v[FLAG_MAX_CONNS].num;
 	cfg->max_preauth_conns = (unsigned)v[FLAG_MAX_PREAUTH_CONNS].num;
 	cfg->max_preauth_per_source = (unsigned)v[FLAG_MAX_PREAUTH_PER_SOURCE].num;

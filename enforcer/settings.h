@@ -43,6 +43,7 @@ struct config {
 	unsigned tunnel_idle_timeout_ms;  /* CONNECT tunnel with no byte either way */
 	unsigned drain_timeout_ms;        /* SIGTERM: open requests may finish this long */
 	unsigned max_conns_per_client;
+	unsigned max_h2_streams_per_client; /* over all its connections */
 	unsigned max_conns;               /* authenticated connections in all */
 	unsigned max_preauth_conns;       /* connections without a valid token yet */
 	unsigned max_preauth_per_source;  /* ... from one address (IPv6: one /64) */

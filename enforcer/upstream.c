@@ -268,7 +268,7 @@ static void on_up_connect(void *arg, int status)
 		/* the origin speaks HTTP/2: forward.c still writes and reads
 		 * HTTP/1.1, h2up.c translates (one exchange per stream) */
 		struct io *hio;
-		if (h2up_wrap(u->io, &hio) < 0) {
+		if (h2up_wrap(u->io, &c->w->h2up, &u->client, u->host, u->port, &hio) < 0) {
 			io_close(u->io);
 			u->io = NULL;
 			upstream_set_phase(c, UP_NONE);
@@ -353,13 +353,18 @@ bool upstream_take_pooled(struct conn *c, const char *host, enum host_kind kind,
 	upstream_close(c);
 	u->client = c->who;
 	bool unused = false;
-	struct io *io = client_id_is_set(&c->who) ? uppool_take(c->w->pool, &c->who, host, port, tls, &unused) : NULL;
+	if (!client_id_is_set(&c->who))
+		return false;
+	struct io *io;
+	while ((io = uppool_take(c->w->pool, &c->who, host, port, tls, &unused)) != NULL &&
+	       ((u->h1_only && h2up_is(io)) || (h2up_is(io) && !h2up_usable(io))))
+		io_close(io);   /* an upgrade cannot cross HTTP/2; a connection past its GOAWAY takes no stream */
+	/* an HTTP/2 connection of this client to this origin with room: a
+	 * stream of its own there */
+	if (!io && tls && !u->h1_only && h2up_join(&c->w->h2up, &c->who, host, port, &io) < 0)
+		io = NULL;
 	if (!io)
 		return false;
-	if (u->h1_only && h2up_is(io)) {
-		io_close(io);   /* an upgrade cannot cross HTTP/2: dial HTTP/1.1 */
-		return false;
-	}
 	target_set(c, host, kind, port, tls, done);
 	u->io = io;
 	io_set_handler(io, &up_h, c);

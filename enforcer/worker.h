@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "enforcer/h2up.h"
 #include "enforcer/settings.h"
 
 struct policy;
@@ -35,6 +36,7 @@ struct proxy {
 	atomic_uint nconns;                          /* authenticated client connections, all workers */
 	atomic_uint npreauth;                        /* connections without a valid token yet */
 	struct connlimit *per_client;
+	struct connlimit *per_client_streams;        /* open HTTP/2 streams per client */
 	struct connlimit *per_source;                /* pre-auth connections per source address */
 	struct worker *workers;
 	unsigned nworkers;
@@ -67,6 +69,7 @@ struct worker {
 	struct conn *conns;            /* all open connections of this worker */
 	struct ask_box *asks;          /* this worker's broker link and asks (broker_ask.c) */
 	struct uppool *pool;           /* idle upstream connections (uppool.h) */
+	struct h2up_list h2up;         /* HTTP/2 origin connections exchanges may join (h2up.h) */
 };
 
 /* Bind and listen (in the main thread, so a busy port fails at start). */
