@@ -36,6 +36,7 @@
 	X(DUPLICATE_PROXY_AUTHORIZATION, "duplicate-proxy-authorization", 400, false) \
 	X(TOO_MANY_CONNECTIONS, "too-many-connections", 429, false) \
 	X(TOTAL_CONNECTION_CAP, "total-connection-cap", 503, false) \
+	X(TOO_MANY_STREAMS, "too-many-streams", 429, false) \
 	/* requests airlock does not pass on */ \
 	X(TRACE_REFUSED, "trace-refused", 405, false) \
 	X(HTTPS_NEEDS_CONNECT, "https-needs-connect", 400, false) \

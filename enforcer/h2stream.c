@@ -143,9 +143,10 @@ static void sbuf_wipe(struct sbuf *b)
 static void answer_capped(struct h2s *st)
 {
 	struct h2sess *s = st->sess;
-	static const char reason[] = "too-many-streams";
-	static const char gmsg[] = "airlock: too-many-streams";
-#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE }
+	const char *reason = reason_name(REASON_TOO_MANY_STREAMS);
+	char gmsg[64];
+	snprintf(gmsg, sizeof gmsg, "airlock: %s", reason);
+#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
 	/* a gRPC call gets a trailers-only answer: RESOURCE_EXHAUSTED */
 	const nghttp2_nv http[] = { NV(":status", "429"), NV("x-airlock-reason", reason), NV("content-length", "0") };
 	const nghttp2_nv grpc[] = { NV(":status", "200"), NV("content-type", "application/grpc"),
