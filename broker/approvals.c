@@ -317,7 +317,10 @@ void approvals_client_gone(struct broker *b, const char *client)
 			continue;
 		if (a->state == AP_PENDING)
 			event_push(b, a, "withdrawn", 0);
-		send_answer(b, a, false, 0);
+		json_t *m = ipc_msg_hold_refusal(a->ask, "client-gone");
+		if (m && ipc_server_send_to(b->ipc, a->conn, m, false) < 0)
+			log_debug("a hold's answer found its enforcer link gone", KV_I("approval", (long long)a->id));
+		json_decref(m);
 		unlink_free(ap, a);
 	}
 	timer_rearm(ap);

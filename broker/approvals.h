@@ -32,7 +32,8 @@ json_t *approvals_on_hold(struct broker *b, uint64_t conn, const json_t *ask);
 void approvals_on_hold_end(struct broker *b, uint64_t conn, uint32_t ask_id);
 /* An enforcer link closed: its holds are gone with it. */
 void approvals_conn_gone(struct broker *b, uint64_t conn);
-/* A client was deleted: its holds are answered "denied". */
+/* A client was deleted: its holds are answered "client-gone" (403
+ * client-revoked). */
 void approvals_client_gone(struct broker *b, const char *client);
 /* An enforcer acknowledged a policy, or went: answer the approvals whose
  * rule now runs everywhere. */

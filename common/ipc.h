@@ -120,7 +120,9 @@
  *              new rule (policy-ack), so the request is decided again against
  *              it; or at once {type:"hold", id, error:CODE}, CODE "hold-cap"
  *              (the client holds AL_HOLDS_PER_CLIENT already, or the broker
- *              AL_APPROVALS_MAX) or "broker-error". The enforcer waits at
+ *              AL_APPROVALS_MAX), "no-hold" (the client no longer holds:
+ *              denied as without holds), "client-gone" (deleted while held:
+ *              403 client-revoked) or "broker-error". The enforcer waits at
  *              most timeout_ms (--hold-timeout), the broker drops the
  *              approval past it, and both drop every hold of a link that
  *              goes down.

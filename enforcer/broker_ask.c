@@ -109,7 +109,7 @@ static const char *error_code(const char *e)
 	static const char *const known[] = { "secret-not-found", "secret-host-mismatch",
 					     "secret-seal-mismatch", "relogin-required",
 					     "credential-refreshing", "broker-error", "no-shim",
-					     "hold-cap", "no-hold" };
+					     "hold-cap", "no-hold", "client-gone" };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (e && strcmp(e, known[i]) == 0)
 			return known[i];

@@ -64,6 +64,8 @@ static void on_answer(void *arg, const json_t *ans, const char *err)
 			refuse(c, 403, "hold-timeout");
 		else if (strcmp(err, "hold-cap") == 0)
 			refuse(c, 429, "too-many-holds");
+		else if (strcmp(err, "client-gone") == 0)
+			hold_revoked(c);
 		else   /* no-hold (set back to deny), no broker: denied as without holds */
 			refuse(c, 403, reason);
 		return;
