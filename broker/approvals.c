@@ -288,8 +288,9 @@ void approvals_on_hold_end(struct broker *b, uint64_t conn, uint32_t ask_id)
 	struct approvals *ap = ap_of(b);
 	for (struct approval *a = ap->list; a; a = a->next)
 		if (a->conn == conn && a->ask == ask_id) {
+			/* the enforcer's own timeout, or the sandbox went away */
 			if (a->state == AP_PENDING)
-				event_push(b, a, "withdrawn", 0);
+				event_push(b, a, time_now_ms() + 100 >= a->expires_ms ? "expired" : "withdrawn", 0);
 			unlink_free(ap, a);
 			break;
 		}
