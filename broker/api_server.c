@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "broker/api.h"
+#include "broker/approvals.h"
 #include "broker/ipc_server.h"
 #include "broker/unixsock.h"
 #include "common/flags.h"
@@ -70,6 +71,7 @@ static const struct api_route routes[] = {
 	{ "GET", { "clients" }, 1, api_clients_list, false },
 	{ "GET", { "clients", "*" }, 2, api_clients_get, false },
 	{ "DELETE", { "clients", "*" }, 2, api_clients_delete, false },
+	{ "PATCH", { "clients", "*" }, 2, api_clients_update, true },
 	{ "POST", { "secrets" }, 1, api_secrets_create, true },
 	{ "GET", { "secrets" }, 1, api_secrets_list, false },
 	{ "DELETE", { "secrets", "*" }, 2, api_secrets_delete, false },
@@ -81,6 +83,8 @@ static const struct api_route routes[] = {
 	{ "GET", { "status" }, 1, api_info_status, false },
 	{ "GET", { "openapi.json" }, 1, api_info_openapi, false },
 	{ "GET", { "decisions" }, 1, NULL, false },   /* a stream: api_decisions_stream() */
+	{ "GET", { "approvals" }, 1, NULL, false },   /* a list, or a stream: api_approvals_get() */
+	{ "POST", { "approvals", "*" }, 2, api_approvals_decide, true },
 	{ "POST", { "explain" }, 1, api_explain, true },
 };
 
@@ -441,6 +445,7 @@ void api_policy_progress(struct broker *b)
 {
 	if (b->api)
 		release(b->api, false);
+	approvals_policy_progress(b);
 }
 
 static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *conn,
@@ -522,7 +527,9 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 		return send_error(conn, 400, "this endpoint takes no body");
 	}
 	if (!rt->handler) {
-		if (api_decisions_stream(s->b, conn, &ans))
+		bool queued = strcmp(rt->pattern[0], "approvals") == 0 ? api_approvals_get(s->b, conn, &ans)
+								       : api_decisions_stream(s->b, conn, &ans);
+		if (queued)
 			return MHD_YES;
 		if (!ans.status)
 			return MHD_NO;
@@ -760,8 +767,10 @@ void api_server_stop(struct api_server *s)
 	uv_timer_stop(&s->timer);
 	/* MHD refuses to stop over suspended connections: let them go */
 	release(s, true);
-	if (!s->metrics_only)
+	if (!s->metrics_only) {
 		api_decisions_end(s->b);
+		api_approvals_end(s->b);
+	}
 	/* MHD closes its epoll fd and the listen socket */
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;

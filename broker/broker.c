@@ -5,7 +5,9 @@
 #include "config.h"
 
 #include "broker/broker.h"
+#include "broker/approvals.h"
 #include "broker/observe.h"
+#include "broker/webhook.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -266,6 +268,9 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	fleet_start(b);
 
 	b->started_ms = time_now_ms();
+	approvals_start(b);
+	if ((ret = webhook_start(b, err, errlen)) < 0)
+		return ret;
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
 		return ret;
 	if ((ret = broker_oauth_start(b)) < 0) {
@@ -338,6 +343,7 @@ void broker_stop(struct broker *b)
 		b->handles_open = false;
 	}
 	fleet_stop(b);
+	approvals_stop(b);
 	struct supervisor *sup = b->sup;
 	b->sup = NULL;
 	supervisor_stop(sup, on_supervisor_done, b);
@@ -346,6 +352,8 @@ void broker_stop(struct broker *b)
 void broker_free(struct broker *b)
 {
 	observe_free(b);
+	approvals_free(b);
+	webhook_free(b);
 	state_close(&b->state);
 	fleet_free(b);
 	policy_frame_free(&b->policy);

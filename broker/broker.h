@@ -22,6 +22,7 @@ struct supervisor;
 struct oauth_mgr;
 struct observe;
 struct fleet;
+struct approvals;
 
 #define API_SOCKET_NAME "api.sock"
 #define SEAL_KEY_FILE_NAME "seal.key"
@@ -53,6 +54,7 @@ struct broker {
 	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */
 	struct observe *observe;   /* broker/observe.c: the enforcer's decisions and counters */
 	struct fleet *fleet;       /* broker/fleet.c: --store; NULL with state.json */
+	struct approvals *approvals;   /* broker/approvals.c: requests held for a person */
 	uint64_t oauth_refreshes, oauth_refresh_failures;   /* for /metrics */
 	int64_t started_ms;        /* wall clock, for status and /metrics */
 	uv_timer_t ttl_timer;

@@ -93,6 +93,14 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		.help = "keep clients, rules, sealed secrets and the sealed CA in this PostgreSQL "
 			"database (postgres://...), shared by every host of a fleet; its password only "
 			"from the config file or PGPASSFILE" },
+	[FLAG_APPROVAL_WEBHOOK] = { "approval-webhook", FLAG_T_URL, P_UP_BROKER, 0, "URL",
+		.def_note = "none",
+		.help = "POST each new held request (an approval to decide) to URL as JSON, signed "
+			"with HMAC-SHA256 of --approval-webhook-key-file's key (X-Airlock-Signature)" },
+	[FLAG_APPROVAL_WEBHOOK_KEY_FILE] = { "approval-webhook-key-file", FLAG_T_FILE, P_UP_BROKER, 0, "F",
+		.def_note = "none (required with --approval-webhook)",
+		.help = "the webhook's signing key: the bytes of F, its last newline dropped (16 to "
+			"1024 bytes)" },
 	[FLAG_WORKERS] = { "workers", FLAG_T_UINT, P_ALL, PROXY, "N", 1, 256,
 		.def_note = "one per core", .help = "proxy worker threads" },
 	[FLAG_MAX_HEAD_BYTES] = { "max-head-bytes", FLAG_T_UINT, P_ALL, PROXY_LIVE, "N",
@@ -115,6 +123,10 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 	[FLAG_DRAIN_TIMEOUT] = { "drain-timeout", FLAG_T_MS, P_ALL, PROXY, "T", 1, 3600 * 1000,
 		AL_DRAIN_TIMEOUT_MS,
 		.help = "on SIGTERM, how long open requests may take to finish before they are cut" },
+	[FLAG_HOLD_TIMEOUT] = { "hold-timeout", FLAG_T_MS, P_ALL, PROXY_LIVE, "T", 1000,
+		AL_HOLD_TIMEOUT_MAX_MS, AL_HOLD_TIMEOUT_MS,
+		.help = "a held request (a client with on-deny hold) waits T for a person's "
+			"approval, then 403 hold-timeout" },
 	[FLAG_MAX_CONNS_PER_CLIENT] = { "max-conns-per-client", FLAG_T_UINT, P_ALL, PROXY_LIVE,
 		"N", 1, 1000000, AL_CONNS_PER_CLIENT,
 		.help = "open connections per client, 429 past it" },
@@ -232,6 +244,27 @@ int flag_listen_split(const char *v, char ip[64], uint16_t *port)
 	return 0;
 }
 
+/* A URL libcurl will be given: its scheme, then printable bytes without
+ * blanks (a header-injecting newline, a space that splits it) and a host. */
+static int url_check(const char *v)
+{
+	size_t n = strlen(v), skip;
+	if (n > 2048)
+		return AL_EINVAL;
+	if (strncmp(v, "http://", 7) == 0)
+		skip = 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		skip = 8;
+	else
+		return AL_EINVAL;
+	if (!v[skip] || v[skip] == '/')
+		return AL_EINVAL;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return AL_EINVAL;
+	return 0;
+}
+
 int flag_value_parse(enum flag_id id, unsigned proc, const char *v, long long *num)
 {
 	const struct flag_row *r = &flag_table[id];
@@ -304,6 +337,9 @@ int flag_value_parse(enum flag_id id, unsigned proc, const char *v, long long *n
 		rc = strncmp(v, "postgres://", 11) == 0 || strncmp(v, "postgresql://", 13) == 0
 			     ? 0 : AL_EINVAL;
 		break;
+	case FLAG_T_URL:
+		rc = url_check(v);
+		break;
 	}
 	if (rc == 0 && num)
 		*num = n;
@@ -369,6 +405,9 @@ void flag_expect(enum flag_id id, unsigned proc, char *buf, size_t cap)
 		break;
 	case FLAG_T_STORE:
 		snprintf(buf, cap, "a postgres:// or postgresql:// URI");
+		break;
+	case FLAG_T_URL:
+		snprintf(buf, cap, "an http:// or https:// URL");
 		break;
 	}
 }

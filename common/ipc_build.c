@@ -30,6 +30,33 @@ json_t *ipc_msg_shim_ask(uint32_t id, const char *client, const char *host, cons
 			 "path", path, "method", method, "id", (json_int_t)id);
 }
 
+json_t *ipc_msg_hold_ask(uint32_t id, const struct ipc_hold *h)
+{
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "type", IPC_MSG_HOLD, "id",
+			 (json_int_t)id, "client", h->client, "method", h->method, "scheme", h->scheme, "host",
+			 h->host, "port", (json_int_t)h->port, "path", h->path, "reason", h->reason,
+			 "timeout_ms", (json_int_t)h->timeout_ms);
+}
+
+json_t *ipc_msg_hold_end(uint32_t id)
+{
+	return json_pack("{s:s, s:I}", "type", IPC_MSG_HOLD_END, "id", (json_int_t)id);
+}
+
+json_t *ipc_msg_hold_answer(uint32_t id, bool approved, uint64_t rule)
+{
+	json_t *m = json_pack("{s:s, s:I, s:s}", "type", IPC_MSG_HOLD, "id", (json_int_t)id, "verdict",
+			      approved ? "approved" : "denied");
+	if (m && rule)
+		json_object_set_new(m, "rule", json_integer((json_int_t)rule));
+	return m;
+}
+
+json_t *ipc_msg_hold_refusal(uint32_t id, const char *code)
+{
+	return json_pack("{s:s, s:I, s:s}", "type", IPC_MSG_HOLD, "id", (json_int_t)id, "error", code);
+}
+
 json_t *ipc_msg_upstream_401(const char *secret, const char *host)
 {
 	return json_pack("{s:s, s:s, s:s}", "type", IPC_MSG_UPSTREAM_401, "secret", secret, "host", host);

@@ -86,6 +86,13 @@
 	X(STORE_UNAVAILABLE, "store-unavailable", 503, false) \
 	X(NO_SHIM, "no-shim", 0, false) \
 	X(TOKEN_SHIM, "token-shim", 200, false) \
+	/* held requests: a person decides */ \
+	X(HOLD_DENIED, "hold-denied", 403, false) \
+	X(HOLD_TIMEOUT, "hold-timeout", 403, false) \
+	X(TOO_MANY_HOLDS, "too-many-holds", 429, false) \
+	X(HOLD_CAP, "hold-cap", 0, false) \
+	X(NO_HOLD, "no-hold", 0, false) \
+	X(CLIENT_GONE, "client-gone", 0, false) \
 	/* the SOCKS5 front (no HTTP answer: a SOCKS reply code) */ \
 	X(SOCKS4_REFUSED, "socks4-refused", 0, false) \
 	X(SOCKS_NO_ACCEPTABLE_METHOD, "socks-no-acceptable-method", 0, false) \

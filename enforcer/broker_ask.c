@@ -56,10 +56,11 @@ struct broker_ask {
 	struct ask_box *box;
 	uint32_t id;
 	uv_timer_t timer;
-	broker_ask_cb cb;         /* a "shim" ask's */
+	broker_ask_cb cb;         /* a "shim" or "hold" ask's */
 	broker_headers_cb hcb;    /* a "headers" ask's */
 	void *arg;
-	bool shim;                /* a "shim" ask: the answer is status + body */
+	bool shim;                /* cb, not hcb: the answer is JSON (shim, hold) */
+	bool hold;                /* a "hold" ask: withdrawn (hold-end) when it stops waiting */
 	uint64_t start_ns;        /* for the latency histogram (/metrics) */
 	uint64_t cache_gen;       /* the box's cache_gen when the ask was written */
 	char secret[AL_NAME_MAX + 1], host[AL_HOST_MAX + 2];   /* a headers ask's key */
@@ -110,7 +111,8 @@ static enum reason error_code(const char *e)
 	static const enum reason known[] = { REASON_SECRET_NOT_FOUND, REASON_SECRET_HOST_MISMATCH,
 					     REASON_SECRET_SEAL_MISMATCH, REASON_RELOGIN_REQUIRED,
 					     REASON_CREDENTIAL_REFRESHING, REASON_BROKER_ERROR, REASON_NO_SHIM,
-					     REASON_STORE_UNAVAILABLE };
+					     REASON_STORE_UNAVAILABLE, REASON_HOLD_CAP, REASON_NO_HOLD,
+					     REASON_CLIENT_GONE };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (e && strcmp(e, reason_name(known[i])) == 0)
 			return known[i];
@@ -131,12 +133,13 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 	broker_ask_cb cb = a->cb;
 	broker_headers_cb hcb = a->hcb;
 	void *arg = a->arg;
-	enum ipc_kind want = a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
-	decision_note_ask(b->w, (uv_hrtime() - a->start_ns) / 1000);
+	enum ipc_kind want = a->hold ? IPC_HOLD_ANSWER : a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
+	if (!a->hold)
+		decision_note_ask(b->w, (uv_hrtime() - a->start_ns) / 1000);
 	enum reason err = REASON_NONE;
 	if (!msg)
 		err = REASON_BROKER_UNAVAILABLE;
-	else if (kind == IPC_HEADERS_REFUSAL || kind == IPC_SHIM_REFUSAL)
+	else if (kind == IPC_HEADERS_REFUSAL || kind == IPC_SHIM_REFUSAL || kind == IPC_HOLD_REFUSAL)
 		err = error_code(json_string_value(json_object_get(msg, "error")));
 	else if (kind != want)
 		err = REASON_BROKER_ERROR;
@@ -159,6 +162,8 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 	inject_free(&inj);
 }
 
+static void hold_end_send(struct ask_box *b, uint32_t id);
+
 static void on_ask_timeout(uv_timer_t *t)
 {
 	struct broker_ask *a = t->data;
@@ -166,6 +171,13 @@ static void on_ask_timeout(uv_timer_t *t)
 	broker_headers_cb hcb = a->hcb;
 	void *arg = a->arg;
 	bool shim = a->shim;
+	if (a->hold) {
+		/* a person's time, not the broker's: no latency sample */
+		hold_end_send(a->box, a->id);
+		ask_unlink_free(a);
+		cb(arg, NULL, REASON_HOLD_TIMEOUT);
+		return;
+	}
 	decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
 	ask_unlink_free(a);
 	if (shim)
@@ -250,8 +262,10 @@ static uint32_t box_next_id(struct ask_box *b)
 	return b->next_id;
 }
 
-/* Write ask (taken) and wait for its answer, or its deadline, on b's loop. */
-static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, broker_ask_cb cb, broker_headers_cb hcb,
+/* Write ask (taken) and wait for its answer, or its deadline (ms), on b's loop.
+ * cb for a "shim" or "hold" ask (its answer as JSON), hcb for a "headers" ask. */
+static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, uint64_t timeout_ms, broker_ask_cb cb,
+		    broker_headers_cb hcb,
 		    void *arg, struct broker_ask **out)
 {
 	uint8_t *buf;
@@ -272,7 +286,7 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, broker_ask_cb c
 	a->cache_gen = b->cache_gen;
 	uv_timer_init(&b->w->loop, &a->timer);
 	a->timer.data = a;
-	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
+	uv_timer_start(&a->timer, on_ask_timeout, timeout_ms, 0);
 	a->next = b->asks;
 	if (a->next)
 		a->next->prev = a;
@@ -289,7 +303,8 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 	if (!b)
 		return AL_EUNAVAIL;
 	uint32_t id = box_next_id(b);
-	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, NULL, cb, arg, out);
+	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, AL_BROKER_ASK_TIMEOUT_MS, NULL, cb, arg,
+			  out);
 	if (rc == 0 && strlen(secret) <= AL_NAME_MAX && strlen(host) <= AL_HOST_MAX + 1) {
 		memcpy((*out)->secret, secret, strlen(secret) + 1);
 		memcpy((*out)->host, host, strlen(host) + 1);
@@ -313,13 +328,43 @@ int broker_ask_shim(struct worker *w, const char *client, const char *host, cons
 	if (!b)
 		return AL_EUNAVAIL;
 	uint32_t id = box_next_id(b);
-	return ask_send(b, ipc_msg_shim_ask(id, client, host, path, method), id, cb, NULL, arg, out);
+	return ask_send(b, ipc_msg_shim_ask(id, client, host, path, method), id, AL_BROKER_ASK_TIMEOUT_MS, cb,
+			NULL, arg, out);
+}
+
+int broker_ask_hold(struct worker *w, const struct ipc_hold *h, broker_ask_cb cb, void *arg, struct broker_ask **out)
+{
+	struct ask_box *b = box_ready(w);
+	*out = NULL;
+	if (!b)
+		return AL_EUNAVAIL;
+	uint32_t id = box_next_id(b);
+	int rc = ask_send(b, ipc_msg_hold_ask(id, h), id, (uint64_t)h->timeout_ms, cb, NULL, arg, out);
+	if (rc == 0)
+		(*out)->hold = true;
+	return rc;
+}
+
+static void hold_end_send(struct ask_box *b, uint32_t id)
+{
+	uint8_t *buf;
+	size_t len;
+	if (b->stopped || b->link.state == BROKERLINK_DOWN)
+		return;   /* the broker dropped it with the link */
+	json_t *msg = ipc_msg_hold_end(id);
+	int rc = msg ? ipc_frame_encode(msg, &buf, &len) : AL_EINVAL;
+	json_decref(msg);
+	if (rc == 0 && brokerlink_write(&b->link, buf, len) < 0)
+		log_debug("a hold-end note was dropped with the broker link");
 }
 
 void broker_ask_cancel(struct broker_ask *a)
 {
-	if (a)
-		ask_unlink_free(a);
+	if (!a)
+		return;
+	if (a->hold)
+		hold_end_send(a->box, a->id);
+	ask_unlink_free(a);
 }
 
 void broker_note_upstream_401(struct worker *w, const char *secret, const char *host)

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/h2.h"
+#include "enforcer/hold.h"
 #include "enforcer/policy.h"
 #include "enforcer/proxyauth.h"
 #include "enforcer/socks5io.h"
@@ -113,6 +114,7 @@ void conn_abort(struct conn *c)
 	if (c->d.verdict && !c->logged)
 		conn_log(c);
 	conn_set_state(c, CS_CLOSED);
+	hold_cancel(c);
 	forward_end(c);
 	upstream_release(c);
 	mitm_abort(c);
@@ -302,6 +304,7 @@ static void on_request_head(struct conn *c)
 	const struct config *cfg = cfg_of(c);
 	timer_stop(c);
 	memset(&c->d, 0, sizeof c->d);
+	c->hold_done = false;
 	c->logged = false;
 	c->d.start_ms = (uint64_t)time_mono_ms();
 	c->d.scheme = c->req.p.method == HTTP_CONNECT ? "tcp" : "http";
@@ -628,6 +631,11 @@ static void on_eof(void *arg)
 		return;
 	}
 	c->reading = false;
+	if (c->hold) {
+		/* held for a person: a sandbox that hung up will not read the answer */
+		conn_abort(c);
+		return;
+	}
 	if (c->state == CS_WAIT || (c->state == CS_BODY && forward_req_sent(c))) {
 		c->peer_eof = true;   /* half-closed: answer, then close */
 		return;

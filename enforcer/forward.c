@@ -21,6 +21,7 @@
 #include "common/limits.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/hold.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/resphead.h"
@@ -641,6 +642,8 @@ void forward_start(struct conn *c)
 	};
 	enum policy_action a = policy_decide(c->client, &pr, &rule, &reason);
 	if (a != POLICY_FORWARD) {
+		if (hold_try(c, reason ? reason : REASON_NO_RULE, forward_start))
+			return;   /* a person decides; approved, this runs again */
 		deny(c, 403, reason ? reason : REASON_NO_RULE);
 		return;
 	}

@@ -14,6 +14,7 @@
 #include "common/duration.h"
 #include "common/limits.h"
 #include "enforcer/conn.h"
+#include "enforcer/hold.h"
 #include "enforcer/policy.h"
 #include "enforcer/worker.h"
 
@@ -139,6 +140,8 @@ void tunnel_start(struct conn *c)
 		mitm_start(c, host, kind, port, rule ? rule->id : 0, false, REASON_NONE);
 		return;
 	default:
+		if (hold_try(c, reason ? reason : REASON_NO_RULE, tunnel_start))
+			return;   /* the CONNECT itself waits for a person */
 		if (c->w->px->cfg->mode == MODE_AUDIT && c->w->px->leaves) {
 			/* audit: read the first inner request to log it, then refuse */
 			mitm_start(c, host, kind, port, 0, true, reason ? reason : REASON_NO_RULE);

@@ -19,6 +19,7 @@ static const char *const type_names[] = {
 	[FLAG_T_UINT] = "uint", [FLAG_T_MS] = "ms", [FLAG_T_ENUM] = "enum",
 	[FLAG_T_CIDR] = "cidr", [FLAG_T_HOST] = "host", [FLAG_T_PIN] = "pin", [FLAG_T_LISTEN] = "listen",
 	[FLAG_T_STORE] = "store",
+	[FLAG_T_URL] = "url",
 };
 
 static int print_json(void)

@@ -10,7 +10,7 @@
 #include "enforcer/askcache.h"
 #include "enforcer/mitm.h"
 #include "enforcer/reqhead.h"
-#include "unit.h"
+#include "tests/unit/unit.h"
 
 static bool same_pairs(const struct inject_hdr *a, const struct inject_hdr *b, size_t n)
 {
