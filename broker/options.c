@@ -71,6 +71,8 @@ static void config_from_flags(struct broker_config *cfg, const struct flagset *f
 	cfg->debug = v[FLAG_DEBUG].n > 0;
 	if (v[FLAG_METRICS_LISTEN].n)
 		cfg->metrics_listen = xstrdup(v[FLAG_METRICS_LISTEN].str);
+	if (v[FLAG_UI_LISTEN].n)
+		cfg->ui_listen = xstrdup(v[FLAG_UI_LISTEN].str);
 	for (size_t i = 0; i < fs->nuses; i++) {
 		const struct flag_use *u = &fs->uses[i];
 		if (!(flag_table[u->id].attrs & FLAG_A_PASS))
@@ -150,6 +152,7 @@ void options_free(struct broker_config *cfg)
 	free(cfg->mode);
 	free(cfg->enforcer_path);
 	free(cfg->metrics_listen);
+	free(cfg->ui_listen);
 	for (size_t i = 0; i < cfg->enforcer_argc; i++)
 		free(cfg->enforcer_argv[i]);
 	free(cfg->enforcer_argv);

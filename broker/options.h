@@ -28,6 +28,7 @@ struct broker_config {
 	enum log_format log_format;
 	bool debug;
 	char *metrics_listen;  /* "IP:PORT" or NULL */
+	char *ui_listen;       /* --ui-listen "IP:PORT" or NULL */
 	/* Arguments passed to the enforcer as they were given (NULL-terminated). */
 	char **enforcer_argv;
 	size_t enforcer_argc;

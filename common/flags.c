@@ -85,6 +85,11 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		.def_note = "none: /metrics only on the API socket",
 		.help = "also serve GET /metrics, /healthz and /readyz (nothing else) over TCP on "
 			"this address and port, e.g. 127.0.0.1:9464; anyone who reaches it reads them" },
+	[FLAG_UI_LISTEN] = { "ui-listen", FLAG_T_LISTEN, P_UP_BROKER, 0, "A:P",
+		.def_note = "none: no web page",
+		.help = "serve the web page (live decisions, denials to allow, clients, rules, secrets "
+			"without values) over HTTP on this address and port, e.g. 127.0.0.1:8077, behind "
+			"the login token of `airlock ui token`" },
 	[FLAG_WORKERS] = { "workers", FLAG_T_UINT, P_ALL, PROXY, "N", 1, 256,
 		.def_note = "one per core", .help = "proxy worker threads" },
 	[FLAG_MAX_HEAD_BYTES] = { "max-head-bytes", FLAG_T_UINT, P_ALL, PROXY_LIVE, "N",
