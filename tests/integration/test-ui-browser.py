@@ -4,7 +4,7 @@ chromium and chromium-driver, driven by python3-selenium; tools/deps
 one logs in; a request the sandbox makes that is denied appears live in the
 decisions and in the denials grouped by host and path; clicking "allow for
 1 h" writes the rule (seen through the API with its TTL, path and port) and
-the sandbox's next request passes; the rule and the secret's name show in
+the sandbox's next request passes, "always" the same without a TTL; the rule and the secret's name show in
 their panes; and no response the browser received (every body Chromium
 kept, every URL the page used fetched again, the page's own text) holds the
 secret's value or the client's token. Skipped, with the reason, where
@@ -209,6 +209,17 @@ def main():
             h.check("expires_at" in new[0], "it expires")
             h.check_eq(c.request("GET", base + "/denied/path?q=2", token=tok)[0], 200, "the next request passes")
             wait_css(d, "#clients tr.rule", "the new rule in the rules pane", lambda e: "/denied/path" in e.text)
+
+            # "always": the same, without a TTL
+            h.check_eq(c.request("POST", base + "/other", token=tok, body=b"x")[0], 403, "another denial")
+            row = wait_css(d, 'tr.denial[data-path="/other"]', "the second denial grouped")
+            by_css(row, "button.allow-always")[0].click()
+            wait_css(d, 'tr.denial[data-path="/other"]', "the second rule written", lambda e: "allowed: rule" in e.text)
+            st, rules = al.api("GET", "/proxy/v1/clients/web-1")
+            new = [r for r in rules if r.get("paths") == ["/other"]]
+            h.check(len(new) == 1 and "ttl_seconds" not in new[0] and new[0].get("methods") == ["POST"],
+                    "an 'always' rule for the method seen, without a TTL: %r" % new)
+            h.check_eq(c.request("POST", base + "/other", token=tok, body=b"x")[0], 200, "it passes")
             wait_css(d, "#secrets tbody tr", "the secret's name in its pane", lambda e: "gh" in e.text)
             wait_css(d, "#clients tr.rule", "the rule naming the secret", lambda e: "/api/*" in e.text and "gh" in e.text)
 
