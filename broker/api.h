@@ -73,6 +73,8 @@ void api_clients_create(struct broker *b, const struct api_request *req, struct 
 void api_clients_list(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_clients_get(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_clients_delete(struct broker *b, const struct api_request *req, struct api_answer *ans);
+/* PATCH clients/{name}: {on_deny} */
+void api_clients_update(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_secrets_create(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_secrets_list(struct broker *b, const struct api_request *req, struct api_answer *ans);
 /* broker/oauth.c: GET secrets/{name}/stub */
@@ -102,6 +104,15 @@ struct MHD_Connection;
  * ans->status 0: the connection is to be dropped); ui: on the page's
  * listener (its security headers). */
 bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans, bool ui);
+/* api_approvals.c: POST approvals/{id}; GET approvals (a list, or with
+ * follow=1 a stream like decisions': true when the stream is queued). */
+void api_approvals_decide(struct broker *b, const struct api_request *req, struct api_answer *ans);
+bool api_approvals_get(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans, bool ui);
+void api_approvals_wake(struct broker *b);
+void api_approvals_end(struct broker *b);
+/* api_allows.c: a live rule of the same identity as this POST allows body
+ * exists (*id set). */
+bool api_allows_existing(const json_t *doc, const json_t *body, int64_t *id);
 /* Run the API server's MHD soon (a suspended connection was resumed). */
 void api_server_kick(struct broker *b);
 
@@ -136,5 +147,6 @@ extern const struct api_body_table api_clients_bodies[];
 extern const struct api_body_table api_secrets_bodies[];
 extern const struct api_body_table api_allows_bodies[];
 extern const struct api_body_table api_explain_bodies[];
+extern const struct api_body_table api_approvals_bodies[];
 
 #endif

@@ -136,6 +136,28 @@ static bool same_identity(const json_t *rule, const json_t *id)
 	return true;
 }
 
+bool api_allows_existing(const json_t *doc, const json_t *body, int64_t *out)
+{
+	struct api_answer scratch = { 0 };
+	json_t *id = NULL, *r;
+	int64_t now = time_now();
+	size_t i;
+	bool found = false;
+
+	if (!rule_identity(body, &id, &scratch)) {
+		json_decref(scratch.json);
+		return false;
+	}
+	json_array_foreach(state_rules(doc), i, r)
+		if (state_rule_live(r, now) && same_identity(r, id)) {
+			*out = json_integer_value(json_object_get(r, "id"));
+			found = true;
+			break;
+		}
+	json_decref(id);
+	return found;
+}
+
 void api_allows_create(struct broker *b, const struct api_request *req, struct api_answer *ans)
 {
 	const json_t *doc = b->state.doc;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/approvals.h"
 #include "common/duration.h"
 #include "common/limits.h"
 #include "common/netmatch.h"
@@ -16,12 +17,29 @@
 static const struct json_field client_create_fields[] = {
 	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
 	{ "token", JF_STRING, false, 0, 0, AL_TOKEN_MAX, 0 },
+	{ "on_deny", JF_STRING, false, 0, 0, 8, 0 },
+};
+
+static const struct json_field client_update_fields[] = {
+	{ "on_deny", JF_STRING, true, 0, 0, 8, 0 },
 };
 
 const struct api_body_table api_clients_bodies[] = {
 	{ "POST clients", client_create_fields, ARRAY_SIZE(client_create_fields) },
+	{ "PATCH clients/{name}", client_update_fields, ARRAY_SIZE(client_update_fields) },
 	{ NULL, NULL, 0 },
 };
+
+/* .on_deny: "hold" or "deny"; NULL with ans filled when it is neither */
+static const char *on_deny_of(const json_t *body, struct api_answer *ans)
+{
+	const char *od = json_str(body, "on_deny", "deny");
+	if (strcmp(od, "hold") != 0 && strcmp(od, "deny") != 0) {
+		api_error(ans, 400, ".on_deny: \"deny\" (refuse at once) or \"hold\" (wait for a person's approval)");
+		return NULL;
+	}
+	return od;
+}
 
 static size_t live_rule_count(const json_t *doc, const char *client, int64_t now)
 {
@@ -47,6 +65,9 @@ void api_clients_create(struct broker *b, const struct api_request *req, struct 
 		return;
 	const char *name = json_str(req->body, "name", NULL);
 	const char *given = json_str(req->body, "token", NULL);
+	const char *on_deny = on_deny_of(req->body, ans);
+	if (!on_deny)
+		return;
 	if (name_validate(name) < 0) {
 		api_error(ans, 400, ".name: 1 to %d of A-Z a-z 0-9 . _ -, not starting with . or -",
 			  AL_NAME_MAX);
@@ -82,13 +103,14 @@ void api_clients_create(struct broker *b, const struct api_request *req, struct 
 	}
 
 	json_t *draft = state_begin(&b->state);
-	json_array_append_new(state_clients(draft),
-			      json_pack("{s:s, s:s, s:I}", "name", name, "token_sha256", hex,
-					"created_at", (json_int_t)now));
+	json_t *rec = json_pack("{s:s, s:s, s:I}", "name", name, "token_sha256", hex, "created_at", (json_int_t)now);
+	if (strcmp(on_deny, "hold") == 0)
+		json_object_set_new(rec, "on_deny", json_string("hold"));
+	json_array_append_new(state_clients(draft), rec);
 	if (api_commit(b, ans, draft, true))
 		api_json(ans, 201,
-			 json_pack("{s:s, s:s, s:o}", "name", name, "token", tok, "created_at",
-				   api_time(now)));
+			 json_pack("{s:s, s:s, s:o, s:s}", "name", name, "token", tok, "created_at",
+				   api_time(now), "on_deny", on_deny));
 	secure_wipe(tok, sizeof tok);
 }
 
@@ -102,9 +124,10 @@ void api_clients_list(struct broker *b, const struct api_request *req, struct ap
 
 	json_array_foreach(state_clients(doc), i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
-		json_array_append_new(out, json_pack("{s:s, s:o, s:I}", "name", name, "created_at",
+		json_array_append_new(out, json_pack("{s:s, s:o, s:I, s:s}", "name", name, "created_at",
 						     api_time(json_integer_value(json_object_get(c, "created_at"))),
-						     "rules", (json_int_t)live_rule_count(doc, name, now)));
+						     "rules", (json_int_t)live_rule_count(doc, name, now), "on_deny",
+						     state_client_holds(c) ? "hold" : "deny"));
 	}
 	api_json(ans, 200, out);
 }
@@ -179,7 +202,32 @@ void api_clients_delete(struct broker *b, const struct api_request *req, struct 
 	}
 	/* name points into the request, not the state: safe after the commit */
 	if (api_commit(b, ans, draft, true)) {
+		approvals_client_gone(b, name);
 		api_no_content(ans);
 		api_header_int(ans, "X-Airlock-Rules-Dropped", (long long)dropped);
 	}
+}
+
+void api_clients_update(struct broker *b, const struct api_request *req, struct api_answer *ans)
+{
+	const char *name = req->seg[1];
+	size_t idx;
+
+	if (!api_validate(ans, req->body, client_update_fields, ARRAY_SIZE(client_update_fields)))
+		return;
+	const char *on_deny = on_deny_of(req->body, ans);
+	if (!on_deny)
+		return;
+	if (!state_client(b->state.doc, name, NULL)) {
+		api_error(ans, 404, "unknown client %s", name);
+		return;
+	}
+	json_t *draft = state_begin(&b->state);
+	json_t *rec = state_client(draft, name, &idx);
+	if (strcmp(on_deny, "hold") == 0)
+		json_object_set_new(rec, "on_deny", json_string("hold"));
+	else
+		json_object_del(rec, "on_deny");
+	if (api_commit(b, ans, draft, true))
+		api_json(ans, 200, json_pack("{s:s, s:s}", "name", name, "on_deny", on_deny));
 }

@@ -136,8 +136,8 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *ke
 		else
 			snprintf(f->client, sizeof f->client, "%s", value);
 	} else if (strcmp(key, "verdict") == 0) {
-		if (strcmp(value, "allow") != 0 && strcmp(value, "deny") != 0)
-			snprintf(a->err, sizeof a->err, "verdict: allow or deny");
+		if (strcmp(value, "allow") != 0 && strcmp(value, "deny") != 0 && strcmp(value, "hold") != 0)
+			snprintf(a->err, sizeof a->err, "verdict: allow, deny or hold");
 		else
 			snprintf(f->verdict, sizeof f->verdict, "%s", value);
 	} else if (strcmp(key, "since") == 0) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "broker/api.h"
+#include "broker/approvals.h"
 #include "broker/ipc_server.h"
 #include "broker/ui.h"
 #include "broker/unixsock.h"
@@ -72,6 +73,7 @@ static const struct api_route routes[] = {
 	{ "GET", { "clients" }, 1, api_clients_list, false },
 	{ "GET", { "clients", "*" }, 2, api_clients_get, false },
 	{ "DELETE", { "clients", "*" }, 2, api_clients_delete, false },
+	{ "PATCH", { "clients", "*" }, 2, api_clients_update, true },
 	{ "POST", { "secrets" }, 1, api_secrets_create, true },
 	{ "GET", { "secrets" }, 1, api_secrets_list, false },
 	{ "DELETE", { "secrets", "*" }, 2, api_secrets_delete, false },
@@ -83,6 +85,8 @@ static const struct api_route routes[] = {
 	{ "GET", { "status" }, 1, api_info_status, false },
 	{ "GET", { "openapi.json" }, 1, api_info_openapi, false },
 	{ "GET", { "decisions" }, 1, NULL, false },   /* a stream: api_decisions_stream() */
+	{ "GET", { "approvals" }, 1, NULL, false },   /* a list, or a stream: api_approvals_get() */
+	{ "POST", { "approvals", "*" }, 2, api_approvals_decide, true },
 	{ "POST", { "explain" }, 1, api_explain, true },
 };
 
@@ -450,6 +454,7 @@ void api_policy_progress(struct broker *b)
 		release(b->api, false);
 	if (b->ui)
 		release(b->ui, false);
+	approvals_policy_progress(b);
 }
 
 static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *conn,
@@ -538,7 +543,10 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 		return send_error(s, conn, 400, "this endpoint takes no body");
 	}
 	if (!rt->handler) {
-		if (api_decisions_stream(s->b, conn, &ans, s->mode == API_MODE_UI))
+		bool ui = s->mode == API_MODE_UI;
+		bool queued = strcmp(rt->pattern[0], "approvals") == 0 ? api_approvals_get(s->b, conn, &ans, ui)
+								       : api_decisions_stream(s->b, conn, &ans, ui);
+		if (queued)
 			return MHD_YES;
 		if (!ans.status)
 			return MHD_NO;
@@ -764,8 +772,10 @@ void api_server_stop(struct api_server *s)
 	uv_timer_stop(&s->timer);
 	/* MHD refuses to stop over suspended connections: let them go */
 	release(s, true);
-	if (s->mode != API_MODE_METRICS)
+	if (s->mode != API_MODE_METRICS) {
 		api_decisions_end(s->b);
+		api_approvals_end(s->b);
+	}
 	/* MHD closes its epoll fd and the listen socket */
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;

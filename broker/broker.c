@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "broker/broker.h"
+#include "broker/approvals.h"
 #include "broker/observe.h"
 
 #include <errno.h>
@@ -279,6 +280,7 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	broker_policy_publish(b, &first);   /* version 1; re-arms the TTL timer */
 
 	b->started_ms = time_now_ms();
+	approvals_start(b);
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
 		return ret;
 	if ((ret = broker_oauth_start(b)) < 0) {
@@ -354,6 +356,7 @@ void broker_stop(struct broker *b)
 		uv_close((uv_handle_t *)&b->sig_hup, NULL);
 		b->handles_open = false;
 	}
+	approvals_stop(b);
 	struct supervisor *sup = b->sup;
 	b->sup = NULL;
 	supervisor_stop(sup, on_supervisor_done, b);
@@ -362,6 +365,7 @@ void broker_stop(struct broker *b)
 void broker_free(struct broker *b)
 {
 	observe_free(b);
+	approvals_free(b);
 	state_close(&b->state);
 	policy_frame_free(&b->policy);
 	seal_key_wipe(&b->key);

@@ -21,6 +21,7 @@ struct ipc_server;
 struct supervisor;
 struct oauth_mgr;
 struct observe;
+struct approvals;
 
 #define API_SOCKET_NAME "api.sock"
 #define SEAL_KEY_FILE_NAME "seal.key"
@@ -52,6 +53,7 @@ struct broker {
 	struct supervisor *sup;
 	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */
 	struct observe *observe;   /* broker/observe.c: the enforcer's decisions and counters */
+	struct approvals *approvals;   /* broker/approvals.c: requests held for a person */
 	uint64_t oauth_refreshes, oauth_refresh_failures;   /* for /metrics */
 	int64_t started_ms;        /* wall clock, for status and /metrics */
 	uv_timer_t ttl_timer;

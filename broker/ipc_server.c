@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker/api.h"
+#include "broker/approvals.h"
 #include "broker/oauth.h"
 #include "broker/observe.h"
 #include "broker/sealed.h"
@@ -295,6 +296,27 @@ static int on_msg_shim(struct ipc_conn *c, const json_t *msg)
 	return ret;
 }
 
+/* hold and hold-end: only on a worker's link (broker/approvals.c) */
+static int on_msg_hold(struct ipc_conn *c, const json_t *msg)
+{
+	if (!c->asks_only)
+		return AL_EPROTO;
+	json_t *ans = approvals_on_hold(c->srv->b, c->serial, msg);
+	if (!ans)
+		return 0;   /* pending: answered when a person decides */
+	int ret = conn_send(c, ans, false);
+	json_decref(ans);
+	return ret;
+}
+
+static int on_msg_hold_end(struct ipc_conn *c, const json_t *msg)
+{
+	if (!c->asks_only)
+		return AL_EPROTO;
+	approvals_on_hold_end(c->srv->b, c->serial, ipc_msg_id(msg));
+	return 0;
+}
+
 /* decisions and stats: only on a worker's link, never answered */
 static int on_msg_decisions(struct ipc_conn *c, const json_t *msg)
 {
@@ -329,6 +351,8 @@ static const struct ipc_row {
 	{ IPC_LISTENING, true, true, on_msg_listening },
 	{ IPC_DECISIONS, true, false, on_msg_decisions },
 	{ IPC_STATS, true, false, on_msg_stats },
+	{ IPC_HOLD_ASK, true, false, on_msg_hold },
+	{ IPC_HOLD_END, true, false, on_msg_hold_end },
 };
 
 static int conn_handle(struct ipc_conn *c, const json_t *msg)
@@ -379,6 +403,8 @@ static void conn_close(struct ipc_conn *c)
 	if (*pp)
 		*pp = c->next;
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+	if (c->asks_only && !c->srv->stopping)
+		approvals_conn_gone(c->srv->b, c->serial);
 	/* an API answer waiting for this enforcer waits no more: it gets the
 	 * whole policy when it says hello again */
 	if (c->hello && !c->asks_only && !c->srv->stopping)

@@ -41,10 +41,11 @@ json_t *snapshot_build(const json_t *doc, uint64_t version, int64_t now)
 	json_array_foreach(state_clients(doc), i, v) {
 		json_t *rules = json_array();
 		json_object_set(by_client, json_string_value(json_object_get(v, "name")), rules);
-		json_array_append_new(clients,
-				      json_pack("{s:O, s:O, s:o}", "name", json_object_get(v, "name"),
-						"token_sha256", json_object_get(v, "token_sha256"),
-						"rules", rules));
+		json_t *pc = json_pack("{s:O, s:O, s:o}", "name", json_object_get(v, "name"), "token_sha256",
+				       json_object_get(v, "token_sha256"), "rules", rules);
+		if (state_client_holds(v))
+			json_object_set_new(pc, "hold", json_true());
+		json_array_append_new(clients, pc);
 	}
 	json_array_foreach(state_rules(doc), i, v) {
 		if (!state_rule_live(v, now))

@@ -40,6 +40,8 @@ static const struct json_field client_fields[] = {
 	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
 	{ "token_sha256", JF_STRING, true, 0, 0, TOKEN_HASH_HEX_LEN, 0 },
 	INT_FIELD("created_at", true),
+	/* "hold" or "deny" (the default, also when absent) */
+	{ "on_deny", JF_STRING, false, 0, 0, 8, 0 },
 };
 
 static const struct json_field rule_fields[] = {
@@ -184,6 +186,11 @@ static int check_clients(const json_t *doc, char *err, size_t errlen)
 		size_t first;
 		if (name_validate(name) < 0 || (state_client(doc, name, &first) && first != i)) {
 			snprintf(err, errlen, ".clients[%zu].name is invalid or repeated", i);
+			goto out;
+		}
+		const char *od = json_string_value(json_object_get(v, "on_deny"));
+		if (od && strcmp(od, "hold") != 0 && strcmp(od, "deny") != 0) {
+			snprintf(err, errlen, ".clients[%zu].on_deny must be \"hold\" or \"deny\"", i);
 			goto out;
 		}
 		if (token_hash_from_hex(json_string_value(json_object_get(v, "token_sha256")), h) < 0) {
@@ -460,4 +467,10 @@ int state_commit(struct state *st, json_t *draft)
 	json_decref(st->doc);
 	st->doc = draft;
 	return 0;
+}
+
+bool state_client_holds(const json_t *client)
+{
+	const char *od = json_string_value(json_object_get(client, "on_deny"));
+	return od && strcmp(od, "hold") == 0;
 }

@@ -40,6 +40,9 @@ int state_commit(struct state *st, json_t *draft) AL_MUST_CHECK;
 /* Lookups on a document (committed or draft). Return NULL when absent;
  * *idx (when not NULL) gets the array index. */
 json_t *state_client(const json_t *doc, const char *name, size_t *idx);
+/* A client record whose on_deny is "hold": its curable denials wait for a
+ * person (broker/approvals.c). */
+bool state_client_holds(const json_t *client);
 json_t *state_secret(const json_t *doc, const char *name, size_t *idx);
 json_t *state_clients(const json_t *doc);
 json_t *state_rules(const json_t *doc);

@@ -11,14 +11,26 @@
 #include "common/xmalloc.h"
 
 static const char create_usage[] =
-	"Usage: airlock client create NAME\n"
+	"Usage: airlock client create [--on-deny hold|deny] NAME\n"
 	"\n"
 	"Create a client and print its token, bare on stdout, exactly once:\n"
 	"  TOKEN=$(airlock client create web-1)\n"
 	"The sandbox presents the token as the proxy password\n"
 	"(HTTPS_PROXY=https://proxy:TOKEN@HOST:3129). Only its hash is stored: a lost\n"
 	"token cannot be shown again; delete the client and create it anew.\n"
-	"NAME: 1 to 64 of A-Z a-z 0-9 . _ - (not starting with . or -).\n";
+	"NAME: 1 to 64 of A-Z a-z 0-9 . _ - (not starting with . or -).\n"
+	"  --on-deny hold     a request no rule allows waits for a person's approval\n"
+	"                     (airlock approvals) instead of a 403; deny (the default)\n"
+	"                     refuses it at once\n";
+
+static const char set_usage[] =
+	"Usage: airlock client set NAME --on-deny hold|deny\n"
+	"\n"
+	"Change a client's setting:\n"
+	"  --on-deny hold     a request no rule allows (no rule for the host, or its\n"
+	"                     method or path not allowed) waits up to --hold-timeout\n"
+	"                     for a person's approval (airlock approvals)\n"
+	"  --on-deny deny     refuse it at once with 403 (the default)\n";
 
 static const char list_usage[] =
 	"Usage: airlock client list [--json]\n"
@@ -33,21 +45,37 @@ static const char delete_usage[] =
 	"Delete a client: its token stops working and its rules are dropped at once.\n";
 
 static const char group_usage[] =
-	"Usage: airlock client create NAME | client list [--json] | client delete NAME\n"
+	"Usage: airlock client create [--on-deny hold|deny] NAME | client list [--json] |\n"
+	"       client set NAME --on-deny hold|deny | client delete NAME\n"
 	"\n"
 	"Clients are the sandboxes or workloads that use the proxy; each has a name\n"
 	"and a token.\n";
 
+enum { OPT_ON_DENY = OPT_FIRST_LOCAL };
+
+static bool on_deny_ok(const char *v)
+{
+	return strcmp(v, "hold") == 0 || strcmp(v, "deny") == 0;
+}
+
 static int client_create(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
-	const char *arg;
+	static const struct option opts[] = {
+		{ "on-deny", required_argument, NULL, OPT_ON_DENY },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arg, *on_deny = NULL;
 	int c, rc;
 	json_t *body = NULL, *resp = NULL;
 
 	cli_opts_begin();
 	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
-		;
+		if (c == OPT_ON_DENY) {
+			if (!on_deny_ok(arg))
+				return cli_usage(cli, "bad --on-deny '%s': hold or deny", arg);
+			on_deny = arg;
+		}
 	if (c == CLI_OPT_STOP)
 		return cli->stop_rc;
 	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
@@ -55,6 +83,8 @@ static int client_create(struct cli *cli, int argc, char **argv)
 	const char *name = argv[cli_optind()];
 
 	body = json_pack("{s:s}", "name", name);
+	if (on_deny)
+		json_object_set_new(body, "on_deny", json_string(on_deny));
 	rc = api_call(cli, "POST", "/proxy/v1/clients", body, &resp);
 	if (rc != 0)
 		goto out;
@@ -135,10 +165,49 @@ static int client_delete(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+static int client_set(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "on-deny", required_argument, NULL, OPT_ON_DENY },
+		CLI_COMMON_OPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arg, *on_deny = NULL;
+	int c, rc;
+
+	cli_opts_begin();
+	while ((c = cli_getopt(cli, argc, argv, opts, &arg)) >= 0)
+		if (c == OPT_ON_DENY) {
+			if (!on_deny_ok(arg))
+				return cli_usage(cli, "bad --on-deny '%s': hold or deny", arg);
+			on_deny = arg;
+		}
+	if (c == CLI_OPT_STOP)
+		return cli->stop_rc;
+	if ((rc = cli_want_args(cli, argc, argv, 1, "NAME")) != 0)
+		return rc;
+	if (!on_deny)
+		return cli_usage(cli, "nothing to set (--on-deny hold|deny)");
+	const char *name = argv[cli_optind()];
+	char *esc = api_escape(name);
+	char *path = xmalloc(strlen(esc) + sizeof "/proxy/v1/clients/");
+	sprintf(path, "/proxy/v1/clients/%s", esc);
+	json_t *body = json_pack("{s:s}", "on_deny", on_deny);
+	rc = api_call(cli, "PATCH", path, body, NULL);
+	if (rc == 0)
+		printf("client %s: on-deny %s\n", name, on_deny);
+	json_decref(body);
+	free(path);
+	free(esc);
+	return rc;
+}
+
 static const struct cli_cmd client_cmds[] = {
 	{ .name = "create", .run = client_create, .summary = "create a client, print its token once",
 	  .usage = create_usage },
 	{ .name = "list", .run = client_list, .summary = "list clients", .usage = list_usage },
+	{ .name = "set", .run = client_set, .summary = "change a client's setting (--on-deny)",
+	  .usage = set_usage },
 	{ .name = "delete", .run = client_delete, .summary = "delete a client and its rules",
 	  .usage = delete_usage },
 };

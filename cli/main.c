@@ -15,7 +15,7 @@
 static const struct cli_cmd *const commands[] = {
 	&cmd_up, &cmd_ca, &cmd_client, &cmd_secret, &cmd_allow, &cmd_rules, &cmd_revoke,
 	&cmd_oauth, &cmd_sandbox, &cmd_connect_entry, &cmd_audit, &cmd_tail, &cmd_status, &cmd_explain,
-	&cmd_preset, &cmd_ui,
+	&cmd_preset, &cmd_approvals, &cmd_ui,
 };
 
 static const char main_usage[] =
@@ -53,6 +53,10 @@ static int run(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv
 	cmdpath_add(cli, cmd->name);
 	cli->cmd = cmd;
 	if (cmd->subs == NULL)
+		return cmd->run(cli, argc, argv);
+	/* a group that is also a command of its own (approvals): options or
+	 * nothing after it are its own, a word is a subcommand */
+	if (cmd->run && (argc < 2 || (argv[1][0] == '-' && !is_help(argv[1]))))
 		return cmd->run(cli, argc, argv);
 
 	if (argc < 2)

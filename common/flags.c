@@ -112,6 +112,10 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 	[FLAG_DRAIN_TIMEOUT] = { "drain-timeout", FLAG_T_MS, P_ALL, PROXY, "T", 1, 3600 * 1000,
 		AL_DRAIN_TIMEOUT_MS,
 		.help = "on SIGTERM, how long open requests may take to finish before they are cut" },
+	[FLAG_HOLD_TIMEOUT] = { "hold-timeout", FLAG_T_MS, P_ALL, PROXY_LIVE, "T", 1000,
+		AL_HOLD_TIMEOUT_MAX_MS, AL_HOLD_TIMEOUT_MS,
+		.help = "a held request (a client with on-deny hold) waits T for a person's "
+			"approval, then 403 hold-timeout" },
 	[FLAG_MAX_CONNS_PER_CLIENT] = { "max-conns-per-client", FLAG_T_UINT, P_ALL, PROXY_LIVE,
 		"N", 1, 1000000, AL_CONNS_PER_CLIENT,
 		.help = "open connections per client, 429 past it" },

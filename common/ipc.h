@@ -106,10 +106,36 @@
  *              ipc_ask_bucket_us[i] (non-cumulative), the last one the rest.
  *              No answer; lost when the link is down.
  *
+ *     hold     {type:"hold", id, client:NAME, method, scheme, host:CANONICAL_HOST,
+ *               port, path, reason, timeout_ms}               after hello, worker links
+ *              broker_ask_hold() in the enforcer, on_msg_hold() in the broker
+ *              (broker/approvals.c). A request of a client whose policy says
+ *              hold:true would be denied for `reason` ("no-rule",
+ *              "path-not-allowed", "method-not-allowed": what a rule can
+ *              cure); method and path are "" for a CONNECT. The broker keeps
+ *              it as a pending approval (GET /proxy/v1/approvals) and answers
+ *              when a person decides:
+ *              {type:"hold", id, verdict:"approved"|"denied", rule?:N}
+ *              an approval only once every enforcer runs the policy with the
+ *              new rule (policy-ack), so the request is decided again against
+ *              it; or at once {type:"hold", id, error:CODE}, CODE "hold-cap"
+ *              (the client holds AL_HOLDS_PER_CLIENT already, or the broker
+ *              AL_APPROVALS_MAX), "no-hold" (the client no longer holds:
+ *              denied as without holds), "client-gone" (deleted while held:
+ *              403 client-revoked) or "broker-error". The enforcer waits at
+ *              most timeout_ms (--hold-timeout), the broker drops the
+ *              approval past it, and both drop every hold of a link that
+ *              goes down.
+ *     hold-end {type:"hold-end", id}                         after hello, worker links
+ *              the enforcer stopped waiting for hold `id` (its timeout, or
+ *              the sandbox went away): the approval is withdrawn. No answer.
+ *
  *   broker -> enforcer
  *     policy   {type:"policy", version:N, clients:[CLIENT...]}
  *              a full snapshot, sent after hello and after every change.
- *              CLIENT = {name, token_sha256:HEX, rules:[RULE...]}
+ *              CLIENT = {name, token_sha256:HEX, rules:[RULE...], hold?:BOOL}
+ *              hold:true: a request of this client that a rule could allow
+ *              is held for a person's approval instead of denied (hold).
  *              RULE   = {id:N, host:PATTERN, ports:[N...], methods:[M...],
  *                        paths:[P...], secret?:NAME|null, passthrough:BOOL,
  *                        expires_at?:UNIX_SECONDS}
@@ -145,6 +171,8 @@
 #define IPC_MSG_LISTENING "listening"
 #define IPC_MSG_DECISIONS "decisions"
 #define IPC_MSG_STATS "stats"
+#define IPC_MSG_HOLD "hold"
+#define IPC_MSG_HOLD_END "hold-end"
 
 /* Upper bounds (microseconds) of the broker-ask latency buckets of "stats". */
 #define IPC_ASK_BUCKETS 11
@@ -162,12 +190,16 @@ enum ipc_kind {
 	IPC_LISTENING,
 	IPC_DECISIONS,
 	IPC_STATS,
+	IPC_HOLD_ASK,
+	IPC_HOLD_END,
 	/* broker -> enforcer */
 	IPC_POLICY,
 	IPC_HEADERS_ANSWER,
 	IPC_HEADERS_REFUSAL,
 	IPC_SHIM_ANSWER,
 	IPC_SHIM_REFUSAL,
+	IPC_HOLD_ANSWER,
+	IPC_HOLD_REFUSAL,
 	IPC_KIND_COUNT
 };
 
@@ -195,6 +227,17 @@ json_t *ipc_msg_headers_ask(uint32_t id, const char *secret, const char *host);
 json_t *ipc_msg_shim_ask(uint32_t id, const char *client, const char *host, const char *path,
 			 const char *method);
 json_t *ipc_msg_upstream_401(const char *secret, const char *host);
+/* What a held request asked for ("hold"). */
+struct ipc_hold {
+	const char *client, *method, *scheme, *host, *path, *reason;
+	unsigned port;
+	int64_t timeout_ms;
+};
+json_t *ipc_msg_hold_ask(uint32_t id, const struct ipc_hold *h);
+json_t *ipc_msg_hold_end(uint32_t id);
+/* rule 0: none named */
+json_t *ipc_msg_hold_answer(uint32_t id, bool approved, uint64_t rule);
+json_t *ipc_msg_hold_refusal(uint32_t id, const char *code);
 json_t *ipc_msg_policy_ack(uint64_t version);
 json_t *ipc_msg_listening(unsigned http_port, unsigned https_port);
 /* retry_after <= 0: none */

@@ -103,6 +103,22 @@
 #define AL_AUDIT_LINE_MAX      (16 * 1024)
 #define AL_AUDIT_SUGGEST_MAX   4096                  /* a power of two */
 
+/* Held requests (enforcer/hold.c, broker/approvals.c): a client whose
+ * policy says hold waits for a person instead of a 403. Each held request
+ * keeps its connection (counted in the connection caps) and a pending
+ * approval in the broker; a client may have this many at once (the next
+ * is answered 429 too-many-holds), the broker this many in all. The
+ * approvals stream keeps its last events in a ring for its followers. */
+#define AL_HOLDS_PER_CLIENT    8
+#define AL_APPROVALS_MAX       256
+#define AL_HOLD_TIMEOUT_MS     60000                 /* --hold-timeout default */
+#define AL_HOLD_TIMEOUT_MAX_MS (3600 * 1000)
+#define AL_APPROVAL_TTL_DEFAULT 3600                 /* seconds: an approval's rule, unless told */
+#define AL_APPROVAL_EVENTS     1024
+#define AL_APPROVAL_FOLLOWERS  16
+#define AL_WEBHOOK_KEY_MAX     1024                  /* --approval-webhook-key-file bytes */
+#define AL_WEBHOOK_QUEUE_MAX   64                    /* webhook posts waiting; past it, dropped */
+
 /* Files */
 #define AL_CRED_FILE_MAX       (256 * 1024)          /* a vendor credential file */
 #define AL_PEM_MAX             (64 * 1024)

@@ -55,6 +55,7 @@ struct broker_ask {
 	broker_ask_cb cb;
 	void *arg;
 	bool shim;                /* a "shim" ask: the answer is status + body */
+	bool hold;                /* a "hold" ask: withdrawn (hold-end) when it stops waiting */
 	uint64_t start_ns;        /* for the latency histogram (/metrics) */
 	json_t *hit;              /* answered from the cache on the timer's first turn */
 	char secret[AL_NAME_MAX + 1], host[AL_HOST_MAX + 2];   /* a headers ask's key */
@@ -107,7 +108,8 @@ static const char *error_code(const char *e)
 {
 	static const char *const known[] = { "secret-not-found", "secret-host-mismatch",
 					     "secret-seal-mismatch", "relogin-required",
-					     "credential-refreshing", "broker-error", "no-shim" };
+					     "credential-refreshing", "broker-error", "no-shim",
+					     "hold-cap", "no-hold", "client-gone" };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (e && strcmp(e, known[i]) == 0)
 			return known[i];
@@ -126,26 +128,36 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 		return;   /* cancelled, or past its deadline */
 	broker_ask_cb cb = a->cb;
 	void *arg = a->arg;
-	enum ipc_kind want = a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
-	decision_note_ask(b->w, (uv_hrtime() - a->start_ns) / 1000);
+	enum ipc_kind want = a->hold ? IPC_HOLD_ANSWER : a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
+	if (!a->hold)
+		decision_note_ask(b->w, (uv_hrtime() - a->start_ns) / 1000);
 	if (msg && kind == want)
 		cache_keep(b, a, msg);
 	ask_unlink_free(a);
 	const char *err = NULL;
 	if (!msg)
 		err = "broker-unavailable";
-	else if (kind == IPC_HEADERS_REFUSAL || kind == IPC_SHIM_REFUSAL)
+	else if (kind == IPC_HEADERS_REFUSAL || kind == IPC_SHIM_REFUSAL || kind == IPC_HOLD_REFUSAL)
 		err = error_code(json_string_value(json_object_get(msg, "error")));
 	else if (kind != want)
 		err = "broker-error";
 	cb(arg, err ? NULL : msg, err);
 }
 
+static void hold_end_send(struct ask_box *b, uint32_t id);
+
 static void on_ask_timeout(uv_timer_t *t)
 {
 	struct broker_ask *a = t->data;
 	broker_ask_cb cb = a->cb;
 	void *arg = a->arg;
+	if (a->hold) {
+		/* a person's time, not the broker's: no latency sample */
+		hold_end_send(a->box, a->id);
+		ask_unlink_free(a);
+		cb(arg, NULL, "hold-timeout");
+		return;
+	}
 	decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
 	json_t *hit = a->hit;
 	a->hit = NULL;
@@ -236,9 +248,9 @@ static uint32_t box_next_id(struct ask_box *b)
 	return b->next_id;
 }
 
-/* Write ask (taken) and wait for its answer, or its deadline, on b's loop. */
-static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, broker_ask_cb cb, void *arg,
-		    struct broker_ask **out)
+/* Write ask (taken) and wait for its answer, or its deadline (ms), on b's loop. */
+static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, uint64_t timeout_ms, broker_ask_cb cb,
+		    void *arg, struct broker_ask **out)
 {
 	uint8_t *buf;
 	size_t len;
@@ -256,7 +268,7 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, bool shim, brok
 	a->start_ns = uv_hrtime();
 	uv_timer_init(&b->w->loop, &a->timer);
 	a->timer.data = a;
-	uv_timer_start(&a->timer, on_ask_timeout, AL_BROKER_ASK_TIMEOUT_MS, 0);
+	uv_timer_start(&a->timer, on_ask_timeout, timeout_ms, 0);
 	a->next = b->asks;
 	if (a->next)
 		a->next->prev = a;
@@ -298,7 +310,7 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 		return 0;
 	}
 	uint32_t id = box_next_id(b);
-	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, false, cb, arg, out);
+	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, false, AL_BROKER_ASK_TIMEOUT_MS, cb, arg, out);
 	if (rc == 0 && strlen(secret) <= AL_NAME_MAX && strlen(host) <= AL_HOST_MAX + 1) {
 		memcpy((*out)->secret, secret, strlen(secret) + 1);
 		memcpy((*out)->host, host, strlen(host) + 1);
@@ -314,13 +326,43 @@ int broker_ask_shim(struct worker *w, const char *client, const char *host, cons
 	if (!b)
 		return AL_EUNAVAIL;
 	uint32_t id = box_next_id(b);
-	return ask_send(b, ipc_msg_shim_ask(id, client, host, path, method), id, true, cb, arg, out);
+	return ask_send(b, ipc_msg_shim_ask(id, client, host, path, method), id, true, AL_BROKER_ASK_TIMEOUT_MS, cb,
+			arg, out);
+}
+
+int broker_ask_hold(struct worker *w, const struct ipc_hold *h, broker_ask_cb cb, void *arg, struct broker_ask **out)
+{
+	struct ask_box *b = box_ready(w);
+	*out = NULL;
+	if (!b)
+		return AL_EUNAVAIL;
+	uint32_t id = box_next_id(b);
+	int rc = ask_send(b, ipc_msg_hold_ask(id, h), id, false, (uint64_t)h->timeout_ms, cb, arg, out);
+	if (rc == 0)
+		(*out)->hold = true;
+	return rc;
+}
+
+static void hold_end_send(struct ask_box *b, uint32_t id)
+{
+	uint8_t *buf;
+	size_t len;
+	if (b->stopped || b->link.state == BROKERLINK_DOWN)
+		return;   /* the broker dropped it with the link */
+	json_t *msg = ipc_msg_hold_end(id);
+	int rc = msg ? ipc_frame_encode(msg, &buf, &len) : AL_EINVAL;
+	json_decref(msg);
+	if (rc == 0 && brokerlink_write(&b->link, buf, len) < 0)
+		log_debug("a hold-end note was dropped with the broker link");
 }
 
 void broker_ask_cancel(struct broker_ask *a)
 {
-	if (a)
-		ask_unlink_free(a);
+	if (!a)
+		return;
+	if (a->hold)
+		hold_end_send(a->box, a->id);
+	ask_unlink_free(a);
 }
 
 void broker_note_upstream_401(struct worker *w, const char *secret, const char *host)

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/h2.h"
+#include "enforcer/hold.h"
 #include "enforcer/policy.h"
 #include "enforcer/proxyauth.h"
 #include "enforcer/socks5io.h"
@@ -111,6 +112,7 @@ void conn_abort(struct conn *c)
 	if (c->d.verdict && !c->logged)
 		conn_log(c);
 	conn_set_state(c, CS_CLOSED);
+	hold_cancel(c);
 	forward_end(c);
 	upstream_release(c);
 	mitm_abort(c);
@@ -300,6 +302,7 @@ static void on_request_head(struct conn *c)
 	const struct config *cfg = cfg_of(c);
 	timer_stop(c);
 	memset(&c->d, 0, sizeof c->d);
+	c->hold_done = false;
 	c->logged = false;
 	c->d.start_ms = (uint64_t)time_mono_ms();
 	c->d.scheme = c->req.p.method == HTTP_CONNECT ? "tcp" : "http";

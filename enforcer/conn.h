@@ -52,6 +52,7 @@
 
 struct worker;
 struct conn;
+struct hold;
 
 enum conn_state {
 	CS_HEAD,      /* reading a request head */
@@ -109,6 +110,8 @@ struct conn {
 	 * counted in any connection cap (the session's stream cap bounds
 	 * them); it closes with its session. */
 	bool stream;
+	struct hold *hold;             /* held for a person's approval (hold.c), or NULL */
+	bool hold_done;                /* this request was held once: never again */
 };
 
 
@@ -151,6 +154,9 @@ void conn_reply_body(struct conn *c, int status, const char *reason, const char 
 		     size_t blen, bool keep);
 /* Log c->d once (verdict, status and reason as set): conn_answer.c. */
 void conn_log(struct conn *c);
+/* A "hold" line for c's request (hold.c): the would-be denial's reason;
+ * c->d is left as it is for the request's final line. */
+void conn_log_hold(struct conn *c, const char *reason);
 /* The reason phrase airlock writes for its own answers. */
 const char *conn_status_text(int status);
 /* A refusal of a gRPC call on an HTTP/2 stream is answered as gRPC

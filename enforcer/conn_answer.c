@@ -38,6 +38,20 @@ void conn_log(struct conn *c)
 	log_line(c, c->d.upgrade ? "websocket-closed" : NULL);
 }
 
+void conn_log_hold(struct conn *c, const char *reason)
+{
+	/* its own line, with the request's id: the final line follows it */
+	decision_req(&c->d);
+	struct decision d = c->d;
+	d.verdict = "hold";
+	d.reason = reason;
+	d.status = 0;
+	d.hint = NULL;
+	d.upgrade_line = NULL;
+	decision_emit(c->w, &d, config_mode_name(cfg_of(c)->mode), c->peer[0] ? c->peer : NULL,
+		      c->socks ? "socks5" : c->stream ? "h2" : NULL);
+}
+
 void conn_log_upgrade(struct conn *c)
 {
 	if (c->logged || !c->d.verdict)

@@ -18,6 +18,7 @@
 #include "common/duration.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/hold.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
 #include "enforcer/resphead.h"
@@ -638,6 +639,8 @@ void forward_start(struct conn *c)
 	};
 	enum policy_action a = policy_decide(c->client, &pr, &rule, &reason);
 	if (a != POLICY_FORWARD) {
+		if (hold_try(c, reason ? reason : "no-rule", forward_start))
+			return;   /* a person decides; approved, this runs again */
 		deny(c, 403, reason ? reason : "no-rule");
 		return;
 	}

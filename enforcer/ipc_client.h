@@ -19,6 +19,7 @@ struct proxy;
 struct ipc_client;
 struct worker;
 struct broker_ask;
+struct ipc_hold;
 
 int ipc_client_start(uv_loop_t *loop, struct proxy *px, const char *path, struct ipc_client **out) AL_MUST_CHECK;
 /* Close the connection and the handles (main thread); ipc_client_free once
@@ -51,6 +52,13 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
  * or cb(arg, NULL, reason): "no-shim" (go on as usual), or as above. */
 int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,
 		    broker_ask_cb cb, void *arg, struct broker_ask **out) AL_MUST_CHECK;
+/* broker_ask_hold(), paired with on_msg_hold() in the broker: hold a
+ * request for a person's approval (enforcer/hold.c). cb gets the answer
+ * ({verdict, rule?}), or reason "hold-cap", "no-hold", "broker-error",
+ * "broker-unavailable", or "hold-timeout" past h->timeout_ms. A hold
+ * cancelled or timed out is withdrawn from the broker (hold-end). */
+int broker_ask_hold(struct worker *w, const struct ipc_hold *h, broker_ask_cb cb, void *arg,
+		    struct broker_ask **out) AL_MUST_CHECK;
 void broker_ask_cancel(struct broker_ask *a);
 /* Tell the broker an upstream answered 401 to an injected request (it may
  * refresh an OAuth credential), on w's link. No answer; dropped when the

@@ -21,6 +21,7 @@
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
 #include "enforcer/mitm.h"
+#include "enforcer/hold.h"
 #include "enforcer/policy.h"
 #include "enforcer/tlsconf.h"
 #include "enforcer/tlsio.h"
@@ -455,6 +456,8 @@ static void mitm_decide(struct conn *c)
 		.host = m->host, .port = m->port, .method = c->d.method, .path = c->d.path, .now = time_now(),
 	};
 	if (policy_decide(c->client, &pr, &rule, &reason) != POLICY_FORWARD) {
+		if (hold_try(c, reason ? reason : "no-rule", mitm_decide))
+			return;   /* a person decides; approved, this runs again */
 		deny(c, 403, reason ? reason : "no-rule", true);
 		return;
 	}

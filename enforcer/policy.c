@@ -239,6 +239,7 @@ static int parse_client(const json_t *o, struct policy_client *c)
 	if (parse_hash_hex(s, c->token_hash) < 0)
 		return AL_EINVAL;
 
+	c->hold = json_is_true(json_object_get(o, "hold"));
 	rules = json_object_get(o, "rules");
 	c->name = xstrdup(json_string_value(json_object_get(o, "name")));
 	c->rules = xcalloc(json_array_size(rules) + 1, sizeof *c->rules);

@@ -33,6 +33,7 @@ struct policy_client {
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* SHA-256 of the token (common/token.h) */
 	struct policy_rule *rules;  /* declaration order */
 	size_t nrules;
+	bool hold;                  /* on-deny hold: a curable denial waits for a person (hold.c) */
 };
 
 /* Opaque: version, clients, token-hash index, atomic refcount. */

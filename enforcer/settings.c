@@ -72,6 +72,7 @@ static int config_from_flags(struct config *cfg, const struct flagset *fs)
 	cfg->upstream_idle_timeout_ms = (unsigned)v[FLAG_UPSTREAM_IDLE_TIMEOUT].num;
 	cfg->tunnel_idle_timeout_ms = (unsigned)v[FLAG_TUNNEL_IDLE_TIMEOUT].num;
 	cfg->drain_timeout_ms = (unsigned)v[FLAG_DRAIN_TIMEOUT].num;
+	cfg->hold_timeout_ms = (unsigned)v[FLAG_HOLD_TIMEOUT].num;
 	if (v[FLAG_LOG_FILE].n)
 		cfg->log_file = xstrdup(v[FLAG_LOG_FILE].str);
 	cfg->max_conns_per_client = (unsigned)v[FLAG_MAX_CONNS_PER_CLIENT].num;

@@ -41,6 +41,7 @@ struct config {
 	unsigned connect_timeout_ms;
 	unsigned upstream_idle_timeout_ms;
 	unsigned tunnel_idle_timeout_ms;  /* CONNECT tunnel with no byte either way */
+	unsigned hold_timeout_ms;         /* a held request waits this long for a person */
 	unsigned drain_timeout_ms;        /* SIGTERM: open requests may finish this long */
 	unsigned max_conns_per_client;
 	unsigned max_conns;               /* authenticated connections in all */

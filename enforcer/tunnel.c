@@ -11,6 +11,7 @@
 
 #include "common/duration.h"
 #include "enforcer/conn.h"
+#include "enforcer/hold.h"
 #include "enforcer/policy.h"
 #include "enforcer/worker.h"
 
@@ -136,6 +137,8 @@ void tunnel_start(struct conn *c)
 		mitm_start(c, host, kind, port, rule ? rule->id : 0, false, NULL);
 		return;
 	default:
+		if (hold_try(c, reason ? reason : "no-rule", tunnel_start))
+			return;   /* the CONNECT itself waits for a person */
 		if (c->w->px->cfg->mode == MODE_AUDIT && c->w->px->leaves) {
 			/* audit: read the first inner request to log it, then refuse */
 			mitm_start(c, host, kind, port, 0, true, reason ? reason : "no-rule");

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/conn.h"
+#include "enforcer/hold.h"
 #include "enforcer/decision.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/policy.h"
@@ -122,7 +123,11 @@ static void close_revoked(struct worker *w)
 {
 	for (struct conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
-		if (c->state != CS_CLOSED && client_id_is_set(&c->who) && !policy_client_by_id(w->policy, &c->who))
+		if (c->state == CS_CLOSED || !client_id_is_set(&c->who) || policy_client_by_id(w->policy, &c->who))
+			continue;
+		if (c->hold)
+			hold_revoked(c);   /* its request is answered: 403, then closed */
+		else
 			conn_revoke(c, "client-revoked");
 	}
 }
