@@ -4,7 +4,10 @@ chromium and chromium-driver, driven by python3-selenium; tools/deps
 one logs in; a request the sandbox makes that is denied appears live in the
 decisions and in the denials grouped by host and path; clicking "allow for
 1 h" writes the rule (seen through the API with its TTL, path and port) and
-the sandbox's next request passes, "always" the same without a TTL; the rule and the secret's name show in
+the sandbox's next request passes, "always" the same without a TTL; a
+request held for a person (a client with on_deny hold) appears among the
+pending approvals and clicking approve releases it (the sandbox's curl gets
+200), deny answers it 403; the rule and the secret's name show in
 their panes; and no response the browser received (every body Chromium
 kept, every URL the page used fetched again, the page's own text) holds the
 secret's value or the client's token. Skipped, with the reason, where
@@ -17,6 +20,7 @@ import sys
 import time
 
 import airlock_harness as h
+import holdtest
 import origins
 import proxytest as pt
 
@@ -151,7 +155,8 @@ def main():
     port = h.free_port()
     d = None
     with origins.HTTPOrigin() as o, \
-            h.Airlock(extra_flags=pt.pins("origin.test", o.port) + ["--ui-listen", "127.0.0.1:%d" % port]) as al:
+            h.Airlock(extra_flags=pt.pins("origin.test", o.port) + ["--ui-listen", "127.0.0.1:%d" % port,
+                                                                     "--hold-timeout", "60s"]) as al:
         tok = pt.client(al, "web-1")
         st, _ = al.api("POST", "/proxy/v1/secrets", {"name": "gh", "host": "origin.test", "type": "bearer",
                                                       "value": SECRET_VALUE})
@@ -220,13 +225,42 @@ def main():
             h.check(len(new) == 1 and "ttl_seconds" not in new[0] and new[0].get("methods") == ["POST"],
                     "an 'always' rule for the method seen, without a TTL: %r" % new)
             h.check_eq(c.request("POST", base + "/other", token=tok, body=b"x")[0], 200, "it passes")
+
+            # a held request: it appears among the approvals, approve releases it
+            htok = holdtest.client_hold(al, "agent-2")
+            held = holdtest.Curl(al, htok, base + "/held/path")
+            try:
+                row = wait_css(d, "#approvals tr.approval", "the held request in the approvals",
+                               lambda e: "/held/path" in e.text and "agent-2" in e.text)
+                h.check(held.waiting(), "the sandbox's curl is still waiting")
+                by_css(row, "button.approve")[0].click()
+                code, body, err = held.result(timeout=30)
+                h.check_eq(code, "200", "approved: the sandbox's curl gets 200 (%s)" % err)
+                h.check('"/held/path"' in body, "the origin answered it")
+            finally:
+                held.kill()
+            h.wait_for(lambda: not by_css(d, "#approvals tr.approval"), timeout=WAIT, interval=0.2,
+                       what="the approved request leaves the pane")
+            st, rules = al.api("GET", "/proxy/v1/clients/agent-2")
+            h.check(any(r.get("paths") == ["/held/path"] for r in rules), "the approval made a rule: %r" % rules)
+            # and deny answers 403
+            held = holdtest.Curl(al, htok, base + "/held/refused")
+            try:
+                row = wait_css(d, "#approvals tr.approval", "the second held request",
+                               lambda e: "/held/refused" in e.text)
+                by_css(row, "button.refuse")[0].click()
+                code, _, err = held.result(timeout=30)
+                h.check_eq(code, "403", "refused: 403 (%s)" % err)
+            finally:
+                held.kill()
             wait_css(d, "#secrets tbody tr", "the secret's name in its pane", lambda e: "gh" in e.text)
             wait_css(d, "#clients tr.rule", "the rule naming the secret", lambda e: "/api/*" in e.text and "gh" in e.text)
 
             # nothing the browser received holds the value or the client token
             cookie = "airlock_ui=" + ck["value"]
             bodies, urls = bodies_seen(d, port, cookie)
-            for want in ("/", "/ui.js", "/proxy/v1/secrets", "/proxy/v1/clients", "/proxy/v1/decisions?follow=1"):
+            for want in ("/", "/ui.js", "/proxy/v1/secrets", "/proxy/v1/clients", "/proxy/v1/decisions?follow=1",
+                         "/proxy/v1/approvals?follow=1"):
                 h.check(want in urls, "the page used %s (%s)" % (want, sorted(urls)))
             bodies.append(d.page_source)
             h.check(any("origin.test" in b for b in bodies), "the scan sees the page's data")

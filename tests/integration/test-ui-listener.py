@@ -96,7 +96,8 @@ def main():
         h.check("HttpOnly" in cookie and "SameSite=Strict" in cookie and cookie.startswith("airlock_ui="),
                 "the cookie is HttpOnly and SameSite=Strict")
         jar = {"Cookie": cookie.split(";")[0]}
-        for path in ("/proxy/v1/clients", "/proxy/v1/clients/web-1", "/proxy/v1/secrets", "/proxy/v1/status"):
+        for path in ("/proxy/v1/clients", "/proxy/v1/clients/web-1", "/proxy/v1/secrets", "/proxy/v1/status",
+                     "/proxy/v1/approvals"):
             s, _, body = req(port, "GET", path, headers=jar)
             h.check_eq(s, 200, "GET %s with the cookie" % path)
             bodies.append(body)
@@ -117,6 +118,11 @@ def main():
                        headers=dict(jar, Origin="http://evil.example", **csrf))[0], 403, "a write from another origin")
         h.check_eq(al.api("GET", "/proxy/v1/clients/web-1"), (200, []), "the refused writes changed nothing")
         h.check_eq(req(port, "POST", "/proxy/v1/allows", rule, headers=csrf)[0], 401, "a write without the token")
+        h.check_eq(req(port, "POST", "/proxy/v1/approvals/1", {"decision": "approve"}, headers=jar)[0], 403,
+                   "an approval without X-Airlock-UI")
+        s, _, body = req(port, "POST", "/proxy/v1/approvals/1", {"decision": "approve"}, headers=dict(jar, **csrf))
+        h.check(s == 404 and "no pending approval" in body,
+                "an approval with it reaches the API (none pending): %d %s" % (s, body))
         s, _, body = req(port, "POST", "/proxy/v1/allows", rule,
                          headers=dict(jar, Origin="http://127.0.0.1:%d" % port, **csrf))
         h.check_eq(s, 201, "a write from the page: %s" % body)
@@ -129,10 +135,12 @@ def main():
         for method, path, body in (("POST", "/proxy/v1/clients", {"name": "web-2"}),
                                    ("POST", "/proxy/v1/secrets", {"name": "x", "host": "a.example", "value": "v"}),
                                    ("DELETE", "/proxy/v1/clients/web-1", None), ("GET", "/proxy/v1/ca", None),
+                                   ("PATCH", "/proxy/v1/clients/web-1", {"on_deny": "hold"}),
                                    ("GET", "/metrics", None), ("GET", "/proxy/v1/openapi.json", None),
                                    ("GET", "/proxy/v1/secrets/gh/stub", None)):
             s, _, b = req(port, method, path, body, headers=dict(jar, **csrf))
-            h.check_eq(s, 404, "%s %s is not on the page's listener" % (method, path))
+            h.check(s == 404 and "not on this listener" in b, "%s %s is not on the page's listener: %d %s"
+                    % (method, path, s, b))
         h.check_eq(al.api("GET", "/proxy/v1/clients/web-2")[0], 404, "no client was made through it")
 
         # logout: the cookie is cleared
