@@ -221,8 +221,16 @@ function onApproval(a) {
 		if (old) { old.remove(); approvals.delete(a.id); }
 		return;
 	}
-	const act = el("td", {},
-		el("button", { type: "button", class: "approve", onclick: () => decide(a, "approve") }, "approve"),
+	/* what the rule covers: this path (or a /* prefix the approver types),
+	 * for how long */
+	const path = el("input", { type: "text", class: "approve-path", size: "24" });
+	path.value = a.path || "";
+	if (!a.path) path.disabled = true;
+	const ttl = el("select", { class: "approve-ttl" },
+		el("option", { value: "3600" }, "for 1 h"), el("option", { value: "86400" }, "for 1 day"),
+		el("option", { value: "0" }, "always"));
+	const act = el("td", {}, path, ttl,
+		el("button", { type: "button", class: "approve", onclick: () => decide(a, "approve", path.value, ttl.value) }, "approve"),
 		el("button", { type: "button", class: "refuse", onclick: () => decide(a, "deny") }, "deny"));
 	const row = el("tr", { class: "approval" }, el("td", {}, a.client), el("td", {}, a.method),
 		el("td", {}, a.host + (a.port ? ":" + a.port : "")), el("td", {}, a.path), el("td", {}, a.reason),
@@ -233,12 +241,18 @@ function onApproval(a) {
 	approvals.set(a.id, row);
 }
 
-async function decide(a, decision) {
+async function decide(a, decision, path, ttl) {
+	const body = { decision };
+	if (decision === "approve") {
+		if (a.path && path && path !== a.path) body.path = path;
+		body.ttl_seconds = Number(ttl);
+	}
 	try {
-		await api("POST", "/proxy/v1/approvals/" + encodeURIComponent(a.id), { decision });
+		await api("POST", "/proxy/v1/approvals/" + encodeURIComponent(a.id), body);
 		flash((decision === "approve" ? "Approved: " : "Refused: ") + a.method + " " + a.host + (a.path || ""));
 		const row = approvals.get(a.id);
 		if (row) { row.remove(); approvals.delete(a.id); }
+		refresh();
 	} catch (e) {
 		flash("Not done: " + e.message, true);
 	}

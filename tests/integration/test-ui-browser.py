@@ -6,8 +6,9 @@ decisions and in the denials grouped by host and path; clicking "allow for
 1 h" writes the rule (seen through the API with its TTL, path and port) and
 the sandbox's next request passes, "always" the same without a TTL; a
 request held for a person (a client with on_deny hold) appears among the
-pending approvals and clicking approve releases it (the sandbox's curl gets
-200), deny answers it 403; the rule and the secret's name show in
+pending approvals and clicking approve (widened to a /* prefix, for a
+day) releases it (the sandbox's curl gets 200) through the rule chosen, deny
+answers another 403; the rule and the secret's name show in
 their panes; and no response the browser received (every body Chromium
 kept, every URL the page used fetched again, the page's own text) holds the
 secret's value or the client's token. Skipped, with the reason, where
@@ -233,6 +234,12 @@ def main():
                 row = wait_css(d, "#approvals tr.approval", "the held request in the approvals",
                                lambda e: "/held/path" in e.text and "agent-2" in e.text)
                 h.check(held.waiting(), "the sandbox's curl is still waiting")
+                # the approver widens it to a prefix, for a day
+                box = by_css(row, "input.approve-path")[0]
+                box.clear()
+                box.send_keys("/held/*")
+                from selenium.webdriver.support.ui import Select
+                Select(by_css(row, "select.approve-ttl")[0]).select_by_value("86400")
                 by_css(row, "button.approve")[0].click()
                 code, body, err = held.result(timeout=30)
                 h.check_eq(code, "200", "approved: the sandbox's curl gets 200 (%s)" % err)
@@ -242,12 +249,14 @@ def main():
             h.wait_for(lambda: not by_css(d, "#approvals tr.approval"), timeout=WAIT, interval=0.2,
                        what="the approved request leaves the pane")
             st, rules = al.api("GET", "/proxy/v1/clients/agent-2")
-            h.check(any(r.get("paths") == ["/held/path"] for r in rules), "the approval made a rule: %r" % rules)
-            # and deny answers 403
-            held = holdtest.Curl(al, htok, base + "/held/refused")
+            new = [r for r in rules if r.get("paths") == ["/held/*"]]
+            h.check(len(new) == 1 and new[0].get("ttl_seconds") == 86400 and new[0].get("methods") == ["GET"],
+                    "the approval made the rule chosen (prefix, a day, the method held): %r" % rules)
+            # and deny answers 403 (a path the new rule does not cover)
+            held = holdtest.Curl(al, htok, base + "/other-held/refused")
             try:
                 row = wait_css(d, "#approvals tr.approval", "the second held request",
-                               lambda e: "/held/refused" in e.text)
+                               lambda e: "/other-held/refused" in e.text)
                 by_css(row, "button.refuse")[0].click()
                 code, _, err = held.result(timeout=30)
                 h.check_eq(code, "403", "refused: 403 (%s)" % err)
