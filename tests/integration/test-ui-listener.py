@@ -28,7 +28,7 @@ def req(port, method, path, body=None, headers=None, host=None):
         if body is not None:
             data = json.dumps(body).encode()
             hd.setdefault("Content-Type", "application/json")
-        if host:
+        if host is not None:
             c.putrequest(method, path, skip_host=True)
             c.putheader("Host", host)
             for k, v in hd.items():
@@ -110,6 +110,9 @@ def main():
                    "a DNS name as Host")
         h.check_eq(req(port, "GET", "/", host="evil.example")[0], 403, "the page itself under a DNS name")
         h.check_eq(req(port, "GET", "/", host="localhost:%d" % port)[0], 200, "localhost is fine")
+        h.check_eq(req(port, "GET", "/", host="[::1]:%d" % port)[0], 200, "an IPv6 literal is fine")
+        h.check_eq(req(port, "GET", "/", host="127.0.0.1.evil.example")[0], 403, "a name that starts like an IP")
+        h.check_eq(req(port, "GET", "/", host="")[0], 403, "an empty Host")
 
         # writes: the CSRF header and the Origin
         rule = {"client": "web-1", "host": "example.org", "paths": ["/a"], "ttl_seconds": 3600}
