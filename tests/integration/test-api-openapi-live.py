@@ -195,6 +195,37 @@ def provoke(b, c):
     A(b, DE, "GET", 400, "/proxy/v1/decisions?colour=red")
     A(b, DE, "GET", 400, "/proxy/v1/decisions", **nobody)
     A(b, DE, "GET", 413, "/proxy/v1/decisions", **big)
+    # a client setting, and the approvals of a stand-in enforcer worker's holds
+    A(b, CLN, "PATCH", 200, "/proxy/v1/clients/web-1", body={"on_deny": "hold"})
+    A(b, CLN, "PATCH", 400, "/proxy/v1/clients/web-1", body={"on_deny": "maybe"})
+    A(b, CLN, "PATCH", 404, "/proxy/v1/clients/nobody", body={"on_deny": "hold"})
+    A(b, CLN, "PATCH", 413, "/proxy/v1/clients/web-1", **big)
+    A(b, CLN, "PATCH", 415, "/proxy/v1/clients/web-1", **text)
+    worker = bh.IpcClient(os.path.join(b.state_dir, "ipc.sock"))
+    worker.send({"type": "hello", "proto": 1, "pid": os.getpid(), "asks_only": True})
+    for i, path in ((1, "/a"), (2, "/b"), (3, "/c")):
+        worker.send({"type": "hold", "id": i, "client": "web-1", "method": "GET", "scheme": "https",
+                     "host": "h.example", "port": 443, "path": path, "reason": "no-rule", "timeout_ms": 60000})
+    AP, APD = "/proxy/v1/approvals", "/proxy/v1/approvals/{id}"
+    bh.wait_for(lambda: len(json.loads(call(b, "GET", AP)[2])) == 3, timeout=5, what="three pending")
+    pending = json.loads(A(b, AP, "GET", 200, AP))
+    A(b, AP, "GET", 400, AP + "?colour=red")
+    A(b, AP, "GET", 400, AP, **nobody)
+    A(b, AP, "GET", 413, AP, **big)
+    ids = {a["path"]: "/proxy/v1/approvals/%d" % a["id"] for a in pending}
+    A(b, APD, "POST", 200, ids["/a"], body={"decision": "approve", "ttl_seconds": 600})
+    bh.check_eq(worker.recv(), {"type": "hold", "id": 1, "verdict": "approved",
+                                "rule": json.loads(call(b, "GET", "/proxy/v1/clients/web-1")[2])[-1]["id"]},
+                "the worker's hold is answered")
+    A(b, APD, "POST", 200, ids["/b"], body={"decision": "deny"})
+    bh.check_eq(worker.recv(), {"type": "hold", "id": 2, "verdict": "denied"}, "the refusal")
+    A(b, APD, "POST", 400, ids["/c"], body={"decision": "maybe"})
+    A(b, APD, "POST", 400, ids["/c"], body={"decision": "approve", "path": "/elsewhere"})
+    A(b, APD, "POST", 404, "/proxy/v1/approvals/999", body={"decision": "deny"})
+    A(b, APD, "POST", 404, ids["/a"], body={"decision": "deny"})
+    A(b, APD, "POST", 413, ids["/c"], **big)
+    A(b, APD, "POST", 415, ids["/c"], **text)
+
     for path in ("/metrics", "/healthz", "/readyz"):
         if path == "/readyz":
             A(b, path, "GET", 503, path)   # no enforcer yet
@@ -224,11 +255,15 @@ def provoke(b, c):
         A(b, REV, "POST", 500, "/proxy/v1/allows/revoke", body={"client": "web-1",
                                                                "host": "d.example"})
         A(b, ALH, "DELETE", 500, "/proxy/v1/allows/web-1/d.example")
+        A(b, CLN, "PATCH", 500, "/proxy/v1/clients/web-1", body={"on_deny": "deny"})
+        A(b, APD, "POST", 500, ids["/c"], body={"decision": "approve"})
     finally:
         shutil.rmtree(state)
         with open(state, "wb") as f:
             f.write(saved)
     bh.check_eq(call(b, "GET", "/proxy/v1/clients/web-1")[2], before, "a 500 changed nothing")
+    bh.check_eq([a["path"] for a in json.loads(call(b, "GET", AP)[2])], ["/c"], "a 500 decided nothing")
+    worker.close()
     ca = os.path.join(b.state_dir, "ca.pem")
     os.rename(ca, ca + ".away")
     try:

@@ -30,6 +30,7 @@ AIRLOCK_COMMANDS = [
     ["client", "delete"], ["secret", "create"], ["secret", "list"], ["secret", "delete"],
     ["secret", "stub"], ["allow"], ["rules"], ["revoke"], ["oauth", "xai"], ["sandbox", "env"],
     ["connect"], ["audit", "suggest"], ["tail"], ["status"], ["explain"], ["preset", "list"], ["preset", "show"],
+    ["client", "set"], ["approvals"], ["approvals", "approve"], ["approvals", "deny"],
     ["ui", "token"],
 ]
 FLAG = r"(?<![\w-])--[a-z][a-z0-9-]+"

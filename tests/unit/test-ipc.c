@@ -87,6 +87,29 @@ static const struct {
 	{ IPC_FROM_ENFORCER, "{'type':'listening','http_port':3128}", AL_EINVAL, IPC_LISTENING },
 	{ IPC_FROM_ENFORCER, "{'type':'listening','http_port':65536,'https_port':1}", AL_ERANGE, IPC_LISTENING },
 	{ IPC_FROM_BROKER, "{'type':'listening','http_port':1,'https_port':1}", AL_EPROTO, IPC_KIND_COUNT },
+	/* hold: ask, end, answers */
+	{ IPC_FROM_ENFORCER, "{'type':'hold','id':3,'client':'c','method':'GET','scheme':'http','host':'h','port':80,"
+			     "'path':'/x','reason':'no-rule','timeout_ms':60000}", OK, IPC_HOLD_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'hold','id':3,'client':'c','method':'','scheme':'tcp','host':'h','port':443,"
+			     "'path':'','reason':'no-rule','timeout_ms':1}", OK, IPC_HOLD_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'hold','id':3,'client':'c','method':'GET','scheme':'http','host':'h','port':0,"
+			     "'path':'/x','reason':'no-rule','timeout_ms':1}", AL_ERANGE, IPC_HOLD_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'hold','id':3,'client':'c','method':'GET','scheme':'http','host':'h','port':80,"
+			     "'path':'/x','reason':'no-rule'}", AL_EINVAL, IPC_HOLD_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'hold','id':3,'client':'c','method':'GET','scheme':'http','host':'h','port':80,"
+			     "'path':'/x','reason':'no-rule','timeout_ms':0}", AL_ERANGE, IPC_HOLD_ASK },
+	{ IPC_FROM_ENFORCER, "{'type':'hold-end','id':3}", OK, IPC_HOLD_END },
+	{ IPC_FROM_ENFORCER, "{'type':'hold-end'}", AL_EINVAL, IPC_HOLD_END },
+	{ IPC_FROM_BROKER, "{'type':'hold-end','id':3}", AL_EPROTO, IPC_KIND_COUNT },
+	{ IPC_FROM_BROKER, "{'type':'hold','id':3,'verdict':'approved','rule':7}", OK, IPC_HOLD_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'hold','id':3,'verdict':'denied'}", OK, IPC_HOLD_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'hold','id':3,'verdict':'approved','rule':'7'}", AL_EINVAL, IPC_HOLD_ANSWER },
+	{ IPC_FROM_BROKER, "{'type':'hold','id':3,'error':'hold-cap'}", OK, IPC_HOLD_REFUSAL },
+	{ IPC_FROM_BROKER, "{'type':'hold','id':3,'error':'hold-cap','verdict':'denied'}", AL_EINVAL, IPC_HOLD_REFUSAL },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[{'name':'c','token_sha256':'ab','rules':[],"
+			   "'hold':true}]}", OK, IPC_POLICY },
+	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[{'name':'c','token_sha256':'ab','rules':[],"
+			   "'hold':'yes'}]}", AL_EINVAL, IPC_POLICY },
 	/* unknown types, both ways */
 	{ IPC_FROM_ENFORCER, "{'type':'give-me-secrets'}", AL_EPROTO, IPC_KIND_COUNT },
 	{ IPC_FROM_ENFORCER, "{'type':'policy','version':1,'clients':[]}", AL_EPROTO, IPC_KIND_COUNT },
