@@ -25,7 +25,6 @@
 #include "common/token.h"
 #include "common/xmalloc.h"
 
-#define UI_LOGIN_BODY_MAX 1024
 #define UI_HOST_MAX 256             /* a Host header's name part */
 #define UI_COOKIE_VALUE_MAX (AL_TOKEN_MAX + 128)
 #define UI_COOKIE_MAX_AGE "43200"   /* 12 h, then log in again */
@@ -168,7 +167,7 @@ static void login(struct ui_gate *g, struct MHD_Connection *conn, const char *bo
 	char err[256], cookie[UI_COOKIE_VALUE_MAX];
 	json_t *obj = NULL;
 
-	if (json_parse_object(body ? body : "", len, UI_LOGIN_BODY_MAX, &obj, err, sizeof err) < 0 ||
+	if (json_parse_object(body ? body : "", len, AL_UI_LOGIN_BODY_MAX, &obj, err, sizeof err) < 0 ||
 	    json_validate(obj, login_fields, ARRAY_SIZE(login_fields), "", err, sizeof err) < 0) {
 		api_error(ans, 400, "the body must be {\"token\": \"...\"}");
 		goto out;

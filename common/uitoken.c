@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "common/fileutil.h"
+#include "common/limits.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
 
 #define UI_TOKEN_RAW_LEN 32
-#define UI_TOKEN_FILE_MAX 256
 
 static int make(char out[UI_TOKEN_LEN + 1])
 {
@@ -61,7 +61,7 @@ static int read_token(const char *path, char out[UI_TOKEN_LEN + 1])
 		return errno == ENOENT ? AL_ENOTFOUND : AL_EIO;
 	if ((st.st_mode & 077) || st.st_uid != geteuid())
 		return AL_EPERM;
-	if ((rc = file_read_all(path, UI_TOKEN_FILE_MAX, &buf, &len)) < 0)
+	if ((rc = file_read_all(path, AL_UI_TOKEN_FILE_MAX, &buf, &len)) < 0)
 		return rc;
 	size_t got = len;
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))

@@ -85,6 +85,15 @@ def main():
         h.check_eq(s, 401, "login with a wrong token")
         h.check("set-cookie" not in hd, "no cookie for a wrong token")
         h.check_eq(req(port, "POST", "/ui/login", {"token": ui_tok})[0], 403, "login without the CSRF header")
+        # the login body's cap (1024 bytes): at it, read (a wrong token); one more, refused
+        at_cap = json.dumps({"token": "alui_" + "A" * 43})
+        at_cap += " " * (1024 - len(at_cap))
+        for body, want in ((at_cap, 401), (at_cap + " ", 400)):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("POST", "/ui/login", body=body.encode(), headers=dict(csrf, **{"Content-Type": "application/json"}))
+            got = c.getresponse().status
+            c.close()
+            h.check_eq(got, want, "a login body of %d bytes" % len(body))
         h.check_eq(req(port, "POST", "/ui/login", {"token": ui_tok},
                        headers=dict(csrf, Origin="http://evil.example"))[0], 403, "login from another origin")
 
