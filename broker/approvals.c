@@ -11,6 +11,7 @@
 
 #include "broker/api.h"
 #include "broker/ipc_server.h"
+#include "broker/webhook.h"
 #include "common/duration.h"
 #include "common/ipc.h"
 #include "common/jsonutil.h"
@@ -275,6 +276,9 @@ json_t *approvals_on_hold(struct broker *b, uint64_t conn, const json_t *ask)
 		 KV_S("method", a->method[0] ? a->method : "CONNECT"), KV_S("host", a->host),
 		 KV_I("port", a->port), KV_S("path", a->path), KV_S("reason", a->reason));
 	event_push(b, a, "pending", 0);
+	json_t *v = approvals_view(a);
+	webhook_approval(b, v);
+	json_decref(v);
 	timer_rearm(ap);
 	return NULL;
 }
@@ -284,8 +288,9 @@ void approvals_on_hold_end(struct broker *b, uint64_t conn, uint32_t ask_id)
 	struct approvals *ap = ap_of(b);
 	for (struct approval *a = ap->list; a; a = a->next)
 		if (a->conn == conn && a->ask == ask_id) {
+			/* the enforcer's own timeout, or the sandbox went away */
 			if (a->state == AP_PENDING)
-				event_push(b, a, "withdrawn", 0);
+				event_push(b, a, time_now_ms() + 100 >= a->expires_ms ? "expired" : "withdrawn", 0);
 			unlink_free(ap, a);
 			break;
 		}

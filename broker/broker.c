@@ -7,6 +7,7 @@
 #include "broker/broker.h"
 #include "broker/approvals.h"
 #include "broker/observe.h"
+#include "broker/webhook.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -281,6 +282,8 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 
 	b->started_ms = time_now_ms();
 	approvals_start(b);
+	if ((ret = webhook_start(b, err, errlen)) < 0)
+		return ret;
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
 		return ret;
 	if ((ret = broker_oauth_start(b)) < 0) {
@@ -366,6 +369,7 @@ void broker_free(struct broker *b)
 {
 	observe_free(b);
 	approvals_free(b);
+	webhook_free(b);
 	state_close(&b->state);
 	policy_frame_free(&b->policy);
 	seal_key_wipe(&b->key);

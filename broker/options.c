@@ -73,6 +73,10 @@ static void config_from_flags(struct broker_config *cfg, const struct flagset *f
 		cfg->metrics_listen = xstrdup(v[FLAG_METRICS_LISTEN].str);
 	if (v[FLAG_UI_LISTEN].n)
 		cfg->ui_listen = xstrdup(v[FLAG_UI_LISTEN].str);
+	if (v[FLAG_APPROVAL_WEBHOOK].n)
+		cfg->approval_webhook = xstrdup(v[FLAG_APPROVAL_WEBHOOK].str);
+	if (v[FLAG_APPROVAL_WEBHOOK_KEY_FILE].n)
+		cfg->approval_webhook_key_file = xstrdup(v[FLAG_APPROVAL_WEBHOOK_KEY_FILE].str);
 	for (size_t i = 0; i < fs->nuses; i++) {
 		const struct flag_use *u = &fs->uses[i];
 		if (!(flag_table[u->id].attrs & FLAG_A_PASS))
@@ -153,6 +157,8 @@ void options_free(struct broker_config *cfg)
 	free(cfg->enforcer_path);
 	free(cfg->metrics_listen);
 	free(cfg->ui_listen);
+	free(cfg->approval_webhook);
+	free(cfg->approval_webhook_key_file);
 	for (size_t i = 0; i < cfg->enforcer_argc; i++)
 		free(cfg->enforcer_argv[i]);
 	free(cfg->enforcer_argv);

@@ -29,6 +29,8 @@ struct broker_config {
 	bool debug;
 	char *metrics_listen;  /* "IP:PORT" or NULL */
 	char *ui_listen;       /* --ui-listen "IP:PORT" or NULL */
+	char *approval_webhook;          /* URL or NULL (broker/webhook.c) */
+	char *approval_webhook_key_file; /* its signing key's file, or NULL */
 	/* Arguments passed to the enforcer as they were given (NULL-terminated). */
 	char **enforcer_argv;
 	size_t enforcer_argc;

@@ -35,9 +35,10 @@ static const char set_usage[] =
 static const char list_usage[] =
 	"Usage: airlock client list [--json]\n"
 	"\n"
-	"List clients with their number of rules (tokens are never shown).\n"
+	"List clients with their number of rules and their --on-deny setting (tokens\n"
+	"are never shown).\n"
 	"  --json             print the API's answer as is: a JSON array of\n"
-	"                     {name, created_at, rules}\n";
+	"                     {name, created_at, rules, on_deny}\n";
 
 static const char delete_usage[] =
 	"Usage: airlock client delete NAME\n"
@@ -111,6 +112,7 @@ static void client_row(const json_t *cl, char **row)
 	row[0] = xstrdup(json_string_value(json_object_get(cl, "name")) ?: "-");
 	row[1] = xstrdup(rules);
 	row[2] = xstrdup(json_string_value(json_object_get(cl, "created_at")) ?: "-");
+	row[3] = xstrdup(json_string_value(json_object_get(cl, "on_deny")) ?: "deny");
 }
 
 static void client_none(const char *arg)
@@ -120,7 +122,7 @@ static void client_none(const char *arg)
 
 static int client_list(struct cli *cli, int argc, char **argv)
 {
-	static const char *const header[] = { "NAME", "RULES", "CREATED" };
+	static const char *const header[] = { "NAME", "RULES", "CREATED", "ON-DENY" };
 	static const struct cli_list list = {
 		.path = "/proxy/v1/clients",
 		.header = header,

@@ -90,6 +90,14 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		.help = "serve the web page (live decisions, denials to allow, clients, rules, secrets "
 			"without values) over HTTP on this address and port, e.g. 127.0.0.1:8077, behind "
 			"the login token of `airlock ui token`" },
+	[FLAG_APPROVAL_WEBHOOK] = { "approval-webhook", FLAG_T_URL, P_UP_BROKER, 0, "URL",
+		.def_note = "none",
+		.help = "POST each new held request (an approval to decide) to URL as JSON, signed "
+			"with HMAC-SHA256 of --approval-webhook-key-file's key (X-Airlock-Signature)" },
+	[FLAG_APPROVAL_WEBHOOK_KEY_FILE] = { "approval-webhook-key-file", FLAG_T_FILE, P_UP_BROKER, 0, "F",
+		.def_note = "none (required with --approval-webhook)",
+		.help = "the webhook's signing key: the bytes of F, its last newline dropped (16 to "
+			"1024 bytes)" },
 	[FLAG_WORKERS] = { "workers", FLAG_T_UINT, P_ALL, PROXY, "N", 1, 256,
 		.def_note = "one per core", .help = "proxy worker threads" },
 	[FLAG_MAX_HEAD_BYTES] = { "max-head-bytes", FLAG_T_UINT, P_ALL, PROXY_LIVE, "N",
@@ -229,6 +237,27 @@ int flag_listen_split(const char *v, char ip[64], uint16_t *port)
 	return 0;
 }
 
+/* A URL libcurl will be given: its scheme, then printable bytes without
+ * blanks (a header-injecting newline, a space that splits it) and a host. */
+static int url_check(const char *v)
+{
+	size_t n = strlen(v), skip;
+	if (n > 2048)
+		return AL_EINVAL;
+	if (strncmp(v, "http://", 7) == 0)
+		skip = 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		skip = 8;
+	else
+		return AL_EINVAL;
+	if (!v[skip] || v[skip] == '/')
+		return AL_EINVAL;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return AL_EINVAL;
+	return 0;
+}
+
 int flag_value_parse(enum flag_id id, unsigned proc, const char *v, long long *num)
 {
 	const struct flag_row *r = &flag_table[id];
@@ -297,6 +326,9 @@ int flag_value_parse(enum flag_id id, unsigned proc, const char *v, long long *n
 		rc = flag_listen_split(v, ip, &p);
 		break;
 	}
+	case FLAG_T_URL:
+		rc = url_check(v);
+		break;
 	}
 	if (rc == 0 && num)
 		*num = n;
@@ -359,6 +391,9 @@ void flag_expect(enum flag_id id, unsigned proc, char *buf, size_t cap)
 		break;
 	case FLAG_T_LISTEN:
 		snprintf(buf, cap, "IP:PORT, an IPv6 address in brackets ([::1]:9464)");
+		break;
+	case FLAG_T_URL:
+		snprintf(buf, cap, "an http:// or https:// URL");
 		break;
 	}
 }

@@ -22,6 +22,7 @@ enum flag_id {
 	FLAG_DENY_CIDR, FLAG_SAN, FLAG_SEAL_KEY_FILE, FLAG_KEYRING, FLAG_RESOLVE, FLAG_UPSTREAM_CA,
 	FLAG_LOG_FORMAT, FLAG_LOG_FILE, FLAG_ENFORCER, FLAG_NO_ENFORCER, FLAG_DEBUG, FLAG_METRICS_LISTEN,
 	FLAG_UI_LISTEN,
+	FLAG_APPROVAL_WEBHOOK, FLAG_APPROVAL_WEBHOOK_KEY_FILE,
 	/* limits (SPEC §3) */
 	FLAG_WORKERS, FLAG_MAX_HEAD_BYTES, FLAG_MAX_HEADERS, FLAG_HEAD_TIMEOUT, FLAG_IDLE_TIMEOUT,
 	FLAG_CONNECT_TIMEOUT, FLAG_UPSTREAM_IDLE_TIMEOUT, FLAG_TUNNEL_IDLE_TIMEOUT, FLAG_DRAIN_TIMEOUT,
@@ -47,6 +48,7 @@ enum flag_type {
 	FLAG_T_HOST,     /* a DNS name or an IP literal (host_canon) */
 	FLAG_T_PIN,      /* HOST:PORT:ADDR as curl's --resolve, HOST a DNS name */
 	FLAG_T_LISTEN,   /* IP:PORT, an IPv6 IP in brackets (flag_listen_split) */
+	FLAG_T_URL,      /* an http:// or https:// URL: printable, no blanks, at most 2048 bytes */
 };
 
 /* Which processes take a flag. */

@@ -629,6 +629,11 @@ static void on_eof(void *arg)
 		return;
 	}
 	c->reading = false;
+	if (c->hold) {
+		/* held for a person: a sandbox that hung up will not read the answer */
+		conn_abort(c);
+		return;
+	}
 	if (c->state == CS_WAIT || (c->state == CS_BODY && forward_req_sent(c))) {
 		c->peer_eof = true;   /* half-closed: answer, then close */
 		return;

@@ -46,6 +46,8 @@ def sample(row, tmp, second=False):
         return "10.2.0.0/16" if second else "10.1.0.0/16"
     if t == "host":
         return "b.example" if second else "a.example"
+    if t == "url":
+        return "http://127.0.0.1:9468/b" if second else "http://127.0.0.1:9467/a"
     if t == "listen":
         return "127.0.0.1:9466" if second else "127.0.0.1:9465"
     if t == "pin":

@@ -18,6 +18,7 @@ static const char *const type_names[] = {
 	[FLAG_T_PROGRAM] = "program", [FLAG_T_IP] = "ip", [FLAG_T_PORT] = "port",
 	[FLAG_T_UINT] = "uint", [FLAG_T_MS] = "ms", [FLAG_T_ENUM] = "enum",
 	[FLAG_T_CIDR] = "cidr", [FLAG_T_HOST] = "host", [FLAG_T_PIN] = "pin", [FLAG_T_LISTEN] = "listen",
+	[FLAG_T_URL] = "url",
 };
 
 static int print_json(void)
