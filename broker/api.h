@@ -55,6 +55,8 @@ void api_no_content(struct api_answer *ans);
  * integers, comma-separated ("" when empty). */
 void api_header_ids(struct api_answer *ans, const char *name, const json_t *ids);
 void api_header_int(struct api_answer *ans, const char *name, long long v);
+/* A header whose value is a copy of v. */
+void api_header_str(struct api_answer *ans, const char *name, const char *v);
 /* Validate a body against a field table: 400 with the path on failure. */
 bool api_validate(struct api_answer *ans, const json_t *body, const struct json_field *fields,
 		  size_t nfields);
@@ -99,12 +101,13 @@ void api_decisions_wake(struct broker *b);
 void api_decisions_end(struct broker *b);
 struct MHD_Connection;
 /* Queue the stream's response (true), or fill ans with the refusal (false;
- * ans->status 0: the connection is to be dropped). */
-bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans);
+ * ans->status 0: the connection is to be dropped); ui: on the page's
+ * listener (its security headers). */
+bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans, bool ui);
 /* api_approvals.c: POST approvals/{id}; GET approvals (a list, or with
  * follow=1 a stream like decisions': true when the stream is queued). */
 void api_approvals_decide(struct broker *b, const struct api_request *req, struct api_answer *ans);
-bool api_approvals_get(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans);
+bool api_approvals_get(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans, bool ui);
 void api_approvals_wake(struct broker *b);
 void api_approvals_end(struct broker *b);
 /* api_allows.c: a live rule of the same identity as this POST allows body
@@ -119,9 +122,14 @@ json_t *api_rule_view(const json_t *doc, const json_t *rule);
 /* The server: listen on path (0600), serve on the broker's loop. */
 int api_server_start(struct broker *b, const char *path, struct api_server **out, char *err,
 		     size_t errlen) AL_MUST_CHECK;
+enum api_mode { API_MODE_FULL, API_MODE_METRICS, API_MODE_UI };
 /* --metrics-listen: GET /metrics, /healthz, /readyz alone, over TCP. */
 int api_metrics_start(struct broker *b, const char *addrport, struct api_server **out, char *err,
 		      size_t errlen) AL_MUST_CHECK;
+/* --ui-listen: the web page (broker/ui_server.c) and the calls it makes,
+ * behind the login token token, over TCP. */
+int api_ui_start(struct broker *b, const char *addrport, const char *token, struct api_server **out,
+		 char *err, size_t errlen) AL_MUST_CHECK;
 void api_server_stop(struct api_server *s);
 /* An enforcer acknowledged a policy or went away: answer the changes that
  * were waiting for it (ipc_server.c). */

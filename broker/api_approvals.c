@@ -14,6 +14,7 @@
 
 #include "broker/api.h"
 #include "broker/approvals.h"
+#include "broker/ui.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
 
@@ -220,7 +221,7 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *ke
 	return MHD_YES;
 }
 
-bool api_approvals_get(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans)
+bool api_approvals_get(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans, bool ui)
 {
 	struct args a = { 0 };
 
@@ -255,6 +256,8 @@ bool api_approvals_get(struct broker *b, struct MHD_Connection *conn, struct api
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (ui)
+		ui_security_headers(resp);
 	enum MHD_Result r = MHD_queue_response(conn, 200, resp);
 	MHD_destroy_response(resp);
 	return r == MHD_YES;

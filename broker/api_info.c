@@ -39,6 +39,8 @@ void api_info_status(struct broker *b, const struct api_request *req, struct api
 	json_object_set_new(st_json, "uptime_seconds", json_integer((json_int_t)((time_now_ms() - b->started_ms) / 1000)));
 	if (b->cfg.metrics_listen)
 		json_object_set_new(st_json, "metrics_listen", json_string(b->cfg.metrics_listen));
+	if (b->cfg.ui_listen)
+		json_object_set_new(st_json, "ui_listen", json_string(b->cfg.ui_listen));
 	json_object_set_new(st_json, "counts",
 			    json_pack("{s:I, s:I, s:I}", "clients", (json_int_t)json_array_size(state_clients(b->state.doc)),
 				      "rules", (json_int_t)json_array_size(state_rules(b->state.doc)), "secrets",

@@ -15,6 +15,7 @@
 #include "broker/ipc_server.h"
 #include "broker/observe.h"
 #include "broker/supervise.h"
+#include "broker/ui.h"
 #include "common/duration.h"
 #include "common/netmatch.h"
 #include "common/xmalloc.h"
@@ -158,7 +159,7 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *ke
 	return a->err[0] ? MHD_NO : MHD_YES;
 }
 
-bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans)
+bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct api_answer *ans, bool ui)
 {
 	struct follower *f = xcalloc(1, sizeof *f);
 	struct args a = { .f = f };
@@ -193,6 +194,8 @@ bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct 
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (ui)
+		ui_security_headers(resp);
 	enum MHD_Result r = MHD_queue_response(conn, 200, resp);
 	MHD_destroy_response(resp);
 	return r == MHD_YES;

@@ -18,6 +18,7 @@
 #include "broker/api.h"
 #include "broker/approvals.h"
 #include "broker/ipc_server.h"
+#include "broker/ui.h"
 #include "broker/unixsock.h"
 #include "common/flags.h"
 #include "common/duration.h"
@@ -39,7 +40,8 @@ struct api_server {
 	uv_timer_t wait_timer;          /* the oldest change waiting for its policy-ack */
 	bool poll_open, timer_open, wait_open;
 	bool in_run;                    /* inside MHD_run: never run it again from here */
-	bool metrics_only;              /* --metrics-listen: /metrics, /healthz, /readyz alone */
+	enum api_mode mode;             /* metrics: /metrics, /healthz, /readyz alone */
+	struct ui_gate *ui;             /* API_MODE_UI: the page's files, login, allowed calls */
 	struct api_body *waiting;       /* suspended requests, oldest first */
 	char *path;
 };
@@ -140,6 +142,11 @@ void api_header_int(struct api_answer *ans, const char *name, long long n)
 	char *v = xmalloc(24);
 	snprintf(v, 24, "%lld", n);
 	api_header(ans, name, v);
+}
+
+void api_header_str(struct api_answer *ans, const char *name, const char *v)
+{
+	api_header(ans, name, xstrdup(v));
 }
 
 static void api_answer_free(struct api_answer *ans)
@@ -249,7 +256,8 @@ static void api_rearm(struct api_server *s)
 	uv_timer_start(&s->timer, on_mhd_timer, ms, 0);
 }
 
-static enum MHD_Result send_answer(struct MHD_Connection *conn, struct api_answer *ans)
+static enum MHD_Result send_answer(const struct api_server *s, struct MHD_Connection *conn,
+				   struct api_answer *ans)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result r;
@@ -281,6 +289,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct api_answe
 	if (ctype)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (s->mode == API_MODE_UI)
+		ui_security_headers(resp);
 	for (size_t i = 0; i < ans->nheaders; i++)
 		MHD_add_response_header(resp, ans->headers[i].name, ans->headers[i].value);
 	r = MHD_queue_response(conn, ans->status, resp);
@@ -288,11 +298,12 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct api_answe
 	return r;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *msg)
+static enum MHD_Result send_error(const struct api_server *s, struct MHD_Connection *conn, unsigned status,
+				  const char *msg)
 {
 	struct api_answer ans = { 0 };
 	api_error(&ans, status, "%s", msg);
-	enum MHD_Result r = send_answer(conn, &ans);
+	enum MHD_Result r = send_answer(s, conn, &ans);
 	api_answer_free(&ans);
 	return r;
 }
@@ -432,19 +443,24 @@ static enum MHD_Result hold(struct api_server *s, struct MHD_Connection *conn, s
 
 void api_server_kick(struct broker *b)
 {
-	struct api_server *s = b->api;
-	if (!s || !s->mhd)
-		return;
-	if (s->in_run)
-		uv_timer_start(&s->timer, on_mhd_timer, 0, 0);
-	else
-		api_run(s);
+	struct api_server *servers[] = { b->api, b->ui };
+	for (size_t i = 0; i < ARRAY_SIZE(servers); i++) {
+		struct api_server *s = servers[i];
+		if (!s || !s->mhd)
+			continue;
+		if (s->in_run)
+			uv_timer_start(&s->timer, on_mhd_timer, 0, 0);
+		else
+			api_run(s);
+	}
 }
 
 void api_policy_progress(struct broker *b)
 {
 	if (b->api)
 		release(b->api, false);
+	if (b->ui)
+		release(b->ui, false);
 	approvals_policy_progress(b);
 }
 
@@ -459,22 +475,29 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 	char allow[64] = "";
 	enum MHD_Result r;
 
+	/* the page's listener: its files and login here, refusals, or an
+	 * allowed and authenticated call that goes on through the routes */
+	if (s->ui && ui_gate(s->ui, conn, url, method, body->buf, body->len, &ans)) {
+		r = send_answer(s, conn, &ans);
+		api_answer_free(&ans);
+		return r;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(root_routes); i++) {
 		if (strcmp(url, root_routes[i].path) != 0)
 			continue;
 		if (strcmp(method, "GET") != 0)
-			return send_error(conn, 405, "only GET here");
+			return send_error(s, conn, 405, "only GET here");
 		if (body->len > 0)
-			return send_error(conn, 400, "this endpoint takes no body");
+			return send_error(s, conn, 400, "this endpoint takes no body");
 		root_routes[i].handler(s->b, &req, &ans);
-		r = send_answer(conn, &ans);
+		r = send_answer(s, conn, &ans);
 		api_answer_free(&ans);
 		return r;
 	}
-	if (s->metrics_only)
-		return send_error(conn, 404, "no such endpoint");
+	if (s->mode == API_MODE_METRICS)
+		return send_error(s, conn, 404, "no such endpoint");
 	if (!split_path(url, copy, sizeof copy, &req))
-		return send_error(conn, 404, "no such endpoint");
+		return send_error(s, conn, 404, "no such endpoint");
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		if (!route_path_matches(&routes[i], &req))
 			continue;
@@ -491,7 +514,7 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 	}
 	if (!rt) {
 		if (!path_known)
-			return send_error(conn, 404, "no such endpoint");
+			return send_error(s, conn, 404, "no such endpoint");
 		api_error(&ans, 405, "method %s not allowed here (allowed: %s)", method, allow);
 		struct MHD_Response *resp;
 		char *j = json_dumps(ans.json, JSON_COMPACT);
@@ -516,24 +539,25 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_TYPE);
 		if (ct && !is_json_type(ct))
-			return send_error(conn, 415, "the body must be application/json");
+			return send_error(s, conn, 415, "the body must be application/json");
 		int ret = json_parse_object(body->buf ? body->buf : "", body->len, AL_API_BODY_MAX,
 					    &req.body, err, sizeof err);
 		if (ret == AL_ETOOBIG)
-			return send_error(conn, 413, "body over its cap");
+			return send_error(s, conn, 413, "body over its cap");
 		if (ret < 0)
-			return send_error(conn, 400, err);
+			return send_error(s, conn, 400, err);
 	} else if (body->len > 0) {
-		return send_error(conn, 400, "this endpoint takes no body");
+		return send_error(s, conn, 400, "this endpoint takes no body");
 	}
 	if (!rt->handler) {
-		bool queued = strcmp(rt->pattern[0], "approvals") == 0 ? api_approvals_get(s->b, conn, &ans)
-								       : api_decisions_stream(s->b, conn, &ans);
+		bool ui = s->mode == API_MODE_UI;
+		bool queued = strcmp(rt->pattern[0], "approvals") == 0 ? api_approvals_get(s->b, conn, &ans, ui)
+								       : api_decisions_stream(s->b, conn, &ans, ui);
 		if (queued)
 			return MHD_YES;
 		if (!ans.status)
 			return MHD_NO;
-		r = send_answer(conn, &ans);
+		r = send_answer(s, conn, &ans);
 		api_answer_free(&ans);
 		return r;
 	}
@@ -552,7 +576,7 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *con
 		if (!ipc_server_applied(s->b->ipc, ans.policy_version))
 			return hold(s, conn, body, &ans);
 	}
-	r = send_answer(conn, &ans);
+	r = send_answer(s, conn, &ans);
 	api_answer_free(&ans);
 	return r;
 }
@@ -575,7 +599,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			unsigned long long n = strtoull(cl, &end, 10);
 			if (errno || *end || n > AL_API_BODY_MAX) {
 				body->answered = true;
-				return send_error(conn, 413, "body over its cap");
+				return send_error(s, conn, 413, "body over its cap");
 			}
 		}
 		return MHD_YES;
@@ -609,7 +633,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!body->ready)
 			return MHD_YES;
 		body->holding = false;
-		enum MHD_Result r = send_answer(conn, &body->held);
+		enum MHD_Result r = send_answer(s, conn, &body->held);
 		api_answer_free(&body->held);
 		return r;
 	}
@@ -617,7 +641,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	body->answered = true;
 	if (body->too_big)
-		return send_error(conn, 413, "body over its cap");
+		return send_error(s, conn, 413, "body over its cap");
 	return dispatch(s, conn, url, method, body);
 }
 
@@ -648,17 +672,18 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("api server", KV_S("detail", msg));
 }
 
-/* Serve on fd (listening): the API socket at path, or (metrics_only, path
- * NULL) the --metrics-listen TCP socket. */
-static int server_start(struct broker *b, int fd, const char *path, bool metrics_only, struct api_server **out,
-			char *err, size_t errlen)
+/* Serve on fd (listening): the API socket at path, or (path NULL) the
+ * --metrics-listen or --ui-listen TCP socket (the server owns ui). */
+static int server_start(struct broker *b, int fd, const char *path, enum api_mode mode, struct ui_gate *ui,
+			struct api_server **out, char *err, size_t errlen)
 {
 	struct api_server *s = xcalloc(1, sizeof *s);
 	const union MHD_DaemonInfo *info;
 
 	s->b = b;
 	s->path = path ? xstrdup(path) : NULL;
-	s->metrics_only = metrics_only;
+	s->mode = mode;
+	s->ui = ui;
 	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
 				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 				  MHD_OPTION_LISTEN_SOCKET, fd,
@@ -667,7 +692,7 @@ static int server_start(struct broker *b, int fd, const char *path, bool metrics
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		snprintf(err, errlen, "libmicrohttpd did not start on %s", path ? path : "the metrics address");
+		snprintf(err, errlen, "libmicrohttpd did not start on %s", path ? path : "a TCP address");
 		close(fd);
 		goto fail;
 	}
@@ -694,6 +719,7 @@ fail:
 		MHD_stop_daemon(s->mhd);
 	if (path)
 		unlink(path);
+	ui_gate_free(s->ui);
 	free(s->path);
 	free(s);
 	return AL_EIO;
@@ -705,43 +731,28 @@ int api_server_start(struct broker *b, const char *path, struct api_server **out
 	int fd = unixsock_listen(path, AL_API_BACKLOG, err, errlen);
 	if (fd < 0)
 		return fd;
-	return server_start(b, fd, path, false, out, err, errlen);
+	return server_start(b, fd, path, API_MODE_FULL, NULL, out, err, errlen);
 }
 
 int api_metrics_start(struct broker *b, const char *addrport, struct api_server **out, char *err,
 		      size_t errlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char ip[64];
-	uint16_t port;
-	int one = 1, fd;
+	int fd = tcpsock_listen(addrport, "--metrics-listen", AL_API_BACKLOG, err, errlen);
+	if (fd < 0)
+		return fd;
+	return server_start(b, fd, NULL, API_MODE_METRICS, NULL, out, err, errlen);
+}
 
-	memset(&ss, 0, sizeof ss);
-	if (flag_listen_split(addrport, ip, &port) < 0) {
-		snprintf(err, errlen, "bad --metrics-listen '%s'", addrport);
-		return AL_EINVAL;
-	}
-	if (uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss) == 0)
-		len = sizeof(struct sockaddr_in);
-	else if (uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss) == 0)
-		len = sizeof(struct sockaddr_in6);
-	else {
-		snprintf(err, errlen, "bad --metrics-listen '%s'", addrport);
-		return AL_EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int api_ui_start(struct broker *b, const char *addrport, const char *token, struct api_server **out,
+		 char *err, size_t errlen)
+{
+	struct ui_gate *g = ui_gate_new(token);
+	int fd = tcpsock_listen(addrport, "--ui-listen", AL_API_BACKLOG, err, errlen);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open a socket for --metrics-listen: %s", strerror(errno));
-		return AL_EIO;
+		ui_gate_free(g);
+		return fd;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, AL_API_BACKLOG) < 0) {
-		snprintf(err, errlen, "cannot listen on --metrics-listen %s: %s", addrport, strerror(errno));
-		close(fd);
-		return AL_EIO;
-	}
-	return server_start(b, fd, NULL, true, out, err, errlen);
+	return server_start(b, fd, NULL, API_MODE_UI, g, out, err, errlen);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -754,6 +765,7 @@ static void on_handle_closed(uv_handle_t *h)
 	else
 		s->wait_open = false;
 	if (!s->poll_open && !s->timer_open && !s->wait_open) {
+		ui_gate_free(s->ui);
 		free(s->path);
 		free(s);
 	}
@@ -767,7 +779,7 @@ void api_server_stop(struct api_server *s)
 	uv_timer_stop(&s->timer);
 	/* MHD refuses to stop over suspended connections: let them go */
 	release(s, true);
-	if (!s->metrics_only) {
+	if (s->mode != API_MODE_METRICS) {
 		api_decisions_end(s->b);
 		api_approvals_end(s->b);
 	}

@@ -32,6 +32,7 @@
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/uitoken.h"
 #include "common/xmalloc.h"
 
 /* The timer may run a little ahead of the wall clock that TTLs use. */
@@ -200,6 +201,26 @@ static void announce_ready(struct broker *b)
 		   b->cfg.http_port, b->cfg.bind, b->cfg.https_port, b->cfg.mode);
 }
 
+/* --ui-listen: the page's login token is <state dir>/ui-token, made on
+ * first use (`airlock ui token` prints it). */
+static int ui_start(struct broker *b, char *err, size_t errlen)
+{
+	char tok[UI_TOKEN_LEN + 1];
+	bool created;
+	int ret = ui_token_load(b->cfg.state_dir, tok, &created);
+	if (ret < 0) {
+		snprintf(err, errlen, "--ui-listen: %s/%s: %s%s", b->cfg.state_dir, UI_TOKEN_FILE, airlock_strerror(ret),
+			 ret == AL_EPERM ? " (it must be ours and mode 0600)" : "");
+		return ret;
+	}
+	ret = api_ui_start(b, b->cfg.ui_listen, tok, &b->ui, err, errlen);
+	secure_wipe(tok, sizeof tok);
+	if (ret == 0)
+		log_info("web page serving", KV_S("listen", b->cfg.ui_listen),
+			 KV_S("login", created ? "a new token: airlock ui token prints it" : "airlock ui token prints it"));
+	return ret;
+}
+
 int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 {
 	int ret;
@@ -280,6 +301,8 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 	if (b->cfg.metrics_listen &&
 	    (ret = api_metrics_start(b, b->cfg.metrics_listen, &b->metrics, err, errlen)) < 0)
 		return ret;
+	if (b->cfg.ui_listen && (ret = ui_start(b, err, errlen)) < 0)
+		return ret;
 	/* api.sock last: its appearance means the API serves; "ready" (banner,
 	 * READY=1) waits for the enforcer to say it listens */
 	if ((ret = api_server_start(b, b->api_sock_path, &b->api, err, errlen)) < 0)
@@ -335,6 +358,8 @@ void broker_stop(struct broker *b)
 	b->api = NULL;
 	api_server_stop(b->metrics);
 	b->metrics = NULL;
+	api_server_stop(b->ui);
+	b->ui = NULL;
 	if (b->handles_open) {
 		uv_close((uv_handle_t *)&b->ttl_timer, NULL);
 		uv_close((uv_handle_t *)&b->sig_term, NULL);

@@ -49,6 +49,7 @@ struct broker {
 	struct policy_frame policy;
 	struct api_server *api;
 	struct api_server *metrics;   /* --metrics-listen; NULL without */
+	struct api_server *ui;        /* --ui-listen; NULL without */
 	struct ipc_server *ipc;
 	struct supervisor *sup;
 	struct oauth_mgr *oauth;   /* broker/oauth.c: refresh scheduling */

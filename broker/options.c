@@ -74,6 +74,8 @@ static void config_from_flags(struct broker_config *cfg, const struct flagset *f
 		cfg->metrics_listen = xstrdup(v[FLAG_METRICS_LISTEN].str);
 	if (v[FLAG_STORE].n)
 		cfg->store = xstrdup(v[FLAG_STORE].str);
+	if (v[FLAG_UI_LISTEN].n)
+		cfg->ui_listen = xstrdup(v[FLAG_UI_LISTEN].str);
 	if (v[FLAG_APPROVAL_WEBHOOK].n)
 		cfg->approval_webhook = xstrdup(v[FLAG_APPROVAL_WEBHOOK].str);
 	if (v[FLAG_APPROVAL_WEBHOOK_KEY_FILE].n)
@@ -166,6 +168,7 @@ void options_free(struct broker_config *cfg)
 	free(cfg->metrics_listen);
 	if (cfg->store)
 		secure_free_str(cfg->store);
+	free(cfg->ui_listen);
 	free(cfg->approval_webhook);
 	free(cfg->approval_webhook_key_file);
 	for (size_t i = 0; i < cfg->enforcer_argc; i++)

@@ -29,6 +29,7 @@ struct broker_config {
 	bool debug;
 	char *metrics_listen;  /* "IP:PORT" or NULL */
 	char *store;           /* --store: the fleet store's URI (may hold a password), or NULL */
+	char *ui_listen;       /* --ui-listen "IP:PORT" or NULL */
 	char *approval_webhook;          /* URL or NULL (broker/webhook.c) */
 	char *approval_webhook_key_file; /* its signing key's file, or NULL */
 	/* Arguments passed to the enforcer as they were given (NULL-terminated). */

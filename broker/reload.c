@@ -48,6 +48,10 @@ static void warn_needs_restart(const struct broker_config *old, const struct bro
 		log_warn(fmt, KV_S("key", "enforcer/no-enforcer"));
 	if (str_differs(old->store, nc->store))
 		log_warn(fmt, KV_S("key", "store"));
+	if (str_differs(old->metrics_listen, nc->metrics_listen))
+		log_warn(fmt, KV_S("key", "metrics-listen"));
+	if (str_differs(old->ui_listen, nc->ui_listen))
+		log_warn(fmt, KV_S("key", "ui-listen"));
 }
 
 #define SWAP(a, b) do { __typeof__(a) t_ = (a); (a) = (b); (b) = t_; } while (0)

@@ -1,6 +1,7 @@
-/* Unix sockets the broker listens on (api.sock, ipc.sock): owner-only
+/* Sockets the broker listens on. Unix ones (api.sock, ipc.sock): owner-only
  * (chmod 0600 before listen), a stale file from a dead broker removed, one
- * that still answers refused (another broker owns it). */
+ * that still answers refused (another broker owns it). TCP ones
+ * (--metrics-listen, --ui-listen): an IP literal and a port. */
 #include "config.h"
 
 #include "broker/unixsock.h"
@@ -12,6 +13,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <uv.h>
+
+#include "common/flags.h"
 
 /* A socket file left by a broker that died: unlink it. One that answers
  * belongs to a running broker: refuse to steal it. */
@@ -76,3 +80,38 @@ fail:
 	return AL_EIO;
 }
 
+
+int tcpsock_listen(const char *addrport, const char *flag, int backlog, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char ip[64];
+	uint16_t port;
+	int one = 1, fd;
+
+	memset(&ss, 0, sizeof ss);
+	if (flag_listen_split(addrport, ip, &port) < 0) {
+		snprintf(err, errlen, "bad %s '%s'", flag, addrport);
+		return AL_EINVAL;
+	}
+	if (uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss) == 0)
+		len = sizeof(struct sockaddr_in);
+	else if (uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss) == 0)
+		len = sizeof(struct sockaddr_in6);
+	else {
+		snprintf(err, errlen, "bad %s '%s'", flag, addrport);
+		return AL_EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open a socket for %s: %s", flag, strerror(errno));
+		return AL_EIO;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0) {
+		snprintf(err, errlen, "cannot listen on %s %s: %s", flag, addrport, strerror(errno));
+		close(fd);
+		return AL_EIO;
+	}
+	return fd;
+}

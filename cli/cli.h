@@ -169,6 +169,7 @@ extern const struct cli_cmd cmd_status;    /* cmd_status.c */
 extern const struct cli_cmd cmd_explain;   /* cmd_status.c */
 extern const struct cli_cmd cmd_store;     /* cmd_store.c */
 extern const struct cli_cmd cmd_preset;    /* cmd_preset.c: list, show */
+extern const struct cli_cmd cmd_ui;        /* cmd_ui.c: token */
 extern const struct cli_cmd cmd_approvals; /* cmd_approvals.c: (list), approve, deny */
 /* cmd_allow.c: the line that says what a new rule (the API's answer) does */
 void allow_print(const char *client, const json_t *resp, const char *warn_secret);

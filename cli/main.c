@@ -15,7 +15,7 @@
 static const struct cli_cmd *const commands[] = {
 	&cmd_up, &cmd_ca, &cmd_client, &cmd_secret, &cmd_allow, &cmd_rules, &cmd_revoke,
 	&cmd_oauth, &cmd_sandbox, &cmd_connect_entry, &cmd_audit, &cmd_tail, &cmd_status, &cmd_explain, &cmd_store,
-	&cmd_preset, &cmd_approvals,
+	&cmd_preset, &cmd_approvals, &cmd_ui,
 };
 
 static const char main_usage[] =

@@ -93,6 +93,11 @@ const struct flag_row flag_table[FLAG_COUNT] = {
 		.help = "keep clients, rules, sealed secrets and the sealed CA in this PostgreSQL "
 			"database (postgres://...), shared by every host of a fleet; its password only "
 			"from the config file or PGPASSFILE" },
+	[FLAG_UI_LISTEN] = { "ui-listen", FLAG_T_LISTEN, P_UP_BROKER, 0, "A:P",
+		.def_note = "none: no web page",
+		.help = "serve the web page (live decisions, denials to allow, clients, rules, secrets "
+			"without values) over HTTP on this address and port, e.g. 127.0.0.1:8077, behind "
+			"the login token of `airlock ui token`" },
 	[FLAG_APPROVAL_WEBHOOK] = { "approval-webhook", FLAG_T_URL, P_UP_BROKER, 0, "URL",
 		.def_note = "none",
 		.help = "POST each new held request (an approval to decide) to URL as JSON, signed "

@@ -137,6 +137,11 @@
 #define AL_WEBHOOK_KEY_MAX     1024                  /* --approval-webhook-key-file bytes */
 #define AL_WEBHOOK_QUEUE_MAX   64                    /* webhook posts waiting; past it, dropped */
 
+/* The web page (--ui-listen): the login body {"token": ...}, and the
+ * ui-token file as read (one token and a newline; more is not a token). */
+#define AL_UI_LOGIN_BODY_MAX   1024
+#define AL_UI_TOKEN_FILE_MAX   256
+
 /* Files */
 #define AL_CRED_FILE_MAX       (256 * 1024)          /* a vendor credential file */
 #define AL_PEM_MAX             (64 * 1024)

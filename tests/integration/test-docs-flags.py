@@ -32,6 +32,7 @@ AIRLOCK_COMMANDS = [
     ["connect"], ["audit", "suggest"], ["tail"], ["status"], ["explain"], ["preset", "list"], ["preset", "show"], ["store", "migrate"], ["store", "check"],
     ["connect"], ["audit", "suggest"], ["tail"], ["status"], ["explain"], ["preset", "list"], ["preset", "show"],
     ["client", "set"], ["approvals"], ["approvals", "approve"], ["approvals", "deny"],
+    ["ui", "token"],
 ]
 FLAG = r"(?<![\w-])--[a-z][a-z0-9-]+"
 
