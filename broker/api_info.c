@@ -10,6 +10,7 @@
 
 #include "broker/api.h"
 #include "broker/oauth.h"
+#include "broker/observe.h"
 #include "broker/supervise.h"
 #include "broker/openapi.h"
 #include "common/ca.h"
@@ -55,6 +56,8 @@ void api_info_status(struct broker *b, const struct api_request *req, struct api
 		json_array_append_new(oauth, o);
 	}
 	json_object_set_new(st_json, "oauth", oauth);
+	/* LLM tokens read from answers to injected requests, since the broker started */
+	json_object_set_new(st_json, "llm_usage", observe_usage(b));
 	api_json(ans, 200, st_json);
 }
 

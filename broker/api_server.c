@@ -70,6 +70,7 @@ static const struct api_route routes[] = {
 	{ "GET", { "clients" }, 1, api_clients_list, false },
 	{ "GET", { "clients", "*" }, 2, api_clients_get, false },
 	{ "DELETE", { "clients", "*" }, 2, api_clients_delete, false },
+	{ "PATCH", { "clients", "*" }, 2, api_clients_set, true },
 	{ "POST", { "secrets" }, 1, api_secrets_create, true },
 	{ "GET", { "secrets" }, 1, api_secrets_list, false },
 	{ "DELETE", { "secrets", "*" }, 2, api_secrets_delete, false },

@@ -24,6 +24,11 @@
 #include "common/xmalloc.h"
 
 #define INT_FIELD(n, req) { (n), JF_INT, (req), 0, INT64_MAX, 0, 0 }
+/* a client's or rule's budget (absent: no limit) */
+#define BUDGET_FIELDS \
+	{ "max_rpm", JF_INT, false, 1, AL_BUDGET_RPM_MAX, 0, 0 }, \
+	{ "max_bytes_per_hour", JF_INT, false, 1, AL_BUDGET_BYTES_MAX, 0, 0 }, \
+	{ "max_concurrent", JF_INT, false, 1, AL_BUDGET_CONCURRENT_MAX, 0, 0 }
 
 /* The top level: the three arrays are checked by check_array(), the
  * table has no "array of objects" type. */
@@ -40,6 +45,8 @@ static const struct json_field client_fields[] = {
 	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
 	{ "token_sha256", JF_STRING, true, 0, 0, TOKEN_HASH_HEX_LEN, 0 },
 	INT_FIELD("created_at", true),
+	BUDGET_FIELDS,
+	{ "max_tokens_per_day", JF_INT, false, 1, AL_BUDGET_TOKENS_MAX, 0, 0 },
 };
 
 static const struct json_field rule_fields[] = {
@@ -54,6 +61,7 @@ static const struct json_field rule_fields[] = {
 	{ "ttl_seconds", JF_INT, false, AL_TTL_MIN_SECONDS, AL_TTL_MAX_SECONDS, 0, 0 },
 	INT_FIELD("created_at", true),
 	INT_FIELD("expires_at", false),
+	BUDGET_FIELDS,
 };
 
 static const struct json_field secret_fields[] = {

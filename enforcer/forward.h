@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "enforcer/http.h"
 #include "enforcer/reqhead.h"
+#include "enforcer/usage.h"
 
 struct conn;
 
@@ -42,6 +43,8 @@ struct exchange {
 	bool swap_401;                /* a 401 to an OAuth credential: the sandbox gets a 503 */
 	bool unscannable;             /* compressed: the injected secret could not be scrubbed */
 	struct scrub *scrub;          /* the injected secret's forms (scrub.h); NULL: none */
+	bool meter;                   /* an injected request to an LLM API: read its usage */
+	struct usage usage;           /* ... as the answer streams (usage.h) */
 	/* response bytes gathered during one upstream read, written at once */
 	char *out;
 	size_t outlen, outcap;

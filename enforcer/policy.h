@@ -14,6 +14,19 @@
 #include "common/limits.h"
 #include "common/token.h"
 
+/* A client's or rule's limits (enforcer/budget.h); 0 = no limit. */
+struct policy_budget {
+	int64_t max_rpm;
+	int64_t max_bytes_per_hour;
+	int64_t max_concurrent;
+	int64_t max_tokens_per_day;   /* clients only */
+};
+
+static inline bool policy_budget_any(const struct policy_budget *b)
+{
+	return b->max_rpm || b->max_bytes_per_hour || b->max_concurrent || b->max_tokens_per_day;
+}
+
 struct policy_rule {
 	uint64_t id;
 	char *host;             /* canonical pattern: "*", "*.example.com" or a canonical host */
@@ -26,6 +39,7 @@ struct policy_rule {
 	char *secret;           /* secret name, or NULL */
 	bool passthrough;
 	int64_t expires_at;     /* unix seconds; 0 = never */
+	struct policy_budget budget;
 };
 
 struct policy_client {
@@ -33,6 +47,7 @@ struct policy_client {
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* SHA-256 of the token (common/token.h) */
 	struct policy_rule *rules;  /* declaration order */
 	size_t nrules;
+	struct policy_budget budget;
 };
 
 /* Opaque: version, clients, token-hash index, atomic refcount. */
