@@ -13,6 +13,7 @@
 #include "common/ca.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "enforcer/budget.h"
 #include "enforcer/denyset.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
@@ -189,6 +190,7 @@ out:
 	denyset_free(deny);
 	connlimit_free(px.per_client);
 	connlimit_free(px.per_source);
+	budget_free_all();
 	if (px.tls_cred)
 		gnutls_certificate_free_credentials(px.tls_cred);
 	config_free(&cfg);
