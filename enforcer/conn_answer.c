@@ -35,6 +35,7 @@ void conn_log(struct conn *c)
 {
 	if (!c->logged && c->d.verdict) {
 		c->logged = true;
+		forward_usage_take(c);   /* an answer cut short still counts what it reported */
 		log_line(c, c->d.upgrade ? "websocket-closed" : NULL);
 	}
 	budget_release(&c->bh, c->d.bytes_up + c->d.bytes_down, c->d.tokens_in + c->d.tokens_out);

@@ -237,14 +237,7 @@ static int resp_on_complete(void *arg)
 	if (status >= 100 && status < 200 && status != 101)
 		return 0;   /* an interim answer: the real one follows */
 	upstream_set_phase(c, UP_DONE);
-	if (c->x.usage.mode != USAGE_OFF) {
-		usage_end(&c->x.usage);
-		if (c->x.usage.seen) {
-			c->d.metered = true;
-			c->d.tokens_in = c->x.usage.input;
-			c->d.tokens_out = c->x.usage.output;
-		}
-	}
+	forward_usage_take(c);
 	if (status != 101 && c->x.scrub) {
 		if (scrub_flush(c->x.scrub, body_out, c) < 0)
 			return HPE_USER;
@@ -675,6 +668,21 @@ void forward_start(struct conn *c)
 		.websocket = reqhead_is_websocket(m), .inj = NULL,
 	};
 	forward_send(c, &r);
+}
+
+/* ---- LLM usage ---- */
+
+void forward_usage_take(struct conn *c)
+{
+	struct usage *u = &c->x.usage;
+	if (u->mode == USAGE_OFF)
+		return;
+	usage_end(u);
+	if (u->seen && !c->d.metered) {
+		c->d.metered = true;
+		c->d.tokens_in = u->input;
+		c->d.tokens_out = u->output;
+	}
 }
 
 /* ---- the connection's end ---- */

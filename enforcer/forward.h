@@ -70,6 +70,10 @@ bool forward_wants_body(const struct conn *c);
 bool forward_req_sent(const struct conn *c);
 /* The sandbox's write queue drained: upstream reads may resume. */
 void forward_client_drain(struct conn *c);
+/* The answer ended (or was cut: a stream cancelled after its first usage
+ * event still counts what it reported): the LLM usage read so far goes on
+ * the decision line. */
+void forward_usage_take(struct conn *c);
 /* The connection ends: the request head kept for a retry is wiped. */
 void forward_end(struct conn *c);
 /* The connection's last free. */

@@ -7,7 +7,7 @@ output count), Responses as SSE (response.completed.response.usage, on
 as SSE (the last chunk's usage) and as JSON. The streams come in pieces cut
 mid-line. Each answer's tokens are on its decision line (tokens_in,
 tokens_out), added up per client and secret in /metrics and `airlock
-status`. Twin: the same call through a rule that injects nothing is not
+status`; a stream cut after message_start counts what it reported. Twin: the same call through a rule that injects nothing is not
 metered."""
 import json
 import re
@@ -52,6 +52,20 @@ class LLM(origins._Handler):
                 "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
                 "content": [{"type": "text", "text": "usage: not here"}], "stop_reason": "end_turn",
                 "usage": ANTHROPIC_USAGE}).encode(), "application/json")
+        if p == "/v1/messages" and body.get("cut"):
+            # the stream breaks after message_start: the input was billed
+            start = {"id": "msg_3", "type": "message", "role": "assistant", "content": [],
+                     "usage": {"input_tokens": 21, "output_tokens": 2}}
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            ev = b"event: message_start\ndata: %s\n\n" % json.dumps({"type": "message_start",
+                                                                   "message": start}).encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+            self.wfile.flush()
+            self.close_connection = True
+            return None
         if p == "/v1/messages":
             start = {"id": "msg_2", "type": "message", "role": "assistant", "content": [],
                      "usage": {"input_tokens": 11, "cache_read_input_tokens": 4, "output_tokens": 1}}
@@ -122,6 +136,12 @@ def main():
                                  (d.get("tokens_in"), d.get("tokens_out")) == (str(tin), str(tout)),
                                  "the line of %s %s with tokens_in=%d tokens_out=%d" % (path, body, tin, tout))
             h.check_eq(d.get("inject"), "llm-key", "metered under its secret")
+        # a stream cut after message_start still counts what it reported
+        r = mt.curl(al, tok, "-X", "POST", "-d", json.dumps({"stream": True, "cut": True}), url + "/v1/messages")
+        h.check(r.returncode != 0, "the cut stream fails for the client")
+        pt.wait_decision(al, lambda d: d.get("client") == "agent" and d.get("tokens_in") == "21"
+                         and d.get("tokens_out") == "2", "the cut stream's line with tokens_in=21 tokens_out=2")
+        calls.append(("cut", None, 21, 2))
         want_in = sum(c[2] for c in calls)
         want_out = sum(c[3] for c in calls)
 
