@@ -100,6 +100,29 @@ static void parse_json(struct usage *u, const char *p, size_t n)
 	json_decref(o);
 }
 
+/* Does this text hold a "usage" key whose value is an object? A cheap
+ * look before a parse: jansson costs some 30k instructions for even a
+ * small event, and a chat completion stream with include_usage says
+ * "usage":null in every chunk but the last. */
+static bool usage_object_in(const char *p, size_t n)
+{
+	const char *end = p + n, *k;
+	while ((k = memmem(p, (size_t)(end - p), "\"usage\"", 7)) != NULL) {
+		const char *v = k + 7;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v < end && *v == ':') {
+			v++;
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < end && *v == '{')
+				return true;
+		}
+		p = k + 7;
+	}
+	return false;
+}
+
 /* One whole SSE line (its end of line removed). Only data lines matter;
  * the event name is not needed: the object says what it is. */
 static void sse_line(struct usage *u, const char *p, size_t n)
@@ -111,7 +134,7 @@ static void sse_line(struct usage *u, const char *p, size_t n)
 	p += 5, n -= 5;
 	if (n && *p == ' ')
 		p++, n--;
-	if (n == 0 || *p != '{' || !memmem(p, n, "\"usage\"", 7))
+	if (n == 0 || *p != '{' || !usage_object_in(p, n))
 		return;
 	parse_json(u, p, n);
 }

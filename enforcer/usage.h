@@ -15,8 +15,9 @@
  *
  * Bounds: a JSON answer is kept up to AL_USAGE_JSON_MAX bytes (past it,
  * nothing is counted); an SSE line up to AL_USAGE_SSE_LINE_MAX (a longer
- * one is skipped); a data line is parsed (jansson) only when it holds the
- * word "usage". The bytes kept may hold a reflected secret: wiped. */
+ * one is skipped); a data line is parsed (jansson) only when it holds a
+ * "usage" key whose value is an object. The bytes kept may hold a
+ * reflected secret: wiped. */
 #ifndef AIRLOCK_ENFORCER_USAGE_H
 #define AIRLOCK_ENFORCER_USAGE_H
 

@@ -78,6 +78,9 @@ static const struct {
 	{ "usage not an object", 200, "application/json", "{\"usage\":[1,2]}", false, 0, 0 },
 	{ "negative and non-integer counts read as 0", 200, "application/json",
 	  "{\"usage\":{\"input_tokens\":-5,\"output_tokens\":\"7\"}}", true, 0, 0 },
+	{ "chat sse, usage null in every chunk but the last", 200, "text/event-stream",
+	  "data: {\"choices\":[{\"delta\":{\"content\":\"\\\"usage\\\": {\"}}],\"usage\": null}\n\n"
+	  "data: {\"choices\":[],\"usage\" :\t{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\n", true, 3, 4 },
 	{ "sse comment and unknown fields", 200, "text/event-stream",
 	  ": keep-alive\nid: 1\nretry: 100\nevent: x\ndata: {\"usage\":{\"input_tokens\":2,\"output_tokens\":3}}\n\n",
 	  true, 2, 3 },
