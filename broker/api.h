@@ -73,8 +73,10 @@ void api_clients_create(struct broker *b, const struct api_request *req, struct 
 void api_clients_list(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_clients_get(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_clients_delete(struct broker *b, const struct api_request *req, struct api_answer *ans);
-/* PATCH clients/{name}: {on_deny} */
+/* PATCH clients/{name}: {on_deny?, max_rpm?, ...}: what the body names changes */
 void api_clients_update(struct broker *b, const struct api_request *req, struct api_answer *ans);
+/* Add to o the budget fields (max_rpm...) that from has. */
+void api_budget_view(json_t *o, const json_t *from);
 void api_secrets_create(struct broker *b, const struct api_request *req, struct api_answer *ans);
 void api_secrets_list(struct broker *b, const struct api_request *req, struct api_answer *ans);
 /* broker/oauth.c: GET secrets/{name}/stub */

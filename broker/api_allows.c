@@ -24,7 +24,13 @@
 static const struct json_field allow_fields[] = {
 	RULE_FIELDS_COMMON,
 	{ "ttl_seconds", JF_INT, false, AL_TTL_MIN_SECONDS, AL_TTL_MAX_SECONDS, 0, 0 },
+	/* the rule's budget (enforcer/budget.h); not part of its identity */
+	{ "max_rpm", JF_INT, false, 1, AL_BUDGET_RPM_MAX, 0, 0 },
+	{ "max_bytes_per_hour", JF_INT, false, 1, AL_BUDGET_BYTES_MAX, 0, 0 },
+	{ "max_concurrent", JF_INT, false, 1, AL_BUDGET_CONCURRENT_MAX, 0, 0 },
 };
+
+static const char *const rule_budget_keys[] = { "max_rpm", "max_bytes_per_hour", "max_concurrent" };
 
 static const struct json_field revoke_fields[] = {
 	RULE_FIELDS_COMMON,
@@ -206,6 +212,11 @@ void api_allows_create(struct broker *b, const struct api_request *req, struct a
 		/* rounded up to a whole second: honoured for its whole TTL */
 		json_object_set_new(rule, "expires_at",
 				    json_integer(time_expiry(now_ms, json_integer_value(ttl))));
+	}
+	for (i = 0; i < ARRAY_SIZE(rule_budget_keys); i++) {
+		json_t *v = json_object_get(req->body, rule_budget_keys[i]);
+		if (v)
+			json_object_set(rule, rule_budget_keys[i], v);
 	}
 	json_array_append(state_rules(draft), rule);
 	if (api_commit(b, ans, draft, true))

@@ -14,14 +14,23 @@
 #include "common/token.h"
 #include "common/xmalloc.h"
 
+/* A client's budget (enforcer/budget.h): 0 removes a limit. */
+#define CLIENT_BUDGET_FIELDS \
+	{ "max_rpm", JF_INT, false, 0, AL_BUDGET_RPM_MAX, 0, 0 }, \
+	{ "max_bytes_per_hour", JF_INT, false, 0, AL_BUDGET_BYTES_MAX, 0, 0 }, \
+	{ "max_concurrent", JF_INT, false, 0, AL_BUDGET_CONCURRENT_MAX, 0, 0 }, \
+	{ "max_tokens_per_day", JF_INT, false, 0, AL_BUDGET_TOKENS_MAX, 0, 0 }
+
 static const struct json_field client_create_fields[] = {
 	{ "name", JF_STRING, true, 0, 0, AL_NAME_MAX, 0 },
 	{ "token", JF_STRING, false, 0, 0, AL_TOKEN_MAX, 0 },
 	{ "on_deny", JF_STRING, false, 0, 0, 8, 0 },
+	CLIENT_BUDGET_FIELDS,
 };
 
 static const struct json_field client_update_fields[] = {
-	{ "on_deny", JF_STRING, true, 0, 0, 8, 0 },
+	{ "on_deny", JF_STRING, false, 0, 0, 8, 0 },
+	CLIENT_BUDGET_FIELDS,
 };
 
 const struct api_body_table api_clients_bodies[] = {
@@ -39,6 +48,34 @@ static const char *on_deny_of(const json_t *body, struct api_answer *ans)
 		return NULL;
 	}
 	return od;
+}
+
+static const char *const client_budget_keys[] = { "max_rpm", "max_bytes_per_hour",
+						  "max_concurrent", "max_tokens_per_day" };
+
+/* Copy the budget fields of body into c: a positive value sets the limit,
+ * 0 removes it, an absent field leaves it as it is. */
+static void budget_apply(json_t *c, const json_t *body)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(client_budget_keys); i++) {
+		json_t *v = json_object_get(body, client_budget_keys[i]);
+		if (!v)
+			continue;
+		if (json_integer_value(v) > 0)
+			json_object_set(c, client_budget_keys[i], v);
+		else
+			json_object_del(c, client_budget_keys[i]);
+	}
+}
+
+/* The budget fields of a client (or rule) in an answer: only those set. */
+void api_budget_view(json_t *o, const json_t *from)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(client_budget_keys); i++) {
+		json_t *v = json_object_get(from, client_budget_keys[i]);
+		if (v)
+			json_object_set(o, client_budget_keys[i], v);
+	}
 }
 
 static size_t live_rule_count(const json_t *doc, const char *client, int64_t now)
@@ -103,14 +140,19 @@ void api_clients_create(struct broker *b, const struct api_request *req, struct 
 	}
 
 	json_t *draft = state_begin(&b->state);
-	json_t *rec = json_pack("{s:s, s:s, s:I}", "name", name, "token_sha256", hex, "created_at", (json_int_t)now);
+	json_t *nc = json_pack("{s:s, s:s, s:I}", "name", name, "token_sha256", hex, "created_at",
+			       (json_int_t)now);
 	if (strcmp(on_deny, "hold") == 0)
-		json_object_set_new(rec, "on_deny", json_string("hold"));
-	json_array_append_new(state_clients(draft), rec);
-	if (api_commit(b, ans, draft, true))
-		api_json(ans, 201,
-			 json_pack("{s:s, s:s, s:o, s:s}", "name", name, "token", tok, "created_at",
-				   api_time(now), "on_deny", on_deny));
+		json_object_set_new(nc, "on_deny", json_string("hold"));
+	budget_apply(nc, req->body);
+	json_array_append(state_clients(draft), nc);
+	if (api_commit(b, ans, draft, true)) {
+		json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "name", name, "token", tok, "created_at",
+				      api_time(now), "on_deny", on_deny);
+		api_budget_view(o, nc);
+		api_json(ans, 201, o);
+	}
+	json_decref(nc);
 	secure_wipe(tok, sizeof tok);
 }
 
@@ -124,10 +166,12 @@ void api_clients_list(struct broker *b, const struct api_request *req, struct ap
 
 	json_array_foreach(state_clients(doc), i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
-		json_array_append_new(out, json_pack("{s:s, s:o, s:I, s:s}", "name", name, "created_at",
-						     api_time(json_integer_value(json_object_get(c, "created_at"))),
-						     "rules", (json_int_t)live_rule_count(doc, name, now), "on_deny",
-						     state_client_holds(c) ? "hold" : "deny"));
+		json_t *o = json_pack("{s:s, s:o, s:I, s:s}", "name", name, "created_at",
+				      api_time(json_integer_value(json_object_get(c, "created_at"))),
+				      "rules", (json_int_t)live_rule_count(doc, name, now), "on_deny",
+				      state_client_holds(c) ? "hold" : "deny");
+		api_budget_view(o, c);
+		json_array_append_new(out, o);
 	}
 	api_json(ans, 200, out);
 }
@@ -148,6 +192,7 @@ json_t *api_rule_view(const json_t *doc, const json_t *r)
 	json_object_set(o, "passthrough", json_object_get(r, "passthrough"));
 	if ((v = json_object_get(r, "ttl_seconds")))
 		json_object_set(o, "ttl_seconds", v);
+	api_budget_view(o, r);
 	json_object_set_new(o, "created_at",
 			    api_time(json_integer_value(json_object_get(r, "created_at"))));
 	/* "expires" is the seed SDKs' name; "expires_at" airlock's own */
@@ -178,6 +223,9 @@ void api_clients_get(struct broker *b, const struct api_request *req, struct api
 	api_json(ans, 200, rules);
 }
 
+/* PATCH /proxy/v1/clients/{name}: change a client's budget. Its counters
+ * in the enforcer carry on (the client is the same); a new limit applies
+ * from the next request. */
 void api_clients_delete(struct broker *b, const struct api_request *req, struct api_answer *ans)
 {
 	const char *name = req->seg[1];
@@ -211,23 +259,29 @@ void api_clients_delete(struct broker *b, const struct api_request *req, struct 
 void api_clients_update(struct broker *b, const struct api_request *req, struct api_answer *ans)
 {
 	const char *name = req->seg[1];
-	size_t idx;
 
 	if (!api_validate(ans, req->body, client_update_fields, ARRAY_SIZE(client_update_fields)))
 		return;
-	const char *on_deny = on_deny_of(req->body, ans);
-	if (!on_deny)
+	const char *on_deny = NULL;
+	if (json_object_get(req->body, "on_deny") && !(on_deny = on_deny_of(req->body, ans)))
 		return;
 	if (!state_client(b->state.doc, name, NULL)) {
 		api_error(ans, 404, "unknown client %s", name);
 		return;
 	}
 	json_t *draft = state_begin(&b->state);
-	json_t *rec = state_client(draft, name, &idx);
-	if (strcmp(on_deny, "hold") == 0)
-		json_object_set_new(rec, "on_deny", json_string("hold"));
-	else
-		json_object_del(rec, "on_deny");
+	json_t *c = state_client(draft, name, NULL);
+	if (on_deny && strcmp(on_deny, "hold") == 0)
+		json_object_set_new(c, "on_deny", json_string("hold"));
+	else if (on_deny)
+		json_object_del(c, "on_deny");
+	budget_apply(c, req->body);
+	json_t *o = json_pack("{s:s, s:o, s:s}", "name", name, "created_at",
+			      api_time(json_integer_value(json_object_get(c, "created_at"))), "on_deny",
+			      state_client_holds(c) ? "hold" : "deny");
+	api_budget_view(o, c);
 	if (api_commit(b, ans, draft, true))
-		api_json(ans, 200, json_pack("{s:s, s:s}", "name", name, "on_deny", on_deny));
+		api_json(ans, 200, o);
+	else
+		json_decref(o);
 }

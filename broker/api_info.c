@@ -11,6 +11,7 @@
 #include "broker/api.h"
 #include "broker/fleet.h"
 #include "broker/oauth.h"
+#include "broker/observe.h"
 #include "broker/supervise.h"
 #include "broker/openapi.h"
 #include "common/ca.h"
@@ -60,6 +61,8 @@ void api_info_status(struct broker *b, const struct api_request *req, struct api
 	json_object_set_new(st_json, "oauth", oauth);
 	if (fleet_enabled(b))
 		json_object_set_new(st_json, "store", fleet_describe(b));
+	/* LLM tokens read from answers to injected requests, since the broker started */
+	json_object_set_new(st_json, "llm_usage", observe_usage(b));
 	api_json(ans, 200, st_json);
 }
 

@@ -24,15 +24,16 @@
 
 struct series {
 	char *labels;              /* rendered: client="a",verdict="deny",... */
-	uint64_t a, b;
+	uint64_t a, b, n;
+	char *client, *secret;     /* usage series only: for GET /status */
 };
 
 struct observe {
 	struct observe_entry ring[AL_DECISIONS_RING];
 	uint64_t next;             /* seq of the next entry */
 	uint64_t received, dropped;
-	struct series *dec, *bytes;
-	size_t ndec, nbytes;
+	struct series *dec, *bytes, *usage;
+	size_t ndec, nbytes, nusage;
 	uint64_t ask[IPC_ASK_BUCKETS + 1], ask_sum_us;
 	uint64_t leaf_hits, leaf_misses, leaves, conns, preauth;
 };
@@ -143,7 +144,7 @@ static struct series *series_find(struct series **arr, size_t *n, const char *la
 	if (*n >= AL_STATS_SERIES_MAX)
 		return NULL;
 	*arr = xrealloc(*arr, (*n + 1) * sizeof **arr);
-	(*arr)[*n] = (struct series){ xstrdup(labels), 0, 0 };
+	(*arr)[*n] = (struct series){ xstrdup(labels), 0, 0, 0, NULL, NULL };
 	return &(*arr)[(*n)++];
 }
 
@@ -175,6 +176,23 @@ void observe_stats(struct broker *b, const json_t *msg)
 		}
 		free(l);
 	}
+	json_array_foreach(json_object_get(msg, "usage"), i, v) {
+		char *l = NULL;
+		size_t len = 0, cap = 0;
+		label_put(&l, &len, &cap, "client", json_str(v, "client", ""), true);
+		label_put(&l, &len, &cap, "secret", json_str(v, "secret", ""), false);
+		struct series *s = series_find(&o->usage, &o->nusage, l);
+		if (s) {
+			if (!s->client) {
+				s->client = xstrdup(json_str(v, "client", ""));
+				s->secret = xstrdup(json_str(v, "secret", ""));
+			}
+			s->a += (uint64_t)json_int(v, "input", 0);
+			s->b += (uint64_t)json_int(v, "output", 0);
+			s->n += (uint64_t)json_int(v, "responses", 0);
+		}
+		free(l);
+	}
 	json_array_foreach(json_object_get(msg, "ask_buckets"), i, v)
 		if (i <= IPC_ASK_BUCKETS)
 			o->ask[i] += (uint64_t)json_integer_value(v);
@@ -185,6 +203,19 @@ void observe_stats(struct broker *b, const json_t *msg)
 	o->conns = (uint64_t)json_int(msg, "conns", 0);
 	o->preauth = (uint64_t)json_int(msg, "preauth_conns", 0);
 	o->leaves = (uint64_t)json_int(msg, "leaves", 0);
+}
+
+json_t *observe_usage(struct broker *b)
+{
+	struct observe *o = obs(b);
+	json_t *out = json_array();
+	for (size_t i = 0; i < o->nusage; i++)
+		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:I}", "client", o->usage[i].client,
+						     "secret", o->usage[i].secret, "input_tokens",
+						     (json_int_t)o->usage[i].a, "output_tokens",
+						     (json_int_t)o->usage[i].b, "responses",
+						     (json_int_t)o->usage[i].n));
+	return out;
 }
 
 /* ---- Prometheus text ---- */
@@ -230,6 +261,18 @@ char *observe_metrics(struct broker *b, size_t *len)
 	head(&t, "airlock_bytes_down_total", "counter", "Bytes to sandboxes, by client.");
 	for (i = 0; i < o->nbytes; i++)
 		put(&t, "airlock_bytes_down_total{%s} %" PRIu64 "\n", o->bytes[i].labels, o->bytes[i].b);
+	head(&t, "airlock_llm_input_tokens_total", "counter",
+	     "LLM input tokens reported in answers to injected requests, by client and secret.");
+	for (i = 0; i < o->nusage; i++)
+		put(&t, "airlock_llm_input_tokens_total{%s} %" PRIu64 "\n", o->usage[i].labels, o->usage[i].a);
+	head(&t, "airlock_llm_output_tokens_total", "counter",
+	     "LLM output tokens reported in answers to injected requests, by client and secret.");
+	for (i = 0; i < o->nusage; i++)
+		put(&t, "airlock_llm_output_tokens_total{%s} %" PRIu64 "\n", o->usage[i].labels, o->usage[i].b);
+	head(&t, "airlock_llm_responses_total", "counter",
+	     "LLM answers whose usage was read, by client and secret.");
+	for (i = 0; i < o->nusage; i++)
+		put(&t, "airlock_llm_responses_total{%s} %" PRIu64 "\n", o->usage[i].labels, o->usage[i].n);
 	head(&t, "airlock_open_connections", "gauge", "Authenticated sandbox connections open now.");
 	put(&t, "airlock_open_connections %" PRIu64 "\n", o->conns);
 	head(&t, "airlock_preauth_connections", "gauge", "Sandbox connections without a valid token yet.");
@@ -320,8 +363,14 @@ void observe_free(struct broker *b)
 		free(o->dec[i].labels);
 	for (size_t i = 0; i < o->nbytes; i++)
 		free(o->bytes[i].labels);
+	for (size_t i = 0; i < o->nusage; i++) {
+		free(o->usage[i].labels);
+		free(o->usage[i].client);
+		free(o->usage[i].secret);
+	}
 	free(o->dec);
 	free(o->bytes);
+	free(o->usage);
 	free(o);
 	b->observe = NULL;
 }

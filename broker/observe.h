@@ -39,6 +39,9 @@ struct observe_entry *observe_at(struct broker *b, uint64_t seq);
 const char *observe_line(struct observe_entry *e, size_t *len);
 uint64_t observe_oldest(const struct broker *b);
 uint64_t observe_next(const struct broker *b);
+/* LLM usage added up since the broker started: [{client, secret,
+ * input_tokens, output_tokens, responses}...] (GET /proxy/v1/status). */
+json_t *observe_usage(struct broker *b);
 /* The Prometheus text of every metric (malloc'd, *len set). */
 char *observe_metrics(struct broker *b, size_t *len);
 void observe_free(struct broker *b);

@@ -8,6 +8,20 @@
 #include "broker/state.h"
 #include "common/ipc.h"
 
+static const char *const budget_keys[] = { "max_rpm", "max_bytes_per_hour", "max_concurrent",
+					   "max_tokens_per_day" };
+
+/* The budget fields present on a client or rule (the state allows
+ * max_tokens_per_day on clients only). */
+static void copy_budget(json_t *to, const json_t *from)
+{
+	for (size_t i = 0; i < sizeof budget_keys / sizeof budget_keys[0]; i++) {
+		json_t *v = json_object_get(from, budget_keys[i]);
+		if (v)
+			json_object_set(to, budget_keys[i], v);
+	}
+}
+
 static json_t *snapshot_rule(const json_t *r)
 {
 	json_t *o = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(r, "id"),
@@ -20,6 +34,7 @@ static json_t *snapshot_rule(const json_t *r)
 		json_object_set(o, "secret", v);
 	if ((v = json_object_get(r, "expires_at")))
 		json_object_set(o, "expires_at", v);
+	copy_budget(o, r);
 	return o;
 }
 
@@ -41,11 +56,12 @@ json_t *snapshot_build(const json_t *doc, uint64_t version, int64_t now)
 	json_array_foreach(state_clients(doc), i, v) {
 		json_t *rules = json_array();
 		json_object_set(by_client, json_string_value(json_object_get(v, "name")), rules);
-		json_t *pc = json_pack("{s:O, s:O, s:o}", "name", json_object_get(v, "name"), "token_sha256",
-				       json_object_get(v, "token_sha256"), "rules", rules);
+		json_t *c = json_pack("{s:O, s:O, s:o}", "name", json_object_get(v, "name"),
+				      "token_sha256", json_object_get(v, "token_sha256"), "rules", rules);
 		if (state_client_holds(v))
-			json_object_set_new(pc, "hold", json_true());
-		json_array_append_new(clients, pc);
+			json_object_set_new(c, "hold", json_true());
+		copy_budget(c, v);
+		json_array_append_new(clients, c);
 	}
 	json_array_foreach(state_rules(doc), i, v) {
 		if (!state_rule_live(v, now))

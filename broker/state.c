@@ -25,6 +25,11 @@
 #include "broker/store_pg.h"
 
 #define INT_FIELD(n, req) { (n), JF_INT, (req), 0, INT64_MAX, 0, 0 }
+/* a client's or rule's budget (absent: no limit) */
+#define BUDGET_FIELDS \
+	{ "max_rpm", JF_INT, false, 1, AL_BUDGET_RPM_MAX, 0, 0 }, \
+	{ "max_bytes_per_hour", JF_INT, false, 1, AL_BUDGET_BYTES_MAX, 0, 0 }, \
+	{ "max_concurrent", JF_INT, false, 1, AL_BUDGET_CONCURRENT_MAX, 0, 0 }
 
 /* The top level: the three arrays are checked by check_array(), the
  * table has no "array of objects" type. */
@@ -43,6 +48,8 @@ static const struct json_field client_fields[] = {
 	INT_FIELD("created_at", true),
 	/* "hold" or "deny" (the default, also when absent) */
 	{ "on_deny", JF_STRING, false, 0, 0, 8, 0 },
+	BUDGET_FIELDS,
+	{ "max_tokens_per_day", JF_INT, false, 1, AL_BUDGET_TOKENS_MAX, 0, 0 },
 };
 
 static const struct json_field rule_fields[] = {
@@ -57,6 +64,7 @@ static const struct json_field rule_fields[] = {
 	{ "ttl_seconds", JF_INT, false, AL_TTL_MIN_SECONDS, AL_TTL_MAX_SECONDS, 0, 0 },
 	INT_FIELD("created_at", true),
 	INT_FIELD("expires_at", false),
+	BUDGET_FIELDS,
 };
 
 static const struct json_field secret_fields[] = {

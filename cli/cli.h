@@ -171,6 +171,19 @@ extern const struct cli_cmd cmd_store;     /* cmd_store.c */
 extern const struct cli_cmd cmd_preset;    /* cmd_preset.c: list, show */
 extern const struct cli_cmd cmd_ui;        /* cmd_ui.c: token */
 extern const struct cli_cmd cmd_approvals; /* cmd_approvals.c: (list), approve, deny */
+/* cmd_client.c: the budget options of `client create/set` and `allow`
+ * (--max-rpm N, --max-bytes-per-hour SIZE, --max-concurrent N, and for
+ * clients --max-tokens-per-day N). Their long options, ids from
+ * OPT_BUDGET_FIRST; cli_budget_opt() puts one into body (0 is kept: it
+ * removes a limit on `client set`), or reports a usage error (returns 2). */
+enum { OPT_BUDGET_FIRST = 0x2000, OPT_MAX_RPM = OPT_BUDGET_FIRST, OPT_MAX_BYTES_HOUR, OPT_MAX_CONCURRENT,
+       OPT_MAX_TOKENS_DAY };
+#define CLI_BUDGET_OPTS \
+	{ "max-rpm", required_argument, NULL, OPT_MAX_RPM }, \
+	{ "max-bytes-per-hour", required_argument, NULL, OPT_MAX_BYTES_HOUR }, \
+	{ "max-concurrent", required_argument, NULL, OPT_MAX_CONCURRENT }
+#define CLI_TOKENS_OPT { "max-tokens-per-day", required_argument, NULL, OPT_MAX_TOKENS_DAY }
+int cli_budget_opt(struct cli *cli, int opt, const char *arg, json_t *body);
 /* cmd_allow.c: the line that says what a new rule (the API's answer) does */
 void allow_print(const char *client, const json_t *resp, const char *warn_secret);
 /* cmd_preset.c: `allow CLIENT --host H --learn --ttl D [--secret S]`: the

@@ -18,6 +18,7 @@
 static const char allow_usage[] =
 	"Usage: airlock allow CLIENT --host H [--path P]... [--method M]... [--port N]...\n"
 	"                     [--ttl 1h] [--secret S] [--passthrough] [--json]\n"
+	"                     [--max-rpm N] [--max-bytes-per-hour SIZE] [--max-concurrent N]\n"
 	"       airlock allow CLIENT --preset NAME [--secret S] [--ttl 1h] [--json]\n"
 	"       airlock allow CLIENT --host H --learn --ttl 10m [--secret S] [--port N]...\n"
 	"\n"
@@ -39,7 +40,10 @@ static const char allow_usage[] =
 	"  --secret S         inject secret S into matching requests\n"
 	"  --passthrough      splice the TCP stream, no TLS termination (SSH, databases,\n"
 	"                     pinned certificates); not with --secret/--method/--path\n"
-	"  --json             print the created rule as the API's JSON\n";
+	"  --json             print the created rule as the API's JSON\n"
+	"  --max-rpm N        this rule passes at most N requests a minute\n"
+	"  --max-bytes-per-hour SIZE  ... request + response bytes an hour (20M)\n"
+	"  --max-concurrent N ... N requests at once (over any: 429, Retry-After)\n";
 
 static const char rules_usage[] =
 	"Usage: airlock rules CLIENT [--json]\n"
@@ -69,6 +73,7 @@ enum {
 struct tuple {
 	const char *host, *secret, *preset;
 	json_t *paths, *methods, *ports;
+	json_t *budget;               /* max_rpm, ... given to allow */
 	bool passthrough, has_ttl, json, learn;
 	int64_t ttl;
 };
@@ -78,6 +83,7 @@ static void tuple_free(struct tuple *t)
 	json_decref(t->paths);
 	json_decref(t->methods);
 	json_decref(t->ports);
+	json_decref(t->budget);
 }
 
 /* Parse CLIENT and the tuple flags. Returns TUPLE_GO to go on, else the
@@ -96,6 +102,7 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "preset", required_argument, NULL, OPT_PRESET },
 		{ "learn", no_argument, NULL, OPT_LEARN },
+		CLI_BUDGET_OPTS,
 		CLI_COMMON_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,6 +124,7 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 	t->paths = json_array();
 	t->methods = json_array();
 	t->ports = json_array();
+	t->budget = json_object();
 	cli_opts_begin();
 	while ((c = cli_getopt(cli, argc, argv, allow_ttl ? allow_opts : revoke_opts, &arg)) >= 0) {
 		switch (c) {
@@ -156,12 +164,19 @@ static int tuple_parse(struct cli *cli, int argc, char **argv, bool allow_ttl, s
 		case OPT_LEARN:
 			t->learn = true;
 			break;
+		default:
+			if (c >= OPT_BUDGET_FIRST && (rc = cli_budget_opt(cli, c, arg, t->budget)) != 0)
+				return rc;
+			break;
 		}
 	}
 	if (c == CLI_OPT_STOP)
 		return cli->stop_rc;
 	if ((rc = cli_want_args(cli, argc, argv, 1, "CLIENT")) != 0)
 		return rc;
+	if (json_object_size(t->budget) && (t->preset || t->learn))
+		return cli_usage(cli, "--max-rpm, --max-bytes-per-hour and --max-concurrent go on one rule "
+				      "(--host), not with --preset or --learn");
 	if (t->preset) {
 		if (t->host || t->passthrough || t->learn || json_array_size(t->paths) || json_array_size(t->methods) ||
 		    json_array_size(t->ports))
@@ -197,6 +212,8 @@ static json_t *tuple_body(const char *client, const struct tuple *t)
 		json_object_set_new(b, "ttl_seconds", json_integer(t->ttl));
 	if (t->passthrough)
 		json_object_set_new(b, "passthrough", json_true());
+	if (t->budget)
+		json_object_update(b, t->budget);
 	return b;
 }
 
@@ -245,11 +262,17 @@ void allow_print(const char *client, const json_t *resp, const char *warn_secret
 	const char *secret = json_string_value(json_object_get(resp, "secret"));
 	char *exp = expiry_text(resp);
 	char *left = left_text(resp);
-	printf("rule %lld: %s may reach %s ports=%s methods=%s paths=%s action=%s%s%s expires=%s%s%s\n",
+	printf("rule %lld: %s may reach %s ports=%s methods=%s paths=%s action=%s%s%s expires=%s%s%s",
 	       (long long)json_integer_value(json_object_get(resp, "id")), client,
 	       json_string_value(json_object_get(resp, "host")) ?: "-", ports, methods, paths,
 	       action_text(resp), secret ? " secret=" : "", secret ? secret : "", exp,
 	       left ? " left=" : "", left ? left : "");
+	static const char *const budget_keys[] = { "max_rpm", "max_bytes_per_hour", "max_concurrent" };
+	for (size_t i = 0; i < ARRAY_SIZE(budget_keys); i++)
+		if (json_is_integer(json_object_get(resp, budget_keys[i])))
+			printf(" %s=%lld", budget_keys[i],
+			       (long long)json_integer_value(json_object_get(resp, budget_keys[i])));
+	printf("\n");
 	if (warn_secret && json_is_true(json_object_get(resp, "secret_missing")))
 		cli_warn("secret %s does not exist: the rule never matches until it does", warn_secret);
 	free(ports);

@@ -40,7 +40,9 @@ static const char status_usage[] =
 	"\n"
 	"How the running airlock is: version, uptime, mode, listeners, the enforcer's\n"
 	"pid and restarts, how many clients, rules and secrets, and each OAuth\n"
-	"secret's health (ok, or relogin-required) and expiry.\n"
+	"secret's health (ok, or relogin-required) and expiry, and the LLM tokens\n"
+	"read from answers to injected requests (llm_usage, per client and secret,\n"
+	"since the broker started).\n"
 	"  --json             the API's answer as is\n";
 
 static int status_run(struct cli *cli, int argc, char **argv)
@@ -79,6 +81,10 @@ static int status_run(struct cli *cli, int argc, char **argv)
 	json_array_foreach(json_object_get(st, "oauth"), i, v)
 		printf("oauth: %s %s %s expires=%s\n", json_str(v, "name", "?"), json_str(v, "type", "?"),
 		       json_str(v, "status", "?"), json_str(v, "expires_at", "-"));
+	json_array_foreach(json_object_get(st, "llm_usage"), i, v)
+		printf("llm_usage: client=%s secret=%s input_tokens=%lld output_tokens=%lld responses=%lld\n",
+		       json_str(v, "client", "?"), json_str(v, "secret", "?"), json_int(v, "input_tokens", 0),
+		       json_int(v, "output_tokens", 0), json_int(v, "responses", 0));
 	json_decref(st);
 	return CLI_EXIT_OK;
 }

@@ -136,6 +136,8 @@ static const struct ipc_field decision_item_fields[] = {
 	INT("bytes_down", OPT, 0, INT64_MAX),
 	INT("ms", OPT, 0, INT64_MAX),
 	INT("scrubbed", OPT, 0, INT64_MAX),
+	INT("tokens_in", OPT, 0, INT64_MAX),
+	INT("tokens_out", OPT, 0, INT64_MAX),
 	STR("hint", OPT, 32),
 	STR("upgrade", OPT, 32),
 	STR("via", OPT, 16),
@@ -166,6 +168,15 @@ static const struct ipc_field stats_bytes_fields[] = {
 	INT("down", REQ, 0, INT64_MAX),
 };
 static const struct ipc_shape stats_bytes_shape = SHAPE(stats_bytes_fields);
+/* LLM tokens read from the usage of responses to injected requests */
+static const struct ipc_field stats_usage_fields[] = {
+	STR("client", REQ, AL_NAME_MAX),
+	STR("secret", REQ, AL_NAME_MAX),
+	INT("input", REQ, 0, INT64_MAX),
+	INT("output", REQ, 0, INT64_MAX),
+	INT("responses", REQ, 0, INT64_MAX),
+};
+static const struct ipc_shape stats_usage_shape = SHAPE(stats_usage_fields);
 static const struct ipc_field stats_fields[] = {
 	TYPE,
 	OBJS("decisions", REQ, stats_decision_shape, AL_STATS_SERIES_MAX),
@@ -178,9 +189,15 @@ static const struct ipc_field stats_fields[] = {
 	INT("conns", REQ, 0, INT64_MAX),
 	INT("preauth_conns", REQ, 0, INT64_MAX),
 	INT("leaves", REQ, 0, INT64_MAX),
+	OBJS("usage", OPT, stats_usage_shape, AL_STATS_SERIES_MAX),
 };
 
 /* broker -> enforcer */
+/* a client's or rule's budget: absent, no limit */
+#define BUDGET_INTS \
+	INT("max_rpm", OPT, 1, AL_BUDGET_RPM_MAX), \
+	INT("max_bytes_per_hour", OPT, 1, AL_BUDGET_BYTES_MAX), \
+	INT("max_concurrent", OPT, 1, AL_BUDGET_CONCURRENT_MAX)
 static const struct ipc_field rule_fields[] = {
 	INT("id", REQ, 0, INT64_MAX),
 	STR("host", REQ, AL_HOST_BUF + 1),   /* "*." + a whole name */
@@ -190,6 +207,7 @@ static const struct ipc_field rule_fields[] = {
 	NSTR("secret", OPT, AL_NAME_MAX),    /* absent or null: none */
 	BOOL("passthrough", REQ),
 	INT("expires_at", OPT, 0, INT64_MAX), /* absent: never */
+	BUDGET_INTS,
 };
 static const struct ipc_shape rule_shape = SHAPE(rule_fields);
 static const struct ipc_field client_fields[] = {
@@ -197,6 +215,8 @@ static const struct ipc_field client_fields[] = {
 	STR("token_sha256", REQ, TOKEN_HASH_HEX_LEN),
 	OBJS("rules", REQ, rule_shape, AL_RULES_PER_CLIENT),
 	BOOL("hold", OPT),                    /* absent: false (on-deny deny) */
+	BUDGET_INTS,
+	INT("max_tokens_per_day", OPT, 1, AL_BUDGET_TOKENS_MAX),
 };
 static const struct ipc_shape client_shape = SHAPE(client_fields);
 static const struct ipc_field policy_fields[] = {

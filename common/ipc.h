@@ -106,7 +106,8 @@
  *     stats    {type:"stats", decisions:[{client,verdict,reason,n}...],
  *               bytes:[{client,up,down}...], ask_buckets:[N...], ask_sum_us,
  *               leaf_hits, leaf_misses, feed_dropped, conns, preauth_conns,
- *               leaves}                                   after hello, worker links
+ *               leaves, usage?:[{client,secret,input,output,responses}...]}
+ *                                                         after hello, worker links
  *              enforcer/decision.c, on_msg_stats() in the broker, about once
  *              a second per worker: counters as deltas since that link's
  *              last stats frame (the broker adds them up, so they survive an
@@ -114,6 +115,8 @@
  *              as they are now, for the whole enforcer. ask_buckets counts
  *              broker asks by latency: bucket i holds those at most
  *              ipc_ask_bucket_us[i] (non-cumulative), the last one the rest.
+ *              usage: LLM tokens read from the answers to injected
+ *              requests (enforcer/usage.c), deltas like the others.
  *              No answer; lost when the link is down.
  *
  *     hold     {type:"hold", id, client:NAME, method, scheme, host:CANONICAL_HOST,
@@ -143,12 +146,15 @@
  *   broker -> enforcer
  *     policy   {type:"policy", version:N, clients:[CLIENT...]}
  *              a full snapshot, sent after hello and after every change.
- *              CLIENT = {name, token_sha256:HEX, rules:[RULE...], hold?:BOOL}
+ *              CLIENT = {name, token_sha256:HEX, rules:[RULE...], hold?:BOOL, BUDGET,
+ *                        max_tokens_per_day?:N}
  *              hold:true: a request of this client that a rule could allow
  *              is held for a person's approval instead of denied (hold).
  *              RULE   = {id:N, host:PATTERN, ports:[N...], methods:[M...],
  *                        paths:[P...], secret?:NAME|null, passthrough:BOOL,
- *                        expires_at?:UNIX_SECONDS}
+ *                        expires_at?:UNIX_SECONDS, BUDGET}
+ *              BUDGET = max_rpm?:N, max_bytes_per_hour?:N, max_concurrent?:N
+ *                       (absent: no limit; enforcer/budget.h)
  *              rules in declaration order; methods/paths empty = any.
  *              secret_hosts?:[PATTERN...]  the hosts secrets are bound to
  *              (no names, no values): an allowed request to one of them

@@ -70,6 +70,22 @@
 #define AL_DECISIONS_FOLLOWERS 16                    /* GET /decisions?follow=1 streams at once */
 #define AL_STATS_SERIES_MAX    16384                 /* (client, verdict, reason) series in one stats frame, and kept */
 
+/* Budgets per client and per rule (enforcer/budget.c): the largest limit
+ * the API takes for each (0 or absent: no limit), and how many counter
+ * entries the enforcer keeps at once (one per client or rule that has a
+ * limit, or that has requests in flight; past it a request that needs a
+ * new entry is refused 429 budget-table-full). */
+#define AL_BUDGET_RPM_MAX      1000000               /* requests per minute */
+#define AL_BUDGET_BYTES_MAX    (1LL << 50)           /* bytes per hour, request + response */
+#define AL_BUDGET_CONCURRENT_MAX 100000              /* requests at once */
+#define AL_BUDGET_TOKENS_MAX   1000000000000LL       /* LLM tokens per UTC day */
+#define AL_BUDGET_ENTRIES_MAX  8192
+/* LLM usage metering (enforcer/usage.c), on responses to injected requests:
+ * a JSON answer is kept up to this many bytes, then parsed (past it, not
+ * counted); an SSE line up to this many (a longer one is skipped). */
+#define AL_USAGE_JSON_MAX      (1024 * 1024)
+#define AL_USAGE_SSE_LINE_MAX  (1024 * 1024)
+
 /* HTTP/2 toward the sandbox inside an intercepted tunnel (enforcer/h2.c).
  * Each stream is a request with its own upstream connection, so the stream
  * cap is also how many upstream connections one sandbox connection may

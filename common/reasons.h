@@ -37,6 +37,12 @@
 	X(TOO_MANY_CONNECTIONS, "too-many-connections", 429, false) \
 	X(TOTAL_CONNECTION_CAP, "total-connection-cap", 503, false) \
 	X(TOO_MANY_STREAMS, "too-many-streams", 429, false) \
+	/* budgets (enforcer/budget.c) */ \
+	X(RATE_LIMIT, "rate-limit", 429, false) \
+	X(BYTE_BUDGET, "byte-budget", 429, false) \
+	X(CONCURRENCY_LIMIT, "concurrency-limit", 429, false) \
+	X(TOKEN_BUDGET, "token-budget", 429, false) \
+	X(BUDGET_TABLE_FULL, "budget-table-full", 429, false) \
 	/* requests airlock does not pass on */ \
 	X(TRACE_REFUSED, "trace-refused", 405, false) \
 	X(HTTPS_NEEDS_CONNECT, "https-needs-connect", 400, false) \

@@ -87,6 +87,7 @@ static void conn_free_if_done(struct conn *c)
 {
 	if (--c->handles > 0)
 		return;
+	budget_release(&c->bh, c->d.bytes_up + c->d.bytes_down, c->d.tokens_in + c->d.tokens_out);
 	mitm_free(c);
 	client_id_wipe(&c->who);
 	upstream_free(c);
@@ -303,6 +304,7 @@ static void on_request_head(struct conn *c)
 {
 	const struct config *cfg = cfg_of(c);
 	timer_stop(c);
+	budget_release(&c->bh, c->d.bytes_up + c->d.bytes_down, c->d.tokens_in + c->d.tokens_out);
 	memset(&c->d, 0, sizeof c->d);
 	c->hold_done = false;
 	c->logged = false;

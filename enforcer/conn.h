@@ -42,6 +42,7 @@
 #include "common/limits.h"
 #include "common/reasons.h"
 #include "common/netmatch.h"
+#include "enforcer/budget.h"
 #include "enforcer/decision.h"
 #include "enforcer/forward.h"
 #include "enforcer/http.h"
@@ -99,6 +100,7 @@ struct conn {
 	const struct policy_client *client;
 	struct decision d;
 	bool logged;
+	struct budget_hold bh;         /* the budgets the request under way counts against */
 	struct upstream up;
 	struct exchange x;             /* the request under way (forward.c) */
 	struct tunnel tun;
@@ -153,11 +155,17 @@ void conn_reply(struct conn *c, int status, enum reason reason, const char *extr
  * Cache-Control: no-store). */
 void conn_reply_body(struct conn *c, int status, enum reason reason, const char *ctype, const char *body,
 		     size_t blen, bool keep);
-/* Log c->d once (verdict, status and reason as set): conn_answer.c. */
+/* Log c->d once (verdict, status and reason as set), and end what the
+ * request counts against its budgets: conn_answer.c. */
 void conn_log(struct conn *c);
 /* A "hold" line for c's request (hold.c): the would-be denial's reason;
  * c->d is left as it is for the request's final line. */
 void conn_log_hold(struct conn *c, enum reason reason);
+/* An allowed request through rule (NULL: none): within its client's and
+ * rule's budgets? true: go on (counted until conn_log). false: it was
+ * answered 429 with Retry-After and X-Airlock-Reason (rate-limit,
+ * byte-budget, concurrency-limit, token-budget). */
+bool conn_budget_admit(struct conn *c, const struct policy_rule *rule, bool keep);
 /* The reason phrase airlock writes for its own answers. */
 const char *conn_status_text(int status);
 /* A refusal of a gRPC call on an HTTP/2 stream is answered as gRPC

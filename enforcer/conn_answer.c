@@ -9,6 +9,7 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "enforcer/budget.h"
 #include "enforcer/conn.h"
 #include "enforcer/decision.h"
 #include "enforcer/policy.h"
@@ -34,10 +35,27 @@ static void log_line(struct conn *c, const char *upgrade)
 
 void conn_log(struct conn *c)
 {
-	if (c->logged || !c->d.verdict)
-		return;
-	c->logged = true;
-	log_line(c, c->d.upgrade ? "websocket-closed" : NULL);
+	if (!c->logged && c->d.verdict) {
+		c->logged = true;
+		forward_usage_take(c);   /* an answer cut short still counts what it reported */
+		log_line(c, c->d.upgrade ? "websocket-closed" : NULL);
+	}
+	budget_release(&c->bh, c->d.bytes_up + c->d.bytes_down, c->d.tokens_in + c->d.tokens_out);
+}
+
+bool conn_budget_admit(struct conn *c, const struct policy_rule *rule, bool keep)
+{
+	enum reason reason;
+	int64_t retry;
+	char extra[48];
+
+	budget_release(&c->bh, 0, 0);   /* never two holds (a retried decision) */
+	if (budget_admit(c->client, rule, &c->bh, &reason, &retry) == 0)
+		return true;
+	snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)retry);
+	c->d.verdict = "deny";
+	conn_reply(c, 429, reason, extra, keep);
+	return false;
 }
 
 void conn_log_hold(struct conn *c, enum reason reason)

@@ -63,7 +63,7 @@ void reqid_format(uint64_t req, char out[REQID_LEN + 1])
 
 struct series {
 	char key[SERIES_KEY_MAX];   /* "" = free slot */
-	uint64_t a, b;
+	uint64_t a, b, n;
 };
 
 struct series_map {
@@ -132,7 +132,7 @@ struct feed {
 	unsigned n;
 	uint64_t dropped;           /* lines lost since the last batch that left */
 	uint64_t dropped_total;     /* ... since the last stats frame */
-	struct series_map decisions, bytes;
+	struct series_map decisions, bytes, usage;
 	uint64_t ask[IPC_ASK_BUCKETS + 1], ask_sum_us;
 	uint64_t leaf_hits, leaf_misses;   /* worker 0: what the last stats frame said */
 	char item[ITEM_MAX];
@@ -151,6 +151,14 @@ static void count_decision(struct feed *f, const struct decision *d, const char 
 	if (d->client[0] && (d->bytes_up || d->bytes_down) && (s = series_get(&f->bytes, d->client))) {
 		s->a += d->bytes_up;
 		s->b += d->bytes_down;
+	}
+	if (d->metered && d->client[0] && d->inject) {
+		snprintf(key, sizeof key, "%s\t%s", d->client, d->inject);
+		if ((s = series_get(&f->usage, key))) {
+			s->a += d->tokens_in;
+			s->b += d->tokens_out;
+			s->n++;
+		}
 	}
 }
 
@@ -178,6 +186,8 @@ void decision_emit(struct worker *w, struct decision *d, const char *mode, const
 		KV_I("bytes_down", d->bytes_down),
 		KV_I("ms", ms),
 		d->scanned ? KV_I("scrubbed", d->scrubbed) : KV_S("scrubbed", NULL),
+		d->metered ? KV_I("tokens_in", d->tokens_in) : KV_S("tokens_in", NULL),
+		d->metered ? KV_I("tokens_out", d->tokens_out) : KV_S("tokens_out", NULL),
 		KV_S("hint", d->hint),
 		KV_S("upgrade", d->upgrade_line),
 		KV_S("via", via),
@@ -279,7 +289,7 @@ static void on_stats_timer(uv_timer_t *t)
 	struct feed *f = t->data;
 	struct worker *w = f->w;
 	struct proxy *px = w->px;
-	json_t *dec = json_array(), *bytes = json_array(), *ask = json_array();
+	json_t *dec = json_array(), *bytes = json_array(), *ask = json_array(), *usage = json_array();
 	uint64_t hits = 0, misses = 0, leaves = 0;
 
 	for (size_t i = 0; i < f->decisions.cap; i++) {
@@ -302,6 +312,17 @@ static void on_stats_timer(uv_timer_t *t)
 			json_array_append_new(bytes, json_pack("{s:s, s:I, s:I}", "client", s->key, "up",
 							       (json_int_t)s->a, "down", (json_int_t)s->b));
 	}
+	for (size_t i = 0; i < f->usage.cap; i++) {
+		struct series *s = &f->usage.slot[i];
+		char client[SERIES_KEY_MAX];
+		const char *t1 = s->key[0] ? strchr(s->key, '\t') : NULL;
+		if (!t1)
+			continue;
+		snprintf(client, sizeof client, "%.*s", (int)(t1 - s->key), s->key);
+		json_array_append_new(usage, json_pack("{s:s, s:s, s:I, s:I, s:I}", "client", client, "secret",
+						       t1 + 1, "input", (json_int_t)s->a, "output",
+						       (json_int_t)s->b, "responses", (json_int_t)s->n));
+	}
 	for (size_t i = 0; i <= IPC_ASK_BUCKETS; i++)
 		json_array_append_new(ask, json_integer((json_int_t)f->ask[i]));
 	if (px->leaves) {
@@ -322,11 +343,15 @@ static void on_stats_timer(uv_timer_t *t)
 				(json_int_t)misses, "feed_dropped", (json_int_t)f->dropped_total, "conns",
 				(json_int_t)atomic_load(&px->nconns), "preauth_conns",
 				(json_int_t)atomic_load(&px->npreauth), "leaves", (json_int_t)leaves);
+	if (msg && json_array_size(usage))
+		json_object_set(msg, "usage", usage);
+	json_decref(usage);
 	uint8_t *buf;
 	size_t len;
 	if (msg && ipc_frame_encode(msg, &buf, &len) == 0 && broker_note_stats(w, buf, len) == 0) {
 		series_clear(&f->decisions);
 		series_clear(&f->bytes);
+		series_clear(&f->usage);
 		memset(f->ask, 0, sizeof f->ask);
 		f->ask_sum_us = 0;
 		f->dropped_total = 0;
@@ -373,5 +398,6 @@ void decision_feed_free(void)
 	free(f->buf);
 	free(f->decisions.slot);
 	free(f->bytes.slot);
+	free(f->usage.slot);
 	free(f);
 }

@@ -31,6 +31,8 @@ struct decision {
 	uint64_t scrubbed;            /* ... and held it this many times */
 	uint64_t req;                 /* its request number (0: none yet): decision_req() */
 	const char *upgrade;          /* "websocket" once a 101 was passed on: logged then, and at close */
+	bool metered;                 /* an LLM answer whose usage was read (usage.h) */
+	uint64_t tokens_in, tokens_out;
 	/* set for one line by its writer (conn_log): */
 	const char *hint;             /* "secret-available": allowed, nothing injected, a secret exists for the host */
 	const char *upgrade_line;     /* "websocket" as the 101 passes, "websocket-closed" at close */

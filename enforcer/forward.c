@@ -176,6 +176,11 @@ static int resp_on_head(void *arg)
 			return -1;
 		}
 	}
+	if (x->meter) {
+		long ct = http_find(m, "content-type", 0);
+		usage_begin(&x->usage, status, ct < 0 ? NULL : http_value(m, (size_t)ct),
+			    ct < 0 ? 0 : m->hdrs[ct].vlen);
+	}
 	if (x->scrub) {
 		if (!plan.no_body && encoded(m)) {
 			x->unscannable = true;
@@ -220,6 +225,8 @@ static int resp_on_body(void *arg, const char *at, size_t n)
 	struct conn *c = arg;
 	if (n == 0)
 		return 0;
+	if (c->x.usage.mode != USAGE_OFF)
+		usage_feed(&c->x.usage, at, n);
 	if (!c->x.scrub)
 		return body_out(c, at, n);
 	int rc = scrub_feed(c->x.scrub, at, n, body_out, c);
@@ -234,6 +241,7 @@ static int resp_on_complete(void *arg)
 	if (status >= 100 && status < 200 && status != 101)
 		return 0;   /* an interim answer: the real one follows */
 	upstream_set_phase(c, UP_DONE);
+	forward_usage_take(c);
 	if (status != 101 && c->x.scrub) {
 		if (scrub_flush(c->x.scrub, body_out, c) < 0)
 			return HPE_USER;
@@ -544,6 +552,9 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	reqhead_build(&b, &c->req, c->d.method, r);
 	x->ws = r->websocket;
 	x->oauth = r->inj && r->inj->oauth;
+	x->meter = r->inj && usage_wanted(c->d.method, r->path);
+	usage_free(&x->usage);
+	x->usage.mode = USAGE_OFF;
 	c->up.h1_only = r->websocket;
 	scrub_done(c);
 	if (r->inj) {
@@ -653,6 +664,8 @@ void forward_start(struct conn *c)
 		deny(c, 403, REASON_SECRET_NEEDS_HTTPS);
 		return;
 	}
+	if (!conn_budget_admit(c, rule, true))
+		return;
 	c->d.verdict = "allow";
 
 	struct fwd_req r = {
@@ -663,12 +676,28 @@ void forward_start(struct conn *c)
 	forward_send(c, &r);
 }
 
+/* ---- LLM usage ---- */
+
+void forward_usage_take(struct conn *c)
+{
+	struct usage *u = &c->x.usage;
+	if (u->mode == USAGE_OFF)
+		return;
+	usage_end(u);
+	if (u->seen && !c->d.metered) {
+		c->d.metered = true;
+		c->d.tokens_in = u->input;
+		c->d.tokens_out = u->output;
+	}
+}
+
 /* ---- the connection's end ---- */
 
 void forward_end(struct conn *c)
 {
 	pending_free(&c->x);
 	scrub_done(c);
+	usage_free(&c->x.usage);
 }
 
 void forward_free(struct conn *c)
@@ -676,6 +705,7 @@ void forward_free(struct conn *c)
 	struct exchange *x = &c->x;
 	pending_free(x);
 	scrub_done(c);
+	usage_free(&x->usage);
 	if (x->resp_init)
 		http_msg_free(&x->resp);
 	free(x->out);

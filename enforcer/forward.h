@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "enforcer/http.h"
 #include "enforcer/reqhead.h"
+#include "enforcer/usage.h"
 
 struct conn;
 
@@ -42,6 +43,8 @@ struct exchange {
 	bool swap_401;                /* a 401 to an OAuth credential: the sandbox gets a 503 */
 	bool unscannable;             /* compressed: the injected secret could not be scrubbed */
 	struct scrub *scrub;          /* the injected secret's forms (scrub.h); NULL: none */
+	bool meter;                   /* an injected request to an LLM API: read its usage */
+	struct usage usage;           /* ... as the answer streams (usage.h) */
 	/* response bytes gathered during one upstream read, written at once */
 	char *out;
 	size_t outlen, outcap;
@@ -67,6 +70,10 @@ bool forward_wants_body(const struct conn *c);
 bool forward_req_sent(const struct conn *c);
 /* The sandbox's write queue drained: upstream reads may resume. */
 void forward_client_drain(struct conn *c);
+/* The answer ended (or was cut: a stream cancelled after its first usage
+ * event still counts what it reported): the LLM usage read so far goes on
+ * the decision line. */
+void forward_usage_take(struct conn *c);
 /* The connection ends: the request head kept for a retry is wiped. */
 void forward_end(struct conn *c);
 /* The connection's last free. */

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "enforcer/brokerlink.h"
+#include "enforcer/budget.h"
 #include "enforcer/policy.h"
 #include "enforcer/worker.h"
 
@@ -86,6 +87,7 @@ static int on_policy_frame(struct broker_link *l, json_t *msg)
 	}
 	ic->version = policy_version(p);
 	workers_set_policy(ic->px, p);
+	budget_prune(p);
 	send_ack(ic);   /* the same version again after a reconnect: at once */
 	policy_unref(p);
 	brokerlink_healthy(l);

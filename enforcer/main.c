@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "common/denyset.h"
+#include "enforcer/budget.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
 #include "enforcer/resolve.h"
@@ -194,6 +195,7 @@ out:
 	connlimit_free(px.per_client);
 	connlimit_free(px.per_source);
 	connlimit_free(px.per_client_streams);
+	budget_free_all();
 	if (px.tls_cred)
 		gnutls_certificate_free_credentials(px.tls_cred);
 	config_free(&cfg);

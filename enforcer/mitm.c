@@ -466,6 +466,8 @@ static void mitm_decide(struct conn *c)
 		return;
 	}
 	c->d.rule = rule->id;
+	if (!conn_budget_admit(c, rule, true))
+		return;
 	m->websocket = reqhead_is_websocket(req);
 	if (!rule->secret) {
 		send_upstream(c, NULL);

@@ -143,6 +143,15 @@ static int check_path(const char *s, char *buf)
 	return path_pattern_parse(s) < 0 ? AL_EINVAL : 0;
 }
 
+/* The table (common/ipc.c) has checked each field's range already. */
+static void parse_budget(const json_t *o, struct policy_budget *b)
+{
+	b->max_rpm = json_integer_value(json_object_get(o, "max_rpm"));
+	b->max_bytes_per_hour = json_integer_value(json_object_get(o, "max_bytes_per_hour"));
+	b->max_concurrent = json_integer_value(json_object_get(o, "max_concurrent"));
+	b->max_tokens_per_day = json_integer_value(json_object_get(o, "max_tokens_per_day"));
+}
+
 static int parse_rule(const json_t *o, struct policy_rule *r)
 {
 	char host[AL_HOST_BUF + 2];
@@ -200,6 +209,7 @@ static int parse_rule(const json_t *o, struct policy_rule *r)
 
 	v = json_object_get(o, "expires_at");
 	r->expires_at = v ? (int64_t)json_integer_value(v) : 0;
+	parse_budget(o, &r->budget);
 	rc = 0;
 out:
 	if (rc < 0) {
@@ -235,6 +245,7 @@ static int parse_client(const json_t *o, struct policy_client *c)
 	c->hold = json_is_true(json_object_get(o, "hold"));
 	rules = json_object_get(o, "rules");
 	c->name = xstrdup(json_string_value(json_object_get(o, "name")));
+	parse_budget(o, &c->budget);
 	c->rules = xcalloc(json_array_size(rules) + 1, sizeof *c->rules);
 	for (i = 0; i < json_array_size(rules); i++) {
 		rc = parse_rule(json_array_get(rules, i), &c->rules[i]);

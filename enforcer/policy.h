@@ -15,6 +15,19 @@
 #include "common/reasons.h"
 #include "common/token.h"
 
+/* A client's or rule's limits (enforcer/budget.h); 0 = no limit. */
+struct policy_budget {
+	int64_t max_rpm;
+	int64_t max_bytes_per_hour;
+	int64_t max_concurrent;
+	int64_t max_tokens_per_day;   /* clients only */
+};
+
+static inline bool policy_budget_any(const struct policy_budget *b)
+{
+	return b->max_rpm || b->max_bytes_per_hour || b->max_concurrent || b->max_tokens_per_day;
+}
+
 struct policy_rule {
 	uint64_t id;
 	char *host;             /* canonical pattern: "*", "*.example.com" or a canonical host */
@@ -27,6 +40,7 @@ struct policy_rule {
 	char *secret;           /* secret name, or NULL */
 	bool passthrough;
 	int64_t expires_at;     /* unix seconds; 0 = never */
+	struct policy_budget budget;
 };
 
 struct policy_client {
@@ -35,6 +49,7 @@ struct policy_client {
 	struct policy_rule *rules;  /* declaration order */
 	size_t nrules;
 	bool hold;                  /* on-deny hold: a curable denial waits for a person (hold.c) */
+	struct policy_budget budget;
 };
 
 /* Opaque: version, clients, token-hash index, atomic refcount. */

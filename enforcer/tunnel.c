@@ -151,6 +151,8 @@ void tunnel_start(struct conn *c)
 		return;
 	}
 	c->d.rule = rule->id;
+	if (!conn_budget_admit(c, rule, true))
+		return;
 	c->d.verdict = "allow";
 	memset(&c->tun, 0, sizeof c->tun);
 	c->tun.rule_id = rule->id;

@@ -127,6 +127,13 @@ def provoke(b, c):
     A(b, CL, "GET", 200, "/proxy/v1/clients")
     A(b, CL, "GET", 400, "/proxy/v1/clients", **nobody)
     A(b, CL, "GET", 413, "/proxy/v1/clients", **big)
+    A(b, CLN, "PATCH", 200, "/proxy/v1/clients/web-2", body={"max_rpm": 60, "max_tokens_per_day": 1000})
+    A(b, CLN, "PATCH", 200, "/proxy/v1/clients/web-2", body={"max_rpm": 0})
+    A(b, CLN, "PATCH", 400, "/proxy/v1/clients/web-2", body={"max_rpm": -1})
+    A(b, CLN, "PATCH", 400, "/proxy/v1/clients/web-2", body={"name": "web-3"})
+    A(b, CLN, "PATCH", 404, "/proxy/v1/clients/nobody", body={"max_rpm": 1})
+    A(b, CLN, "PATCH", 413, "/proxy/v1/clients/web-2", **big)
+    A(b, CLN, "PATCH", 415, "/proxy/v1/clients/web-2", **text)
 
     # secrets
     A(b, SE, "POST", 201, "/proxy/v1/secrets", body={"name": "gh", "host": "api.github.com",
@@ -248,6 +255,7 @@ def provoke(b, c):
     try:
         A(b, CL, "POST", 500, "/proxy/v1/clients", body={"name": "web-9"})
         A(b, CLN, "DELETE", 500, "/proxy/v1/clients/web-2")
+        A(b, CLN, "PATCH", 500, "/proxy/v1/clients/web-2", body={"max_concurrent": 3})
         A(b, SE, "POST", 500, "/proxy/v1/secrets", body={"name": "s9", "host": "a.b",
                                                          "value": "v"})
         A(b, SEN, "DELETE", 500, "/proxy/v1/secrets/gh")

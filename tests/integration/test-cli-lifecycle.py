@@ -58,7 +58,7 @@ def main():
         # client list: a table and the API JSON; never a token
         p = run_ok("client", "list")
         lines = table(p.stdout)
-        h.check(lines[0] == ["NAME", "RULES", "CREATED", "ON-DENY"], "client list header: %r" % lines)
+        h.check(lines[0] == ["NAME", "RULES", "CREATED", "ON-DENY", "BUDGET"], "client list header: %r" % lines)
         h.check(lines[1][3] == "deny", "on-deny shown, deny by default: %r" % lines)
         h.check(lines[1][:2] == ["web-1", "0"], "client list row: %r" % lines)
         h.check(lines[2][:2] == ["build-2", "0"], "client list row 2: %r" % lines)

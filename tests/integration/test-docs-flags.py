@@ -27,7 +27,7 @@ PROCESSES = {
 ANY_PROGRAM = {"--help", "--version"}
 AIRLOCK_COMMANDS = [
     ["ca", "init"], ["ca", "cert"], ["ca", "bundle"], ["client", "create"], ["client", "list"],
-    ["client", "delete"], ["secret", "create"], ["secret", "list"], ["secret", "delete"],
+    ["client", "delete"], ["client", "set"], ["secret", "create"], ["secret", "list"], ["secret", "delete"],
     ["secret", "stub"], ["allow"], ["rules"], ["revoke"], ["oauth", "xai"], ["sandbox", "env"],
     ["connect"], ["audit", "suggest"], ["tail"], ["status"], ["explain"], ["preset", "list"], ["preset", "show"], ["store", "migrate"], ["store", "check"],
     ["connect"], ["audit", "suggest"], ["tail"], ["status"], ["explain"], ["preset", "list"], ["preset", "show"],
