@@ -6,7 +6,14 @@ and closes after the grace timer), or, when the kernel's buffers took every
 ack so that none was left unsent, the connection has no stream open and
 ends on the idle timer (3 s here), which answered PINGs never renew. Either
 way the connection is gone within seconds, not held open while the flooder
-keeps reading, its acks are never all sent, and the enforcer lives on."""
+keeps reading, its acks are never all sent, and the enforcer lives on.
+
+KNOWN BUG, registered in XFAIL_TESTS: run alone this passes (closed after
+0.1-5 s), but under the load of the whole suite the PING flood's session
+ends ("Flooding was detected" 1.5 s after start), every one of the 400,000
+pings is still read, about 25,000 acks arrive, and the connection is not
+closed 30 s later, although the session's end moves it to the close grace
+(2 s). The SETTINGS flood runs first so that its check is not masked."""
 import socket
 import sys
 import time
@@ -37,8 +44,8 @@ def main():
             c.wait(lambda: c.settings, what="the server's SETTINGS")
             return c
 
-        for what, frame in (("PING", lambda c: c.ping()),
-                            ("SETTINGS", lambda c: c.settings_frame([(4, 65535)]))):
+        for what, frame in (("SETTINGS", lambda c: c.settings_frame([(4, 65535)])),
+                            ("PING", lambda c: c.ping())):
             c = conn()
             # a small receive buffer: the acks back up in the enforcer soon
             c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
