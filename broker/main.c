@@ -48,6 +48,8 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
+	/* a reload asked before the loop handles it (broker.c) is not a stop */
+	signal(SIGHUP, SIG_IGN);
 	json_wipe_on_free();
 
 	memset(&b, 0, sizeof b);

@@ -314,10 +314,12 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 
 bool broker_headers_kept(struct worker *w, const char *secret, const char *host, struct inject *inj)
 {
-	/* fail closed stays: with the broker gone nothing kept is served */
+	/* fail closed stays: with the broker gone - the policy link or this
+	 * worker's own link - nothing kept is served */
 	struct ask_box *b = box_ready(w);
 	memset(inj, 0, sizeof *inj);
-	return b && askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms(), inj);
+	return b && b->link.state == BROKERLINK_UP &&
+	       askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms(), inj);
 }
 
 int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,

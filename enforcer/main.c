@@ -108,6 +108,10 @@ int main(int argc, char **argv)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* the broker passes SIGHUP on (reopen the log): one that comes before
+	 * on_hup is installed - the listeners are open by then, so the broker
+	 * may already count this enforcer as started - must not end it */
+	signal(SIGHUP, SIG_IGN);
 	log_init("airlock-enforcer", cfg.log_format, LOG_LVL_INFO, stderr);
 	if (cfg.log_file && (rc = log_file_open(cfg.log_file)) < 0) {
 		fprintf(stderr, "airlock-enforcer: cannot open the log file %s: %s\n", cfg.log_file,

@@ -209,7 +209,7 @@ def provoke(b, c):
     A(b, CLN, "PATCH", 413, "/proxy/v1/clients/web-1", **big)
     A(b, CLN, "PATCH", 415, "/proxy/v1/clients/web-1", **text)
     worker = bh.IpcClient(os.path.join(b.state_dir, "ipc.sock"))
-    worker.send({"type": "hello", "proto": 1, "pid": os.getpid(), "asks_only": True})
+    worker.send({"type": "hello", "proto": 2, "pid": os.getpid(), "asks_only": True})
     for i, path in ((1, "/a"), (2, "/b"), (3, "/c")):
         worker.send({"type": "hold", "id": i, "client": "web-1", "method": "GET", "scheme": "https",
                      "host": "h.example", "port": 443, "path": path, "reason": "no-rule", "timeout_ms": 60000})
