@@ -282,8 +282,13 @@ void h2_read(struct conn *c, const char *buf, size_t n)
 											: NGHTTP2_PROTOCOL_ERROR);
 		/* the GOAWAY goes behind what is queued (when it fits), then the
 		 * connection closes: a peer that floods and never reads must not
-		 * hold it open on the idle timer */
+		 * hold it open on the idle timer. A flood's close drops what is
+		 * queued: closed gracefully, the kernel would go on feeding the
+		 * flooder its backlog of acks, through its small window, long
+		 * after we let go of the socket */
 		h2sess_flush(s);
+		if (rv == NGHTTP2_ERR_FLOODED)
+			io_discard(c->io);
 		if (c->state == CS_H2)
 			conn_finish(c);
 		return;

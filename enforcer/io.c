@@ -6,6 +6,7 @@
 #include "io.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,17 @@ static void tcp_close(struct io *io)
 	uv_close((uv_handle_t *)&t->tcp, on_close);
 }
 
+/* SO_LINGER 0: close() then sends a reset and drops the send queue, the
+ * kernel's too (an orphaned socket would go on feeding it to the peer). */
+static void tcp_discard(struct io *io)
+{
+	struct io_tcp *t = (struct io_tcp *)io;
+	uv_os_fd_t fd;
+	struct linger lg = { 1, 0 };
+	if (!t->closing && uv_fileno((uv_handle_t *)&t->tcp, &fd) == 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
 static const struct io_ops tcp_ops = {
 	.write = tcp_write,
 	.read_start = tcp_read_start,
@@ -175,6 +187,7 @@ static const struct io_ops tcp_ops = {
 	.queued = tcp_queued,
 	.shutdown = tcp_shutdown,
 	.close = tcp_close,
+	.discard = tcp_discard,
 };
 
 static struct io_tcp *tcp_new(uv_loop_t *loop)

@@ -51,6 +51,9 @@ struct io_ops {
 	/* optional: a filter that passes bytes through unchanged (SOCKS after
 	 * its negotiation) hands io_set_read_size on to the stream below */
 	void (*set_read_size)(struct io *io, size_t n);
+	/* optional: before close, discard what is queued: the peer gets a
+	 * reset, not the rest of the queue (a flooder that never reads) */
+	void (*discard)(struct io *io);
 };
 
 struct io {
@@ -66,6 +69,11 @@ static inline void io_read_stop(struct io *io) { io->ops->read_stop(io); }
 static inline size_t io_queued(const struct io *io) { return io->ops->queued(io); }
 static inline void io_shutdown(struct io *io) { io->ops->shutdown(io); }
 static inline void io_close(struct io *io) { io->ops->close(io); }
+static inline void io_discard(struct io *io)
+{
+	if (io->ops->discard)
+		io->ops->discard(io);
+}
 static inline void io_cork(struct io *io)
 {
 	if (io->ops->cork)

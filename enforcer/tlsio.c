@@ -337,6 +337,13 @@ static void tls_close(struct io *io)
 	io_close(t->lower);
 }
 
+static void tls_discard(struct io *io)
+{
+	struct io_tls *t = (struct io_tls *)io;
+	if (!t->closing)
+		io_discard(t->lower);
+}
+
 static const struct io_ops tls_ops = {
 	.write = tls_write,
 	.read_start = tls_read_start,
@@ -344,6 +351,7 @@ static const struct io_ops tls_ops = {
 	.queued = tls_queued,
 	.shutdown = tls_shutdown,
 	.close = tls_close,
+	.discard = tls_discard,
 	.cork = tls_cork,
 	.uncork = tls_uncork,
 };
