@@ -1,0 +1,215 @@
+"""The refresh lease under kill -9: three airlock nodes on a PostgreSQL of
+the test's own share an adopted Claude login whose access token is due one
+second after each refresh (single-use refresh tokens, rotated on every
+refresh by the fake token endpoint, which remembers every token it spent).
+The nodes' timers drive refreshes back to back for up to 80 s (at most 100).
+At random refreshes the test finds the node holding the lease (its pid in
+airlock_secrets.lease_owner) when the request reaches the fake and kill -9s
+that node's whole process group at a random point: before the fake answers,
+right after, or shortly after; the node is started again on its state dir.
+A killed holder's lease would run out after 60 s: the test ends that dead
+node's lease in the store at once (only when its owner is the dead pid), so
+a takeover happens within the test's time.
+
+At the end:
+- the login is not lost: every node still injects, a forced refresh (an
+  upstream 401) succeeds at the fake, and the credential the nodes then
+  serve is the newest the fake minted (its refresh token is live);
+- a refresh token spent twice is only allowed when the first spend's node
+  was killed after that spend reached the fake and its rotated token was
+  never used afterwards (the rotation was lost with the node before its
+  commit: the window docs/fleet.md describes). Such cases are counted and
+  printed; any other reuse fails the test. A lost rotation leaves the
+  store holding a spent refresh token, so it also fails the final check:
+  the test reports the count first.
+No token value is printed."""
+import json
+import os
+import random
+import signal
+import tempfile
+import threading
+import time
+
+import airlock_harness as h
+import fake_providers as fpmod
+import pgtest
+
+DELAY = 0.3          # the fake answers a refresh this long after it arrives
+BUDGET_S = 80.0      # time for the refresh/kill loop
+MAX_REFRESHES = 100
+KILL_P = 0.3         # share of refreshes whose holder is killed
+
+
+def ipc(node):
+    return os.path.join(node.state_dir, "ipc.sock")
+
+
+class Spends:
+    """Every refresh request the fake saw: (index, arrival, answer time,
+    presented token, status, rotated token). Tokens stay in memory only."""
+
+    def __init__(self, fp):
+        self.fp = fp
+        self.list = []
+        self.arrived = threading.Condition()
+        self.narrived = 0
+        orig = fp.token_claude
+
+        def hooked(form):
+            # called with fp.lock held: the delay runs without it, so a
+            # kill can land while the fake has not answered yet
+            rec = {"t": time.monotonic(), "rt": form.get("refresh_token", "")}
+            with self.arrived:
+                self.list.append(rec)
+                self.narrived += 1
+                self.arrived.notify_all()
+            fp.lock.release()
+            try:
+                time.sleep(DELAY)
+            finally:
+                fp.lock.acquire()
+            st, body, hdrs = orig(form)
+            rec["answered"] = time.monotonic()
+            rec["status"] = st
+            rec["new_rt"] = body.get("refresh_token") if st == 200 else None
+            rec["new_at"] = body.get("access_token") if st == 200 else None
+            return st, body, hdrs
+        fp.token_claude = hooked
+
+
+def lease_owner_pid(pg):
+    own = pg.psql("fleet", "SELECT coalesce(lease_owner, '') FROM airlock_secrets WHERE name = 'c'")
+    parts = own.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit():
+        return int(parts[1]), own
+    return None, own
+
+
+def kill_node(n):
+    try:
+        os.killpg(n.proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    n.proc.wait(10)
+
+
+def main():
+    pgtest.require()
+    rnd = random.Random(int(os.environ.get("AIRLOCK_TEST_SEED", "0")) or None)
+    tmp = tempfile.mkdtemp(prefix="airlock-fleet-kill-")
+    with pgtest.Postgres() as pg, fpmod.open_or_skip(os.path.join(tmp, "fp")) as fp:
+        uri = pg.create_db("fleet")
+        nodes = []
+        try:
+            nodes = pgtest.fleet(uri, 3, tmp, extra=fp.airlock_flags())
+            spends = Spends(fp)
+            # each refreshed token is due (10 min lead) one second after it is minted
+            fp.set_expires_in("claude", 601)
+            f = fp.login_claude(expires_in=0)
+            st, _ = nodes[0].api("POST", "/proxy/v1/secrets", {"name": "c", "type": "oauth-claude",
+                                                               "value": json.dumps(f)})
+            h.check_eq(st, 201, "adopt on node 1")
+            for n in nodes[1:]:
+                h.wait_for(lambda: any(s["name"] == "c" for s in n.api("GET", "/proxy/v1/secrets")[1]),
+                           timeout=2.0, what="the secret reaches every node")
+            # one ask starts the first refresh (the token is expired)
+            a = fpmod.Asker(ipc(nodes[0]))
+            a.ask_async("c", "api.anthropic.com")
+            kills = []          # (monotonic time, node index, spend index, point)
+            seen = 0
+            t_end = time.monotonic() + BUDGET_S
+            while time.monotonic() < t_end and seen < MAX_REFRESHES:
+                with spends.arrived:
+                    if spends.narrived == seen:
+                        spends.arrived.wait(min(5.0, max(0.1, t_end - time.monotonic())))
+                    if spends.narrived == seen:
+                        continue
+                    seen = spends.narrived
+                    idx = seen - 1
+                if rnd.random() >= KILL_P:
+                    continue
+                pid, owner = lease_owner_pid(pg)
+                victim = next((i for i, n in enumerate(nodes) if n.proc and n.proc.pid == pid
+                               and n.proc.poll() is None), None)
+                if victim is None:
+                    continue
+                point = rnd.choice(["before-answer", "after-answer", "shortly-after"])
+                wait = {"before-answer": rnd.uniform(0, DELAY * 0.9),
+                        "after-answer": DELAY + rnd.uniform(0.0, 0.05),
+                        "shortly-after": DELAY + rnd.uniform(0.05, 0.5)}[point]
+                time.sleep(max(0.0, spends.list[idx]["t"] + wait - time.monotonic()))
+                kill_node(nodes[victim])
+                kills.append((time.monotonic(), victim, idx, point))
+                # the dead node's lease would run out after 60 s: end it now
+                pg.psql("fleet", "UPDATE airlock_secrets SET lease_until = now() - interval '1 s' "
+                        "WHERE name = 'c' AND lease_owner = '%s'" % owner.replace("'", "''"))
+                a.close()
+                nodes[victim].start()
+                a = fpmod.Asker(ipc(nodes[(victim + 1) % 3]))
+            a.close()
+            # stop driving: long-lived tokens from now on
+            fp.set_expires_in("claude", 3600)
+            time.sleep(2.5)
+            fp.quiesce()
+
+            sp = list(spends.list)
+            ok = [s for s in sp if s.get("status") == 200]
+            first_spend = {}
+            for i, s in enumerate(sp):
+                if s.get("status") == 200 and s["rt"] not in first_spend:
+                    first_spend[s["rt"]] = i
+            presented = {s["rt"] for s in sp}
+            gap, bad = 0, 0
+            for i, s in enumerate(sp):
+                if s.get("status") == 200 or s["rt"] not in first_spend:
+                    continue
+                j = first_spend[s["rt"]]
+                first = sp[j]
+                lost = first["new_rt"] not in presented
+                killed = any(k[2] == j and k[0] >= first["t"] for k in kills)
+                if lost and killed:
+                    gap += 1
+                else:
+                    bad += 1
+            st_fp = fp.stats("claude")
+            h.log("refreshes driven: %d requests, %d rotated; kills: %d (%s); "
+                  "refresh tokens spent twice: %d after a kill before the commit (documented gap), "
+                  "%d otherwise; fake stats %s"
+                  % (len(sp), len(ok), len(kills),
+                     ", ".join("%s=%d" % (p, sum(1 for k in kills if k[3] == p))
+                               for p in ("before-answer", "after-answer", "shortly-after")),
+                     gap, bad, {k: st_fp[k] for k in ("refreshes", "reuses", "unknown")}))
+            h.check(len(ok) >= 20, "at least 20 refreshes driven, got %d" % len(ok))
+            h.check(len(kills) >= 5, "at least 5 kills, got %d" % len(kills))
+            h.check_eq(bad, 0, "no refresh token spent twice except after a kill before the commit")
+
+            # the login is not lost: a forced refresh succeeds and every node
+            # serves the newest credential the fake minted
+            before = len(spends.list)
+            askers = [fpmod.Asker(ipc(n)) for n in nodes]
+            askers[0].upstream_401("c", "api.anthropic.com")
+            h.wait_for(lambda: len(spends.list) > before and "status" in spends.list[-1],
+                       timeout=15, what="the forced refresh")
+            time.sleep(2.0)
+            fp.quiesce()
+            last = spends.list[-1]
+            h.check_eq(last["status"], 200, "the forced refresh at the end is accepted "
+                       "(the stored refresh token was not one the fake had spent)")
+            h.check(fp.live_refresh("claude", last["new_rt"]), "the newest refresh token is live")
+            for i, ak in enumerate(askers):
+                ans = ak.ask("c", "api.anthropic.com")
+                h.check("error" not in ans, "node %d injects: %r" % (i + 1, ans.get("error")))
+                h.check(fpmod.hdrs(ans).get("authorization") == "Bearer " + last["new_at"],
+                        "node %d serves the newest access token" % (i + 1))
+                ak.close()
+            for n in nodes:
+                n.check_alive()
+        finally:
+            for n in reversed(nodes):
+                if n.proc is not None and n.proc.poll() is None:
+                    n.stop(expect_clean=False)
+                n.close()
+
+
+h.run(main)
