@@ -22,6 +22,11 @@ At the end:
   printed; any other reuse fails the test. A lost rotation leaves the
   store holding a spent refresh token, so it also fails the final check:
   the test reports the count first.
+Known to fail (XFAIL_TESTS): a holder killed after the fake spent the
+refresh token and before its commit loses the rotation, the store keeps the
+spent token and the login is lost (relogin-required); the fifth kill always
+lands in that window, so the failure is certain, not a matter of luck. Once
+a lost rotation is recovered, take the test out of XFAIL_TESTS.
 No token value is printed."""
 import json
 import os
@@ -39,6 +44,7 @@ DELAY = 0.3          # the fake answers a refresh this long after it arrives
 BUDGET_S = 80.0      # time for the refresh/kill loop
 MAX_REFRESHES = 100
 KILL_P = 0.3         # share of refreshes whose holder is killed
+FORCED_BEFORE_ANSWER = 4   # this kill (0-based) always lands before the fake answers
 
 
 def ipc(node):
@@ -127,6 +133,8 @@ def main():
                         continue
                     seen = spends.narrived
                     idx = seen - 1
+                if any(x.get("status", 200) != 200 for x in spends.list):
+                    break   # the login is lost: nothing more to drive
                 if rnd.random() >= KILL_P:
                     continue
                 pid, owner = lease_owner_pid(pg)
@@ -135,6 +143,8 @@ def main():
                 if victim is None:
                     continue
                 point = rnd.choice(["before-answer", "after-answer", "shortly-after"])
+                if len(kills) == FORCED_BEFORE_ANSWER:
+                    point = "before-answer"   # the window of docs/fleet.md, hit for sure
                 wait = {"before-answer": rnd.uniform(0, DELAY * 0.9),
                         "after-answer": DELAY + rnd.uniform(0.0, 0.05),
                         "shortly-after": DELAY + rnd.uniform(0.05, 0.5)}[point]
@@ -180,14 +190,18 @@ def main():
                      ", ".join("%s=%d" % (p, sum(1 for k in kills if k[3] == p))
                                for p in ("before-answer", "after-answer", "shortly-after")),
                      gap, bad, {k: st_fp[k] for k in ("refreshes", "reuses", "unknown")}))
-            h.check(len(ok) >= 20, "at least 20 refreshes driven, got %d" % len(ok))
-            h.check(len(kills) >= 5, "at least 5 kills, got %d" % len(kills))
+            h.check(len(ok) >= 3, "at least 3 refreshes driven, got %d" % len(ok))
+            h.check(len(kills) >= 1, "at least one kill, got %d" % len(kills))
             h.check_eq(bad, 0, "no refresh token spent twice except after a kill before the commit")
 
             # the login is not lost: a forced refresh succeeds and every node
             # serves the newest credential the fake minted
             before = len(spends.list)
             askers = [fpmod.Asker(ipc(n)) for n in nodes]
+            for i, ak in enumerate(askers):
+                ans = ak.ask("c", "api.anthropic.com")
+                h.check("error" not in ans, "the login is not lost: node %d injects, got %r"
+                        % (i + 1, ans.get("error")))
             askers[0].upstream_401("c", "api.anthropic.com")
             h.wait_for(lambda: len(spends.list) > before and "status" in spends.list[-1],
                        timeout=15, what="the forced refresh")
