@@ -43,13 +43,25 @@ bool fleet_enabled(const struct broker *b)
 	return b->fleet != NULL;
 }
 
-bool fleet_store_up(const struct broker *b)
-{
-	return b->fleet && b->fleet->down_since_ms == 0;
-}
-
 static void poll_close(struct fleet *f);
 static void poll_open(struct fleet *f);
+static void went_down(struct fleet *f, const char *why);
+
+/* The one answer to "is the store up": libpq may have seen the connection
+ * break inside any query (a lease, a commit) before the fleet's own timer
+ * looks, so a broken connection is noticed here too, and the status, the
+ * metrics and the refresh path never disagree. */
+static bool store_up(struct fleet *f)
+{
+	if (f->down_since_ms == 0 && !store_pg_up(f->pg))
+		went_down(f, "the connection to the store was lost");
+	return f->down_since_ms == 0;
+}
+
+bool fleet_store_up(struct broker *b)
+{
+	return b->fleet && store_up(b->fleet);
+}
 
 static void went_down(struct fleet *f, const char *why)
 {
@@ -335,7 +347,9 @@ void fleet_lease_drop(struct broker *b, const char *name)
 json_t *fleet_describe(struct broker *b)
 {
 	struct fleet *f = b->fleet;
+	bool up = store_up(f);
 	json_t *o = store_pg_describe(f->pg);
+	json_object_set_new(o, "connected", json_boolean(up));
 	json_object_set_new(o, "store_version_held", json_integer(b->state.store_version));
 	json_object_set_new(o, "reloads", json_integer((json_int_t)f->reloads));
 	json_object_set_new(o, "reconnects", json_integer((json_int_t)f->reconnects));
@@ -347,11 +361,11 @@ json_t *fleet_describe(struct broker *b)
 	return o;
 }
 
-void fleet_metrics(const struct broker *b, bool *up, int64_t *version, uint64_t *reloads,
+void fleet_metrics(struct broker *b, bool *up, int64_t *version, uint64_t *reloads,
 		   int64_t *down_s)
 {
-	const struct fleet *f = b->fleet;
-	*up = f->down_since_ms == 0;
+	struct fleet *f = b->fleet;
+	*up = store_up(f);
 	*version = b->state.store_version;
 	*reloads = f->reloads;
 	*down_s = f->down_since_ms ? (time_now_ms() - f->down_since_ms) / 1000 : 0;

@@ -27,7 +27,7 @@ void fleet_stop(struct broker *b);
 void fleet_free(struct broker *b);
 /* NULL without --store. */
 bool fleet_enabled(const struct broker *b);
-bool fleet_store_up(const struct broker *b);
+bool fleet_store_up(struct broker *b);
 /* The refresh lease of an OAuth secret (one refresher fleet-wide):
  * 1 when this node holds it and its copy of the credential is the store's
  * (refresh now); 0 when another node holds it, or has refreshed already
@@ -39,7 +39,7 @@ void fleet_lease_drop(struct broker *b, const char *name);
 /* For status and `airlock store check`. */
 json_t *fleet_describe(struct broker *b);
 /* For /metrics: 1/0, the store version held, reloads, seconds down. */
-void fleet_metrics(const struct broker *b, bool *up, int64_t *version, uint64_t *reloads,
+void fleet_metrics(struct broker *b, bool *up, int64_t *version, uint64_t *reloads,
 		   int64_t *down_s);
 
 #endif

@@ -29,7 +29,10 @@ TOKEN_LIFE_S = 12
 
 
 def get(node, tok, url):
-    c = pt.RawConn(node.http_port, timeout=5)
+    try:
+        c = pt.RawConn(node.http_port, timeout=5)
+    except OSError:
+        return 0
     try:
         return c.request("GET", url, token=tok)[0]
     except OSError:
