@@ -25,6 +25,12 @@
 /* A refresh lease outlives the longest token request (its HTTP timeout),
  * so that only a dead holder's lease runs out. */
 #define FLEET_LEASE_S 60
+/* A lease another node never gave back is taken over only once this node
+ * has been connected this long: a node that lost the store while holding a
+ * refreshed credential it had not committed commits it as soon as the store
+ * is back (see oauth_store_back), before anyone presents the refresh token
+ * that credential's refresh spent. */
+#define FLEET_TAKEOVER_GRACE_MS 10000
 
 struct fleet {
 	struct broker *b;
@@ -34,6 +40,7 @@ struct fleet {
 	uv_timer_t kick;       /* after a commit: read what arrived, reload when stale */
 	bool handles, stale;
 	int64_t down_since_ms; /* 0: up */
+	int64_t up_since_ms;   /* the last (re)connect */
 	char last_error[256];
 	uint64_t reloads, reconnects;
 };
@@ -186,6 +193,7 @@ static void on_retry(uv_timer_t *t)
 	}
 	int64_t down = time_now_ms() - f->down_since_ms;
 	f->down_since_ms = 0;
+	f->up_since_ms = time_now_ms();
 	f->last_error[0] = '\0';
 	f->reconnects++;
 	log_info("the fleet store is back; catching up", KV_S("store", store_pg_target(f->pg)),
@@ -194,6 +202,7 @@ static void on_retry(uv_timer_t *t)
 	/* refreshes that waited for the store retry on their own timers; a
 	 * refreshed credential not saved yet is saved by its slot's retry */
 	reload(f, false);
+	oauth_store_back(f->b);
 }
 
 static void on_kick(uv_timer_t *t)
@@ -239,7 +248,7 @@ static void node_name(char *buf, size_t cap)
 int fleet_open(struct broker *b, char *err, size_t errlen)
 {
 	struct fleet *f = xcalloc(1, sizeof *f);
-	char node[200];
+	char node[FLEET_NODE_MAX];
 	int ret;
 
 	f->b = b;
@@ -251,6 +260,7 @@ int fleet_open(struct broker *b, char *err, size_t errlen)
 		return ret;
 	if ((ret = state_open_store(b->cfg.state_dir, f->pg, &b->state, err, errlen)) < 0)
 		return ret;
+	f->up_since_ms = time_now_ms();
 	store_pg_on_notify(f->pg, on_queued, f);
 	b->state.after_commit = after_commit;
 	b->state.after_arg = f;
@@ -301,16 +311,19 @@ void fleet_free(struct broker *b)
 	b->fleet = NULL;
 }
 
-int fleet_lease_take(struct broker *b, const char *name)
+int fleet_lease_take(struct broker *b, const char *name, char *abandoned, size_t abandoned_len)
 {
 	struct fleet *f = b->fleet;
 	int64_t gen = 0;
 	char *sealed = NULL;
+	abandoned[0] = '\0';
 	if (!f)
 		return 1;
 	if (f->down_since_ms)
 		return AL_EUNAVAIL;
-	int ret = store_pg_lease_take(f->pg, name, FLEET_LEASE_S, &gen, &sealed);
+	bool takeover = time_now_ms() - f->up_since_ms >= FLEET_TAKEOVER_GRACE_MS;
+	int ret = store_pg_lease_take(f->pg, name, FLEET_LEASE_S, takeover, &gen, &sealed, abandoned,
+				      abandoned_len);
 	if (ret == AL_EUNAVAIL) {
 		went_down(f, "the connection to the store was lost");
 		return ret;
@@ -318,7 +331,8 @@ int fleet_lease_take(struct broker *b, const char *name)
 	if (ret < 0)
 		return AL_EUNAVAIL;
 	if (ret == 0) {
-		log_debug("another node holds the refresh lease", KV_S("secret", name));
+		log_debug("another node holds the refresh lease", KV_S("secret", name),
+			  KV_S("takeover", takeover ? "yes" : "not yet"));
 		return 0;
 	}
 	const json_t *sec = state_secret(b->state.doc, name, NULL);
@@ -328,13 +342,20 @@ int fleet_lease_take(struct broker *b, const char *name)
 		/* another node refreshed since this one read the store: take its
 		 * credential instead of spending the rotated refresh token */
 		store_pg_lease_drop(f->pg, name);
+		abandoned[0] = '\0';
 		log_info("another node refreshed this credential; reading it", KV_S("secret", name));
 		f->stale = true;
 		if (f->handles)
 			uv_timer_start(&f->kick, on_kick, 0, 0);
 		return 0;
 	}
-	log_debug("refresh lease taken", KV_S("secret", name), KV_I("generation", gen));
+	if (abandoned[0])
+		log_warn("taking over a refresh lease its holder never gave back (it died or lost the "
+			 "store while refreshing); if its refresh reached the provider, the refresh "
+			 "token held is spent",
+			 KV_S("secret", name), KV_S("holder", abandoned), KV_I("generation", gen));
+	else
+		log_debug("refresh lease taken", KV_S("secret", name), KV_I("generation", gen));
 	return 1;
 }
 

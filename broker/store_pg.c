@@ -268,8 +268,10 @@ int store_pg_open(const char *uri, const char *node, struct store_pg **out, char
 
 int store_pg_reconnect(struct store_pg *s, char *err, size_t errlen)
 {
-	/* leases of the lost session may have been taken by others meanwhile */
-	json_object_clear(s->leases);
+	/* The leases held stay known across the lost session: a lease another
+	 * node took meanwhile has another generation, which fences this node's
+	 * write; one nobody took still lets this node commit the credential it
+	 * refreshed before the store went away. */
 	return connect_once(s, err, errlen);
 }
 
@@ -700,19 +702,25 @@ int store_pg_ca_sync(struct store_pg *s, const struct seal_key *key, const char 
 
 /* ---- the refresh lease ---- */
 
-int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, int64_t *gen,
-			char **sealed)
+int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, bool takeover,
+			int64_t *gen, char **sealed, char *abandoned, size_t abandoned_len)
 {
 	char secs[24];
 	snprintf(secs, sizeof secs, "%lld", (long long)seconds);
-	const char *v[] = { name, s->node, secs };
+	const char *v[] = { name, s->node, secs, takeover ? "true" : "false" };
 	if (!store_pg_up(s))
 		return AL_EUNAVAIL;
-	PGresult *r = q(s, "UPDATE airlock_secrets SET lease_owner = $2, lease_until = now() + "
-			   "make_interval(secs => $3::double precision), lease_gen = lease_gen + 1 "
-			   "WHERE name = $1 AND (lease_owner IS NULL OR lease_until < now() OR lease_owner = $2) "
-			   "RETURNING lease_gen, rec->>'sealed'",
-			3, v);
+	/* the row as it was (locked), so that a lease taken over from a node
+	 * that never gave it back is told apart from a free one */
+	PGresult *r = q(s, "WITH old AS (SELECT name, lease_owner, lease_until < now() AS expired "
+			   "FROM airlock_secrets WHERE name = $1 FOR UPDATE) "
+			   "UPDATE airlock_secrets t SET lease_owner = $2, lease_until = now() + "
+			   "make_interval(secs => $3::double precision), lease_gen = t.lease_gen + 1 "
+			   "FROM old WHERE t.name = old.name AND (old.lease_owner IS NULL OR "
+			   "old.lease_owner = $2 OR (old.expired AND $4::boolean)) "
+			   "RETURNING t.lease_gen, t.rec->>'sealed', CASE WHEN old.lease_owner <> $2 "
+			   "THEN old.lease_owner ELSE '' END",
+			4, v);
 	if (!res_ok(r)) {
 		PQclear(r);
 		return fail_code(s);
@@ -721,6 +729,7 @@ int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, i
 	if (PQntuples(r) == 1) {
 		*gen = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		*sealed = xstrdup(PQgetvalue(r, 0, 1));
+		snprintf(abandoned, abandoned_len, "%s", PQgetvalue(r, 0, 2));
 		json_object_set_new(s->leases, name, json_integer(*gen));
 		ret = 1;
 	}
