@@ -216,6 +216,57 @@ static void on_notice(void *arg, const char *msg)
 	(void)msg;
 }
 
+/* verify-ca or verify-full: libpq checked the server's certificate. */
+static bool ssl_verified(PGconn *c)
+{
+	bool ok = false;
+	PQconninfoOption *opts = PQconninfo(c);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, "sslmode") == 0 && o->val)
+			ok = strcmp(o->val, "verify-ca") == 0 || strcmp(o->val, "verify-full") == 0;
+	PQconninfoFree(opts);
+	return ok;
+}
+
+static const char *opt_or_env(const PQconninfoOption *o, const char *key, const char *env)
+{
+	for (; o->keyword; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val && o->val[0])
+			return o->val;
+	const char *e = getenv(env);
+	return e && e[0] ? e : NULL;
+}
+
+/* Before any byte is sent (a password among them): a store over TCP must
+ * be reached with sslmode=verify-ca or verify-full. A host list entry that
+ * is not a path, or a hostaddr, is TCP. */
+static int transport_check(const char *uri, char *err, size_t errlen)
+{
+	char *perr = NULL;
+	PQconninfoOption *o = PQconninfoParse(uri, &perr);
+	if (!o) {
+		PQfreemem(perr);
+		snprintf(err, errlen, "the store is not a PostgreSQL URI or conninfo libpq can read");
+		return AL_EINVAL;
+	}
+	const char *host = opt_or_env(o, "host", "PGHOST");
+	const char *addr = opt_or_env(o, "hostaddr", "PGHOSTADDR");
+	const char *mode = opt_or_env(o, "sslmode", "PGSSLMODE");
+	bool tcp = addr != NULL;
+	for (const char *h = host; h && *h && !tcp; h = strchr(h, ',') ? strchr(h, ',') + 1 : "")
+		tcp = *h != '/' && *h != ',';
+	bool verified = mode && (strcmp(mode, "verify-ca") == 0 || strcmp(mode, "verify-full") == 0);
+	int ret = 0;
+	if (tcp && !verified) {
+		snprintf(err, errlen, "the store is reached over TCP without a verified TLS server "
+			 "(sslmode=%.16s): use a unix socket or sslmode=verify-full (with sslrootcert)",
+			 mode ? mode : "prefer");
+		ret = AL_EPERM;
+	}
+	PQconninfoFree(o);
+	return ret;
+}
+
 static int connect_once(struct store_pg *s, char *err, size_t errlen)
 {
 	/* over TCP, a store that vanished without closing the connection is
@@ -229,6 +280,9 @@ static int connect_once(struct store_pg *s, char *err, size_t errlen)
 
 	if (s->conn)
 		PQfinish(s->conn);
+	s->conn = NULL;
+	if ((ret = transport_check(s->uri, err, errlen)) < 0)
+		return ret;
 	s->conn = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		char m[256];
@@ -241,10 +295,13 @@ static int connect_once(struct store_pg *s, char *err, size_t errlen)
 	const char *host = PQhost(s->conn);
 	snprintf(s->target, sizeof s->target, "%s%s%s/%s", host ? host : "?",
 		 host && host[0] == '/' ? " port " : ":", PQport(s->conn), PQdb(s->conn));
-	/* the store holds token hashes and sealed values: never over plain TCP */
-	if (!(host && host[0] == '/') && !PQsslInUse(s->conn)) {
-		snprintf(err, errlen, "the store %s is reached over TCP without TLS: use a unix socket "
-			 "or sslmode=verify-full", s->target);
+	/* the store holds token hashes and sealed values: never over plain
+	 * TCP, nor over TLS whose server nobody checked (sslmode=require
+	 * encrypts to whoever answers) */
+	if (!(host && host[0] == '/') && (!PQsslInUse(s->conn) || !ssl_verified(s->conn))) {
+		snprintf(err, errlen, "the store %s is reached over TCP %s: use a unix socket or "
+			 "sslmode=verify-full (with sslrootcert)", s->target,
+			 PQsslInUse(s->conn) ? "with TLS that does not verify the server" : "without TLS");
 		return AL_EPERM;
 	}
 	if ((ret = migrate(s, err, errlen)) < 0)
