@@ -31,11 +31,16 @@
  * is back (see oauth_store_back), before anyone presents the refresh token
  * that credential's refresh spent. */
 #define FLEET_TAKEOVER_GRACE_MS 10000
+/* A reconnect (TCP, TLS, startup) that has not finished in this time is
+ * given up and tried again at the next second. */
+#define FLEET_CONNECT_DEADLINE_MS 3000
 
 struct fleet {
 	struct broker *b;
 	struct store_pg *pg;
 	uv_poll_t *poll;       /* NULL while down */
+	uv_poll_t *cpoll;      /* a reconnect in progress: its socket */
+	int64_t connect_started_ms; /* 0: no reconnect in progress */
 	uv_timer_t retry;      /* reconnects while down */
 	uv_timer_t kick;       /* after a commit: read what arrived, reload when stale */
 	bool handles, stale;
@@ -175,22 +180,8 @@ static void poll_open(struct fleet *f)
 	uv_poll_start(f->poll, UV_READABLE, on_readable);
 }
 
-static void on_retry(uv_timer_t *t)
+static void came_back(struct fleet *f)
 {
-	struct fleet *f = t->data;
-	char err[256];
-	if (!f->down_since_ms) {
-		/* up: look at the socket now and then even without traffic, so
-		 * a store that went away quietly is seen */
-		if (store_pg_poll(f->pg, f->b->state.store_version) == AL_EUNAVAIL)
-			went_down(f, "the connection to the store was lost");
-		return;
-	}
-	int ret = store_pg_reconnect(f->pg, err, sizeof err);
-	if (ret < 0) {
-		snprintf(f->last_error, sizeof f->last_error, "%s", err);
-		return;
-	}
 	int64_t down = time_now_ms() - f->down_since_ms;
 	f->down_since_ms = 0;
 	f->up_since_ms = time_now_ms();
@@ -200,9 +191,96 @@ static void on_retry(uv_timer_t *t)
 		 KV_I("down_ms", down), KV_I("from", f->b->state.store_version));
 	poll_open(f);
 	/* refreshes that waited for the store retry on their own timers; a
-	 * refreshed credential not saved yet is saved by its slot's retry */
+	 * refreshed credential not saved yet is saved now, before any other
+	 * node may take over its lease */
 	reload(f, false);
 	oauth_store_back(f->b);
+}
+
+static void cpoll_close(struct fleet *f)
+{
+	if (!f->cpoll)
+		return;
+	uv_close((uv_handle_t *)f->cpoll, on_poll_closed);
+	f->cpoll = NULL;
+}
+
+static void connect_failed(struct fleet *f, const char *err)
+{
+	cpoll_close(f);
+	store_pg_reconnect_abort(f->pg);
+	f->connect_started_ms = 0;
+	snprintf(f->last_error, sizeof f->last_error, "%s", err);
+}
+
+static void on_connecting(uv_poll_t *h, int status, int events);
+
+/* Wait for the socket libpq names now (it changes when libpq moves on to
+ * another address), in the direction it asks for. */
+static void connect_wait(struct fleet *f, bool want_write)
+{
+	int fd = store_pg_pending_socket(f->pg);
+	cpoll_close(f);
+	if (fd < 0) {
+		connect_failed(f, "the connection to the store has no socket");
+		return;
+	}
+	f->cpoll = xcalloc(1, sizeof *f->cpoll);
+	f->cpoll->data = f;
+	if (uv_poll_init(f->b->loop, f->cpoll, fd) != 0) {
+		free(f->cpoll);
+		f->cpoll = NULL;
+		connect_failed(f, "cannot watch the store's socket");
+		return;
+	}
+	uv_poll_start(f->cpoll, want_write ? UV_WRITABLE : UV_READABLE, on_connecting);
+}
+
+static void on_connecting(uv_poll_t *h, int status, int events)
+{
+	struct fleet *f = h->data;
+	char err[256];
+	bool want_write = false;
+	(void)status;
+	(void)events;
+	int ret = store_pg_reconnect_step(f->pg, &want_write, err, sizeof err);
+	if (ret == 0) {
+		connect_wait(f, want_write);
+		return;
+	}
+	if (ret < 0) {
+		connect_failed(f, err);
+		return;
+	}
+	cpoll_close(f);
+	f->connect_started_ms = 0;
+	came_back(f);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	struct fleet *f = t->data;
+	char err[256];
+	bool want_write = false;
+	if (!f->down_since_ms) {
+		/* up: look at the socket now and then even without traffic, so
+		 * a store that went away quietly is seen */
+		if (store_pg_poll(f->pg, f->b->state.store_version) == AL_EUNAVAIL)
+			went_down(f, "the connection to the store was lost");
+		return;
+	}
+	if (f->connect_started_ms) {
+		/* a store that takes the connection and never answers */
+		if (time_now_ms() - f->connect_started_ms >= FLEET_CONNECT_DEADLINE_MS)
+			connect_failed(f, "the store did not answer the connection in time");
+		return;
+	}
+	if (store_pg_reconnect_start(f->pg, &want_write, err, sizeof err) < 0) {
+		snprintf(f->last_error, sizeof f->last_error, "%s", err);
+		return;
+	}
+	f->connect_started_ms = time_now_ms();
+	connect_wait(f, want_write);
 }
 
 static void on_kick(uv_timer_t *t)
@@ -296,6 +374,7 @@ void fleet_stop(struct broker *b)
 	if (!f || !f->handles)
 		return;
 	poll_close(f);
+	cpoll_close(f);
 	uv_close((uv_handle_t *)&f->retry, NULL);
 	uv_close((uv_handle_t *)&f->kick, NULL);
 	f->handles = false;

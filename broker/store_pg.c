@@ -28,6 +28,7 @@
 
 struct store_pg {
 	PGconn *conn;
+	PGconn *pending;  /* a connection being made again (PQconnectPoll) */
 	char *uri;
 	char *node;
 	char target[256];
@@ -267,30 +268,32 @@ static int transport_check(const char *uri, char *err, size_t errlen)
 	return ret;
 }
 
-static int connect_once(struct store_pg *s, char *err, size_t errlen)
-{
-	/* over TCP, a store that vanished without closing the connection is
-	 * noticed within seconds, not at the kernel's retransmission limit */
-	const char *keys[] = { "connect_timeout", "options", "application_name", "keepalives_idle",
-			       "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname",
-			       NULL };
-	const char *vals[] = { STORE_CONNECT_TIMEOUT_S, STORE_STATEMENT_TIMEOUT, "airlock-broker", "5",
-			       "2", "2", "8000", s->uri, NULL };
-	int ret;
+/* Over TCP, a store that vanished without closing the connection is
+ * noticed within seconds, not at the kernel's retransmission limit. */
+static const char *const conn_keys[] = { "connect_timeout", "options", "application_name",
+					  "keepalives_idle", "keepalives_interval",
+					  "keepalives_count", "tcp_user_timeout", "dbname", NULL };
 
-	if (s->conn)
-		PQfinish(s->conn);
-	s->conn = NULL;
-	if ((ret = transport_check(s->uri, err, errlen)) < 0)
-		return ret;
-	s->conn = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		char m[256];
-		snprintf(m, sizeof m, "%s", PQerrorMessage(s->conn));
-		trim_nl(m);
-		snprintf(err, errlen, "cannot connect to the store %s: %s", s->target, m);
-		return AL_EUNAVAIL;
-	}
+static void conn_vals(const struct store_pg *s, const char *vals[9])
+{
+	const char *v[] = { STORE_CONNECT_TIMEOUT_S, STORE_STATEMENT_TIMEOUT, "airlock-broker", "5",
+			    "2", "2", "8000", s->uri, NULL };
+	memcpy(vals, v, sizeof v);
+}
+
+static void connect_error(struct store_pg *s, PGconn *c, char *err, size_t errlen)
+{
+	char m[256];
+	snprintf(m, sizeof m, "%s", c ? PQerrorMessage(c) : "out of memory");
+	trim_nl(m);
+	snprintf(err, errlen, "cannot connect to the store %s: %s", s->target, m);
+}
+
+/* A connection just made: its transport checked, the schema checked (or
+ * created), LISTEN on. */
+static int after_connect(struct store_pg *s, char *err, size_t errlen)
+{
+	int ret;
 	PQsetNoticeProcessor(s->conn, on_notice, NULL);
 	const char *host = PQhost(s->conn);
 	snprintf(s->target, sizeof s->target, "%s%s%s/%s", host ? host : "?",
@@ -311,6 +314,25 @@ static int connect_once(struct store_pg *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int connect_once(struct store_pg *s, char *err, size_t errlen)
+{
+	const char *vals[9];
+	int ret;
+
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	if ((ret = transport_check(s->uri, err, errlen)) < 0)
+		return ret;
+	conn_vals(s, vals);
+	s->conn = PQconnectdbParams(conn_keys, vals, 1);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		connect_error(s, s->conn, err, errlen);
+		return AL_EUNAVAIL;
+	}
+	return after_connect(s, err, errlen);
+}
+
 int store_pg_open(const char *uri, const char *node, struct store_pg **out, char *err,
 		  size_t errlen)
 {
@@ -323,19 +345,80 @@ int store_pg_open(const char *uri, const char *node, struct store_pg **out, char
 	return connect_once(s, err, errlen);
 }
 
-int store_pg_reconnect(struct store_pg *s, char *err, size_t errlen)
+/* Connecting again goes through PQconnectPoll so that a store that
+ * does not answer never blocks the broker's loop (libpq's connect_timeout
+ * is not applied in this mode: the caller's deadline is). The leases held
+ * stay known across the lost session: a lease another node took meanwhile
+ * has another generation, which fences this node's write; one nobody took
+ * still lets this node commit the credential it refreshed before the store
+ * went away. */
+int store_pg_reconnect_start(struct store_pg *s, bool *want_write, char *err, size_t errlen)
 {
-	/* The leases held stay known across the lost session: a lease another
-	 * node took meanwhile has another generation, which fences this node's
-	 * write; one nobody took still lets this node commit the credential it
-	 * refreshed before the store went away. */
-	return connect_once(s, err, errlen);
+	const char *vals[9];
+	int ret;
+	store_pg_reconnect_abort(s);
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	if ((ret = transport_check(s->uri, err, errlen)) < 0)
+		return ret;
+	conn_vals(s, vals);
+	s->pending = PQconnectStartParams(conn_keys, vals, 1);
+	if (!s->pending || PQstatus(s->pending) == CONNECTION_BAD) {
+		connect_error(s, s->pending, err, errlen);
+		store_pg_reconnect_abort(s);
+		return AL_EUNAVAIL;
+	}
+	*want_write = true;   /* libpq: as if PQconnectPoll had said WRITING */
+	return 0;
+}
+
+int store_pg_reconnect_step(struct store_pg *s, bool *want_write, char *err, size_t errlen)
+{
+	if (!s->pending) {
+		snprintf(err, errlen, "no connection to the store in progress");
+		return AL_EUNAVAIL;
+	}
+	switch (PQconnectPoll(s->pending)) {
+	case PGRES_POLLING_READING:
+		*want_write = false;
+		return 0;
+	case PGRES_POLLING_WRITING:
+		*want_write = true;
+		return 0;
+	case PGRES_POLLING_OK:
+		s->conn = s->pending;
+		s->pending = NULL;
+		if (after_connect(s, err, errlen) < 0) {
+			PQfinish(s->conn);
+			s->conn = NULL;
+			return AL_EUNAVAIL;
+		}
+		return 1;
+	default:
+		connect_error(s, s->pending, err, errlen);
+		store_pg_reconnect_abort(s);
+		return AL_EUNAVAIL;
+	}
+}
+
+int store_pg_pending_socket(const struct store_pg *s)
+{
+	return s->pending ? PQsocket(s->pending) : -1;
+}
+
+void store_pg_reconnect_abort(struct store_pg *s)
+{
+	if (s->pending)
+		PQfinish(s->pending);
+	s->pending = NULL;
 }
 
 void store_pg_close(struct store_pg *s)
 {
 	if (!s)
 		return;
+	store_pg_reconnect_abort(s);
 	if (s->conn)
 		PQfinish(s->conn);
 	free(s->uri);
