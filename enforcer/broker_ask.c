@@ -1,10 +1,13 @@
 /* Asks to the broker, on the asking worker's own thread. Each worker owns
  * a broker link (brokerlink.c, hello with asks_only) on its own loop and
  * writes its asks there; the answer comes back on the same loop, so an ask
- * costs no thread hop and no lock. This file keeps the asks in flight: their
- * ids, the deadline of each, cancel, and the answers, checked against the
- * door's tables (common/ipc.c) and wiped after the callback (they carry
- * credentials).
+ * costs no thread hop and no lock. Its decision feed and stats go on a
+ * second link of its own (note_send), so an ask never waits behind them.
+ * This file keeps the asks in flight: their ids, the deadline of each, the
+ * requests waiting for each (a headers ask is shared by the requests that
+ * need the same key meanwhile), cancel, and the answers, checked against
+ * the door's tables (common/ipc.c) and wiped after the callbacks (they
+ * carry credentials).
  *
  * While a worker's link is down its asks fail at once (503
  * broker-unavailable), as when the broker is gone; but when the policy link
