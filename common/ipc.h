@@ -24,10 +24,12 @@
  *                                dispatch table says "after hello" and "once")
  *     hello    {type:"hello", proto:1, pid, asks_only?:true}        once, first
  *              answer: a "policy" frame (full snapshot), then one after every
- *              change. asks_only:true (each enforcer worker thread opens one
- *              such connection for its own asks and notes, so an ask and its
- *              answer never cross threads): no answer and no policy frames;
- *              only asks, their answers and notes pass on it.
+ *              change. asks_only:true (each enforcer worker thread opens two
+ *              such connections, so an ask and its answer never cross
+ *              threads: one for its asks and the notes about them, one for
+ *              its decisions and stats, so an ask never waits behind the
+ *              feed): no answer and no policy frames; only asks, their
+ *              answers and notes pass on it.
  *     headers  {type:"headers", secret:NAME, host:CANONICAL_HOST, id}  after hello
  *              broker_ask_headers() in the enforcer, answer_headers() in the broker.
  *              The broker checks that the secret exists, is bound to host

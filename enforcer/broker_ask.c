@@ -1,10 +1,13 @@
 /* Asks to the broker, on the asking worker's own thread. Each worker owns
  * a broker link (brokerlink.c, hello with asks_only) on its own loop and
  * writes its asks there; the answer comes back on the same loop, so an ask
- * costs no thread hop and no lock. This file keeps the asks in flight: their
- * ids, the deadline of each, cancel, and the answers, checked against the
- * door's tables (common/ipc.c) and wiped after the callback (they carry
- * credentials).
+ * costs no thread hop and no lock. Its decision feed and stats go on a
+ * second link of its own (note_send), so an ask never waits behind them.
+ * This file keeps the asks in flight: their ids, the deadline of each, the
+ * requests waiting for each (a headers ask is shared by the requests that
+ * need the same key meanwhile), cancel, and the answers, checked against
+ * the door's tables (common/ipc.c) and wiped after the callbacks (they
+ * carry credentials).
  *
  * While a worker's link is down its asks fail at once (503
  * broker-unavailable), as when the broker is gone; but when the policy link
@@ -37,13 +40,14 @@
 #include "enforcer/reqhead.h"
 #include "enforcer/worker.h"
 
-/* per worker, its thread only: its link and its asks in flight */
+/* per worker, its thread only: its links and its asks in flight */
 struct ask_box {
 	struct worker *w;
-	struct broker_link link;
+	struct broker_link link;  /* asks and their answers, and the short notes about them */
+	struct broker_link notes; /* the decision feed and stats: never waited for */
 	bool linked;              /* there is a broker (--ipc-socket) */
 	bool stopped;
-	struct broker_ask *asks;
+	struct ask_wire *asks;    /* written, waiting for their answers */
 	uint32_t next_id;         /* ids are per link: the broker answers on the link asked */
 	uint64_t cache_gen;       /* +1 at every wipe of the cache (policy change, 401) */
 	struct askcache *cache;   /* NULL: no locked memory, every ask goes to the broker */
@@ -51,19 +55,32 @@ struct ask_box {
 	bool cache_timer_open;
 };
 
-struct broker_ask {
-	struct broker_ask *next, *prev;
+/* One ask written on the link: its id, deadline and key, and the requests
+ * waiting for its answer. A "headers" ask is shared: a request that needs
+ * the same (secret, host) while one is on its way waits for that answer
+ * instead of writing another (broker_ask_headers), so a worker asks once
+ * per key however many requests arrive during the round trip. */
+struct ask_wire {
+	struct ask_wire *next, *prev;   /* in the box's list while it waits */
 	struct ask_box *box;
 	uint32_t id;
 	uv_timer_t timer;
-	broker_ask_cb cb;         /* a "shim" or "hold" ask's */
-	broker_headers_cb hcb;    /* a "headers" ask's */
-	void *arg;
 	bool shim;                /* cb, not hcb: the answer is JSON (shim, hold) */
 	bool hold;                /* a "hold" ask: withdrawn (hold-end) when it stops waiting */
+	bool done;                /* answered or past its deadline: handing the result out */
 	uint64_t start_ns;        /* for the latency histogram (/metrics) */
 	uint64_t cache_gen;       /* the box's cache_gen when the ask was written */
 	char secret[AL_NAME_MAX + 1], host[AL_HOST_MAX + 2];   /* a headers ask's key */
+	struct broker_ask *waiters;
+};
+
+/* One request's wait (the handle its caller keeps to cancel). */
+struct broker_ask {
+	struct broker_ask *next, *prev;   /* in its wire's waiters */
+	struct ask_wire *wire;
+	broker_ask_cb cb;         /* a "shim" or "hold" ask's */
+	broker_headers_cb hcb;    /* a "headers" ask's */
+	void *arg;
 };
 
 static void on_ask_timer_closed(uv_handle_t *h)
@@ -80,7 +97,7 @@ static void on_cache_timer(uv_timer_t *t)
 		uv_timer_start(&b->cache_timer, on_cache_timer, next > now ? next - now : 0, 0);
 }
 
-static void cache_keep(struct ask_box *b, const struct broker_ask *a, const struct inject *inj)
+static void cache_keep(struct ask_box *b, const struct ask_wire *a, const struct inject *inj)
 {
 	/* an answer asked before the last wipe (a policy change or a 401 that
 	 * came while it was on its way) serves its own request, but is not
@@ -92,17 +109,58 @@ static void cache_keep(struct ask_box *b, const struct broker_ask *a, const stru
 		uv_timer_start(&b->cache_timer, on_cache_timer, AL_ASK_CACHE_TTL_MS, 0);
 }
 
-static void ask_unlink_free(struct broker_ask *a)
+/* Out of the box's list: no answer finds it, no request joins it. */
+static void wire_unlink(struct ask_wire *a)
 {
 	struct ask_box *b = a->box;
 	if (a->prev)
 		a->prev->next = a->next;
-	else
+	else if (b->asks == a)
 		b->asks = a->next;
 	if (a->next)
 		a->next->prev = a->prev;
+	a->next = a->prev = NULL;
 	uv_timer_stop(&a->timer);
+}
+
+/* Unlinked, without its waiters: freed once its timer is closed. */
+static void wire_close(struct ask_wire *a)
+{
+	wire_unlink(a);
 	uv_close((uv_handle_t *)&a->timer, on_ask_timer_closed);
+}
+
+static void waiter_unlink(struct broker_ask *q)
+{
+	struct ask_wire *a = q->wire;
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		a->waiters = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+}
+
+/* Hand the result of wire a to each request that waits for it, then free
+ * it. A callback may cancel another waiter of the same wire (it is then
+ * just gone) or ask again (a new wire: this one is out of the list). */
+static void wire_finish(struct ask_wire *a, const json_t *msg, const struct inject *inj, enum reason err)
+{
+	wire_unlink(a);
+	a->done = true;
+	while (a->waiters) {
+		struct broker_ask *q = a->waiters;
+		waiter_unlink(q);
+		broker_ask_cb cb = q->cb;
+		broker_headers_cb hcb = q->hcb;
+		void *arg = q->arg;
+		free(q);
+		if (a->shim)
+			cb(arg, err ? NULL : msg, err);
+		else
+			hcb(arg, err ? NULL : inj, err);
+	}
+	wire_close(a);
 }
 
 /* The error codes the door lists, as reasons; any other is broker-error. */
@@ -125,14 +183,11 @@ static enum reason error_code(const char *e)
  * wiped after the callback; the caller wipes msg. */
 static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum ipc_kind kind)
 {
-	struct broker_ask *a = b->asks;
+	struct ask_wire *a = b->asks;
 	while (a && a->id != id)
 		a = a->next;
 	if (!a)
 		return;   /* cancelled, or past its deadline */
-	broker_ask_cb cb = a->cb;
-	broker_headers_cb hcb = a->hcb;
-	void *arg = a->arg;
 	enum ipc_kind want = a->hold ? IPC_HOLD_ANSWER : a->shim ? IPC_SHIM_ANSWER : IPC_HEADERS_ANSWER;
 	if (!a->hold)
 		decision_note_ask(b->w, (uv_hrtime() - a->start_ns) / 1000);
@@ -144,8 +199,7 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 	else if (kind != want)
 		err = REASON_BROKER_ERROR;
 	if (a->shim) {
-		ask_unlink_free(a);
-		cb(arg, err ? NULL : msg, err);
+		wire_finish(a, msg, NULL, err);
 		return;
 	}
 	struct inject inj;
@@ -153,37 +207,24 @@ static void answer_ask(struct ask_box *b, uint32_t id, const json_t *msg, enum i
 		err = REASON_BROKER_ERROR;   /* headers it must not inject: never kept */
 	if (!err)
 		cache_keep(b, a, &inj);
-	ask_unlink_free(a);
-	if (err) {
-		hcb(arg, NULL, err);
-		return;
-	}
-	hcb(arg, &inj, REASON_NONE);
-	inject_free(&inj);
+	wire_finish(a, NULL, err ? NULL : &inj, err);
+	if (!err)
+		inject_free(&inj);
 }
 
 static void hold_end_send(struct ask_box *b, uint32_t id);
 
 static void on_ask_timeout(uv_timer_t *t)
 {
-	struct broker_ask *a = t->data;
-	broker_ask_cb cb = a->cb;
-	broker_headers_cb hcb = a->hcb;
-	void *arg = a->arg;
-	bool shim = a->shim;
+	struct ask_wire *a = t->data;
 	if (a->hold) {
 		/* a person's time, not the broker's: no latency sample */
 		hold_end_send(a->box, a->id);
-		ask_unlink_free(a);
-		cb(arg, NULL, REASON_HOLD_TIMEOUT);
+		wire_finish(a, NULL, NULL, REASON_HOLD_TIMEOUT);
 		return;
 	}
 	decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
-	ask_unlink_free(a);
-	if (shim)
-		cb(arg, NULL, REASON_BROKER_UNAVAILABLE);
-	else
-		hcb(arg, NULL, REASON_BROKER_UNAVAILABLE);
+	wire_finish(a, NULL, NULL, REASON_BROKER_UNAVAILABLE);
 }
 
 /* ---- the worker's link ---- */
@@ -225,12 +266,12 @@ static void on_answer_down(struct broker_link *l, const char *why)
 	struct ask_box *b = l->data;
 	size_t n = 0, i = 0;
 	(void)why;
-	for (struct broker_ask *a = b->asks; a; a = a->next)
+	for (struct ask_wire *a = b->asks; a; a = a->next)
 		n++;
 	if (!n)
 		return;
 	uint32_t *ids = xcalloc(n, sizeof *ids);
-	for (struct broker_ask *a = b->asks; a && i < n; a = a->next)
+	for (struct ask_wire *a = b->asks; a && i < n; a = a->next)
 		ids[i++] = a->id;
 	for (i = 0; i < n; i++)
 		answer_ask(b, ids[i], NULL, IPC_KIND_COUNT);
@@ -241,6 +282,27 @@ static const struct brokerlink_ops answer_ops = {
 	.on_frame = on_answer_frame,
 	.on_up = on_answer_up,
 	.on_down = on_answer_down,
+};
+
+/* The broker answers nothing on the notes link: a frame there is a bug. */
+static int on_note_frame(struct broker_link *l, json_t *msg)
+{
+	(void)l;
+	ipc_msg_wipe(msg);
+	log_warn("unexpected IPC message on a worker's notes link");
+	return AL_EPROTO;
+}
+
+static void on_note_down(struct broker_link *l, const char *why)
+{
+	(void)l;
+	(void)why;   /* nothing waits on it; the link retries on its own */
+}
+
+static const struct brokerlink_ops note_ops = {
+	.on_frame = on_note_frame,
+	.on_up = on_answer_up,
+	.on_down = on_note_down,
 };
 
 /* w's box when the broker is there, its link connecting if it was down;
@@ -262,11 +324,25 @@ static uint32_t box_next_id(struct ask_box *b)
 	return b->next_id;
 }
 
+/* A new waiter of wire a, first in its list: the caller's handle. */
+static struct broker_ask *waiter_add(struct ask_wire *a, broker_ask_cb cb, broker_headers_cb hcb, void *arg)
+{
+	struct broker_ask *q = xcalloc(1, sizeof *q);
+	q->wire = a;
+	q->cb = cb;
+	q->hcb = hcb;
+	q->arg = arg;
+	q->next = a->waiters;
+	if (q->next)
+		q->next->prev = q;
+	a->waiters = q;
+	return q;
+}
+
 /* Write ask (taken) and wait for its answer, or its deadline (ms), on b's loop.
  * cb for a "shim" or "hold" ask (its answer as JSON), hcb for a "headers" ask. */
 static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, uint64_t timeout_ms, broker_ask_cb cb,
-		    broker_headers_cb hcb,
-		    void *arg, struct broker_ask **out)
+		    broker_headers_cb hcb, void *arg, struct ask_wire **wire, struct broker_ask **out)
 {
 	uint8_t *buf;
 	size_t len;
@@ -275,12 +351,9 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, uint64_t timeou
 	if (rc < 0 || (rc = brokerlink_write(&b->link, buf, len)) < 0)
 		return rc;
 
-	struct broker_ask *a = xcalloc(1, sizeof *a);
+	struct ask_wire *a = xcalloc(1, sizeof *a);
 	a->box = b;
 	a->id = id;
-	a->cb = cb;
-	a->hcb = hcb;
-	a->arg = arg;
 	a->shim = cb != NULL;
 	a->start_ns = uv_hrtime();
 	a->cache_gen = b->cache_gen;
@@ -291,7 +364,9 @@ static int ask_send(struct ask_box *b, json_t *ask, uint32_t id, uint64_t timeou
 	if (a->next)
 		a->next->prev = a;
 	b->asks = a;
-	*out = a;
+	*out = waiter_add(a, cb, hcb, arg);
+	if (wire)
+		*wire = a;
 	return 0;
 }
 
@@ -299,15 +374,25 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 		       struct broker_ask **out)
 {
 	struct ask_box *b = box_ready(w);
+	struct ask_wire *a;
 	*out = NULL;
 	if (!b)
 		return AL_EUNAVAIL;
+	/* the same key on its way, asked since the last wipe (an answer from
+	 * before a policy change or a 401 may carry a replaced value): wait
+	 * for that answer rather than ask again */
+	for (a = b->asks; a; a = a->next)
+		if (!a->shim && a->secret[0] && a->cache_gen == b->cache_gen && strcmp(a->secret, secret) == 0 &&
+		    strcmp(a->host, host) == 0) {
+			*out = waiter_add(a, NULL, cb, arg);
+			return 0;
+		}
 	uint32_t id = box_next_id(b);
 	int rc = ask_send(b, ipc_msg_headers_ask(id, secret, host), id, AL_BROKER_ASK_TIMEOUT_MS, NULL, cb, arg,
-			  out);
+			  &a, out);
 	if (rc == 0 && strlen(secret) <= AL_NAME_MAX && strlen(host) <= AL_HOST_MAX + 1) {
-		memcpy((*out)->secret, secret, strlen(secret) + 1);
-		memcpy((*out)->host, host, strlen(host) + 1);
+		memcpy(a->secret, secret, strlen(secret) + 1);
+		memcpy(a->host, host, strlen(host) + 1);
 	}
 	return rc;
 }
@@ -331,7 +416,7 @@ int broker_ask_shim(struct worker *w, const char *client, const char *host, cons
 		return AL_EUNAVAIL;
 	uint32_t id = box_next_id(b);
 	return ask_send(b, ipc_msg_shim_ask(id, client, host, path, method), id, AL_BROKER_ASK_TIMEOUT_MS, cb,
-			NULL, arg, out);
+			NULL, arg, NULL, out);
 }
 
 int broker_ask_hold(struct worker *w, const struct ipc_hold *h, broker_ask_cb cb, void *arg, struct broker_ask **out)
@@ -341,9 +426,10 @@ int broker_ask_hold(struct worker *w, const struct ipc_hold *h, broker_ask_cb cb
 	if (!b)
 		return AL_EUNAVAIL;
 	uint32_t id = box_next_id(b);
-	int rc = ask_send(b, ipc_msg_hold_ask(id, h), id, (uint64_t)h->timeout_ms, cb, NULL, arg, out);
+	struct ask_wire *a;
+	int rc = ask_send(b, ipc_msg_hold_ask(id, h), id, (uint64_t)h->timeout_ms, cb, NULL, arg, &a, out);
 	if (rc == 0)
-		(*out)->hold = true;
+		a->hold = true;
 	return rc;
 }
 
@@ -360,13 +446,19 @@ static void hold_end_send(struct ask_box *b, uint32_t id)
 		log_debug("a hold-end note was dropped with the broker link");
 }
 
-void broker_ask_cancel(struct broker_ask *a)
+void broker_ask_cancel(struct broker_ask *q)
 {
-	if (!a)
+	if (!q)
 		return;
+	struct ask_wire *a = q->wire;
+	waiter_unlink(q);
+	free(q);
+	if (a->waiters || a->done)
+		return;   /* others still wait for it, or it is being handed out */
+	/* nobody waits any more: a late answer is dropped (not kept) */
 	if (a->hold)
 		hold_end_send(a->box, a->id);
-	ask_unlink_free(a);
+	wire_close(a);
 }
 
 void broker_note_upstream_401(struct worker *w, const char *secret, const char *host)
@@ -388,18 +480,24 @@ void broker_note_upstream_401(struct worker *w, const char *secret, const char *
 		log_debug("an upstream-401 note was dropped with the broker link");
 }
 
-/* Notes that are never waited for (decision.c): written only when the
- * link is up and has little unwritten, so a slow broker costs the proxy a
- * dropped batch, never memory or time. Takes buf. */
+/* Notes that are never waited for (decision.c), on their own link: the
+ * feed is bulk (a batch can be 150 KiB) and an ask written behind it on the
+ * same socket waited for the broker to read all of it first - under load
+ * longer than the ask's deadline (503 broker-unavailable while the broker
+ * idled; bench/soak). Written only when the notes link is up and has little
+ * unwritten, so a slow broker costs the proxy a dropped batch, never memory
+ * or time. Takes buf. */
 static int note_send(struct worker *w, uint8_t *buf, size_t len)
 {
 	struct ask_box *b = box_ready(w);
-	if (!b || b->link.state != BROKERLINK_UP ||
-	    uv_stream_get_write_queue_size((uv_stream_t *)b->link.pipe) > AL_DECISIONS_FEED_QUEUE) {
+	if (b && b->notes.state == BROKERLINK_DOWN)
+		brokerlink_connect(&b->notes);   /* this batch is dropped; the next one goes */
+	if (!b || b->notes.state != BROKERLINK_UP ||
+	    uv_stream_get_write_queue_size((uv_stream_t *)b->notes.pipe) > AL_DECISIONS_FEED_QUEUE) {
 		free(buf);
 		return AL_EUNAVAIL;
 	}
-	return brokerlink_write(&b->link, buf, len);
+	return brokerlink_write(&b->notes, buf, len);
 }
 
 int broker_note_decisions(struct worker *w, uint8_t *frame, size_t len)
@@ -423,8 +521,10 @@ void broker_box_init(struct worker *w)
 		b->cache_timer.data = b;
 		b->cache_timer_open = true;
 		brokerlink_init(&b->link, &w->loop, ipc_client_path(w->px->ipc), true, &answer_ops, b);
+		brokerlink_init(&b->notes, &w->loop, ipc_client_path(w->px->ipc), true, &note_ops, b);
 		b->linked = true;
 		brokerlink_connect(&b->link);   /* the loop runs once the thread starts */
+		brokerlink_connect(&b->notes);
 	}
 }
 
@@ -435,15 +535,24 @@ void broker_box_stop(struct worker *w)
 		return;
 	b->stopped = true;
 	/* the connections that asked are gone already: no callback */
-	while (b->asks)
-		ask_unlink_free(b->asks);
+	while (b->asks) {
+		struct ask_wire *a = b->asks;
+		while (a->waiters) {
+			struct broker_ask *q = a->waiters;
+			waiter_unlink(q);
+			free(q);
+		}
+		wire_close(a);
+	}
 	askcache_drop(b->cache, NULL);
 	if (b->cache_timer_open) {
 		b->cache_timer_open = false;
 		uv_close((uv_handle_t *)&b->cache_timer, NULL);
 	}
-	if (b->linked)
+	if (b->linked) {
 		brokerlink_stop(&b->link);
+		brokerlink_stop(&b->notes);
+	}
 }
 
 void broker_box_free(struct worker *w)
@@ -451,8 +560,10 @@ void broker_box_free(struct worker *w)
 	struct ask_box *b = w->asks;
 	if (!b)
 		return;
-	if (b->linked)
+	if (b->linked) {
 		brokerlink_free(&b->link);
+		brokerlink_free(&b->notes);
+	}
 	askcache_free(b->cache);
 	free(b);
 	w->asks = NULL;

@@ -2,7 +2,8 @@
  * policy feed, a broker link on the main loop that takes policy snapshots
  * and hands each to every worker; if the broker goes away, the workers keep
  * the last policy and the link reconnects with backoff. broker_ask.c: the
- * asks, each worker on its own link from its own thread. Both links are
+ * asks, each worker on its own link from its own thread, and the worker's
+ * decision feed and stats on a second link of its own. All the links are
  * enforcer/brokerlink.c. */
 #ifndef AIRLOCK_ENFORCER_IPC_CLIENT_H
 #define AIRLOCK_ENFORCER_IPC_CLIENT_H
@@ -39,7 +40,9 @@ struct inject;
 typedef void (*broker_ask_cb)(void *arg, const json_t *answer, enum reason reason);
 typedef void (*broker_headers_cb)(void *arg, const struct inject *inj, enum reason reason);
 /* broker_ask_headers(), paired with answer_headers() in the broker: ask for
- * the headers of `secret` for canonical `host`, from worker w's thread. The
+ * the headers of `secret` for canonical `host`, from worker w's thread (or
+ * wait for w's ask for the same key already on its way, if it was written
+ * since the last wipe of w's kept answers). The
  * answer comes on w's loop: cb(arg, inj, REASON_NONE) with the "headers" answer
  * made into headers (inject_from_answer; valid only during cb, wiped after
  * it), or cb(arg, NULL, reason) with a log reason: the broker's error code,
@@ -75,8 +78,9 @@ void broker_ask_cancel(struct broker_ask *a);
 void broker_note_upstream_401(struct worker *w, const char *secret, const char *host);
 /* broker_note_decisions(), paired with on_msg_decisions() in the broker,
  * and broker_note_stats() with on_msg_stats(): one encoded frame (taken)
- * on w's link, from w's thread. AL_EUNAVAIL (frame dropped) when the link
- * is not up or has more than AL_DECISIONS_FEED_QUEUE bytes unwritten. */
+ * on w's notes link (not the asks' link: an ask never waits behind them),
+ * from w's thread. AL_EUNAVAIL (frame dropped) when that link is not up or
+ * has more than AL_DECISIONS_FEED_QUEUE bytes unwritten. */
 int broker_note_decisions(struct worker *w, uint8_t *frame, size_t len) AL_MUST_CHECK;
 int broker_note_stats(struct worker *w, uint8_t *frame, size_t len) AL_MUST_CHECK;
 /* A worker's link and asks: init before its thread runs, stop on its
