@@ -162,6 +162,7 @@ static bool answered(void)
 static bool ask_and_keep(struct worker *w, void (*wipe)(struct worker *), const char *what)
 {
 	struct broker_ask *a;
+	struct askcache_view view;
 	struct inject kept;
 	CHECK(broker_ask_headers(w, "tok", "api.example", on_headers, NULL, &a) == 0, "%s: asked", what);
 	CHECK(run_until(&w->loop, ask_arrived), "%s: the broker got the ask", what);
@@ -171,7 +172,7 @@ static bool ask_and_keep(struct worker *w, void (*wipe)(struct worker *), const 
 	answer_pending();
 	CHECK(run_until(&w->loop, answered), "%s: answered", what);
 	CHECK(answer_had_headers, "%s: the request that asked got the headers", what);
-	bool hit = broker_headers_kept(w, "tok", "api.example", &kept);
+	bool hit = broker_headers_kept(w, "tok", "api.example", &view, &kept);
 	inject_free(&kept);
 	return hit;
 }
@@ -221,8 +222,9 @@ int main(void)
 	/* the control: with no wipe in between the answer is kept */
 	CHECK(ask_and_keep(&w, NULL, "no wipe"), "an answer with no wipe in between is kept");
 	broker_box_policy_changed(&w);
+	struct askcache_view view;
 	struct inject kept;
-	CHECK(!broker_headers_kept(&w, "tok", "api.example", &kept), "a policy change wipes what is kept");
+	CHECK(!broker_headers_kept(&w, "tok", "api.example", &view, &kept), "a policy change wipes what is kept");
 	inject_free(&kept);
 
 	CHECK(!ask_and_keep(&w, wipe_policy, "policy change"),
