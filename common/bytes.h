@@ -1,12 +1,14 @@
 /* Small byte helpers written once for the whole tree: the value of a hex
- * digit, and the FNV-1a hash the in-memory tables (connection limits,
+ * digit, a bounded string copy, and the FNV-1a hash the in-memory tables (connection limits,
  * leaf cache, resume cache, the agent's pool, audit suggest) bucket by.
  * FNV-1a is for spreading keys, never for anything an attacker must not
  * predict or collide: each table caps its chains or its size. */
 #ifndef AIRLOCK_BYTES_H
 #define AIRLOCK_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The value 0..15 of one hex digit (either case), or -1. */
 static inline int bytes_hexval(int c)
@@ -18,6 +20,18 @@ static inline int bytes_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* Copy the NUL-terminated src into dst[cap] (cap > 0), cut to cap - 1
+ * bytes as snprintf(dst, cap, "%s", src) would; the length copied. For the
+ * copies every request makes: snprintf's format machinery costs a few
+ * hundred instructions a call. */
+static inline size_t bytes_copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
 }
 
 #define FNV1A_INIT 2166136261u

@@ -93,10 +93,11 @@ bool log_key_is_sensitive(const char *key)
 	if (!key)
 		return false;
 	/* every field of every decision line comes through here: compare only
-	 * strings of the right length */
+	 * strings of the right length and first letter (the list is lower case) */
 	klen = strlen(key);
+	unsigned char k0 = (unsigned char)tolower((unsigned char)key[0]);
 	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
-		if (exact[i].n == klen && strcasecmp(key, exact[i].s) == 0)
+		if (exact[i].n == klen && (unsigned char)exact[i].s[0] == k0 && strcasecmp(key, exact[i].s) == 0)
 			return true;
 	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
 		size_t slen = suffixes[i].n;
@@ -157,6 +158,15 @@ bool log_value_is_sensitive(const char *value)
 	if (!value)
 		return false;
 	for (const char *p = value; *p; p++) {
+		/* every string of every decision line comes through here: most
+		 * bytes cannot begin a JWT ("eyJ") or any prefix above (their first
+		 * letters; "b" either case), so skip those with one test */
+		switch (*p) {
+		case 'a': case 'b': case 'B': case 'e': case 'g': case 's': case 'x': case 'y':
+			break;
+		default:
+			continue;
+		}
 		if (!at_word_start(value, p))
 			continue;
 		if (looks_like_jwt(p))
@@ -215,7 +225,10 @@ static void sb_puts(struct sb *b, const char *s)
 
 static void sb_putc(struct sb *b, char c)
 {
-	sb_putn(b, &c, 1);
+	if (!b->trunc && b->len + 1 < b->cap)
+		b->buf[b->len++] = c;
+	else
+		sb_putn(b, &c, 1);
 }
 
 static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -275,12 +288,26 @@ static void render_ts(struct sb *b)
 	sb_putn(b, ms, 5);
 }
 
-/* Keys come from code, but a key with odd bytes must still not break a line. */
+static bool key_char_ok(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c == '.';
+}
+
+/* Keys come from code, but a key with odd bytes must still not break a line:
+ * each odd byte becomes '_'; the runs between go out whole. */
 static void render_key(struct sb *b, const char *key)
 {
-	for (const char *p = key; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		sb_putc(b, (isalnum(c) || c == '_' || c == '-' || c == '.') ? (char)c : '_');
+	const char *p = key;
+	while (*p) {
+		const char *run = p;
+		while (*p && key_char_ok((unsigned char)*p))
+			p++;
+		if (p > run)
+			sb_putn(b, run, (size_t)(p - run));
+		if (*p) {
+			sb_putc(b, '_');
+			p++;
+		}
 	}
 }
 
@@ -352,6 +379,15 @@ static void render_json_string(struct sb *b, const char *v)
 
 	sb_putc(b, '"');
 	while (*p) {
+		/* printable ASCII other than '"' and '\\' passes as it is: a run
+		 * of it goes out in one copy */
+		const unsigned char *run = p;
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			sb_putn(b, (const char *)run, (size_t)(p - run));
+		if (!*p)
+			break;
 		size_t n = utf8_seq(p);
 		if (n == 0) {
 			sb_puts(b, "\\ufffd");
@@ -395,9 +431,13 @@ void log_kv_redact(struct log_kv *kv, size_t n)
 		if (kv[i].type == LOG_KV_STR && kv[i].s) {
 			kv[i].s = safe_value(kv[i].key, kv[i].s);
 			kv[i].type = LOG_KV_CHECKED;
-		} else if (kv[i].type == LOG_KV_INT && log_key_is_sensitive(kv[i].key)) {
-			kv[i].s = REDACTED;
-			kv[i].type = LOG_KV_CHECKED;
+		} else if (kv[i].type == LOG_KV_INT) {
+			if (log_key_is_sensitive(kv[i].key)) {
+				kv[i].s = REDACTED;
+				kv[i].type = LOG_KV_CHECKED;
+			} else {
+				kv[i].type = LOG_KV_INT_CHECKED;
+			}
 		}
 	}
 }
@@ -415,13 +455,17 @@ static void render_field(struct sb *b, enum log_format fmt, const struct log_kv 
 		render_key(b, kv->key);
 		sb_putc(b, '=');
 	}
+	if (kv->type == LOG_KV_INT_CHECKED) {
+		sb_put_int(b, kv->i);
+		return;
+	}
 	if (kv->type == LOG_KV_INT) {
-		if (log_key_is_sensitive(kv->key) && fmt == LOG_FMT_JSON)
-			render_json_string(b, REDACTED);
-		else if (log_key_is_sensitive(kv->key))
-			sb_puts(b, REDACTED);
-		else
+		if (!log_key_is_sensitive(kv->key))
 			sb_put_int(b, kv->i);
+		else if (fmt == LOG_FMT_JSON)
+			render_json_string(b, REDACTED);
+		else
+			sb_puts(b, REDACTED);
 		return;
 	}
 	const char *v = kv->type == LOG_KV_CHECKED ? kv->s : safe_value(kv->key, kv->s);

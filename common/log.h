@@ -22,13 +22,15 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 enum log_format { LOG_FMT_KV, LOG_FMT_JSON };
 
 /* LOG_KV_CHECKED: a string log_kv_redact() already checked (or replaced):
- * rendered as it is, without the redaction checks again. */
-enum log_kv_type { LOG_KV_STR, LOG_KV_INT, LOG_KV_CHECKED };
+ * rendered as it is, without the redaction checks again.
+ * LOG_KV_INT_CHECKED: an integer whose key log_kv_redact() found not
+ * sensitive: rendered as the number, without checking the key again. */
+enum log_kv_type { LOG_KV_STR, LOG_KV_INT, LOG_KV_CHECKED, LOG_KV_INT_CHECKED };
 struct log_kv {
 	const char *key;
 	enum log_kv_type type;
 	const char *s;     /* LOG_KV_STR; NULL is skipped */
-	long long i;       /* LOG_KV_INT */
+	long long i;       /* LOG_KV_INT, LOG_KV_INT_CHECKED */
 };
 
 #define KV_S(k, v) ((struct log_kv){ .key = (k), .type = LOG_KV_STR, .s = (v) })
@@ -56,9 +58,10 @@ void log_msg_(enum log_level lvl, const char *msg, const struct log_kv *kv, size
 #define log_debug(msg, ...) log_msg(LOG_LVL_DEBUG, msg, ##__VA_ARGS__)
 
 /* Apply the redaction to kv[0, n) once, in place: each sensitive value
- * (by its key or its look) becomes "[redacted]", and every string is
- * marked LOG_KV_CHECKED, so rendering the same fields again (the decision
- * line for the log and for the broker's feed) does not check them twice.
+ * (by its key or its look) becomes "[redacted]", every string is marked
+ * LOG_KV_CHECKED and every other integer LOG_KV_INT_CHECKED, so rendering
+ * the same fields again (the decision line for the log and for the
+ * broker's feed) does not check them twice.
  * Renders exactly as the fields did before. */
 void log_kv_redact(struct log_kv *kv, size_t n);
 

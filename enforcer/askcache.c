@@ -2,7 +2,8 @@
  * mlock'ed, MADV_DONTDUMP mapping, each a key (secret, host), an expiry and
  * the answer as inject_from_answer() checked it: its names and values one
  * after the other, each NUL-terminated (a value holds no NUL, CR or LF), so
- * a hit is one copy into one heap block, with no JSON to parse again. */
+ * a hit is a table of pointers into the slot, with no JSON to parse again
+ * and no copy of the secret. */
 #include "config.h"
 
 #include "enforcer/askcache.h"
@@ -82,7 +83,7 @@ static struct slot *find(struct askcache *ac, const char *secret, const char *ho
 }
 
 bool askcache_get(struct askcache *ac, const char *secret, const char *host, uint64_t now,
-		  struct inject *inj)
+		  struct askcache_view *view, struct inject *inj)
 {
 	memset(inj, 0, sizeof *inj);
 	if (!ac)
@@ -94,17 +95,10 @@ bool askcache_get(struct askcache *ac, const char *secret, const char *host, uin
 		slot_wipe(s);
 		return false;
 	}
+	/* askcache_put keeps no list longer than the view holds */
 	size_t npairs = (size_t)s->nadd + s->nmerge;
-	size_t head = npairs * sizeof(struct inject_hdr) + (size_t)s->nstrip * sizeof(char *);
-	inj->bloblen = head + s->len;
-	inj->blob = xmalloc(inj->bloblen);
-	char *t = inj->blob + head;
-	memcpy(t, s->text, s->len);
-	struct inject_hdr *h = (struct inject_hdr *)(void *)inj->blob;
-	inj->add = s->nadd ? h : NULL;
-	inj->merge = s->nmerge ? h + s->nadd : NULL;
-	inj->nadd = s->nadd;
-	inj->nmerge = s->nmerge;
+	struct inject_hdr *h = view->hdr;
+	char *t = s->text;
 	for (size_t i = 0; i < npairs; i++) {
 		h[i].name = t;
 		t += strlen(t) + 1;
@@ -112,13 +106,18 @@ bool askcache_get(struct askcache *ac, const char *secret, const char *host, uin
 		h[i].vlen = strlen(t);
 		t += h[i].vlen + 1;
 	}
-	inj->strip = s->nstrip ? (char **)(void *)(h + npairs) : NULL;
-	inj->nstrip = s->nstrip;
 	for (size_t i = 0; i < s->nstrip; i++) {
-		inj->strip[i] = t;
+		view->strip[i] = t;
 		t += strlen(t) + 1;
 	}
+	inj->add = s->nadd ? h : NULL;
+	inj->merge = s->nmerge ? h + s->nadd : NULL;
+	inj->nadd = s->nadd;
+	inj->nmerge = s->nmerge;
+	inj->strip = s->nstrip ? view->strip : NULL;
+	inj->nstrip = s->nstrip;
 	inj->oauth = s->oauth;
+	inj->borrowed = true;
 	return true;
 }
 
@@ -145,8 +144,8 @@ static bool pairs_put(struct slot *s, const struct inject_hdr *h, size_t n)
 void askcache_put(struct askcache *ac, const char *secret, const char *host, uint64_t now,
 		  const struct inject *inj)
 {
-	if (!ac || strlen(secret) > AL_NAME_MAX || strlen(host) > AL_HOST_MAX + 1 || inj->nadd > UINT16_MAX ||
-	    inj->nmerge > UINT16_MAX || inj->nstrip > UINT16_MAX)
+	if (!ac || strlen(secret) > AL_NAME_MAX || strlen(host) > AL_HOST_MAX + 1 || inj->nadd > AL_INJECT_HEADERS_MAX ||
+	    inj->nmerge > AL_INJECT_HEADERS_MAX || inj->nstrip > AL_INJECT_HEADERS_MAX)
 		return;
 	struct slot *s = find(ac, secret, host);
 	for (size_t i = 0; !s && i < AL_ASK_CACHE_SLOTS; i++)

@@ -14,7 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct inject;
+#include "common/limits.h"
+#include "enforcer/reqhead.h"
 
 #define AL_ASK_CACHE_TTL_MS 1000      /* a slot is wiped this long after the answer came */
 #define AL_ASK_CACHE_SLOTS 8          /* per worker */
@@ -27,12 +28,22 @@ struct askcache;
 struct askcache *askcache_new(void);
 /* Wipes and unmaps. NULL is fine. */
 void askcache_free(struct askcache *ac);
+/* The table of a kept answer's headers, on the caller's stack: the names
+ * and values themselves stay in the locked slot. */
+struct askcache_view {
+	struct inject_hdr hdr[2 * AL_INJECT_HEADERS_MAX];
+	char *strip[AL_INJECT_HEADERS_MAX];
+};
+
 /* The kept answer for (secret, host) into *inj, as inject_from_answer()
- * made it when it came (one heap block, wiped by inject_free): true, or
- * false when none is kept. now: monotonic ms. */
+ * made it when it came: true, or false when none is kept. now: monotonic
+ * ms. Nothing is copied: inj's arrays are in *view and its names and values
+ * in the slot (inj->borrowed; inject_free only forgets them), so inj is
+ * valid until the next call into this cache: use it at once. */
 bool askcache_get(struct askcache *ac, const char *secret, const char *host, uint64_t now,
-		  struct inject *inj);
-/* Keep a copy of a headers answer, already checked (inject_from_answer). */
+		  struct askcache_view *view, struct inject *inj);
+/* Keep a copy of a headers answer, already checked (inject_from_answer);
+ * one with more than AL_INJECT_HEADERS_MAX in a list is not kept. */
 void askcache_put(struct askcache *ac, const char *secret, const char *host, uint64_t now,
 		  const struct inject *inj);
 /* Wipe the slots of secret (NULL: every slot). */

@@ -18,8 +18,8 @@
  *
  * A headers answer is checked and made into headers once, when it arrives
  * (inject_from_answer), and kept so for up to a second (askcache.c,
- * docs/custody.md): broker_headers_kept() hands a copy to a request at
- * once, without an ask, a round trip or a parse; a policy change, an
+ * docs/custody.md): broker_headers_kept() hands it to a request at
+ * once, without an ask, a round trip, a parse or a copy; a policy change, an
  * upstream 401 for the secret, or the second's end wipes it. */
 #include "config.h"
 
@@ -397,14 +397,15 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 	return rc;
 }
 
-bool broker_headers_kept(struct worker *w, const char *secret, const char *host, struct inject *inj)
+bool broker_headers_kept(struct worker *w, const char *secret, const char *host, struct askcache_view *view,
+			 struct inject *inj)
 {
 	/* fail closed stays: with the broker gone - the policy link or this
 	 * worker's own link - nothing kept is served */
 	struct ask_box *b = box_ready(w);
 	memset(inj, 0, sizeof *inj);
 	return b && b->link.state == BROKERLINK_UP &&
-	       askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms(), inj);
+	       askcache_get(b->cache, secret, host, (uint64_t)time_mono_ms(), view, inj);
 }
 
 int broker_ask_shim(struct worker *w, const char *client, const char *host, const char *path, const char *method,

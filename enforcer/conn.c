@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/bytes.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -310,7 +311,7 @@ static void on_request_head(struct conn *c)
 	c->logged = false;
 	c->d.start_ms = (uint64_t)time_mono_ms();
 	c->d.scheme = c->req.p.method == HTTP_CONNECT ? "tcp" : "http";
-	snprintf(c->d.method, sizeof c->d.method, "%s", http_method_str(&c->req));
+	bytes_copy_str(c->d.method, sizeof c->d.method, http_method_str(&c->req));
 
 	/* The worker's policy of this moment decides this request. */
 	if (c->pol)

@@ -558,7 +558,7 @@ void forward_send(struct conn *c, const struct fwd_req *r)
 	c->up.h1_only = r->websocket;
 	scrub_done(c);
 	if (r->inj) {
-		struct scrub *sc = xcalloc(1, sizeof *sc);
+		struct scrub *sc = xmalloc(sizeof *sc);   /* scrub_init zeroes it */
 		int n = scrub_init(sc, r->inj);
 		if (n < 0) {   /* more forms than it can follow: refuse, never pass blind */
 			scrub_free(sc);

@@ -495,7 +495,10 @@ bool http_msg_finish(struct http_msg *m)
 
 bool http_name_is(const struct http_msg *m, size_t i, const char *name)
 {
-	return strcasecmp(http_name(m, i), name) == 0;
+	/* several per header of every message: a name whose first letter
+	 * differs (either case) is not compared further */
+	const char *n = http_name(m, i);
+	return (n[0] | 0x20) == (name[0] | 0x20) && strcasecmp(n, name) == 0;
 }
 
 long http_find(const struct http_msg *m, const char *name, size_t from)

@@ -55,9 +55,12 @@ int broker_ask_headers(struct worker *w, const char *secret, const char *host, b
 		       struct broker_ask **out) AL_MUST_CHECK;
 /* The headers of `secret` for `host` as the broker last answered them, if
  * this worker keeps them (askcache.c, at most a second) and the broker is
- * there: true and *inj a copy the caller uses at once and wipes
- * (inject_free); false: ask (broker_ask_headers). */
-bool broker_headers_kept(struct worker *w, const char *secret, const char *host, struct inject *inj);
+ * there: true and *inj, in *view and the cache's locked slot, which the
+ * caller uses at once, before it returns to the loop (askcache_get);
+ * false: ask (broker_ask_headers). */
+struct askcache_view;
+bool broker_headers_kept(struct worker *w, const char *secret, const char *host, struct askcache_view *view,
+			 struct inject *inj);
 /* broker_ask_shim(), paired with answer_shim() in the broker (token shim):
  * may airlock answer this request of `client` to an OAuth token endpoint
  * itself? cb(arg, answer, NULL) with {status, content_type, body, secret?},

@@ -17,10 +17,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/bytes.h"
 #include "common/duration.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "enforcer/askcache.h"
 #include "enforcer/conn.h"
 #include "enforcer/h2.h"
 #include "enforcer/ipc_client.h"
@@ -166,8 +168,7 @@ static bool value_ok(const char *v, size_t n)
 
 void inject_free(struct inject *inj)
 {
-	if (inj->blob) {   /* a kept answer (askcache.c): one block */
-		secure_free(inj->blob, inj->bloblen);
+	if (inj->borrowed) {   /* a kept answer's (askcache.c): its slot is wiped there */
 		memset(inj, 0, sizeof *inj);
 		return;
 	}
@@ -384,8 +385,8 @@ void mitm_request(struct conn *c)
 	enum reason reason = REASON_NONE;
 
 	c->d.scheme = "https";
-	snprintf(c->d.client, sizeof c->d.client, "%s", c->who.name);
-	snprintf(c->d.host, sizeof c->d.host, "%s", m->host);
+	bytes_copy_str(c->d.client, sizeof c->d.client, c->who.name);
+	bytes_copy_str(c->d.host, sizeof c->d.host, m->host);
 	c->d.port = m->port;
 	/* the client instance that opened this connection, by its token hash:
 	 * a client deleted and created again under the same name is another
@@ -473,11 +474,15 @@ static void mitm_decide(struct conn *c)
 		send_upstream(c, NULL);
 		return;
 	}
-	snprintf(m->secret, sizeof m->secret, "%s", rule->secret);
+	bytes_copy_str(m->secret, sizeof m->secret, rule->secret);
 	c->d.inject = m->secret;
+	struct askcache_view view;
 	struct inject kept;
-	if (broker_headers_kept(c->w, m->secret, m->host, &kept)) {
-		/* asked within the last second: no round trip */
+	if (broker_headers_kept(c->w, m->secret, m->host, &view, &kept)) {
+		/* asked within the last second: no round trip. kept is read in
+		 * place from the cache's locked slot: forward_send copies what it
+		 * needs (the head, the scrubber's forms) before anything can
+		 * change the slot (only the loop's callbacks do) */
 		send_upstream(c, &kept);
 		inject_free(&kept);
 		return;

@@ -32,8 +32,7 @@ struct inject {
 	char **strip;
 	size_t nstrip;
 	bool oauth;                   /* an OAuth credential: an upstream 401 becomes a 503 */
-	char *blob;                   /* set: the arrays and strings above all live in it */
-	size_t bloblen;
+	bool borrowed;                /* the arrays and strings are a kept answer's (askcache.h): not freed here */
 };
 
 /* One request to send upstream, whatever brought it (plain proxy request or

@@ -171,11 +171,18 @@ static size_t held_back(const struct scrub *s, const char *buf, size_t len)
 	for (size_t k = 0; k < s->npats; k++) {
 		const struct scrub_pat *p = &s->pats[k];
 		size_t most = p->len - 1 < len ? p->len - 1 : len;
-		for (size_t n = most; n > keep; n--)
-			if (buf[len - n] == p->s[0] && memcmp(buf + len - n, p->s, n) == 0) {
+		/* the longest such suffix starts at the leftmost place, among the
+		 * last `most` bytes and left of the `keep` already found, where the
+		 * form's first byte is: memchr finds those */
+		const char *at = buf + len - most, *end = buf + len - keep;
+		while (at < end && (at = memchr(at, p->s[0], (size_t)(end - at))) != NULL) {
+			size_t n = (size_t)(buf + len - at);
+			if (memcmp(at, p->s, n) == 0) {
 				keep = n;
 				break;
 			}
+			at++;
+		}
 	}
 	return keep;
 }

@@ -1,6 +1,7 @@
 /* enforcer/askcache.c: a kept headers answer comes back exactly as it went
- * in (names, values, merge, strip, oauth), from one wiped block, and not at
- * all once expired, dropped, or too long to keep. */
+ * in (names, values, merge, strip, oauth), read in place from the locked
+ * slot (inject_free frees nothing of it), and not at all once expired,
+ * dropped, too long to keep, or with more headers than a view holds. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -39,30 +40,34 @@ int main(void)
 	struct inject in = { .add = add, .nadd = 2, .merge = merge, .nmerge = 1, .strip = strip, .nstrip = 2,
 			     .oauth = true };
 	struct inject got;
+	struct askcache_view view;
 
-	CHECK(!askcache_get(ac, "tok", "api.example", 1000, &got), "nothing kept yet");
+	CHECK(!askcache_get(ac, "tok", "api.example", 1000, &view, &got), "nothing kept yet");
 	askcache_put(ac, "tok", "api.example", 1000, &in);
-	CHECK(askcache_get(ac, "tok", "api.example", 1500, &got), "kept");
-	CHECK(got.blob && got.nadd == 2 && got.nmerge == 1 && got.nstrip == 2 && got.oauth, "the shape");
+	CHECK(askcache_get(ac, "tok", "api.example", 1500, &view, &got), "kept");
+	CHECK(got.borrowed && got.nadd == 2 && got.nmerge == 1 && got.nstrip == 2 && got.oauth, "the shape");
 	CHECK(same_pairs(got.add, add, 2) && same_pairs(got.merge, merge, 1), "names and values");
 	CHECK(strcmp(got.strip[0], s1) == 0 && strcmp(got.strip[1], s2) == 0, "strip names");
-	CHECK((char *)got.add >= got.blob && got.strip[1] + strlen(s2) < got.blob + got.bloblen,
-	      "all of it in the one block inject_free wipes");
+	CHECK(got.add == view.hdr && got.merge == view.hdr + 2 && got.strip == view.strip, "the table in the view");
+	CHECK(got.add[0].value != v1 && got.add[1].value != v2, "the values read from the slot, not the caller's");
+	inject_free(&got);   /* ASan: nothing of the slot is freed */
+	CHECK(!got.borrowed && got.nadd == 0 && !got.add, "forgotten");
+	CHECK(askcache_get(ac, "tok", "api.example", 1500, &view, &got) && same_pairs(got.add, add, 2),
+	      "and still kept");
 	inject_free(&got);
-	CHECK(got.blob == NULL && got.nadd == 0, "freed");
 
-	CHECK(!askcache_get(ac, "tok", "other.example", 1500, &got), "another host is another key");
-	CHECK(!askcache_get(ac, "tok", "api.example", 1000 + AL_ASK_CACHE_TTL_MS, &got), "expired");
-	CHECK(!askcache_get(ac, "tok", "api.example", 1500, &got), "and wiped when found expired");
+	CHECK(!askcache_get(ac, "tok", "other.example", 1500, &view, &got), "another host is another key");
+	CHECK(!askcache_get(ac, "tok", "api.example", 1000 + AL_ASK_CACHE_TTL_MS, &view, &got), "expired");
+	CHECK(!askcache_get(ac, "tok", "api.example", 1500, &view, &got), "and wiped when found expired");
 
 	/* a bare answer (headers only) */
 	struct inject bare = { .add = add, .nadd = 1 };
 	askcache_put(ac, "tok", "api.example", 2000, &bare);
-	CHECK(askcache_get(ac, "tok", "api.example", 2001, &got), "kept");
+	CHECK(askcache_get(ac, "tok", "api.example", 2001, &view, &got), "kept");
 	CHECK(got.nadd == 1 && !got.merge && !got.strip && !got.oauth && same_pairs(got.add, add, 1), "as it was");
 	inject_free(&got);
 	askcache_drop(ac, "tok");
-	CHECK(!askcache_get(ac, "tok", "api.example", 2001, &got), "dropped");
+	CHECK(!askcache_get(ac, "tok", "api.example", 2001, &view, &got), "dropped");
 
 	/* an answer longer than a slot is never kept */
 	size_t big = AL_ASK_CACHE_SLOT_BYTES;
@@ -72,8 +77,22 @@ int main(void)
 	struct inject_hdr addb[] = { { n1, vb, big } };
 	struct inject binj = { .add = addb, .nadd = 1 };
 	askcache_put(ac, "tok", "api.example", 3000, &binj);
-	CHECK(!askcache_get(ac, "tok", "api.example", 3001, &got), "too long to keep");
+	CHECK(!askcache_get(ac, "tok", "api.example", 3001, &view, &got), "too long to keep");
 	free(vb);
+
+	/* more headers than a view holds (inject_from_answer refuses them
+	 * anyway): never kept */
+	struct inject_hdr many[AL_INJECT_HEADERS_MAX + 1];
+	for (size_t i = 0; i < sizeof many / sizeof many[0]; i++)
+		many[i] = (struct inject_hdr){ n3, v3, sizeof v3 - 1 };
+	struct inject minj = { .add = many, .nadd = AL_INJECT_HEADERS_MAX + 1 };
+	askcache_put(ac, "tok", "api.example", 4000, &minj);
+	CHECK(!askcache_get(ac, "tok", "api.example", 4001, &view, &got), "too many to keep");
+	minj.nadd = AL_INJECT_HEADERS_MAX;
+	askcache_put(ac, "tok", "api.example", 4000, &minj);
+	CHECK(askcache_get(ac, "tok", "api.example", 4001, &view, &got) && got.nadd == AL_INJECT_HEADERS_MAX &&
+	      same_pairs(got.add, many, AL_INJECT_HEADERS_MAX), "as many as a view holds: kept");
+	inject_free(&got);
 
 	askcache_free(ac);
 	return unit_finish("test-askcache");
