@@ -146,7 +146,8 @@ static struct proxy px;
 static int answers_want;
 static bool links_up(void)
 {
-	return ipc_client_up(px.ipc) && npeers == 2;
+	/* the policy link, and the worker's two: asks, and decisions and stats */
+	return ipc_client_up(px.ipc) && npeers == 3;
 }
 static bool ask_arrived(void)
 {
