@@ -157,14 +157,8 @@ int store_pg_load_since(struct store_pg *s, const json_t *held_doc, int64_t held
 		snprintf(err, errlen, "the store %s is not reachable", store_pg_target(s));
 		return AL_EUNAVAIL;
 	}
-	/* the planner, before ANALYZE has seen a table, guesses that a third
-	 * of its rows match "version > $1" and reads them all; a reload reads
-	 * the few rows one write changed, through the version indexes */
-	if ((ret = spg_exec_ok(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) < 0 ||
-	    (ret = spg_exec_ok(s, "SET LOCAL enable_seqscan = off", err, errlen)) < 0) {
-		(void)spg_exec_ok(s, "ROLLBACK", NULL, 0);
+	if ((ret = spg_exec_ok(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) < 0)
 		return spg_fail_code(s);
-	}
 	PGresult *r = spg_ex(s, "SELECT store_version, next_id, format, seal_check, deletions_from "
 				"FROM airlock_meta");
 	if (!spg_res_ok(r) || PQntuples(r) != 1) {
