@@ -753,20 +753,6 @@ static int diff_apply(struct store_pg *s, const json_t *old, const json_t *draft
 	return ret;
 }
 
-/* Deletions are kept AL_STORE_DELETIONS_KEEP_S: a broker that held a
- * version older than the newest one pruned reads the whole store. */
-static int prune_deletions(struct store_pg *s)
-{
-	char keep[24];
-	snprintf(keep, sizeof keep, "%d", AL_STORE_DELETIONS_KEEP_S);
-	const char *v[] = { keep };
-	return spg_run(s, "WITH p AS (DELETE FROM airlock_deleted WHERE at < now() - "
-			  "make_interval(secs => $1::double precision) RETURNING version) "
-			  "UPDATE airlock_meta SET deletions_from = (SELECT max(version) FROM p) "
-			  "WHERE (SELECT max(version) FROM p) > deletions_from",
-		       1, v, NULL);
-}
-
 int store_pg_commit(struct store_pg *s, const json_t *old, json_t *draft, int64_t *version,
 		    bool *stale)
 {
@@ -789,7 +775,7 @@ int store_pg_commit(struct store_pg *s, const json_t *old, json_t *draft, int64_
 	PQclear(r);
 	*stale = at != *version;
 	renumber_added(state_rules(old), draft, store_next);
-	if ((ret = diff_apply(s, old, draft)) < 0 || (ret = prune_deletions(s)) < 0)
+	if ((ret = diff_apply(s, old, draft)) < 0 || (ret = spg_prune_deletions(s)) < 0)
 		goto fail;
 	char nv[24], nid[24], fmt[24];
 	snprintf(nv, sizeof nv, "%lld", (long long)(at + 1));

@@ -220,3 +220,17 @@ out:
 	*doc = d;
 	return 0;
 }
+
+/* Deletions are kept AL_STORE_DELETIONS_KEEP_S: a broker that held a
+ * version older than the newest one pruned reads the whole store. */
+int spg_prune_deletions(struct store_pg *s)
+{
+	char keep[24];
+	snprintf(keep, sizeof keep, "%d", AL_STORE_DELETIONS_KEEP_S);
+	const char *v[] = { keep };
+	return spg_run(s, "WITH p AS (DELETE FROM airlock_deleted WHERE at < now() - "
+			  "make_interval(secs => $1::double precision) RETURNING version) "
+			  "UPDATE airlock_meta SET deletions_from = (SELECT max(version) FROM p) "
+			  "WHERE (SELECT max(version) FROM p) > deletions_from",
+		       1, v, NULL);
+}

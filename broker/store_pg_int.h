@@ -38,5 +38,8 @@ void spg_trim_nl(char *m);
 /* One statement of a commit: a unique or foreign key violation is
  * AL_ECONFLICT; *rows (when not NULL) gets the rows it touched. */
 int spg_run(struct store_pg *s, const char *sql, int n, const char *const *vals, int *rows);
+/* In a commit (broker/store_pg_delta.c): drop the deletions older than
+ * AL_STORE_DELETIONS_KEEP_S and raise airlock_meta.deletions_from. */
+int spg_prune_deletions(struct store_pg *s);
 
 #endif
