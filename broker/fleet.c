@@ -1,7 +1,7 @@
 /* The fleet store in the broker's loop: uv_poll on libpq's socket for
  * NOTIFYs, a one-second retry timer while the store is gone, and the
- * reload that catches this node up (policy pushed, OAuth slots told of
- * every secret whose record changed). */
+ * reload that catches this node up from the version it holds (policy
+ * pushed, OAuth slots told of every secret whose record changed). */
 #include "config.h"
 
 #include "broker/fleet.h"
@@ -48,6 +48,7 @@ struct fleet {
 	int64_t up_since_ms;   /* the last (re)connect */
 	char last_error[256];
 	uint64_t reloads, reconnects;
+	uint64_t full_reloads; /* reloads that read the whole store */
 };
 
 bool fleet_enabled(const struct broker *b)
@@ -87,15 +88,25 @@ static void went_down(struct fleet *f, const char *why)
 	poll_close(f);
 }
 
-/* Read the whole store; replace the document when it is newer than the
- * one held (or when forced: this node's own write found it stale). */
+/* Read what changed since the version held (or the whole store when
+ * only that can answer, or when forced: this node's own write found the
+ * store had moved, so the document it holds skipped versions); replace
+ * the document when the store is newer than the one held. */
 static void reload(struct fleet *f, bool force)
 {
 	struct broker *b = f->b;
 	json_t *doc = NULL;
 	int64_t v = 0;
 	char err[256];
-	int ret = store_pg_load(f->pg, &doc, &v, err, sizeof err);
+	int ret = 1;
+	if (!force && b->state.doc)
+		ret = store_pg_load_since(f->pg, b->state.doc, b->state.store_version, &doc, &v, err,
+					  sizeof err);
+	if (ret == 1) {
+		ret = store_pg_load(f->pg, &doc, &v, err, sizeof err);
+		if (ret == 0)
+			f->full_reloads++;
+	}
 	if (ret < 0) {
 		if (ret == AL_EUNAVAIL)
 			went_down(f, err);
@@ -452,6 +463,7 @@ json_t *fleet_describe(struct broker *b)
 	json_object_set_new(o, "connected", json_boolean(up));
 	json_object_set_new(o, "store_version_held", json_integer(b->state.store_version));
 	json_object_set_new(o, "reloads", json_integer((json_int_t)f->reloads));
+	json_object_set_new(o, "full_reloads", json_integer((json_int_t)f->full_reloads));
 	json_object_set_new(o, "reconnects", json_integer((json_int_t)f->reconnects));
 	if (f->down_since_ms) {
 		json_object_set_new(o, "down_seconds",

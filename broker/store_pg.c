@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "broker/state.h"
-#include "common/ca.h"
-#include "common/fileutil.h"
+#include "broker/store_pg_int.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -23,22 +22,7 @@
 #define STORE_STATEMENT_TIMEOUT "-c statement_timeout=5000"
 /* Serialises schema migrations of brokers that start together. */
 #define STORE_MIGRATE_LOCK "7264091"
-/* The CA's seal binding: a name no secret can have (names have no ':'). */
-#define STORE_CA_NAME "airlock:ca"
 
-struct store_pg {
-	PGconn *conn;
-	PGconn *pending;  /* a connection being made again (PQconnectPoll) */
-	char *uri;
-	char *node;
-	char target[256];
-	json_t *leases;   /* secret name -> the lease generation this node holds */
-	/* the newest version a NOTIFY named: libpq queues NOTIFYs that arrive
-	 * during any query, where the socket's readiness no longer shows them */
-	int64_t notified;
-	void (*on_notify)(void *arg);
-	void *notify_arg;
-};
 
 static void drain(struct store_pg *s)
 {
@@ -56,7 +40,7 @@ static void drain(struct store_pg *s)
 }
 
 /* Every query goes through here, so that no NOTIFY stays unseen. */
-static PGresult *ex(struct store_pg *s, const char *sql)
+PGresult *spg_ex(struct store_pg *s, const char *sql)
 {
 	PGresult *r = PQexec(s->conn, sql);
 	drain(s);
@@ -98,11 +82,60 @@ static const char *const migrations[] = {
 	" id integer PRIMARY KEY CHECK (id = 1),"
 	" cert_pem text NOT NULL,"
 	" key_sealed text NOT NULL);",
+	/* 2: every row carries the store version that wrote it, every delete
+	 * leaves its key in airlock_deleted: a broker reads only what changed
+	 * since the version it holds (store_pg_load_since). Triggers stamp
+	 * them, so a statement that cascades (a client's rules) or a broker of
+	 * an older build still connected during an upgrade leaves no change
+	 * unstamped. Rows written before this migration carry the version it
+	 * ran at, and deletions before it are unknown: deletions_from says so. */
+	"ALTER TABLE airlock_meta ADD COLUMN deletions_from bigint NOT NULL DEFAULT 0;"
+	"UPDATE airlock_meta SET deletions_from = store_version;"
+	"ALTER TABLE airlock_clients ADD COLUMN version bigint NOT NULL DEFAULT 0;"
+	"ALTER TABLE airlock_rules ADD COLUMN version bigint NOT NULL DEFAULT 0;"
+	"ALTER TABLE airlock_secrets ADD COLUMN version bigint NOT NULL DEFAULT 0;"
+	"UPDATE airlock_clients SET version = (SELECT store_version FROM airlock_meta);"
+	"UPDATE airlock_rules SET version = (SELECT store_version FROM airlock_meta);"
+	"UPDATE airlock_secrets SET version = (SELECT store_version FROM airlock_meta);"
+	"CREATE INDEX airlock_clients_version ON airlock_clients (version);"
+	"CREATE INDEX airlock_rules_version ON airlock_rules (version);"
+	"CREATE INDEX airlock_secrets_version ON airlock_secrets (version);"
+	"CREATE TABLE airlock_deleted ("
+	" kind text NOT NULL,"
+	" key text NOT NULL,"
+	" version bigint NOT NULL,"
+	" at timestamptz NOT NULL DEFAULT now());"
+	"CREATE INDEX airlock_deleted_version ON airlock_deleted (version);"
+	"CREATE INDEX airlock_deleted_at ON airlock_deleted (at);"
+	/* a write holds the meta row and bumps it after its rows: the version
+	 * it commits is the one read here plus one. A lease taken or given
+	 * back changes no record and keeps the row's version. */
+	"CREATE FUNCTION airlock_row_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" IF TG_OP = 'INSERT' OR NEW.rec::text IS DISTINCT FROM OLD.rec::text THEN"
+	"  NEW.version := (SELECT store_version + 1 FROM airlock_meta);"
+	" END IF;"
+	" RETURN NEW; END $$;"
+	"CREATE FUNCTION airlock_row_deleted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" INSERT INTO airlock_deleted (kind, key, version) VALUES (TG_ARGV[0],"
+	"  to_jsonb(OLD) ->> TG_ARGV[1], (SELECT store_version + 1 FROM airlock_meta));"
+	" RETURN OLD; END $$;"
+	"CREATE TRIGGER airlock_clients_version BEFORE INSERT OR UPDATE ON airlock_clients"
+	" FOR EACH ROW EXECUTE PROCEDURE airlock_row_version();"
+	"CREATE TRIGGER airlock_rules_version BEFORE INSERT OR UPDATE ON airlock_rules"
+	" FOR EACH ROW EXECUTE PROCEDURE airlock_row_version();"
+	"CREATE TRIGGER airlock_secrets_version BEFORE INSERT OR UPDATE ON airlock_secrets"
+	" FOR EACH ROW EXECUTE PROCEDURE airlock_row_version();"
+	"CREATE TRIGGER airlock_clients_deleted AFTER DELETE ON airlock_clients"
+	" FOR EACH ROW EXECUTE PROCEDURE airlock_row_deleted('clients', 'name');"
+	"CREATE TRIGGER airlock_rules_deleted AFTER DELETE ON airlock_rules"
+	" FOR EACH ROW EXECUTE PROCEDURE airlock_row_deleted('rules', 'id');"
+	"CREATE TRIGGER airlock_secrets_deleted AFTER DELETE ON airlock_secrets"
+	" FOR EACH ROW EXECUTE PROCEDURE airlock_row_deleted('secrets', 'name');",
 };
 
-static int exec_ok(struct store_pg *s, const char *sql, char *err, size_t errlen)
+int spg_exec_ok(struct store_pg *s, const char *sql, char *err, size_t errlen)
 {
-	PGresult *r = ex(s, sql);
+	PGresult *r = spg_ex(s, sql);
 	int st = PQresultStatus(r);
 	int ret = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : AL_EIO;
 	if (ret < 0 && err)
@@ -111,14 +144,14 @@ static int exec_ok(struct store_pg *s, const char *sql, char *err, size_t errlen
 	return ret;
 }
 
-static PGresult *q(struct store_pg *s, const char *sql, int n, const char *const *vals)
+PGresult *spg_q(struct store_pg *s, const char *sql, int n, const char *const *vals)
 {
 	PGresult *r = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
 	drain(s);
 	return r;
 }
 
-static bool res_ok(PGresult *r)
+bool spg_res_ok(PGresult *r)
 {
 	int st = PQresultStatus(r);
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
@@ -126,12 +159,12 @@ static bool res_ok(PGresult *r)
 
 /* A failed call on a connection that is gone is "unavailable"; anything
  * else the store refused. */
-static int fail_code(struct store_pg *s)
+int spg_fail_code(struct store_pg *s)
 {
 	return PQstatus(s->conn) == CONNECTION_OK ? AL_EIO : AL_EUNAVAIL;
 }
 
-static void trim_nl(char *m)
+void spg_trim_nl(char *m)
 {
 	size_t n = strlen(m);
 	while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
@@ -161,11 +194,11 @@ int store_pg_uri_check(const char *uri, char *err, size_t errlen)
 
 static int schema_version(struct store_pg *s, int *v, char *err, size_t errlen)
 {
-	PGresult *r = ex(s, "SELECT coalesce(max(version), 0) FROM airlock_schema");
-	if (!res_ok(r)) {
+	PGresult *r = spg_ex(s, "SELECT coalesce(max(version), 0) FROM airlock_schema");
+	if (!spg_res_ok(r)) {
 		snprintf(err, errlen, "cannot read the schema version: %s", PQresultErrorMessage(r));
 		PQclear(r);
-		return fail_code(s);
+		return spg_fail_code(s);
 	}
 	*v = atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -177,9 +210,9 @@ static int schema_version(struct store_pg *s, int *v, char *err, size_t errlen)
 static int migrate(struct store_pg *s, char *err, size_t errlen)
 {
 	int v = 0, ret;
-	if ((ret = exec_ok(s, "SELECT pg_advisory_lock(" STORE_MIGRATE_LOCK ")", err, errlen)) < 0)
-		return fail_code(s);
-	if ((ret = exec_ok(s, "CREATE TABLE IF NOT EXISTS airlock_schema (version integer NOT NULL, "
+	if ((ret = spg_exec_ok(s, "SELECT pg_advisory_lock(" STORE_MIGRATE_LOCK ")", err, errlen)) < 0)
+		return spg_fail_code(s);
+	if ((ret = spg_exec_ok(s, "CREATE TABLE IF NOT EXISTS airlock_schema (version integer NOT NULL, "
 			      "applied_at timestamptz NOT NULL DEFAULT now())", err, errlen)) < 0 ||
 	    (ret = schema_version(s, &v, err, errlen)) < 0)
 		goto out;
@@ -192,21 +225,21 @@ static int migrate(struct store_pg *s, char *err, size_t errlen)
 	for (; v < STORE_SCHEMA_VERSION; v++) {
 		char ins[96];
 		snprintf(ins, sizeof ins, "INSERT INTO airlock_schema (version) VALUES (%d)", v + 1);
-		if ((ret = exec_ok(s, "BEGIN", err, errlen)) < 0 ||
-		    (ret = exec_ok(s, migrations[v], err, errlen)) < 0 ||
-		    (ret = exec_ok(s, ins, err, errlen)) < 0 ||
-		    (ret = exec_ok(s, "COMMIT", err, errlen)) < 0) {
+		if ((ret = spg_exec_ok(s, "BEGIN", err, errlen)) < 0 ||
+		    (ret = spg_exec_ok(s, migrations[v], err, errlen)) < 0 ||
+		    (ret = spg_exec_ok(s, ins, err, errlen)) < 0 ||
+		    (ret = spg_exec_ok(s, "COMMIT", err, errlen)) < 0) {
 			char m[200];
 			snprintf(m, sizeof m, "%s", err);
-			trim_nl(m);
+			spg_trim_nl(m);
 			snprintf(err, errlen, "schema migration to version %d failed: %s", v + 1, m);
-			(void)exec_ok(s, "ROLLBACK", NULL, 0);
+			(void)spg_exec_ok(s, "ROLLBACK", NULL, 0);
 			goto out;
 		}
 		log_info("store schema migrated", KV_I("to", v + 1));
 	}
 out:
-	(void)exec_ok(s, "SELECT pg_advisory_unlock(" STORE_MIGRATE_LOCK ")", NULL, 0);
+	(void)spg_exec_ok(s, "SELECT pg_advisory_unlock(" STORE_MIGRATE_LOCK ")", NULL, 0);
 	return ret;
 }
 
@@ -285,7 +318,7 @@ static void connect_error(struct store_pg *s, PGconn *c, char *err, size_t errle
 {
 	char m[256];
 	snprintf(m, sizeof m, "%s", c ? PQerrorMessage(c) : "out of memory");
-	trim_nl(m);
+	spg_trim_nl(m);
 	snprintf(err, errlen, "cannot connect to the store %s: %s", s->target, m);
 }
 
@@ -309,8 +342,8 @@ static int after_connect(struct store_pg *s, char *err, size_t errlen)
 	}
 	if ((ret = migrate(s, err, errlen)) < 0)
 		return ret;
-	if ((ret = exec_ok(s, "LISTEN " STORE_CHANNEL, err, errlen)) < 0)
-		return fail_code(s);
+	if ((ret = spg_exec_ok(s, "LISTEN " STORE_CHANNEL, err, errlen)) < 0)
+		return spg_fail_code(s);
 	return 0;
 }
 
@@ -465,12 +498,12 @@ int store_pg_poll(struct store_pg *s, int64_t seen)
 
 static int load_rows(struct store_pg *s, const char *sql, json_t *arr, char *err, size_t errlen)
 {
-	PGresult *r = ex(s, sql);
-	if (!res_ok(r)) {
+	PGresult *r = spg_ex(s, sql);
+	if (!spg_res_ok(r)) {
 		snprintf(err, errlen, "cannot read the store: %s", PQresultErrorMessage(r));
-		trim_nl(err);
+		spg_trim_nl(err);
 		PQclear(r);
-		return fail_code(s);
+		return spg_fail_code(s);
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_error_t je;
@@ -497,13 +530,13 @@ int store_pg_load(struct store_pg *s, json_t **doc, int64_t *version, char *err,
 		return AL_EUNAVAIL;
 	}
 	/* one snapshot of every table */
-	if ((ret = exec_ok(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) < 0)
-		return fail_code(s);
-	PGresult *r = ex(s, "SELECT store_version, next_id, format, seal_check FROM airlock_meta");
-	if (!res_ok(r) || PQntuples(r) != 1) {
+	if ((ret = spg_exec_ok(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) < 0)
+		return spg_fail_code(s);
+	PGresult *r = spg_ex(s, "SELECT store_version, next_id, format, seal_check FROM airlock_meta");
+	if (!spg_res_ok(r) || PQntuples(r) != 1) {
 		snprintf(err, errlen, "cannot read the store's meta row: %s", PQresultErrorMessage(r));
-		trim_nl(err);
-		ret = res_ok(r) ? AL_EINVAL : fail_code(s);
+		spg_trim_nl(err);
+		ret = spg_res_ok(r) ? AL_EINVAL : spg_fail_code(s);
 		PQclear(r);
 		goto out;
 	}
@@ -519,7 +552,7 @@ int store_pg_load(struct store_pg *s, json_t **doc, int64_t *version, char *err,
 		goto out;
 	ret = 0;
 out:
-	(void)exec_ok(s, ret < 0 ? "ROLLBACK" : "COMMIT", NULL, 0);
+	(void)spg_exec_ok(s, ret < 0 ? "ROLLBACK" : "COMMIT", NULL, 0);
 	if (ret < 0) {
 		json_decref(d);
 		return ret;
@@ -558,13 +591,13 @@ static char *dump(const json_t *v)
 
 /* One statement of a commit; the error is classified: a unique or foreign
  * key violation is a conflict with another broker's write. */
-static int run(struct store_pg *s, const char *sql, int n, const char *const *vals, int *rows)
+int spg_run(struct store_pg *s, const char *sql, int n, const char *const *vals, int *rows)
 {
-	PGresult *r = q(s, sql, n, vals);
+	PGresult *r = spg_q(s, sql, n, vals);
 	int ret = 0;
-	if (!res_ok(r)) {
+	if (!spg_res_ok(r)) {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		ret = state && strncmp(state, "23", 2) == 0 ? AL_ECONFLICT : fail_code(s);
+		ret = state && strncmp(state, "23", 2) == 0 ? AL_ECONFLICT : spg_fail_code(s);
 		log_warn("store write refused", KV_S("sqlstate", state ? state : "?"));
 	} else if (rows) {
 		*rows = atoi(PQcmdTuples(r));
@@ -578,7 +611,7 @@ static int write_client(struct store_pg *s, const json_t *c, bool added)
 	char *rec = dump(c);
 	const char *v[] = { json_str(c, "name", ""), json_str(c, "token_sha256", ""), rec };
 	int rows = 0;
-	int ret = run(s, added ? "INSERT INTO airlock_clients (name, token_sha256, rec) VALUES ($1, $2, $3)"
+	int ret = spg_run(s, added ? "INSERT INTO airlock_clients (name, token_sha256, rec) VALUES ($1, $2, $3)"
 			       : "UPDATE airlock_clients SET token_sha256 = $2, rec = $3 WHERE name = $1",
 		      3, v, &rows);
 	free(rec);
@@ -593,7 +626,7 @@ static int write_rule(struct store_pg *s, const json_t *r, bool added)
 	snprintf(exp, sizeof exp, "%lld", (long long)json_integer_value(e));
 	const char *v[] = { id, json_str(r, "client", ""), json_str(r, "host", ""), e ? exp : NULL, rec };
 	int rows = 0;
-	int ret = run(s, added ? "INSERT INTO airlock_rules (id, client, host, expires_at, rec) "
+	int ret = spg_run(s, added ? "INSERT INTO airlock_rules (id, client, host, expires_at, rec) "
 				 "VALUES ($1, $2, $3, $4, $5)"
 			       : "UPDATE airlock_rules SET client = $2, host = $3, expires_at = $4, rec = $5 "
 				 "WHERE id = $1",
@@ -614,10 +647,10 @@ static int write_secret(struct store_pg *s, const json_t *sec, bool added)
 	const char *v[] = { name, json_str(sec, "type", ""), json_str(sec, "host", ""), rec, s->node, gen };
 	int rows = 0, ret;
 	if (added)
-		ret = run(s, "INSERT INTO airlock_secrets (name, type, host, rec) VALUES ($1, $2, $3, $4)",
+		ret = spg_run(s, "INSERT INTO airlock_secrets (name, type, host, rec) VALUES ($1, $2, $3, $4)",
 			  4, v, &rows);
 	else
-		ret = run(s, "UPDATE airlock_secrets SET type = $2, host = $3, rec = $4, "
+		ret = spg_run(s, "UPDATE airlock_secrets SET type = $2, host = $3, rec = $4, "
 			     "lease_owner = NULL, lease_until = NULL WHERE name = $1 AND "
 			     "(lease_owner IS NULL OR lease_until < now() OR "
 			     "(lease_owner = $5 AND lease_gen = $6::bigint))",
@@ -636,7 +669,7 @@ static int write_secret(struct store_pg *s, const json_t *sec, bool added)
 static int delete_key(struct store_pg *s, const char *sql, const char *key)
 {
 	const char *v[] = { key };
-	return run(s, sql, 1, v, NULL);
+	return spg_run(s, sql, 1, v, NULL);
 }
 
 /* Rules this draft added took ids from the next_id it saw; when another
@@ -729,11 +762,11 @@ int store_pg_commit(struct store_pg *s, const json_t *old, json_t *draft, int64_
 	*stale = false;
 	if (!store_pg_up(s))
 		return AL_EUNAVAIL;
-	if ((ret = exec_ok(s, "BEGIN", err, sizeof err)) < 0)
-		return fail_code(s);
-	PGresult *r = ex(s, "SELECT store_version, next_id FROM airlock_meta FOR UPDATE");
-	if (!res_ok(r) || PQntuples(r) != 1) {
-		ret = res_ok(r) ? AL_EINVAL : fail_code(s);
+	if ((ret = spg_exec_ok(s, "BEGIN", err, sizeof err)) < 0)
+		return spg_fail_code(s);
+	PGresult *r = spg_ex(s, "SELECT store_version, next_id FROM airlock_meta FOR UPDATE");
+	if (!spg_res_ok(r) || PQntuples(r) != 1) {
+		ret = spg_res_ok(r) ? AL_EINVAL : spg_fail_code(s);
 		PQclear(r);
 		goto fail;
 	}
@@ -742,174 +775,26 @@ int store_pg_commit(struct store_pg *s, const json_t *old, json_t *draft, int64_
 	PQclear(r);
 	*stale = at != *version;
 	renumber_added(state_rules(old), draft, store_next);
-	if ((ret = diff_apply(s, old, draft)) < 0)
+	if ((ret = diff_apply(s, old, draft)) < 0 || (ret = spg_prune_deletions(s)) < 0)
 		goto fail;
 	char nv[24], nid[24], fmt[24];
 	snprintf(nv, sizeof nv, "%lld", (long long)(at + 1));
 	snprintf(nid, sizeof nid, "%lld", (long long)json_int(draft, "next_id", 1));
 	snprintf(fmt, sizeof fmt, "%lld", (long long)json_int(draft, "format", STATE_FORMAT));
 	const char *v[] = { nv, nid, fmt, json_str(draft, "seal_check", NULL) };
-	if ((ret = run(s, "UPDATE airlock_meta SET store_version = $1::bigint, next_id = "
+	if ((ret = spg_run(s, "UPDATE airlock_meta SET store_version = $1::bigint, next_id = "
 			  "greatest(next_id, $2::bigint), format = $3::integer, seal_check = coalesce(seal_check, $4)",
 		       4, v, NULL)) < 0 ||
-	    (ret = run(s, "SELECT pg_notify('" STORE_CHANNEL "', $1)", 1, v, NULL)) < 0)
+	    (ret = spg_run(s, "SELECT pg_notify('" STORE_CHANNEL "', $1)", 1, v, NULL)) < 0)
 		goto fail;
-	if ((ret = exec_ok(s, "COMMIT", err, sizeof err)) < 0) {
-		ret = fail_code(s);
+	if ((ret = spg_exec_ok(s, "COMMIT", err, sizeof err)) < 0) {
+		ret = spg_fail_code(s);
 		goto fail;
 	}
 	*version = at + 1;
 	return 0;
 fail:
 	if (store_pg_up(s))
-		(void)exec_ok(s, "ROLLBACK", NULL, 0);
+		(void)spg_exec_ok(s, "ROLLBACK", NULL, 0);
 	return ret;
-}
-
-/* ---- the CA ---- */
-
-static int write_ca_files(const char *dir, const char *pem, const uint8_t *key, size_t keylen)
-{
-	char *cp = path_join(dir, CA_CERT_FILE), *kp = path_join(dir, CA_KEY_FILE);
-	int ret = file_write_atomic(kp, key, keylen, 0600);
-	if (ret == 0)
-		ret = file_write_atomic(cp, pem, strlen(pem), 0644);
-	free(cp);
-	free(kp);
-	return ret;
-}
-
-static const struct seal_binding ca_binding = { .name = STORE_CA_NAME, .type = "ca", .host = "" };
-
-int store_pg_ca_sync(struct store_pg *s, const struct seal_key *key, const char *dir, char *err,
-		     size_t errlen)
-{
-	int ret;
-	for (int round = 0; round < 2; round++) {
-		PGresult *r = ex(s, "SELECT cert_pem, key_sealed FROM airlock_ca");
-		if (!res_ok(r)) {
-			PQclear(r);
-			snprintf(err, errlen, "cannot read the CA from the store");
-			return fail_code(s);
-		}
-		if (PQntuples(r) == 1) {
-			uint8_t *pt = NULL;
-			size_t len = 0;
-			ret = seal_decrypt(key, &ca_binding, PQgetvalue(r, 0, 1), &pt, &len);
-			if (ret == 0) {
-				ret = write_ca_files(dir, PQgetvalue(r, 0, 0), pt, len);
-				secure_free(pt, len);
-				if (ret < 0)
-					snprintf(err, errlen, "cannot write the fleet's CA to %s: %s", dir,
-						 airlock_strerror(ret));
-			} else {
-				snprintf(err, errlen, "the store's CA key does not open with this seal key: "
-					 "every host of a fleet needs the same seal key");
-			}
-			PQclear(r);
-			return ret;
-		}
-		PQclear(r);
-		if (round)
-			break;
-		/* none yet: this host's (made when missing) becomes the fleet's */
-		char *pem = NULL, *kpem = NULL, *sealed = NULL;
-		size_t plen = 0, klen = 0;
-		char *cp = path_join(dir, CA_CERT_FILE), *kp = path_join(dir, CA_KEY_FILE);
-		if ((ret = ca_ensure(dir)) == 0 && (ret = file_read_all(cp, AL_CRED_FILE_MAX, &pem, &plen)) == 0 &&
-		    (ret = file_read_all(kp, AL_CRED_FILE_MAX, &kpem, &klen)) == 0)
-			ret = seal_encrypt(key, &ca_binding, (const uint8_t *)kpem, klen, &sealed);
-		free(cp);
-		free(kp);
-		if (kpem)
-			secure_free(kpem, klen);
-		if (ret == 0) {
-			const char *v[] = { pem, sealed };
-			ret = run(s, "INSERT INTO airlock_ca VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
-				  2, v, NULL);
-		}
-		free(pem);
-		free(sealed);
-		if (ret < 0) {
-			snprintf(err, errlen, "cannot store this host's CA: %s", airlock_strerror(ret));
-			return ret;
-		}
-		/* read back: another broker may have stored its CA first */
-	}
-	snprintf(err, errlen, "the store holds no CA after storing one");
-	return AL_EIO;
-}
-
-/* ---- the refresh lease ---- */
-
-int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, bool takeover,
-			int64_t *gen, char **sealed, char *abandoned, size_t abandoned_len)
-{
-	char secs[24];
-	snprintf(secs, sizeof secs, "%lld", (long long)seconds);
-	const char *v[] = { name, s->node, secs, takeover ? "true" : "false" };
-	if (!store_pg_up(s))
-		return AL_EUNAVAIL;
-	/* the row as it was (locked), so that a lease taken over from a node
-	 * that never gave it back is told apart from a free one */
-	PGresult *r = q(s, "WITH old AS (SELECT name, lease_owner, lease_until < now() AS expired "
-			   "FROM airlock_secrets WHERE name = $1 FOR UPDATE) "
-			   "UPDATE airlock_secrets t SET lease_owner = $2, lease_until = now() + "
-			   "make_interval(secs => $3::double precision), lease_gen = t.lease_gen + 1 "
-			   "FROM old WHERE t.name = old.name AND (old.lease_owner IS NULL OR "
-			   "old.lease_owner = $2 OR (old.expired AND $4::boolean)) "
-			   "RETURNING t.lease_gen, t.rec->>'sealed', CASE WHEN old.lease_owner <> $2 "
-			   "THEN old.lease_owner ELSE '' END",
-			4, v);
-	if (!res_ok(r)) {
-		PQclear(r);
-		return fail_code(s);
-	}
-	int ret = 0;
-	if (PQntuples(r) == 1) {
-		*gen = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		*sealed = xstrdup(PQgetvalue(r, 0, 1));
-		snprintf(abandoned, abandoned_len, "%s", PQgetvalue(r, 0, 2));
-		json_object_set_new(s->leases, name, json_integer(*gen));
-		ret = 1;
-	}
-	PQclear(r);
-	return ret;
-}
-
-void store_pg_lease_drop(struct store_pg *s, const char *name)
-{
-	const char *v[] = { name, s->node };
-	json_object_del(s->leases, name);
-	if (store_pg_up(s))
-		(void)run(s, "UPDATE airlock_secrets SET lease_owner = NULL, lease_until = NULL "
-			     "WHERE name = $1 AND lease_owner = $2", 2, v, NULL);
-}
-
-/* ---- check ---- */
-
-json_t *store_pg_describe(struct store_pg *s)
-{
-	json_t *o = json_pack("{s:s, s:b, s:i}", "target", s->target, "connected", store_pg_up(s),
-			      "schema_supported", STORE_SCHEMA_VERSION);
-	if (!store_pg_up(s))
-		return o;
-	PGresult *r = ex(s,
-			     "SELECT (SELECT max(version) FROM airlock_schema), m.store_version, "
-			     "(SELECT count(*) FROM airlock_clients), (SELECT count(*) FROM airlock_rules), "
-			     "(SELECT count(*) FROM airlock_secrets), (SELECT count(*) FROM airlock_ca), "
-			     "(SELECT count(*) FROM airlock_secrets WHERE lease_until > now()) "
-			     "FROM airlock_meta m");
-	if (res_ok(r) && PQntuples(r) == 1) {
-		json_object_set_new(o, "schema_version", json_integer(atoll(PQgetvalue(r, 0, 0))));
-		json_object_set_new(o, "store_version", json_integer(atoll(PQgetvalue(r, 0, 1))));
-		json_object_set_new(o, "counts", json_pack("{s:I, s:I, s:I}", "clients",
-							    (json_int_t)atoll(PQgetvalue(r, 0, 2)), "rules",
-							    (json_int_t)atoll(PQgetvalue(r, 0, 3)), "secrets",
-							    (json_int_t)atoll(PQgetvalue(r, 0, 4))));
-		json_object_set_new(o, "ca_stored", json_boolean(atoll(PQgetvalue(r, 0, 5)) > 0));
-		json_object_set_new(o, "leases_held", json_integer(atoll(PQgetvalue(r, 0, 6))));
-	}
-	PQclear(r);
-	return o;
 }

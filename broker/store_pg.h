@@ -4,8 +4,10 @@
  * broker/state.h stays: a commit applies the rows that differ between the
  * committed document and the draft, in one transaction that takes the
  * store's one meta row FOR UPDATE (so writes are serialised fleet-wide),
- * bumps the store version and NOTIFYs it. Every broker LISTENs, and reads
- * the whole store again when the version it holds is older.
+ * bumps the store version and NOTIFYs it. Every broker LISTENs, and when
+ * the version it holds is older reads the rows and deletions stamped with a
+ * newer version (the whole store at start, or when the deletions it would
+ * need were pruned).
  *
  * Calls block (libpq's synchronous API) with short timeouts: connect_timeout
  * and a statement_timeout, so a store that is gone costs a broker at most a
@@ -24,7 +26,7 @@
 #include "common/seal.h"
 
 /* The schema this build writes and reads. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* The channel every write NOTIFYs with the new store version. */
 #define STORE_CHANNEL "airlock_policy"
 
@@ -70,6 +72,14 @@ void store_pg_on_notify(struct store_pg *s, void (*cb)(void *arg), void *arg);
  * version it is at. An empty store gives an empty document (version 0). */
 int store_pg_load(struct store_pg *s, json_t **doc, int64_t *version, char *err,
 		  size_t errlen) AL_MUST_CHECK;
+/* What changed since the version held: a copy of held_doc with the rows
+ * written and the deletions made after held applied, the same document
+ * store_pg_load() would give at *version. 0 and *doc (NULL when nothing is
+ * newer than held); 1 when only a full load can answer (the deletions
+ * since held were pruned, the store's version is behind held, or a row
+ * is newer than the snapshot's version); <0 as store_pg_load(). */
+int store_pg_load_since(struct store_pg *s, const json_t *held_doc, int64_t held, json_t **doc,
+			int64_t *version, char *err, size_t errlen) AL_MUST_CHECK;
 /* Write the rows that differ between old and draft; *version in: the
  * version old was read at; out: the new one. Rule ids the draft took that
  * another node took first are renumbered in the draft. *stale is set when

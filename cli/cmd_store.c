@@ -203,9 +203,10 @@ static int check_run(struct cli *cli, int argc, char **argv)
 		if (n)
 			printf("clients: %lld\nrules: %lld\nsecrets: %lld\n", json_int(n, "clients", 0),
 			       json_int(n, "rules", 0), json_int(n, "secrets", 0));
-		printf("ca_stored: %s\nleases_held: %lld\nreloads: %lld\nreconnects: %lld\n",
+		printf("ca_stored: %s\nleases_held: %lld\nreloads: %lld (full: %lld)\nreconnects: %lld\n",
 		       json_is_true(json_object_get(s, "ca_stored")) ? "yes" : "no",
-		       json_int(s, "leases_held", 0), json_int(s, "reloads", 0), json_int(s, "reconnects", 0));
+		       json_int(s, "leases_held", 0), json_int(s, "reloads", 0),
+		       json_int(s, "full_reloads", 0), json_int(s, "reconnects", 0));
 	}
 	json_decref(st);
 	return up ? CLI_EXIT_OK : CLI_EXIT_FAIL;

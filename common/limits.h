@@ -162,5 +162,6 @@
 #define AL_CRED_FILE_MAX       (256 * 1024)          /* a vendor credential file */
 #define AL_PEM_MAX             (64 * 1024)
 #define AL_CA_BUNDLE_MAX       (4 * 1024 * 1024)     /* the system's roots (Debian's: ~220 KiB) */
+#define AL_STORE_DELETIONS_KEEP_S (24 * 3600)         /* the fleet store keeps deletions this long (s) */
 
 #endif

@@ -107,7 +107,7 @@ def main():
             h.check(not errs, "a fleet node's status matches the OpenAPI schema: %s" % errs)
             p = n3.cli("store", "check")
             h.check_eq(p.returncode, 0, "store check: " + p.stderr)
-            for want in ("connected: yes", "schema_version: 1", "clients: 1", "ca_stored: yes"):
+            for want in ("connected: yes", "schema_version: 2", "clients: 1", "ca_stored: yes"):
                 h.check(want in p.stdout, "store check says %r: %s" % (want, p.stdout))
             h.check("password" not in p.stdout, "no credential in store check")
             for n in nodes:
