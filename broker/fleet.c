@@ -405,15 +405,15 @@ int fleet_lease_take(struct broker *b, const char *name, char *abandoned, size_t
 {
 	struct fleet *f = b->fleet;
 	int64_t gen = 0;
-	char *sealed = NULL;
+	char *sealed = NULL, *status = NULL;
 	abandoned[0] = '\0';
 	if (!f)
 		return 1;
 	if (f->down_since_ms)
 		return AL_EUNAVAIL;
 	bool takeover = time_now_ms() - f->up_since_ms >= FLEET_TAKEOVER_GRACE_MS;
-	int ret = store_pg_lease_take(f->pg, name, FLEET_LEASE_S, takeover, &gen, &sealed, abandoned,
-				      abandoned_len);
+	int ret = store_pg_lease_take(f->pg, name, FLEET_LEASE_S, takeover, &gen, &sealed, &status,
+				      abandoned, abandoned_len);
 	if (ret == AL_EUNAVAIL) {
 		went_down(f, "the connection to the store was lost");
 		return ret;
@@ -426,11 +426,14 @@ int fleet_lease_take(struct broker *b, const char *name, char *abandoned, size_t
 		return 0;
 	}
 	const json_t *sec = state_secret(b->state.doc, name, NULL);
-	bool same = sec && strcmp(json_str(sec, "sealed", ""), sealed) == 0;
+	bool same = sec && strcmp(json_str(sec, "sealed", ""), sealed) == 0 &&
+		    strcmp(json_str(sec, "status", "ok"), status) == 0;
 	free(sealed);
+	free(status);
 	if (!same) {
-		/* another node refreshed since this one read the store: take its
-		 * credential instead of spending the rotated refresh token */
+		/* another node refreshed since this one read the store (or
+		 * found the login lost: its refresh token refused): take what
+		 * it committed instead of presenting the refresh token again */
 		store_pg_lease_drop(f->pg, name);
 		abandoned[0] = '\0';
 		log_info("another node refreshed this credential; reading it", KV_S("secret", name));

@@ -99,13 +99,15 @@ int store_pg_ca_sync(struct store_pg *s, const struct seal_key *key, const char 
 /* The refresh lease of one secret: 1 and *gen when this node holds it now
  * (taken, or already ours), 0 when another node holds it, AL_EUNAVAIL.
  * *sealed gets the sealed value the store holds (malloc'd) so that the
- * caller can see whether another node refreshed meanwhile. A lease whose
+ * caller can see whether another node refreshed meanwhile, and *status its
+ * status ("ok", "relogin-required": malloc'd). A lease whose
  * time ran out while another node still owned it (that node died or lost
  * the store holding it) is taken only when takeover is true; then
  * *abandoned names that node (empty otherwise): its refresh may have spent
  * the refresh token the store holds. */
 int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, bool takeover,
-			int64_t *gen, char **sealed, char *abandoned, size_t abandoned_len) AL_MUST_CHECK;
+			int64_t *gen, char **sealed, char **status, char *abandoned,
+			size_t abandoned_len) AL_MUST_CHECK;
 void store_pg_lease_drop(struct store_pg *s, const char *name);
 
 /* What `airlock store check` shows: schema version, counts, store version,

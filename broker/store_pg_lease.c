@@ -96,7 +96,7 @@ int store_pg_ca_sync(struct store_pg *s, const struct seal_key *key, const char 
 /* ---- the refresh lease ---- */
 
 int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, bool takeover,
-			int64_t *gen, char **sealed, char *abandoned, size_t abandoned_len)
+			int64_t *gen, char **sealed, char **status, char *abandoned, size_t abandoned_len)
 {
 	char secs[24];
 	snprintf(secs, sizeof secs, "%lld", (long long)seconds);
@@ -112,7 +112,7 @@ int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, b
 			   "FROM old WHERE t.name = old.name AND (old.lease_owner IS NULL OR "
 			   "old.lease_owner = $2 OR (old.expired AND $4::boolean)) "
 			   "RETURNING t.lease_gen, t.rec->>'sealed', CASE WHEN old.lease_owner <> $2 "
-			   "THEN old.lease_owner ELSE '' END",
+			   "THEN old.lease_owner ELSE '' END, coalesce(t.rec->>'status', 'ok')",
 			4, v);
 	if (!spg_res_ok(r)) {
 		PQclear(r);
@@ -123,6 +123,7 @@ int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, b
 		*gen = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		*sealed = xstrdup(PQgetvalue(r, 0, 1));
 		snprintf(abandoned, abandoned_len, "%s", PQgetvalue(r, 0, 2));
+		*status = xstrdup(PQgetvalue(r, 0, 3));
 		json_object_set_new(s->leases, name, json_integer(*gen));
 		ret = 1;
 	}

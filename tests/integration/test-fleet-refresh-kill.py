@@ -19,8 +19,10 @@ ones land anywhere. Each such loss must be told and bounded: the node that
 takes over the dead holder's lease presents the spent token once, gets
 invalid_grant, and every node then lists the secret relogin-required with
 the reason "rotation lost: ..." (not a generic refusal); the spent token is
-presented exactly once (no node retries it); a new login adopted on any
-node (force) ends the loss and the driving goes on.
+presented once more (again only when the node that got the refusal was
+itself killed before recording it: then the next holder tries once and
+records it); a new login adopted on any node (force) ends the loss and the
+driving goes on.
 
 At the end:
 - the login is not lost: every node still injects, a forced refresh (an
@@ -121,19 +123,28 @@ def recover(rnd, nodes, spends, fp, kills, losses):
     bad = next(i for i, x in enumerate(spends.list) if refused(x))
     rt = spends.list[bad]["rt"]
     first = next(i for i, x in enumerate(spends.list) if x["rt"] == rt and x.get("status") == 200)
-    h.check(any(k[2] == first for k in kills),
-            "a refused refresh token was first spent by a refresh whose node was killed")
+    h.check(any(spends.list[first]["t"] <= k[0] <= spends.list[bad]["t"] for k in kills),
+            "a refused refresh token was spent before by a refresh, and a node was killed in "
+            "between")
     live = [n for n in nodes if n.proc is not None and n.proc.poll() is None]
+    # the node that got the refusal may itself have been killed before it
+    # recorded it: then the next holder (after the lease and, on a node
+    # just restarted, its 10 s takeover grace) presents the token again
     for n in live:
-        h.wait_for(lambda: secret_status(n)[0] == "relogin-required", timeout=5,
+        h.wait_for(lambda: secret_status(n)[0] == "relogin-required", timeout=25,
                    what="every node lists the login relogin-required")
         st, why = secret_status(n)
         h.check(why.startswith("rotation lost"), "the reason says the rotation was lost: %r" % why)
     # no node presents the spent token again
     time.sleep(3.0)
-    h.check_eq(sum(1 for x in spends.list if x["rt"] == rt), 2,
-               "the spent refresh token was presented once after the loss, not retried")
-    losses.append(first)
+    refusals = [i for i, x in enumerate(spends.list) if x["rt"] == rt][1:]
+    unrecorded = [i for i in refusals[:-1] if not any(k[2] == i for k in kills)]
+    h.check_eq(unrecorded, [], "the spent refresh token was presented again only after the node "
+               "that got its refusal was killed before recording it (presented %d times)"
+               % (len(refusals) + 1))
+    # one login can lose more than one rotation before the fleet records it
+    # (a refused token's node killed, the next holder's token also lost)
+    losses.extend(sorted({x["rt"] for x in spends.list if refused(x)}))
     f = fp.login_claude(expires_in=0)
     n = rnd.choice(live)
     st, body = n.api("POST", "/proxy/v1/secrets", {"name": "c", "type": "oauth-claude",
@@ -225,7 +236,7 @@ def main():
                 if s.get("status") == 200 and s["rt"] not in first_spend:
                     first_spend[s["rt"]] = i
             presented = {s["rt"] for s in sp}
-            gap, bad = 0, 0
+            gap, bad, lost_rts = 0, 0, set()
             for i, s in enumerate(sp):
                 if s.get("status") == 200 or s["rt"] not in first_spend:
                     continue
@@ -235,6 +246,7 @@ def main():
                 killed = any(k[2] == j and k[0] >= first["t"] for k in kills)
                 if lost and killed:
                     gap += 1
+                    lost_rts.add(s["rt"])
                 else:
                     bad += 1
             st_fp = fp.stats("claude")
@@ -248,7 +260,7 @@ def main():
             h.check(len(ok) >= 3, "at least 3 refreshes driven, got %d" % len(ok))
             h.check(len(kills) >= 1, "at least one kill, got %d" % len(kills))
             h.check(len(losses) >= 1, "the kill before the answer lost its rotation and it was told")
-            h.check_eq(gap, len(losses), "every lost rotation was recovered by a new login")
+            h.check_eq(len(lost_rts), len(losses), "every lost rotation was recovered by a new login")
             h.check_eq(bad, 0, "no refresh token spent twice except after a kill before the commit")
 
             # the login is not lost: a forced refresh succeeds and every node
