@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/follow.h"
 #include "broker/approvals.h"
 #include "broker/ui.h"
 #include "common/limits.h"
@@ -112,17 +113,13 @@ void api_approvals_decide(struct broker *b, const struct api_request *req, struc
 /* ---- the stream ---- */
 
 struct afollower {
-	struct broker *b;
-	struct MHD_Connection *conn;
-	struct afollower *next, *prev;
+	struct follow fl;
 	char *first;                   /* the pending ones at the start, then NULL */
 	size_t first_len, first_off;
 	uint64_t seq;                  /* next event to send */
-	bool suspended, ended;
 };
 
-static struct afollower *afollowers;
-static unsigned nafollowers;
+static struct follow_list afollowers = { .cap = AL_APPROVAL_FOLLOWERS };
 
 static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -130,8 +127,8 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n = 0, len;
 	(void)pos;
 
-	if (f->ended)
-		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (f->fl.ended)
+		return FOLLOW_END(&f->fl);
 	if (f->first) {
 		n = f->first_len - f->first_off < max ? f->first_len - f->first_off : max;
 		memcpy(buf, f->first + f->first_off, n);
@@ -143,9 +140,9 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (n)
 			return (ssize_t)n;
 	}
-	if (f->seq < approvals_events_oldest(f->b))
-		f->seq = approvals_events_oldest(f->b);
-	for (const char *line; (line = approvals_event(f->b, f->seq, &len)); f->seq++) {
+	if (f->seq < approvals_events_oldest(f->fl.b))
+		f->seq = approvals_events_oldest(f->fl.b);
+	for (const char *line; (line = approvals_event(f->fl.b, f->seq, &len)); f->seq++) {
 		if (n + len > max)
 			break;
 		memcpy(buf + n, line, len);
@@ -153,48 +150,26 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	if (n)
 		return (ssize_t)n;
-	f->suspended = true;
-	MHD_suspend_connection(f->conn);
+	follow_wait(&f->fl);
 	return 0;
 }
 
 static void on_free(void *cls)
 {
 	struct afollower *f = cls;
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		afollowers = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
-	nafollowers--;
+	follow_remove(&afollowers, &f->fl);
 	free(f->first);
 	free(f);
 }
 
 void api_approvals_wake(struct broker *b)
 {
-	bool any = false;
-	for (struct afollower *f = afollowers; f; f = f->next)
-		if (f->b == b && f->suspended) {
-			f->suspended = false;
-			MHD_resume_connection(f->conn);
-			any = true;
-		}
-	if (any)
-		api_server_kick(b);
+	follow_wake(&afollowers, b);
 }
 
 void api_approvals_end(struct broker *b)
 {
-	for (struct afollower *f = afollowers; f; f = f->next)
-		if (f->b == b) {
-			f->ended = true;
-			if (f->suspended) {
-				f->suspended = false;
-				MHD_resume_connection(f->conn);
-			}
-		}
+	follow_end(&afollowers, b);
 }
 
 struct args {
@@ -234,20 +209,14 @@ bool api_approvals_get(struct broker *b, struct MHD_Connection *conn, struct api
 		api_json(ans, 200, approvals_list(b));
 		return false;
 	}
-	if (nafollowers >= AL_APPROVAL_FOLLOWERS) {
+	struct afollower *f = xcalloc(1, sizeof *f);
+	if (!follow_add(&afollowers, &f->fl, b, conn)) {
+		free(f);
 		api_error(ans, 503, "too many followers (%d at once)", AL_APPROVAL_FOLLOWERS);
 		return false;
 	}
-	struct afollower *f = xcalloc(1, sizeof *f);
-	f->b = b;
-	f->conn = conn;
 	f->seq = approvals_events_next(b);
 	f->first = approvals_pending_lines(b, &f->first_len);
-	f->next = afollowers;
-	if (afollowers)
-		afollowers->prev = f;
-	afollowers = f;
-	nafollowers++;
 	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, on_read, f,
 								       on_free);
 	if (!resp) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/follow.h"
 #include "broker/ipc_server.h"
 #include "broker/observe.h"
 #include "broker/supervise.h"
@@ -23,18 +24,15 @@
 #define STREAM_BLOCK (64 * 1024)
 
 struct follower {
-	struct broker *b;
-	struct MHD_Connection *conn;
-	struct follower *next, *prev;
+	struct follow fl;              /* b and conn are set for every reader */
 	uint64_t seq;                  /* next entry to look at */
 	char client[AL_NAME_MAX + 1];  /* "" = any */
 	char verdict[16];              /* "" = any */
 	int64_t since_ms;              /* 0 = all kept */
-	bool follow, suspended, ended;
+	bool follow;
 };
 
-static struct follower *followers;
-static unsigned nfollowers;
+static struct follow_list followers = { .cap = AL_DECISIONS_FOLLOWERS };
 
 static bool wanted(const struct follower *f, const struct observe_entry *e)
 {
@@ -48,11 +46,11 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n = 0;
 	(void)pos;
 
-	if (f->ended)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (f->seq < observe_oldest(f->b))
-		f->seq = observe_oldest(f->b);   /* the ring moved on: what is gone is gone */
-	for (struct observe_entry *e; (e = observe_at(f->b, f->seq)); f->seq++) {
+	if (f->fl.ended)
+		return FOLLOW_END(&f->fl);
+	if (f->seq < observe_oldest(f->fl.b))
+		f->seq = observe_oldest(f->fl.b);   /* the ring moved on: what is gone is gone */
+	for (struct observe_entry *e; (e = observe_at(f->fl.b, f->seq)); f->seq++) {
 		size_t len;
 		if (!wanted(f, e))
 			continue;
@@ -71,49 +69,25 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (!f->follow)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	/* nothing now: wait for the next decision without a busy loop */
-	f->suspended = true;
-	MHD_suspend_connection(f->conn);
+	follow_wait(&f->fl);
 	return 0;
 }
 
 static void on_free(void *cls)
 {
 	struct follower *f = cls;
-	if (f->follow) {
-		if (f->prev)
-			f->prev->next = f->next;
-		else
-			followers = f->next;
-		if (f->next)
-			f->next->prev = f->prev;
-		nfollowers--;
-	}
+	follow_remove(&followers, &f->fl);
 	free(f);
 }
 
 void api_decisions_wake(struct broker *b)
 {
-	bool any = false;
-	for (struct follower *f = followers; f; f = f->next)
-		if (f->b == b && f->suspended) {
-			f->suspended = false;
-			MHD_resume_connection(f->conn);
-			any = true;
-		}
-	if (any)
-		api_server_kick(b);
+	follow_wake(&followers, b);
 }
 
 void api_decisions_end(struct broker *b)
 {
-	for (struct follower *f = followers; f; f = f->next)
-		if (f->b == b) {
-			f->ended = true;
-			if (f->suspended) {
-				f->suspended = false;
-				MHD_resume_connection(f->conn);
-			}
-		}
+	follow_end(&followers, b);
 }
 
 struct args {
@@ -164,8 +138,8 @@ bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct 
 	struct follower *f = xcalloc(1, sizeof *f);
 	struct args a = { .f = f };
 
-	f->b = b;
-	f->conn = conn;
+	f->fl.b = b;
+	f->fl.conn = conn;
 	f->seq = observe_oldest(b);
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_arg, &a);
 	if (a.err[0]) {
@@ -173,22 +147,14 @@ bool api_decisions_stream(struct broker *b, struct MHD_Connection *conn, struct 
 		api_error(ans, 400, "%s", a.err);
 		return false;
 	}
-	if (f->follow && nfollowers >= AL_DECISIONS_FOLLOWERS) {
+	if (f->follow && !follow_add(&followers, &f->fl, b, conn)) {
 		free(f);
 		api_error(ans, 503, "too many followers (%d at once)", AL_DECISIONS_FOLLOWERS);
 		return false;
 	}
-	if (f->follow) {
-		f->next = followers;
-		if (followers)
-			followers->prev = f;
-		followers = f;
-		nfollowers++;
-	}
 	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, on_read, f,
 								       on_free);
 	if (!resp) {
-		f->follow = false;   /* not linked when it failed before */
 		on_free(f);
 		return false;
 	}

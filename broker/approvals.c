@@ -53,7 +53,17 @@ struct approvals {
 	char *events[AL_APPROVAL_EVENTS];
 	size_t event_len[AL_APPROVAL_EVENTS];
 	uint64_t events_next;           /* seq of the next event */
+	uint64_t outcomes[APPROVAL_OUTCOMES];   /* /metrics, by approval_outcome_name */
 };
+
+/* What became of approvals, as /metrics counts them. */
+static const char *const outcome_names[APPROVAL_OUTCOMES] = { "approved", "denied", "expired",
+							     "withdrawn" };
+
+const char *approval_outcome_name(size_t i)
+{
+	return i < APPROVAL_OUTCOMES ? outcome_names[i] : NULL;
+}
 
 static struct approvals *ap_of(const struct broker *b)
 {
@@ -81,6 +91,9 @@ json_t *approvals_view(const struct approval *a)
 static void event_push(struct broker *b, const struct approval *a, const char *state, uint64_t rule)
 {
 	struct approvals *ap = ap_of(b);
+	for (size_t i = 0; i < APPROVAL_OUTCOMES; i++)
+		if (strcmp(state, outcome_names[i]) == 0)
+			ap->outcomes[i]++;
 	json_t *v = approvals_view(a);
 	if (!v)
 		return;
@@ -448,4 +461,16 @@ void approvals_free(struct broker *b)
 		free(ap->events[i]);
 	free(ap);
 	b->approvals = NULL;
+}
+
+void approvals_counts(const struct broker *b, size_t *pending, uint64_t outcomes[APPROVAL_OUTCOMES])
+{
+	const struct approvals *ap = ap_of(b);
+	*pending = 0;
+	memset(outcomes, 0, APPROVAL_OUTCOMES * sizeof *outcomes);
+	if (!ap)
+		return;
+	for (const struct approval *a = ap->list; a; a = a->next)
+		*pending += a->state == AP_PENDING;
+	memcpy(outcomes, ap->outcomes, sizeof ap->outcomes);
 }

@@ -66,4 +66,10 @@ const char *approvals_event(const struct broker *b, uint64_t seq, size_t *len);
 /* The pending approvals as JSON lines (state "pending"), malloc'd. */
 char *approvals_pending_lines(struct broker *b, size_t *len);
 
+/* For /metrics: approvals pending now, and how many ended each way since
+ * the broker started (approved, denied, expired, withdrawn). */
+#define APPROVAL_OUTCOMES 4
+const char *approval_outcome_name(size_t i);
+void approvals_counts(const struct broker *b, size_t *pending, uint64_t outcomes[APPROVAL_OUTCOMES]);
+
 #endif

@@ -25,15 +25,27 @@
 /* A refresh lease outlives the longest token request (its HTTP timeout),
  * so that only a dead holder's lease runs out. */
 #define FLEET_LEASE_S 60
+/* A lease another node never gave back is taken over only once this node
+ * has been connected this long: a node that lost the store while holding a
+ * refreshed credential it had not committed commits it as soon as the store
+ * is back (see oauth_store_back), before anyone presents the refresh token
+ * that credential's refresh spent. */
+#define FLEET_TAKEOVER_GRACE_MS 10000
+/* A reconnect (TCP, TLS, startup) that has not finished in this time is
+ * given up and tried again at the next second. */
+#define FLEET_CONNECT_DEADLINE_MS 3000
 
 struct fleet {
 	struct broker *b;
 	struct store_pg *pg;
 	uv_poll_t *poll;       /* NULL while down */
+	uv_poll_t *cpoll;      /* a reconnect in progress: its socket */
+	int64_t connect_started_ms; /* 0: no reconnect in progress */
 	uv_timer_t retry;      /* reconnects while down */
 	uv_timer_t kick;       /* after a commit: read what arrived, reload when stale */
 	bool handles, stale;
 	int64_t down_since_ms; /* 0: up */
+	int64_t up_since_ms;   /* the last (re)connect */
 	char last_error[256];
 	uint64_t reloads, reconnects;
 };
@@ -168,10 +180,88 @@ static void poll_open(struct fleet *f)
 	uv_poll_start(f->poll, UV_READABLE, on_readable);
 }
 
+static void came_back(struct fleet *f)
+{
+	int64_t down = time_now_ms() - f->down_since_ms;
+	f->down_since_ms = 0;
+	f->up_since_ms = time_now_ms();
+	f->last_error[0] = '\0';
+	f->reconnects++;
+	log_info("the fleet store is back; catching up", KV_S("store", store_pg_target(f->pg)),
+		 KV_I("down_ms", down), KV_I("from", f->b->state.store_version));
+	poll_open(f);
+	/* refreshes that waited for the store retry on their own timers; a
+	 * refreshed credential not saved yet is saved now, before any other
+	 * node may take over its lease */
+	reload(f, false);
+	oauth_store_back(f->b);
+}
+
+static void cpoll_close(struct fleet *f)
+{
+	if (!f->cpoll)
+		return;
+	uv_close((uv_handle_t *)f->cpoll, on_poll_closed);
+	f->cpoll = NULL;
+}
+
+static void connect_failed(struct fleet *f, const char *err)
+{
+	cpoll_close(f);
+	store_pg_reconnect_abort(f->pg);
+	f->connect_started_ms = 0;
+	snprintf(f->last_error, sizeof f->last_error, "%s", err);
+}
+
+static void on_connecting(uv_poll_t *h, int status, int events);
+
+/* Wait for the socket libpq names now (it changes when libpq moves on to
+ * another address), in the direction it asks for. */
+static void connect_wait(struct fleet *f, bool want_write)
+{
+	int fd = store_pg_pending_socket(f->pg);
+	cpoll_close(f);
+	if (fd < 0) {
+		connect_failed(f, "the connection to the store has no socket");
+		return;
+	}
+	f->cpoll = xcalloc(1, sizeof *f->cpoll);
+	f->cpoll->data = f;
+	if (uv_poll_init(f->b->loop, f->cpoll, fd) != 0) {
+		free(f->cpoll);
+		f->cpoll = NULL;
+		connect_failed(f, "cannot watch the store's socket");
+		return;
+	}
+	uv_poll_start(f->cpoll, want_write ? UV_WRITABLE : UV_READABLE, on_connecting);
+}
+
+static void on_connecting(uv_poll_t *h, int status, int events)
+{
+	struct fleet *f = h->data;
+	char err[256];
+	bool want_write = false;
+	(void)status;
+	(void)events;
+	int ret = store_pg_reconnect_step(f->pg, &want_write, err, sizeof err);
+	if (ret == 0) {
+		connect_wait(f, want_write);
+		return;
+	}
+	if (ret < 0) {
+		connect_failed(f, err);
+		return;
+	}
+	cpoll_close(f);
+	f->connect_started_ms = 0;
+	came_back(f);
+}
+
 static void on_retry(uv_timer_t *t)
 {
 	struct fleet *f = t->data;
 	char err[256];
+	bool want_write = false;
 	if (!f->down_since_ms) {
 		/* up: look at the socket now and then even without traffic, so
 		 * a store that went away quietly is seen */
@@ -179,21 +269,18 @@ static void on_retry(uv_timer_t *t)
 			went_down(f, "the connection to the store was lost");
 		return;
 	}
-	int ret = store_pg_reconnect(f->pg, err, sizeof err);
-	if (ret < 0) {
+	if (f->connect_started_ms) {
+		/* a store that takes the connection and never answers */
+		if (time_now_ms() - f->connect_started_ms >= FLEET_CONNECT_DEADLINE_MS)
+			connect_failed(f, "the store did not answer the connection in time");
+		return;
+	}
+	if (store_pg_reconnect_start(f->pg, &want_write, err, sizeof err) < 0) {
 		snprintf(f->last_error, sizeof f->last_error, "%s", err);
 		return;
 	}
-	int64_t down = time_now_ms() - f->down_since_ms;
-	f->down_since_ms = 0;
-	f->last_error[0] = '\0';
-	f->reconnects++;
-	log_info("the fleet store is back; catching up", KV_S("store", store_pg_target(f->pg)),
-		 KV_I("down_ms", down), KV_I("from", f->b->state.store_version));
-	poll_open(f);
-	/* refreshes that waited for the store retry on their own timers; a
-	 * refreshed credential not saved yet is saved by its slot's retry */
-	reload(f, false);
+	f->connect_started_ms = time_now_ms();
+	connect_wait(f, want_write);
 }
 
 static void on_kick(uv_timer_t *t)
@@ -239,7 +326,7 @@ static void node_name(char *buf, size_t cap)
 int fleet_open(struct broker *b, char *err, size_t errlen)
 {
 	struct fleet *f = xcalloc(1, sizeof *f);
-	char node[200];
+	char node[FLEET_NODE_MAX];
 	int ret;
 
 	f->b = b;
@@ -251,6 +338,7 @@ int fleet_open(struct broker *b, char *err, size_t errlen)
 		return ret;
 	if ((ret = state_open_store(b->cfg.state_dir, f->pg, &b->state, err, errlen)) < 0)
 		return ret;
+	f->up_since_ms = time_now_ms();
 	store_pg_on_notify(f->pg, on_queued, f);
 	b->state.after_commit = after_commit;
 	b->state.after_arg = f;
@@ -286,6 +374,7 @@ void fleet_stop(struct broker *b)
 	if (!f || !f->handles)
 		return;
 	poll_close(f);
+	cpoll_close(f);
 	uv_close((uv_handle_t *)&f->retry, NULL);
 	uv_close((uv_handle_t *)&f->kick, NULL);
 	f->handles = false;
@@ -301,16 +390,19 @@ void fleet_free(struct broker *b)
 	b->fleet = NULL;
 }
 
-int fleet_lease_take(struct broker *b, const char *name)
+int fleet_lease_take(struct broker *b, const char *name, char *abandoned, size_t abandoned_len)
 {
 	struct fleet *f = b->fleet;
 	int64_t gen = 0;
 	char *sealed = NULL;
+	abandoned[0] = '\0';
 	if (!f)
 		return 1;
 	if (f->down_since_ms)
 		return AL_EUNAVAIL;
-	int ret = store_pg_lease_take(f->pg, name, FLEET_LEASE_S, &gen, &sealed);
+	bool takeover = time_now_ms() - f->up_since_ms >= FLEET_TAKEOVER_GRACE_MS;
+	int ret = store_pg_lease_take(f->pg, name, FLEET_LEASE_S, takeover, &gen, &sealed, abandoned,
+				      abandoned_len);
 	if (ret == AL_EUNAVAIL) {
 		went_down(f, "the connection to the store was lost");
 		return ret;
@@ -318,7 +410,8 @@ int fleet_lease_take(struct broker *b, const char *name)
 	if (ret < 0)
 		return AL_EUNAVAIL;
 	if (ret == 0) {
-		log_debug("another node holds the refresh lease", KV_S("secret", name));
+		log_debug("another node holds the refresh lease", KV_S("secret", name),
+			  KV_S("takeover", takeover ? "yes" : "not yet"));
 		return 0;
 	}
 	const json_t *sec = state_secret(b->state.doc, name, NULL);
@@ -328,13 +421,20 @@ int fleet_lease_take(struct broker *b, const char *name)
 		/* another node refreshed since this one read the store: take its
 		 * credential instead of spending the rotated refresh token */
 		store_pg_lease_drop(f->pg, name);
+		abandoned[0] = '\0';
 		log_info("another node refreshed this credential; reading it", KV_S("secret", name));
 		f->stale = true;
 		if (f->handles)
 			uv_timer_start(&f->kick, on_kick, 0, 0);
 		return 0;
 	}
-	log_debug("refresh lease taken", KV_S("secret", name), KV_I("generation", gen));
+	if (abandoned[0])
+		log_warn("taking over a refresh lease its holder never gave back (it died or lost the "
+			 "store while refreshing); if its refresh reached the provider, the refresh "
+			 "token held is spent",
+			 KV_S("secret", name), KV_S("holder", abandoned), KV_I("generation", gen));
+	else
+		log_debug("refresh lease taken", KV_S("secret", name), KV_I("generation", gen));
 	return 1;
 }
 

@@ -25,6 +25,9 @@ int fleet_open(struct broker *b, char *err, size_t errlen) AL_MUST_CHECK;
 void fleet_start(struct broker *b);
 void fleet_stop(struct broker *b);
 void fleet_free(struct broker *b);
+/* A node's name in the store (host:pid:random), with its NUL. */
+#define FLEET_NODE_MAX 200
+
 /* NULL without --store. */
 bool fleet_enabled(const struct broker *b);
 bool fleet_store_up(struct broker *b);
@@ -32,8 +35,11 @@ bool fleet_store_up(struct broker *b);
  * 1 when this node holds it and its copy of the credential is the store's
  * (refresh now); 0 when another node holds it, or has refreshed already
  * (this node reloads; wait for it); AL_EUNAVAIL when the store is gone.
- * Without --store: always 1. */
-int fleet_lease_take(struct broker *b, const char *name) AL_MUST_CHECK;
+ * Without --store: always 1. When 1 and the lease was another node's that
+ * never gave it back, *abandoned names that node (else it is empty): the
+ * refresh token held may have been spent by its refresh. */
+int fleet_lease_take(struct broker *b, const char *name, char *abandoned,
+		     size_t abandoned_len) AL_MUST_CHECK;
 /* A refresh that failed gives the lease back (a success's commit ends it). */
 void fleet_lease_drop(struct broker *b, const char *name);
 /* For status and `airlock store check`. */

@@ -58,6 +58,10 @@ struct oauth_slot {
 	int64_t due_ms;               /* what the timer waits for (unix ms) */
 	int64_t last_forced;          /* last upstream-401 forced refresh */
 	json_t *unsaved;              /* refreshed, not yet committed */
+	/* the flight in progress took over the lease of this node, which never
+	 * gave it back: a refusal of the refresh token then means that node's
+	 * refresh spent it and its answer was lost with it */
+	char lost_holder[FLEET_NODE_MAX];
 	struct oauth_waiter *waiters, **wtail;
 	size_t nwaiters;
 	int open_handles;
@@ -515,6 +519,15 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 			if (oauth_access_usable(next, now) || oauth_refresh_due(p, next) > now)
 				waiters_answer(s, NULL, NULL, 0);
 		}
+	} else if (res.outcome == OAUTH_PERMANENT && s->lost_holder[0]) {
+		log_error("the refresh token was spent by a refresh whose answer was lost: the node "
+			  "holding the lease died (or lost the store) after the provider rotated the "
+			  "token and before the rotation was committed",
+			  KV_S("secret", s->name), KV_S("holder", s->lost_holder),
+			  KV_S("provider_said", res.reason));
+		mark_relogin(s, "rotation lost: refused after taking over the lease of a node that "
+				"died while refreshing");
+		waiters_answer(s, "relogin-required", "the secret needs a new login", 0);
 	} else if (res.outcome == OAUTH_PERMANENT) {
 		mark_relogin(s, res.reason);
 		waiters_answer(s, "relogin-required", "the secret needs a new login", 0);
@@ -573,7 +586,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 	}
 	/* one refresher per login across a fleet: the lease, and a credential
 	 * that no other node has rotated meanwhile */
-	int lease = fleet_lease_take(b, s->name);
+	int lease = fleet_lease_take(b, s->name, s->lost_holder, sizeof s->lost_holder);
 	if (lease == 0) {
 		/* another node refreshes: its commit reaches this one (NOTIFY);
 		 * look again shortly in case it dies first */
@@ -635,6 +648,13 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 	uv_timer_stop(&s->timer);
 	log_debug("OAuth refresh started", KV_S("secret", s->name), KV_S("forced", forced ? "yes" : "no"));
 	return 1;
+}
+
+void oauth_store_back(struct broker *b)
+{
+	for (struct oauth_slot *s = b->oauth ? b->oauth->slots : NULL; s; s = s->next)
+		if (s->unsaved && !s->xfer)
+			timer_at_ms(s, wall_ms());
 }
 
 /* ---- headers ---- */

@@ -96,6 +96,9 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
 json_t *answer_shim(struct broker *b, const json_t *ask);
 
 /* An upstream answered 401 to an injected credential: force one refresh. */
+/* The fleet store is back: credentials refreshed while it was gone are
+ * committed now, before another node may take over their leases. */
+void oauth_store_back(struct broker *b);
 void oauth_on_upstream_401(struct broker *b, const char *name, const char *host);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/approvals.h"
 #include "broker/fleet.h"
 #include "broker/supervise.h"
 #include "common/duration.h"
@@ -332,6 +333,15 @@ char *observe_metrics(struct broker *b, size_t *len)
 	put(&t, "airlock_oauth_refreshes_total %" PRIu64 "\n", b->oauth_refreshes);
 	head(&t, "airlock_oauth_refresh_failures_total", "counter", "OAuth refreshes that failed.");
 	put(&t, "airlock_oauth_refresh_failures_total %" PRIu64 "\n", b->oauth_refresh_failures);
+	size_t pending;
+	uint64_t outcomes[APPROVAL_OUTCOMES];
+	approvals_counts(b, &pending, outcomes);
+	head(&t, "airlock_approvals_pending", "gauge", "Held requests waiting for a person's decision.");
+	put(&t, "airlock_approvals_pending %zu\n", pending);
+	head(&t, "airlock_approvals_total", "counter", "Approvals ended, by outcome.");
+	for (size_t k = 0; k < APPROVAL_OUTCOMES; k++)
+		put(&t, "airlock_approvals_total{outcome=\"%s\"} %" PRIu64 "\n", approval_outcome_name(k),
+		    outcomes[k]);
 	if (fleet_enabled(b)) {
 		bool up;
 		int64_t sv, down;

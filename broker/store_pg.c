@@ -28,6 +28,7 @@
 
 struct store_pg {
 	PGconn *conn;
+	PGconn *pending;  /* a connection being made again (PQconnectPoll) */
 	char *uri;
 	char *node;
 	char target[256];
@@ -216,35 +217,94 @@ static void on_notice(void *arg, const char *msg)
 	(void)msg;
 }
 
-static int connect_once(struct store_pg *s, char *err, size_t errlen)
+/* verify-ca or verify-full: libpq checked the server's certificate. */
+static bool ssl_verified(PGconn *c)
 {
-	/* over TCP, a store that vanished without closing the connection is
-	 * noticed within seconds, not at the kernel's retransmission limit */
-	const char *keys[] = { "connect_timeout", "options", "application_name", "keepalives_idle",
-			       "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname",
-			       NULL };
-	const char *vals[] = { STORE_CONNECT_TIMEOUT_S, STORE_STATEMENT_TIMEOUT, "airlock-broker", "5",
-			       "2", "2", "8000", s->uri, NULL };
-	int ret;
+	bool ok = false;
+	PQconninfoOption *opts = PQconninfo(c);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, "sslmode") == 0 && o->val)
+			ok = strcmp(o->val, "verify-ca") == 0 || strcmp(o->val, "verify-full") == 0;
+	PQconninfoFree(opts);
+	return ok;
+}
 
-	if (s->conn)
-		PQfinish(s->conn);
-	s->conn = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		char m[256];
-		snprintf(m, sizeof m, "%s", PQerrorMessage(s->conn));
-		trim_nl(m);
-		snprintf(err, errlen, "cannot connect to the store %s: %s", s->target, m);
-		return AL_EUNAVAIL;
+static const char *opt_or_env(const PQconninfoOption *o, const char *key, const char *env)
+{
+	for (; o->keyword; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val && o->val[0])
+			return o->val;
+	const char *e = getenv(env);
+	return e && e[0] ? e : NULL;
+}
+
+/* Before any byte is sent (a password among them): a store over TCP must
+ * be reached with sslmode=verify-ca or verify-full. A host list entry that
+ * is not a path, or a hostaddr, is TCP. */
+static int transport_check(const char *uri, char *err, size_t errlen)
+{
+	char *perr = NULL;
+	PQconninfoOption *o = PQconninfoParse(uri, &perr);
+	if (!o) {
+		PQfreemem(perr);
+		snprintf(err, errlen, "the store is not a PostgreSQL URI or conninfo libpq can read");
+		return AL_EINVAL;
 	}
+	const char *host = opt_or_env(o, "host", "PGHOST");
+	const char *addr = opt_or_env(o, "hostaddr", "PGHOSTADDR");
+	const char *mode = opt_or_env(o, "sslmode", "PGSSLMODE");
+	bool tcp = addr != NULL;
+	for (const char *h = host; h && *h && !tcp; h = strchr(h, ',') ? strchr(h, ',') + 1 : "")
+		tcp = *h != '/' && *h != ',';
+	bool verified = mode && (strcmp(mode, "verify-ca") == 0 || strcmp(mode, "verify-full") == 0);
+	int ret = 0;
+	if (tcp && !verified) {
+		snprintf(err, errlen, "the store is reached over TCP without a verified TLS server "
+			 "(sslmode=%.16s): use a unix socket or sslmode=verify-full (with sslrootcert)",
+			 mode ? mode : "prefer");
+		ret = AL_EPERM;
+	}
+	PQconninfoFree(o);
+	return ret;
+}
+
+/* Over TCP, a store that vanished without closing the connection is
+ * noticed within seconds, not at the kernel's retransmission limit. */
+static const char *const conn_keys[] = { "connect_timeout", "options", "application_name",
+					  "keepalives_idle", "keepalives_interval",
+					  "keepalives_count", "tcp_user_timeout", "dbname", NULL };
+
+static void conn_vals(const struct store_pg *s, const char *vals[9])
+{
+	const char *v[] = { STORE_CONNECT_TIMEOUT_S, STORE_STATEMENT_TIMEOUT, "airlock-broker", "5",
+			    "2", "2", "8000", s->uri, NULL };
+	memcpy(vals, v, sizeof v);
+}
+
+static void connect_error(struct store_pg *s, PGconn *c, char *err, size_t errlen)
+{
+	char m[256];
+	snprintf(m, sizeof m, "%s", c ? PQerrorMessage(c) : "out of memory");
+	trim_nl(m);
+	snprintf(err, errlen, "cannot connect to the store %s: %s", s->target, m);
+}
+
+/* A connection just made: its transport checked, the schema checked (or
+ * created), LISTEN on. */
+static int after_connect(struct store_pg *s, char *err, size_t errlen)
+{
+	int ret;
 	PQsetNoticeProcessor(s->conn, on_notice, NULL);
 	const char *host = PQhost(s->conn);
 	snprintf(s->target, sizeof s->target, "%s%s%s/%s", host ? host : "?",
 		 host && host[0] == '/' ? " port " : ":", PQport(s->conn), PQdb(s->conn));
-	/* the store holds token hashes and sealed values: never over plain TCP */
-	if (!(host && host[0] == '/') && !PQsslInUse(s->conn)) {
-		snprintf(err, errlen, "the store %s is reached over TCP without TLS: use a unix socket "
-			 "or sslmode=verify-full", s->target);
+	/* the store holds token hashes and sealed values: never over plain
+	 * TCP, nor over TLS whose server nobody checked (sslmode=require
+	 * encrypts to whoever answers) */
+	if (!(host && host[0] == '/') && (!PQsslInUse(s->conn) || !ssl_verified(s->conn))) {
+		snprintf(err, errlen, "the store %s is reached over TCP %s: use a unix socket or "
+			 "sslmode=verify-full (with sslrootcert)", s->target,
+			 PQsslInUse(s->conn) ? "with TLS that does not verify the server" : "without TLS");
 		return AL_EPERM;
 	}
 	if ((ret = migrate(s, err, errlen)) < 0)
@@ -252,6 +312,25 @@ static int connect_once(struct store_pg *s, char *err, size_t errlen)
 	if ((ret = exec_ok(s, "LISTEN " STORE_CHANNEL, err, errlen)) < 0)
 		return fail_code(s);
 	return 0;
+}
+
+static int connect_once(struct store_pg *s, char *err, size_t errlen)
+{
+	const char *vals[9];
+	int ret;
+
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	if ((ret = transport_check(s->uri, err, errlen)) < 0)
+		return ret;
+	conn_vals(s, vals);
+	s->conn = PQconnectdbParams(conn_keys, vals, 1);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		connect_error(s, s->conn, err, errlen);
+		return AL_EUNAVAIL;
+	}
+	return after_connect(s, err, errlen);
 }
 
 int store_pg_open(const char *uri, const char *node, struct store_pg **out, char *err,
@@ -266,17 +345,80 @@ int store_pg_open(const char *uri, const char *node, struct store_pg **out, char
 	return connect_once(s, err, errlen);
 }
 
-int store_pg_reconnect(struct store_pg *s, char *err, size_t errlen)
+/* Connecting again goes through PQconnectPoll so that a store that
+ * does not answer never blocks the broker's loop (libpq's connect_timeout
+ * is not applied in this mode: the caller's deadline is). The leases held
+ * stay known across the lost session: a lease another node took meanwhile
+ * has another generation, which fences this node's write; one nobody took
+ * still lets this node commit the credential it refreshed before the store
+ * went away. */
+int store_pg_reconnect_start(struct store_pg *s, bool *want_write, char *err, size_t errlen)
 {
-	/* leases of the lost session may have been taken by others meanwhile */
-	json_object_clear(s->leases);
-	return connect_once(s, err, errlen);
+	const char *vals[9];
+	int ret;
+	store_pg_reconnect_abort(s);
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	if ((ret = transport_check(s->uri, err, errlen)) < 0)
+		return ret;
+	conn_vals(s, vals);
+	s->pending = PQconnectStartParams(conn_keys, vals, 1);
+	if (!s->pending || PQstatus(s->pending) == CONNECTION_BAD) {
+		connect_error(s, s->pending, err, errlen);
+		store_pg_reconnect_abort(s);
+		return AL_EUNAVAIL;
+	}
+	*want_write = true;   /* libpq: as if PQconnectPoll had said WRITING */
+	return 0;
+}
+
+int store_pg_reconnect_step(struct store_pg *s, bool *want_write, char *err, size_t errlen)
+{
+	if (!s->pending) {
+		snprintf(err, errlen, "no connection to the store in progress");
+		return AL_EUNAVAIL;
+	}
+	switch (PQconnectPoll(s->pending)) {
+	case PGRES_POLLING_READING:
+		*want_write = false;
+		return 0;
+	case PGRES_POLLING_WRITING:
+		*want_write = true;
+		return 0;
+	case PGRES_POLLING_OK:
+		s->conn = s->pending;
+		s->pending = NULL;
+		if (after_connect(s, err, errlen) < 0) {
+			PQfinish(s->conn);
+			s->conn = NULL;
+			return AL_EUNAVAIL;
+		}
+		return 1;
+	default:
+		connect_error(s, s->pending, err, errlen);
+		store_pg_reconnect_abort(s);
+		return AL_EUNAVAIL;
+	}
+}
+
+int store_pg_pending_socket(const struct store_pg *s)
+{
+	return s->pending ? PQsocket(s->pending) : -1;
+}
+
+void store_pg_reconnect_abort(struct store_pg *s)
+{
+	if (s->pending)
+		PQfinish(s->pending);
+	s->pending = NULL;
 }
 
 void store_pg_close(struct store_pg *s)
 {
 	if (!s)
 		return;
+	store_pg_reconnect_abort(s);
 	if (s->conn)
 		PQfinish(s->conn);
 	free(s->uri);
@@ -700,19 +842,25 @@ int store_pg_ca_sync(struct store_pg *s, const struct seal_key *key, const char 
 
 /* ---- the refresh lease ---- */
 
-int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, int64_t *gen,
-			char **sealed)
+int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, bool takeover,
+			int64_t *gen, char **sealed, char *abandoned, size_t abandoned_len)
 {
 	char secs[24];
 	snprintf(secs, sizeof secs, "%lld", (long long)seconds);
-	const char *v[] = { name, s->node, secs };
+	const char *v[] = { name, s->node, secs, takeover ? "true" : "false" };
 	if (!store_pg_up(s))
 		return AL_EUNAVAIL;
-	PGresult *r = q(s, "UPDATE airlock_secrets SET lease_owner = $2, lease_until = now() + "
-			   "make_interval(secs => $3::double precision), lease_gen = lease_gen + 1 "
-			   "WHERE name = $1 AND (lease_owner IS NULL OR lease_until < now() OR lease_owner = $2) "
-			   "RETURNING lease_gen, rec->>'sealed'",
-			3, v);
+	/* the row as it was (locked), so that a lease taken over from a node
+	 * that never gave it back is told apart from a free one */
+	PGresult *r = q(s, "WITH old AS (SELECT name, lease_owner, lease_until < now() AS expired "
+			   "FROM airlock_secrets WHERE name = $1 FOR UPDATE) "
+			   "UPDATE airlock_secrets t SET lease_owner = $2, lease_until = now() + "
+			   "make_interval(secs => $3::double precision), lease_gen = t.lease_gen + 1 "
+			   "FROM old WHERE t.name = old.name AND (old.lease_owner IS NULL OR "
+			   "old.lease_owner = $2 OR (old.expired AND $4::boolean)) "
+			   "RETURNING t.lease_gen, t.rec->>'sealed', CASE WHEN old.lease_owner <> $2 "
+			   "THEN old.lease_owner ELSE '' END",
+			4, v);
 	if (!res_ok(r)) {
 		PQclear(r);
 		return fail_code(s);
@@ -721,6 +869,7 @@ int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, i
 	if (PQntuples(r) == 1) {
 		*gen = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		*sealed = xstrdup(PQgetvalue(r, 0, 1));
+		snprintf(abandoned, abandoned_len, "%s", PQgetvalue(r, 0, 2));
 		json_object_set_new(s->leases, name, json_integer(*gen));
 		ret = 1;
 	}

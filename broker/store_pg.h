@@ -38,12 +38,22 @@ int store_pg_uri_check(const char *uri, char *err, size_t errlen) AL_MUST_CHECK;
 /* Connect, create or migrate the schema (refusing a newer one), LISTEN.
  * node names this broker in leases (host name and pid). The handle is
  * made even when the first connect fails (AL_EUNAVAIL) so that the caller
- * may retry with store_pg_reconnect(). */
+ * may retry with store_pg_reconnect_start(). */
 int store_pg_open(const char *uri, const char *node, struct store_pg **out, char *err,
 		  size_t errlen) AL_MUST_CHECK;
 void store_pg_close(struct store_pg *s);
-/* Connect again after a loss (the schema checked again, LISTEN again). */
-int store_pg_reconnect(struct store_pg *s, char *err, size_t errlen) AL_MUST_CHECK;
+/* Connect again after a loss without blocking: _start() begins (0, or a
+ * refusal with err); then wait until store_pg_pending_socket() is writable
+ * (*want_write) or readable and call _step(): 1 connected (the schema
+ * checked again, LISTEN again), 0 wait again (the socket may have
+ * changed), AL_EUNAVAIL failed (err). The caller bounds the whole with its
+ * own deadline and gives up with _abort(). */
+int store_pg_reconnect_start(struct store_pg *s, bool *want_write, char *err,
+			     size_t errlen) AL_MUST_CHECK;
+int store_pg_reconnect_step(struct store_pg *s, bool *want_write, char *err,
+			    size_t errlen) AL_MUST_CHECK;
+int store_pg_pending_socket(const struct store_pg *s);
+void store_pg_reconnect_abort(struct store_pg *s);
 bool store_pg_up(const struct store_pg *s);
 /* The connection's socket (-1 when down), for the broker's loop. */
 int store_pg_socket(const struct store_pg *s);
@@ -79,9 +89,13 @@ int store_pg_ca_sync(struct store_pg *s, const struct seal_key *key, const char 
 /* The refresh lease of one secret: 1 and *gen when this node holds it now
  * (taken, or already ours), 0 when another node holds it, AL_EUNAVAIL.
  * *sealed gets the sealed value the store holds (malloc'd) so that the
- * caller can see whether another node refreshed meanwhile. */
-int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, int64_t *gen,
-			char **sealed) AL_MUST_CHECK;
+ * caller can see whether another node refreshed meanwhile. A lease whose
+ * time ran out while another node still owned it (that node died or lost
+ * the store holding it) is taken only when takeover is true; then
+ * *abandoned names that node (empty otherwise): its refresh may have spent
+ * the refresh token the store holds. */
+int store_pg_lease_take(struct store_pg *s, const char *name, int64_t seconds, bool takeover,
+			int64_t *gen, char **sealed, char *abandoned, size_t abandoned_len) AL_MUST_CHECK;
 void store_pg_lease_drop(struct store_pg *s, const char *name);
 
 /* What `airlock store check` shows: schema version, counts, store version,

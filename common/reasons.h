@@ -56,6 +56,7 @@
 	X(TOO_MANY_HEADERS, "too-many-headers", 431, false) \
 	X(BAD_REQUEST, "bad-request", 400, false) \
 	X(BAD_METHOD, "bad-method", 400, false) \
+	X(BAD_VERSION, "bad-version", 505, false) \
 	X(BAD_LINE_ENDING, "bad-line-ending", 400, false) \
 	X(BAD_HEADER_NAME, "bad-header-name", 400, false) \
 	X(BAD_HEADER_VALUE, "bad-header-value", 400, false) \

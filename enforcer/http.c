@@ -299,6 +299,12 @@ static enum reason head_check(struct http_msg *m)
 		return REASON_CONTENT_LENGTH_WITH_TRANSFER_ENCODING;
 	if (m->is_request && nhost > 1)
 		return REASON_DUPLICATE_HOST;
+	/* llhttp takes a request line without a version as HTTP/0.9 (no
+	 * headers: what follows would be read as another message by the next
+	 * hop), and "PRI * HTTP/2.0" as a request: only HTTP/1.0 and 1.1 are
+	 * spoken here, and what is forwarded is written as HTTP/1.1 */
+	if (m->p.http_major != 1 || m->p.http_minor > 1)
+		return m->is_request ? REASON_BAD_VERSION : REASON_BAD_STATUS;
 	/* llhttp 8.1 reads "HTTP/1.1  OK" as status 0: RFC 9110 15 allows
 	 * 100-599 only, and we write the status we parsed */
 	if (!m->is_request && (m->p.status_code < 100 || m->p.status_code > 599))
@@ -314,7 +320,7 @@ static int on_headers_complete(llhttp_t *p)
 	m->phase = MSG_BODY;
 	enum reason bad = head_check(m);
 	if (bad) {
-		fail(m, 400, bad);
+		fail(m, bad == REASON_BAD_VERSION ? 505 : 400, bad);
 		return -1;
 	}
 	return m->cb->on_head(m->arg);

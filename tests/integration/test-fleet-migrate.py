@@ -65,7 +65,7 @@ def main():
         # plain TCP (no TLS) to the store is refused: it carries token hashes
         p = migrate(state_dir, "postgres://%s@127.0.0.1:%d/fleet?sslmode=disable" % (pg.user, pg.port))
         h.check_eq(p.returncode, 1, "a store over plain TCP is refused: " + p.stdout)
-        h.check("without TLS" in p.stderr, "the refusal says why: " + p.stderr)
+        h.check("without a verified TLS" in p.stderr, "the refusal says why: " + p.stderr)
         h.check_eq(pg.psql("fleet", "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'airlock%'"), "0",
                    "nothing was written over plain TCP")
 

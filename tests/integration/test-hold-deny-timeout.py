@@ -13,6 +13,14 @@ import origins
 import proxytest as pt
 
 
+def metric(al, name):
+    _, body = al.api("GET", "/metrics")
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return line.split()[1]
+    return None
+
+
 def main():
     with origins.HTTPOrigin() as o, \
             h.Airlock(extra_flags=pt.pins("origin.test", o.port) + pt.pins("blocked.test", o.port, addr="127.0.0.9") +
@@ -26,6 +34,7 @@ def main():
             r = ht.Curl(al, tok, url + "/deny-me")
             a = f.wait(lambda x: x["state"] == "pending", 2.0, "held /deny-me")
             h.check(r.waiting(), "waiting")
+            h.check_eq(metric(al, "airlock_approvals_pending"), "1", "/metrics: one pending")
             t0 = time.monotonic()
             out = ht.deny(al, a["id"])
             h.check_eq(out.strip(), "denied %d" % a["id"], "deny says so")
@@ -58,6 +67,11 @@ def main():
             a = f.wait(lambda x: x["state"] == "pending", 2.0, "held /give-up")
             r.kill()
             f.wait(lambda x: x["id"] == a["id"] and x["state"] == "withdrawn", 2.0, "withdrawn")
+
+            h.check_eq(metric(al, "airlock_approvals_pending"), "0", "/metrics: none pending")
+            for outcome, n in (("approved", "0"), ("denied", "1"), ("expired", "1"), ("withdrawn", "1")):
+                h.check_eq(metric(al, 'airlock_approvals_total{outcome="%s"}' % outcome), n,
+                           "/metrics: approvals %s" % outcome)
 
             holds = ht.lines(al, "hold")
             h.check_eq(sorted(d["path"] for d in holds), ["/deny-me", "/give-up", "/nobody"],

@@ -4,7 +4,11 @@ Transfer-Encoding, duplicate Content-Length (equal or not), codings other
 than a lone chunked, stacked Transfer-Encoding headers, obsolete line
 folding, whitespace before the colon, bare LF and bare CR line ends, NUL,
 CR or control bytes in a value, bad and oversized chunk sizes, a duplicate
-Host. Twins: a chunked and a Content-Length POST arrive intact; hop-by-hop
+Host; a request that is not HTTP/1.0 or 1.1 (no version, as HTTP/0.9,
+the HTTP/2 preface, 2.0: 505 bad-version; 1.2, which llhttp refuses
+itself: 400) and
+nothing reaches the origin. Twins: an HTTP/1.0 GET is served; a chunked
+and a Content-Length POST arrive intact; hop-by-hop
 headers (Connection and the headers it names, Keep-Alive, TE, Upgrade)
 never reach the origin, and Host is the URI's authority."""
 import hashlib
@@ -68,7 +72,40 @@ def main():
             if st == 400:
                 h.check_eq(len(o.requests), before, "%s: nothing reached the origin" % name)
 
+        # only HTTP/1.0 and 1.1: a request line without a version (llhttp
+        # reads it as HTTP/0.9, with no headers: the rest of the stream
+        # would be another message upstream), the HTTP/2 preface, 1.2, 2.0
+        versions = {
+            "HTTP/0.9": b"GET " + url.encode() + b"\r\n" + auth + b"\r\n",
+            "PRI preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            "PRI as 0.9": b"PRI " + url.encode() + b"\r\n\r\n6;o\r\n3\r\n",
+            "HTTP/1.2": b"GET " + url.encode() + b" HTTP/1.2\r\nHost: origin.test\r\n" + auth + b"\r\n",
+            "HTTP/2.0": b"GET " + url.encode() + b" HTTP/2.0\r\nHost: origin.test\r\n" + auth + b"\r\n",
+        }
+        for name, data in versions.items():
+            c = pt.RawConn(al.http_port)
+            before = len(o.requests)
+            c.send(data)
+            try:
+                st, hd, body = c.read_response()
+            except EOFError:
+                st, hd = None, {}
+            h.check(st in (None, 400, 505), "%s: refused, got %r" % (name, st))
+            if st == 505:
+                h.check_eq(hd.get("x-airlock-reason"), "bad-version", name)
+            h.check(c.closed(), "%s: connection closed" % name)
+            h.check_eq(len(o.requests), before, "%s: nothing reached the origin" % name)
+        c = pt.RawConn(al.http_port)
+        c.send(b"GET " + url.encode() + b" HTTP/2.0\r\nHost: origin.test\r\n" + auth + b"\r\n")
+        h.check_eq(c.read_response()[0], 505, "HTTP/2.0 is answered 505 HTTP Version Not Supported")
+        c = pt.RawConn(al.http_port)
+        c.send(b"GET " + url.encode() + b"\r\n" + auth + b"\r\n")
+        h.check_eq(c.read_response()[0], 505, "a request line without a version is answered 505")
+
         # twins
+        c = pt.RawConn(al.http_port)
+        c.send(b"GET " + url.encode() + b" HTTP/1.0\r\nHost: origin.test\r\n" + auth + b"\r\n")
+        h.check_eq(c.read_response()[0], 200, "HTTP/1.0 is served")
         c = pt.RawConn(al.http_port)
         body = bytes(range(256)) * 300
         st, _, got = c.request("POST", url, token=tok, body=body)

@@ -36,8 +36,11 @@ def require():
 
 
 class Postgres:
-    def __init__(self, tcp=False):
+    def __init__(self, tcp=False, tls=None):
         self.tcp = tcp   # also listen on 127.0.0.1:port (plain TCP, no TLS)
+        # tls: an origins.TestCA whose leaf the server presents (ssl=on);
+        # TLS is offered on the TCP listener, plain TCP is still accepted
+        self.tls = tls
         self.dir = tempfile.mkdtemp(prefix="airlock-pg-")
         self.data = os.path.join(self.dir, "data")
         self.port = h.free_port()
@@ -64,11 +67,34 @@ class Postgres:
     def start(self):
         opts = "-c listen_addresses='%s' -p %d -k %s -c fsync=off -c max_connections=60" % (
             "127.0.0.1" if self.tcp else "", self.port, self.dir)
+        if self.tls:
+            opts += " -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s" % self._tls_files()
         r = self._run(PG + "/pg_ctl", "-D", self.data, "-o", opts, "-l",
                       os.path.join(self.dir, "log"), "-w", "-t", "60", "start")
         if r.returncode != 0:
             raise RuntimeError("pg_ctl start: %s %s" % (r.stderr[-500:], self.log()))
         self.started = True
+
+    def _tls_files(self):
+        """The leaf's certificate and key where the server may read them
+        (the key owned by the server's user, mode 0600, as it insists)."""
+        cert, key = os.path.join(self.dir, "server.crt"), os.path.join(self.dir, "server.key")
+        if not os.path.exists(key):
+            shutil.copyfile(self.tls.leaf_cert, cert)
+            shutil.copyfile(self.tls.leaf_key, key)
+            os.chmod(key, 0o600)
+            if os.getuid() == 0:
+                pw = pwd.getpwnam("postgres")
+                for f in (cert, key):
+                    os.chown(f, pw.pw_uid, pw.pw_gid)
+        return cert, key
+
+    def tcp_uri(self, db, host="127.0.0.1", **params):
+        """A URI over TCP to 127.0.0.1 (host= names the server for
+        verify-full; hostaddr= is where it is)."""
+        q = "&".join(["hostaddr=127.0.0.1", "port=%d" % self.port, "user=%s" % self.user] +
+                     ["%s=%s" % kv for kv in params.items()])
+        return "postgresql://%s/%s?%s" % (host, db, q)
 
     def stop(self, mode="fast"):
         if self.started:
