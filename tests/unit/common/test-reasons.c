@@ -29,7 +29,7 @@ static int print_json(void)
 
 static void test_table(void)
 {
-	static const int statuses[] = { 0, 200, 400, 403, 405, 407, 408, 429, 431, 502, 503, 504 };
+	static const int statuses[] = { 0, 200, 400, 403, 405, 407, 408, 429, 431, 502, 503, 504, 505 };
 	for (int r = REASON_NONE + 1; r < REASON_COUNT; r++) {
 		const char *n = reason_name(r);
 		CHECK(n && n[0] && strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(n),
