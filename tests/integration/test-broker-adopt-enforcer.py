@@ -70,7 +70,7 @@ def main():
 
         b.start()
         # ready once the adopted enforcer has reconnected and said it listens
-        bh.wait_for(lambda: b.log_text().count("airlock is up") >= 2, timeout=10,
+        bh.wait_for(lambda: b.log_text().count("airlock is up") >= 2, timeout=20,
                     what="the adopted enforcer to report in")
         st = status(b)
         bh.check_eq((st["running"], st["pid"], st["restarts"]), (True, first, 0),

@@ -62,7 +62,7 @@ def _loop(path, ports, acked):
     while True:
         try:
             _one_connection(path, ports, acked)
-        except OSError:
+        except Exception:   # noqa: BLE001 - a broker killed mid-frame; the thread must go on
             pass
         time.sleep(0.05)
 
