@@ -325,31 +325,6 @@ static int64_t backoff_s(int attempts)
 	return d - d / 4 + (span ? (int64_t)(r % (uint32_t)(span + 1)) : 0);
 }
 
-static void write_back(struct broker *b, const json_t *sec, const json_t *cred)
-{
-	const char *path = json_str(sec, "source_file", NULL);
-	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
-	char *in = NULL, *out = NULL;
-	size_t inlen = 0, outlen = 0;
-	int ret;
-
-	if (!path || !p || !json_bool(json_object_get(sec, "meta"), "write_back", false))
-		return;
-	if ((ret = file_read_all(path, AL_CRED_FILE_MAX, &in, &inlen)) < 0 ||
-	    (ret = oauth_write_back(p, cred, in, inlen, time_now(), &out, &outlen)) < 0 ||
-	    (ret = file_write_atomic(path, out, outlen, 0600)) < 0)
-		log_warn("cannot write the rotated tokens back to the vendor file",
-			 KV_S("secret", json_str(sec, "name", "")), KV_S("file", path),
-			 KV_S("error", airlock_strerror(ret)));
-	else
-		log_info("rotated tokens written back", KV_S("secret", json_str(sec, "name", "")),
-			 KV_S("file", path));
-	if (in)
-		secure_free(in, inlen);
-	if (out)
-		secure_free(out, outlen);
-}
-
 /* Seal and commit a refreshed credential. 0 when it is durable. */
 static int save_refreshed(struct oauth_slot *s, const json_t *next)
 {
@@ -512,7 +487,7 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 			else
 				log_info("credential updated; its token is asked for next",
 					 KV_S("secret", s->name), KV_S("type", p->type), KV_I("ms", took));
-			write_back(b, state_secret(b->state.doc, s->name, NULL), next);
+			oauth_cred_write_back(state_secret(b->state.doc, s->name, NULL), next);
 			/* a step that brought no token yet (github-app found its
 			 * installation): the next one is due now and the asks
 			 * keep waiting for it, within their hold */
@@ -567,7 +542,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 	if (s->unsaved) {
 		if (save_refreshed(s, s->unsaved) == 0) {
 			log_info("refreshed OAuth credential saved", KV_S("secret", s->name));
-			write_back(b, state_secret(b->state.doc, s->name, NULL), s->unsaved);
+			oauth_cred_write_back(state_secret(b->state.doc, s->name, NULL), s->unsaved);
 			oauth_cred_close(s->unsaved);
 			s->unsaved = NULL;
 			waiters_answer(s, NULL, NULL, 0);

@@ -73,6 +73,9 @@ const char *oauth_adopted_elsewhere(struct broker *b, const char *name, const ui
  * open); close it with oauth_cred_close, which wipes it. */
 json_t *oauth_cred_open(struct broker *b, const json_t *sec);
 void oauth_cred_close(json_t *c);
+/* Write a rotated credential back into the vendor file its secret was
+ * adopted from, when the secret asks for it. */
+void oauth_cred_write_back(const json_t *sec, const json_t *cred);
 
 /* A secret was created, replaced or deleted: (re)schedule or forget it. */
 void broker_oauth_secret_changed(struct broker *b, const char *name);
@@ -95,10 +98,10 @@ json_t *oauth_answer_headers(struct broker *b, const json_t *sec, const char *ho
  * NULL when the ask is malformed (the connection closes). */
 json_t *answer_shim(struct broker *b, const json_t *ask);
 
-/* An upstream answered 401 to an injected credential: force one refresh. */
 /* The fleet store is back: credentials refreshed while it was gone are
  * committed now, before another node may take over their leases. */
 void oauth_store_back(struct broker *b);
+/* An upstream answered 401 to an injected credential: force one refresh. */
 void oauth_on_upstream_401(struct broker *b, const char *name, const char *host);
 
 #endif

@@ -33,6 +33,34 @@ void oauth_cred_close(json_t *c)
 	oauth_json_free(c);
 }
 
+/* Keep the vendor file a secret was adopted from in step with a rotation,
+ * when the secret says so (meta.write_back). Failures are logged: the state
+ * is what counts. */
+void oauth_cred_write_back(const json_t *sec, const json_t *cred)
+{
+	const char *path = json_str(sec, "source_file", NULL);
+	const struct oauth_provider *p = oauth_provider_find(json_str(sec, "type", ""));
+	char *in = NULL, *out = NULL;
+	size_t inlen = 0, outlen = 0;
+	int ret;
+
+	if (!path || !p || !json_bool(json_object_get(sec, "meta"), "write_back", false))
+		return;
+	if ((ret = file_read_all(path, AL_CRED_FILE_MAX, &in, &inlen)) < 0 ||
+	    (ret = oauth_write_back(p, cred, in, inlen, time_now(), &out, &outlen)) < 0 ||
+	    (ret = file_write_atomic(path, out, outlen, 0600)) < 0)
+		log_warn("cannot write the rotated tokens back to the vendor file",
+			 KV_S("secret", json_str(sec, "name", "")), KV_S("file", path),
+			 KV_S("error", airlock_strerror(ret)));
+	else
+		log_info("rotated tokens written back", KV_S("secret", json_str(sec, "name", "")),
+			 KV_S("file", path));
+	if (in)
+		secure_free(in, inlen);
+	if (out)
+		secure_free(out, outlen);
+}
+
 bool broker_oauth_type(const char *type)
 {
 	return oauth_provider_find(type) != NULL;
