@@ -80,6 +80,8 @@ static void enter(struct h2up *u);
 static void leave(struct h2up *u);
 static void kenter(struct h2conn *k);
 static void kleave(struct h2conn *k);
+static size_t u_queued(const struct io *io);
+static void h2up_free(struct h2up *u);
 
 static struct h2up *stream_of(nghttp2_session *ng, int32_t id)
 {
@@ -386,8 +388,6 @@ static void flush(struct h2conn *k)
 	k->busy--;
 }
 
-static size_t u_queued(const struct io *io);
-
 /* The request body waiting here went under IO_LOW_WATER (the origin's
  * window opened): forward.c may write more. */
 static void maybe_drain(struct h2up *u)
@@ -503,8 +503,6 @@ static const struct io_handler lower_h = {
 	.on_error = on_lower_error,
 	.on_drain = on_lower_drain,
 };
-
-static void h2up_free(struct h2up *u);
 
 static void conn_free(struct h2conn *k)
 {
