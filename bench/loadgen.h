@@ -73,6 +73,11 @@ struct conn {
 extern struct opts O;
 uint64_t now_us(void);
 
+/* lgopts.c: fill O from the command line (exit 2 with the usage on a bad
+ * one); the Proxy-Authorization header line for a proxy token. */
+void lg_parse_args(int argc, char **argv);
+void lg_proxy_auth(const char *token, char *out, size_t outlen);
+
 /* lgresp.c: parse a response head (0, or -1 when it is not HTTP/1.x);
  * feed body bytes (1: the response is complete, 0: more needed, -1: bytes
  * beyond it); "status N (reason)" of a head for error reports. */
