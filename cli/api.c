@@ -24,6 +24,8 @@
 /* X-Airlock-* answer headers kept (a 204 carries its details there). */
 #define API_HEADERS_KEPT_MAX 8
 #define API_HEADER_LINE_MAX 1024
+/* A streamed line longer than this is skipped whole. */
+#define API_FOLLOW_LINE_MAX (64 * 1024)
 
 static bool curl_ready;
 
@@ -299,4 +301,78 @@ int api_call_headers(struct cli *cli, const char *method, const char *path, cons
 	}
 	api_reply_free(&r);
 	return CLI_EXIT_OK;
+}
+
+/* ---- JSON-lines streams (?follow=1) ---- */
+
+struct follow_sink {
+	void (*on_line)(void *arg, const char *line, size_t n);
+	void *arg;
+	char *buf;
+	size_t len, cap;
+	bool over;
+};
+
+static size_t on_lines(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct follow_sink *f = userdata;
+	size_t n = size * nmemb;
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] == '\n') {
+			if (!f->over)
+				f->on_line(f->arg, f->buf, f->len);
+			f->len = 0;
+			f->over = false;
+			continue;
+		}
+		if (f->len >= API_FOLLOW_LINE_MAX) {
+			f->over = true;   /* skipped whole, never cut */
+			continue;
+		}
+		xgrow(&f->buf, &f->cap, f->len + 1, 4096);
+		f->buf[f->len++] = data[i];
+	}
+	return n;
+}
+
+int api_follow(struct cli *cli, const char *path, const char *what,
+	       void (*on_line)(void *arg, const char *line, size_t n), void *arg)
+{
+	struct follow_sink f = { .on_line = on_line, .arg = arg };
+	long status = 0;
+	int rc;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			abort();
+		curl_ready = true;
+	}
+	CURL *h = curl_easy_init();
+	if (!h)
+		abort();
+	char *url = xmalloc(strlen(path) + sizeof "http://airlock");
+	sprintf(url, "http://airlock%s", path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, cli_socket(cli));
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, API_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_lines);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock-cli/" PACKAGE_VERSION);
+	CURLcode cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (cc == CURLE_COULDNT_CONNECT)
+		rc = cli_fail("the broker is not running (no API at %s)", cli_socket(cli));
+	else if (cc != CURLE_OK)
+		rc = cli_fail("the stream of %s broke: %s", what, curl_easy_strerror(cc));
+	else if (status != 200)
+		rc = cli_fail("the broker refused: status %ld", status);
+	else
+		rc = CLI_EXIT_OK;
+	curl_easy_cleanup(h);
+	free(url);
+	free(f.buf);
+	return rc;
 }

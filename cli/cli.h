@@ -147,6 +147,12 @@ int api_call(struct cli *cli, const char *method, const char *path, const json_t
  * names in lower case): a 204 has no body, its details are there. */
 int api_call_headers(struct cli *cli, const char *method, const char *path, const json_t *body,
 		     json_t **out, json_t **headers);
+/* Read the JSON-lines stream at path (a ?follow=1 listing) until the broker
+ * ends it, handing each line (without its newline; one over 64 KiB is
+ * skipped whole) to on_line. Prints one line on failure, naming the stream
+ * by `what`; returns the command's exit code. */
+int api_follow(struct cli *cli, const char *path, const char *what,
+	       void (*on_line)(void *arg, const char *line, size_t n), void *arg);
 /* Escape one path segment (a name or a host) for the URL; malloc'd. */
 char *api_escape(const char *segment);
 void api_global_cleanup(void);

@@ -7,7 +7,6 @@
  * are the sandbox's choice: printed quoted and escaped when not plain. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +17,6 @@
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
-
-#define APPROVALS_LINE_MAX (64 * 1024)
 
 enum { OPT_JSON = OPT_FIRST_LOCAL, OPT_FOLLOW, OPT_PREFIX, OPT_TTL, OPT_NO_ASK };
 
@@ -148,9 +145,6 @@ struct follow {
 	struct cli *cli;
 	bool json, ask;
 	FILE *tty;
-	char *buf;
-	size_t len, cap;
-	bool over;
 };
 
 static void ask_about(struct follow *f, const json_t *a)
@@ -194,8 +188,9 @@ static void ask_about(struct follow *f, const json_t *a)
 	}
 }
 
-static void follow_line(struct follow *f, const char *line, size_t n)
+static void follow_line(void *arg, const char *line, size_t n)
 {
+	struct follow *f = arg;
 	json_error_t e;
 	json_t *o = json_loadb(line, n, JSON_REJECT_DUPLICATES, &e);
 	if (!json_is_object(o)) {
@@ -216,64 +211,15 @@ static void follow_line(struct follow *f, const char *line, size_t n)
 	json_decref(o);
 }
 
-static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct follow *f = arg;
-	size_t n = size * nmemb;
-	for (size_t i = 0; i < n; i++) {
-		if (data[i] == '\n') {
-			if (!f->over)
-				follow_line(f, f->buf, f->len);
-			f->len = 0;
-			f->over = false;
-			continue;
-		}
-		if (f->len >= APPROVALS_LINE_MAX) {
-			f->over = true;   /* skipped whole, never cut */
-			continue;
-		}
-		xgrow(&f->buf, &f->cap, f->len + 1, 4096);
-		f->buf[f->len++] = data[i];
-	}
-	return n;
-}
-
 static int follow_run(struct cli *cli, bool json, bool ask)
 {
 	struct follow f = { .cli = cli, .json = json, .ask = ask && !json && isatty(0) && isatty(1) };
-	long status = 0;
-	int rc;
 
 	if (f.ask && !(f.tty = fdopen(dup(0), "r")))
 		f.ask = false;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		abort();
-	CURL *h = curl_easy_init();
-	if (!h)
-		abort();
-	curl_easy_setopt(h, CURLOPT_URL, "http://airlock/proxy/v1/approvals?follow=1");
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, cli_socket(cli));
-	curl_easy_setopt(h, CURLOPT_PROXY, "");
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock-cli/" PACKAGE_VERSION);
-	CURLcode cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (cc == CURLE_COULDNT_CONNECT)
-		rc = cli_fail("the broker is not running (no API at %s)", cli_socket(cli));
-	else if (cc != CURLE_OK)
-		rc = cli_fail("the stream of approvals broke: %s", curl_easy_strerror(cc));
-	else if (status != 200)
-		rc = cli_fail("the broker refused: status %ld", status);
-	else
-		rc = CLI_EXIT_OK;
-	curl_easy_cleanup(h);
+	int rc = api_follow(cli, "/proxy/v1/approvals?follow=1", "approvals", follow_line, &f);
 	if (f.tty)
 		fclose(f.tty);
-	free(f.buf);
 	return rc;
 }
 

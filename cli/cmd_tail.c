@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +16,10 @@
 #include "common/netmatch.h"
 #include "common/xmalloc.h"
 
-#define TAIL_LINE_MAX (64 * 1024)
-
 enum { OPT_DENIED = OPT_FIRST_LOCAL, OPT_JSON, OPT_SINCE, OPT_FOLLOW, OPT_NO_FOLLOW };
 
 struct tail {
 	bool json;
-	char *buf;
-	size_t len, cap;
-	bool over;
 };
 
 static void print_value(const char *v)
@@ -52,8 +46,9 @@ static void print_value(const char *v)
 	putchar('"');
 }
 
-static void print_line(struct tail *t, const char *line, size_t n)
+static void print_line(void *arg, const char *line, size_t n)
 {
+	struct tail *t = arg;
 	json_error_t e;
 	json_t *o = json_loadb(line, n, JSON_REJECT_DUPLICATES, &e);
 	const char *k;
@@ -97,28 +92,6 @@ static void print_line(struct tail *t, const char *line, size_t n)
 	json_decref(o);
 }
 
-static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct tail *t = arg;
-	size_t n = size * nmemb;
-	for (size_t i = 0; i < n; i++) {
-		if (data[i] == '\n') {
-			if (!t->over)
-				print_line(t, t->buf, t->len);
-			t->len = 0;
-			t->over = false;
-			continue;
-		}
-		if (t->len >= TAIL_LINE_MAX) {
-			t->over = true;   /* skipped whole, never cut */
-			continue;
-		}
-		xgrow(&t->buf, &t->cap, t->len + 1, 4096);
-		t->buf[t->len++] = data[i];
-	}
-	return n;
-}
-
 static const char tail_usage[] =
 	"Usage: airlock tail [--denied] [--json] [--since DURATION] [--no-follow] [CLIENT]\n"
 	"\n"
@@ -147,7 +120,7 @@ static int tail_run(struct cli *cli, int argc, char **argv)
 	bool denied = false, follow = true;
 	int64_t since = 0;
 	char url[256];
-	int c, rc;
+	int c;
 
 	/* -f is the usual spelling: accept it as --follow */
 	for (int i = 1; i < argc; i++)
@@ -175,7 +148,7 @@ static int tail_run(struct cli *cli, int argc, char **argv)
 		if (name_validate(client) < 0)
 			return cli_usage(cli, "bad client name '%s'", client);
 	}
-	int n = snprintf(url, sizeof url, "http://airlock/proxy/v1/decisions?follow=%d", follow ? 1 : 0);
+	int n = snprintf(url, sizeof url, "/proxy/v1/decisions?follow=%d", follow ? 1 : 0);
 	if (client)
 		n += snprintf(url + n, sizeof url - (size_t)n, "&client=%s", client);
 	if (denied)
@@ -183,34 +156,7 @@ static int tail_run(struct cli *cli, int argc, char **argv)
 	if (since)
 		snprintf(url + n, sizeof url - (size_t)n, "&since=%llds", (long long)since);
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		abort();
-	CURL *h = curl_easy_init();
-	if (!h)
-		abort();
-	long status = 0;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, cli_socket(cli));
-	curl_easy_setopt(h, CURLOPT_PROXY, "");
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock-cli/" PACKAGE_VERSION);
-	CURLcode cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (cc == CURLE_COULDNT_CONNECT)
-		rc = cli_fail("the broker is not running (no API at %s)", cli_socket(cli));
-	else if (cc != CURLE_OK)
-		rc = cli_fail("the stream of decisions broke: %s", curl_easy_strerror(cc));
-	else if (status != 200)
-		rc = cli_fail("the broker refused: status %ld", status);
-	else
-		rc = CLI_EXIT_OK;
-	curl_easy_cleanup(h);
-	free(t.buf);
-	return rc;
+	return api_follow(cli, url, "decisions", print_line, &t);
 }
 
 const struct cli_cmd cmd_tail = {
