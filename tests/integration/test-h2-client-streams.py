@@ -29,10 +29,7 @@ def main():
         auth = "origin.test:%d" % port
 
         def conn(t):
-            c = h2raw.H2Raw(al, t, "origin.test", port)
-            h.check_eq(c.alpn, "h2", "h2 negotiated")
-            c.wait(lambda: c.settings, what="the server's SETTINGS")
-            return c
+            return h2raw.open_h2(al, t, "origin.test", port)
 
         def held(c, sid, extra=()):
             # a request whose body never ends holds its stream open; its

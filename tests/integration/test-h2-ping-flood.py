@@ -38,10 +38,7 @@ def main():
         auth = "origin.test:%d" % port
 
         def conn():
-            c = h2raw.H2Raw(al, tok, "origin.test", port)
-            h.check_eq(c.alpn, "h2", "h2 negotiated")
-            c.wait(lambda: c.settings, what="the server's SETTINGS")
-            return c
+            return h2raw.open_h2(al, tok, "origin.test", port)
 
         for what, frame in (("SETTINGS", lambda c: c.settings_frame([(4, 65535)])),
                             ("PING", lambda c: c.ping())):

@@ -52,9 +52,7 @@ def main():
 
         def run(name, count, out, paths=None):
             tok, _, host, port = secrets[name]
-            c = h2raw.H2Raw(al, tok, host, port)
-            h.check_eq(c.alpn, "h2", "%s: h2 toward airlock" % name)
-            c.wait(lambda: c.settings, what="the server's SETTINGS")
+            c = h2raw.open_h2(al, tok, host, port, "%s: h2 toward airlock" % name)
             auth = "%s:%d" % (host, port)
             sids = [1 + 2 * i for i in range(count)]
             for i, sid in enumerate(sids):
@@ -126,8 +124,7 @@ def main():
         # sandbox connections cut (RST) while many answers come back at once
         tok, _, host, port = secrets["web-1"]
         for rnd in range(30):
-            c = h2raw.H2Raw(al, tok, host, port)
-            c.wait(lambda: c.settings, what="the server's SETTINGS")
+            c = h2raw.open_h2(al, tok, host, port)
             for i in range(40):
                 c.request(1 + 2 * i, "GET", "/r/web-1/cut%d" % i, "%s:%d" % (host, port))
             # the origin answers 0.5 s after each request: cut just as the answers flow

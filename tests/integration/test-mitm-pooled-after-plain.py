@@ -5,37 +5,21 @@ earlier connection of the same client parked: the kept plain-HTTP upstream
 is closed then, not leaked (it would stay open, unowned, and its events
 would land on the connection's new upstream). Twin: the plain upstream
 stays open while the connection keeps forwarding plain HTTP."""
-import socket
-import threading
 
 import airlock_harness as h
 import mitmtest as mt
 import proxytest as pt
 
 
-class KeepOrigin:
+class KeepOrigin(pt.ThreadedOrigin):
     """Plain HTTP/1.1 origin that answers each request with "ok" and keeps the
     connection; `closed` counts the connections airlock closed."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
         self.closed = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c):
         buf = b""
         try:
             while True:

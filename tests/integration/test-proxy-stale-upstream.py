@@ -2,33 +2,14 @@
 reused: a request without a body is sent once more on a fresh connection
 and the client sees a normal answer. Twin: a POST (with a body) is not
 replayed; it gets a 502 instead."""
-import socket
-import threading
 
 import airlock_harness as h
 import proxytest as pt
 
 
-class FlakyOrigin:
+class FlakyOrigin(pt.ThreadedOrigin):
     """Answers the first request of each connection (keep-alive), then
     closes without a word when the second one arrives."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns = 0
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns += 1
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     def serve(self, c):
         buf = b""

@@ -4,6 +4,7 @@ python3-h2 family), so a test can send what no well-behaved client would
 (floods, resets, oversized blocks) through an intercepted tunnel.
 
     c = H2Raw(al, tok, "origin.test", port)     # CONNECT, TLS with ALPN h2, preface
+    c = open_h2(al, tok, "origin.test", port)   # the same, h2 checked, SETTINGS read
     c.request(1, "GET", "/echo/a", authority)   # HEADERS (END_STREAM)
     c.wait(lambda: c.done(1))                   # reads frames until true
     c.streams[1]["status"], c.goaway            # what came back
@@ -33,6 +34,16 @@ ERRORS = {0: "NO_ERROR", 1: "PROTOCOL_ERROR", 2: "INTERNAL_ERROR", 3: "FLOW_CONT
 
 def available():
     return hpack is not None
+
+
+def open_h2(al, tok, host, port, what="h2 negotiated"):
+    """An H2Raw whose tunnel negotiated h2 (checked) and whose server SETTINGS
+    arrived: the start of every test that speaks raw frames."""
+    import airlock_harness as h
+    c = H2Raw(al, tok, host, port)
+    h.check_eq(c.alpn, "h2", what)
+    c.wait(lambda: c.settings, what="the server's SETTINGS")
+    return c
 
 
 class H2Raw:

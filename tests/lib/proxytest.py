@@ -15,6 +15,7 @@ import re
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import airlock_harness as h
@@ -50,6 +51,32 @@ def revoke(al, name, host, *flags):
 
 def basic(tok, user="proxy"):
     return "Basic " + base64.b64encode(("%s:%s" % (user, tok)).encode()).decode()
+
+
+class ThreadedOrigin:
+    """A loopback TCP origin for tests that script an origin byte by byte:
+    each connection it accepts is handed to self.serve(conn) on a thread of
+    its own; `accepted` counts them, `port` is where it listens."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, conn):
+        raise NotImplementedError
 
 
 class RawConn:
