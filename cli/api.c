@@ -120,6 +120,31 @@ void api_reply_free(struct api_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* A handle for http://airlock<path> over the API socket (*url is the
+ * string it points at: free it after the transfer). */
+static CURL *api_easy(struct cli *cli, const char *path, char **url)
+{
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			abort();
+		curl_ready = true;
+	}
+	CURL *c = curl_easy_init();
+	if (c == NULL)
+		abort();
+	*url = xmalloc(strlen(path) + sizeof "http://airlock");
+	sprintf(*url, "http://airlock%s", path);
+	curl_easy_setopt(c, CURLOPT_URL, *url);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cli_socket(cli));
+	/* Never through an HTTP(S)_PROXY from the environment: the API is local. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, API_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "airlock-cli/" PACKAGE_VERSION);
+	return c;
+}
+
 int api_request(struct cli *cli, const char *method, const char *path, const json_t *body,
 		struct api_reply *r)
 {
@@ -133,31 +158,13 @@ int api_request(struct cli *cli, const char *method, const char *path, const jso
 	CURL *c = NULL;
 
 	memset(r, 0, sizeof *r);
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			abort();
-		curl_ready = true;
-	}
-	c = curl_easy_init();
-	if (c == NULL)
-		abort();
-
-	url = xmalloc(strlen(path) + sizeof "http://airlock");
-	sprintf(url, "http://airlock%s", path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-	/* Never through an HTTP(S)_PROXY from the environment: the API is local. */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, API_CONNECT_TIMEOUT_S);
+	c = api_easy(cli, path, &url);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, API_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	r->headers = json_object();
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r->headers);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "airlock-cli/" PACKAGE_VERSION);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (body) {
 		payload = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -342,25 +349,10 @@ int api_follow(struct cli *cli, const char *path, const char *what,
 	long status = 0;
 	int rc;
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			abort();
-		curl_ready = true;
-	}
-	CURL *h = curl_easy_init();
-	if (!h)
-		abort();
-	char *url = xmalloc(strlen(path) + sizeof "http://airlock");
-	sprintf(url, "http://airlock%s", path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, cli_socket(cli));
-	curl_easy_setopt(h, CURLOPT_PROXY, "");
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, API_CONNECT_TIMEOUT_S);
+	char *url;
+	CURL *h = api_easy(cli, path, &url);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_lines);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock-cli/" PACKAGE_VERSION);
 	CURLcode cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_COULDNT_CONNECT)
