@@ -79,6 +79,59 @@ class ThreadedOrigin:
         raise NotImplementedError
 
 
+class ConnectRelay(ThreadedOrigin):
+    """For clients without a proxy option (nghttp, h2load): each connection
+    to `port` is opened as CONNECT target through airlock's plain listener
+    with the client's token, then bytes are copied both ways until either
+    side ends. `refused` keeps the status line of a CONNECT not answered 200."""
+
+    def __init__(self, al, tok, target):
+        self.al, self.tok, self.target = al, tok, target
+        self.refused = []
+        super().__init__()
+
+    def serve(self, c):
+        u = socket.create_connection(("127.0.0.1", self.al.http_port), timeout=30)
+        try:
+            u.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: %s\r\n\r\n"
+                       % (self.target, self.target, basic(self.tok))).encode())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                d = u.recv(4096)
+                if not d:
+                    raise OSError("airlock closed during CONNECT")
+                head += d
+            line, _, _ = head.partition(b"\r\n")
+            if line.split()[1:2] != [b"200"]:
+                self.refused.append(line.decode(errors="replace"))
+                raise OSError("CONNECT refused")
+            rest = head.partition(b"\r\n\r\n")[2]
+            if rest:
+                c.sendall(rest)
+        except OSError:
+            u.close()
+            c.close()
+            return
+
+        def pipe(a, b):
+            try:
+                while True:
+                    d = a.recv(65536)
+                    if not d:
+                        break
+                    b.sendall(d)
+                b.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+        t = threading.Thread(target=pipe, args=(u, c), daemon=True)
+        t.start()
+        pipe(c, u)
+        t.join(30)
+        u.close()
+        c.close()
+
+
 class RawConn:
     """One client connection to a proxy listener, speaking raw HTTP/1.1."""
 
