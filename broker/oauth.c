@@ -62,6 +62,10 @@ struct oauth_slot {
 	 * gave it back: a refusal of the refresh token then means that node's
 	 * refresh spent it and its answer was lost with it */
 	char lost_holder[FLEET_NODE_MAX];
+	/* single host: an earlier refresh of this login was sent then and no
+	 * answer to it was ever saved (the broker was killed, or the answer
+	 * never came): a refusal now means that refresh spent the token */
+	int64_t lost_sent_at;
 	struct oauth_waiter *waiters, **wtail;
 	size_t nwaiters;
 	int open_handles;
@@ -325,69 +329,6 @@ static int64_t backoff_s(int attempts)
 	return d - d / 4 + (span ? (int64_t)(r % (uint32_t)(span + 1)) : 0);
 }
 
-/* Seal and commit a refreshed credential. 0 when it is durable. */
-static int save_refreshed(struct oauth_slot *s, const json_t *next)
-{
-	struct broker *b = s->m->b;
-	char *dump = oauth_cred_dump(next), *sealed = NULL;
-	size_t idx;
-	json_t *draft = state_begin(&b->state);
-	json_t *rec = state_secret(draft, s->name, &idx);
-	if (!rec) {
-		secure_free_str(dump);
-		json_decref(draft);
-		return AL_ENOTFOUND;
-	}
-	int ret = sealed_seal(b, s->name, json_str(rec, "type", ""), json_str(rec, "host", ""),
-			      (const uint8_t *)dump, strlen(dump), &sealed);
-	secure_free_str(dump);
-	if (ret < 0) {
-		json_decref(draft);
-		return ret;
-	}
-	int64_t now = time_now(), exp = json_int(next, "expires_at", 0);
-	json_object_set_new(rec, "sealed", json_string(sealed));
-	json_object_set_new(rec, "refreshed_at", json_integer(now));
-	if (exp > 0)
-		json_object_set_new(rec, "expires_at", json_integer(exp));
-	else
-		json_object_del(rec, "expires_at");
-	json_object_set_new(rec, "status", json_string("ok"));
-	json_object_del(rec, "status_reason");
-	free(sealed);
-	ret = state_commit(&b->state, draft);
-	if (ret == 0)
-		broker_policy_push(b);   /* enforcers drop the answers they keep for the old token */
-	return ret;
-}
-
-static void mark_relogin(struct oauth_slot *s, const char *reason)
-{
-	struct broker *b = s->m->b;
-	size_t idx;
-	json_t *draft = state_begin(&b->state);
-	json_t *rec = state_secret(draft, s->name, &idx);
-	const char *type = rec ? json_str(rec, "type", "") : "";
-	const struct oauth_provider *p = oauth_provider_find(type);
-	if (p && p->mints)
-		log_error("credential refused for good: no token can be obtained until the secret is "
-			  "fixed (airlock secret create NAME --type TYPE --value-file FILE --force)",
-			  KV_S("secret", s->name), KV_S("type", type), KV_S("reason", reason));
-	else
-		log_error("OAuth login lost: relogin required (log in on the host, then: airlock "
-			  "secret create NAME --type TYPE --value-file FILE --force)",
-			  KV_S("secret", s->name), KV_S("type", type), KV_S("reason", reason));
-	if (!rec) {
-		json_decref(draft);
-		return;
-	}
-	json_object_set_new(rec, "status", json_string("relogin-required"));
-	/* the listing says why (reason words and fixed text, never a value) */
-	json_object_set_new(rec, "status_reason", json_string(reason));
-	if (state_commit(&b->state, draft) < 0)
-		log_error("cannot record relogin-required", KV_S("secret", s->name));
-}
-
 /* ---- stopping ---- */
 
 /* A clean stop waits this long for refreshes in flight: the provider may
@@ -467,7 +408,7 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 	else
 		b->oauth_refresh_failures++;   /* counted by /metrics */
 	if (res.outcome == OAUTH_OK && next) {
-		if (save_refreshed(s, next) < 0) {
+		if (oauth_state_save(s->m->b, s->name, next) < 0) {
 			/* the old refresh token is spent: keep the new one in
 			 * memory and keep trying to save it; the old access
 			 * token goes on being served meanwhile */
@@ -500,13 +441,24 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 			  "token and before the rotation was committed",
 			  KV_S("secret", s->name), KV_S("holder", s->lost_holder),
 			  KV_S("provider_said", res.reason));
-		mark_relogin(s, "rotation lost: refused after taking over the lease of a node that "
+		oauth_state_relogin(s->m->b, s->name, "rotation lost: refused after taking over the lease of a node that "
 				"died while refreshing");
 		waiters_answer(s, "relogin-required", "the secret needs a new login", 0);
+	} else if (res.outcome == OAUTH_PERMANENT && s->lost_sent_at) {
+		log_error("the refresh token was spent by an earlier refresh whose answer was never "
+			  "saved: airlock was killed (or the answer lost) after the provider rotated the "
+			  "token", KV_S("secret", s->name), KV_I("sent_at", s->lost_sent_at),
+			  KV_S("provider_said", res.reason));
+		oauth_state_relogin(s->m->b, s->name, "rotation lost: refused after an earlier refresh's answer was never "
+				"saved");
+		waiters_answer(s, "relogin-required", "the secret needs a new login", 0);
 	} else if (res.outcome == OAUTH_PERMANENT) {
-		mark_relogin(s, res.reason);
+		oauth_state_relogin(s->m->b, s->name, res.reason);
 		waiters_answer(s, "relogin-required", "the secret needs a new login", 0);
 	} else {
+		/* the provider answered without tokens: it rotated nothing */
+		if (resp->status && !fleet_enabled(b) && !p->mints)
+			s->lost_sent_at = oauth_state_sent(b, s->name, false);
 		fleet_lease_drop(b, s->name);
 		s->attempts++;
 		int64_t d = res.retry_after > 0 ? res.retry_after : backoff_s(s->attempts);
@@ -540,7 +492,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 	if (s->m->stopping)
 		return 0;
 	if (s->unsaved) {
-		if (save_refreshed(s, s->unsaved) == 0) {
+		if (oauth_state_save(s->m->b, s->name, s->unsaved) == 0) {
 			log_info("refreshed OAuth credential saved", KV_S("secret", s->name));
 			oauth_cred_write_back(state_secret(b->state.doc, s->name, NULL), s->unsaved);
 			oauth_cred_close(s->unsaved);
@@ -608,6 +560,8 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 		fleet_lease_drop(b, s->name);
 		return AL_ESTATE;
 	}
+	if (ret == 0 && !fleet_enabled(b) && !p->mints)
+		s->lost_sent_at = oauth_state_sent(b, s->name, true);
 	if (ret < 0 || (ret = oauth_http_start(s->m->http, &req, on_refresh_done, s, &s->xfer)) < 0) {
 		log_error("cannot start an OAuth refresh", KV_S("secret", s->name),
 			  KV_S("error", airlock_strerror(ret)));

@@ -77,6 +77,20 @@ void oauth_cred_close(json_t *c);
  * adopted from, when the secret asks for it. */
 void oauth_cred_write_back(const json_t *sec, const json_t *cred);
 
+/* oauth_state.c: what a refresh writes. _save seals and commits a
+ * refreshed credential (0 when durable; enforcers are told to drop the
+ * answers they keep). _relogin marks the secret relogin-required with a
+ * reason (words, never a value). _sent, on a single host, records that a
+ * refresh request is about to go out (sent true) or that the provider
+ * answered one without tokens (false): after a kill between sending and
+ * saving, the refusal of the spent token is then told apart from a login
+ * revoked by its owner (a fleet has its lease for that; mints spend
+ * nothing). It returns when an earlier refresh went out whose answer was
+ * never saved (unix seconds), else 0. */
+int oauth_state_save(struct broker *b, const char *name, const json_t *next);
+void oauth_state_relogin(struct broker *b, const char *name, const char *reason);
+int64_t oauth_state_sent(struct broker *b, const char *name, bool sent);
+
 /* A secret was created, replaced or deleted: (re)schedule or forget it. */
 void broker_oauth_secret_changed(struct broker *b, const char *name);
 

@@ -81,6 +81,9 @@ static const struct json_field secret_fields[] = {
 	INT_FIELD("adopted_at", false),
 	INT_FIELD("refreshed_at", false),
 	INT_FIELD("expires_at", false),
+	/* a refresh request went out then, and no answer to it was saved yet
+	 * (single host: broker/oauth.c tells a lost rotation by it) */
+	INT_FIELD("refresh_sent_at", false),
 };
 
 json_t *state_clients(const json_t *doc) { return json_object_get(doc, "clients"); }

@@ -9,7 +9,8 @@ can close: the killed broker had already sent its refresh (the provider
 consumes the token even though nobody reads the answer). The check: the
 refresh token the restarted broker presents must not have been consumed
 before the broker's last state write (state.json's mtime); if it was, the
-broker saved a token that was already spent, which is a bug.
+broker saved a token that was already spent, which is a bug. Each loss
+must be reported as such ("rotation lost", by the refresh_sent_at mark).
 A reuse outside that window fails the test, as does any reuse by a broker
 that was not just restarted, or after a clean stop (SIGTERM waits for the
 refresh in flight); losses inside it are counted, re-adopted and
@@ -93,6 +94,9 @@ def run_kills(fp, b):
                 inherent += 1
                 bh.wait_for(lambda: "relogin-required" in json.dumps(b.must(200, "GET", "/proxy/v1/secrets")),
                             10, what="relogin-required after the loss")
+                reason = b.must(200, "GET", "/proxy/v1/secrets")[0].get("status_reason", "")
+                bh.check(reason.startswith("rotation lost:"),
+                         "kill %d: the loss is named a lost rotation: %r" % (kills, reason))
                 b.must(201, "POST", "/proxy/v1/secrets", {
                     "name": "c", "type": "oauth-claude", "force": True,
                     "value": json.dumps(fp.login_claude(expires_in=0))})

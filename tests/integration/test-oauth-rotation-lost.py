@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""A single host killed while its refresh is at the provider loses that
+rotation (the provider spends the refresh token on receipt and sends the
+new one to a process that is gone). airlock cannot get it back, but it says
+so: state.json records a refresh in flight (refresh_sent_at) before the
+request goes out and drops the mark with the saved answer, so after the
+restart the provider's refusal of the spent token is reported as
+`relogin-required` with the reason "rotation lost: ...", not as a login its
+owner revoked. Twins: a kill while no refresh is in flight loses nothing;
+a provider that answers without tokens (500) clears the mark, so a later
+plain refusal keeps its own reason (invalid_grant)."""
+
+import json
+import os
+import tempfile
+import time
+
+import broker_harness as bh
+import fake_providers as fpmod
+
+
+def secret(b, name):
+    return [s for s in b.must(200, "GET", "/proxy/v1/secrets") if s["name"] == name][0]
+
+
+def state_secret(b, name):
+    with open(os.path.join(b.state_dir, "state.json")) as f:
+        return [s for s in json.load(f)["secrets"] if s["name"] == name][0]
+
+
+def adopt(b, fp, name, expires_in):
+    b.must(201, "POST", "/proxy/v1/secrets", {"name": name, "type": "oauth-claude", "force": True,
+                                              "value": json.dumps(fp.login_claude(expires_in=expires_in))})
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="airlock-oauth-lost-")
+    with fpmod.open_or_skip(tmp) as fp:
+        b = bh.Broker(flags=fp.airlock_flags())
+        try:
+            run(fp, b)
+        except BaseException:
+            print("--- broker log ---\n" + b.log_tail(40), flush=True)
+            raise
+        finally:
+            b.close()
+
+
+def run(fp, b):
+    # 1. killed while the refresh is at the provider
+    fp.delay("claude", 1.5)
+    adopt(b, fp, "c", 0)                  # due at once
+    bh.wait_for(lambda: fp.inflight > 0, 10, what="the refresh at the fake provider")
+    bh.check(state_secret(b, "c").get("refresh_sent_at", 0) > 0,
+             "state.json marks the refresh in flight before its answer")
+    b.kill()
+    fp.quiesce()                          # the fake spends the token, answers nobody
+    bh.check_eq(fp.stats("claude")["refreshes"], 1, "the provider rotated once, for a dead broker")
+    fp.delay("claude", 0)
+    b.start()
+    bh.wait_for(lambda: secret(b, "c")["status"] == "relogin-required", 20,
+                what="relogin-required after the restart")
+    s = secret(b, "c")
+    bh.check(s.get("status_reason", "").startswith("rotation lost:"),
+             "the loss is named as a lost rotation: %r" % s.get("status_reason"))
+    bh.check("refresh_sent_at" not in state_secret(b, "c"), "the mark goes with relogin-required")
+    with open(b.err_path, errors="replace") as f:
+        bh.check("an earlier refresh whose answer was never saved" in f.read(), "the error line says why")
+    bh.check_eq(fp.stats("claude")["reuses"], 1, "the spent token was presented once, not again")
+    time.sleep(1)
+    bh.check_eq(fp.stats("claude")["reuses"], 1, "and not retried")
+
+    # 2. twin: killed with nothing in flight (a long-lived token) loses nothing
+    adopt(b, fp, "c", 8 * 3600)
+    bh.wait_for(lambda: secret(b, "c")["status"] == "ok", 10, what="the new login ok")
+    bh.check("refresh_sent_at" not in state_secret(b, "c"), "no mark without a refresh in flight")
+    b.kill()
+    b.start()
+    bh.check_eq(secret(b, "c")["status"], "ok", "a kill between refreshes loses nothing")
+
+    # 3. twin: a refresh answered without tokens clears the mark; a plain
+    # refusal after it keeps the provider's own reason
+    fp.fail("claude", 500)
+    fp.fail("claude", 400, body={"error": "invalid_grant", "error_description": "revoked"})
+    adopt(b, fp, "d", 0)
+    bh.wait_for(lambda: secret(b, "d")["status"] == "relogin-required", 30,
+                what="the refusal after the backoff")
+    reason = secret(b, "d").get("status_reason", "")
+    bh.check(not reason.startswith("rotation lost"), "a refusal after a 500 is not a lost rotation: %r" % reason)
+    bh.check("invalid_grant" in reason, "the provider's reason: %r" % reason)
+    bh.check_eq(secret(b, "c")["status"], "ok", "the other login untouched")
+    b.stop()
+
+
+bh.run(main)
