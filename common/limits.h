@@ -130,6 +130,7 @@
 #define AL_IPC_BACKLOG         16
 #define AL_API_BACKLOG         64
 #define AL_IPC_READ_CHUNK      (64 * 1024)
+#define AL_IPC_READ_NOW_CHUNKS 16         /* an ask's deadline reads at most this many chunks at once */
 #define AL_RESUME_CACHE_SLOTS  256
 
 /* Logging what was refused: a request target airlock could not parse is

@@ -223,6 +223,12 @@ static void on_ask_timeout(uv_timer_t *t)
 		wire_finish(a, NULL, NULL, REASON_HOLD_TIMEOUT);
 		return;
 	}
+	/* libuv runs due timers before it reads: after a stall longer than
+	 * the deadline, the answer may be here unread. Read it first; a wire
+	 * finished meanwhile stays allocated until its timer's close. */
+	brokerlink_read_now(&a->box->link);
+	if (a->done)
+		return;
 	decision_note_ask(a->box->w, (uv_hrtime() - a->start_ns) / 1000);
 	wire_finish(a, NULL, NULL, REASON_BROKER_UNAVAILABLE);
 }

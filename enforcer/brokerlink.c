@@ -7,8 +7,10 @@
 
 #include "enforcer/brokerlink.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/limits.h"
 #include "common/xmalloc.h"
@@ -116,18 +118,13 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof rbuf;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* n bytes read from the broker: into the frame reader, then each whole
+ * frame to the owner. The bytes are wiped (answers carry credentials). */
+static void link_input(struct broker_link *l, char *data, size_t n)
 {
-	struct broker_link *l = s->data;
 	uv_pipe_t *pipe = l->pipe;
-	if (nread == 0)
-		return;
-	if (nread < 0) {
-		link_drop(l, nread == UV_EOF ? "broker closed the connection" : uv_strerror((int)nread));
-		return;
-	}
-	int rc = ipc_reader_feed(&l->rd, (const uint8_t *)buf->base, (size_t)nread);
-	secure_wipe(buf->base, (size_t)nread);   /* answers carry credentials */
+	int rc = ipc_reader_feed(&l->rd, (const uint8_t *)data, n);
+	secure_wipe(data, n);
 	if (rc < 0) {
 		link_drop(l, "bad frame");
 		return;
@@ -149,6 +146,42 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			link_drop(l, "bad message");
 			return;
 		}
+	}
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct broker_link *l = s->data;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		link_drop(l, nread == UV_EOF ? "broker closed the connection" : uv_strerror((int)nread));
+		return;
+	}
+	link_input(l, buf->base, (size_t)nread);
+}
+
+void brokerlink_read_now(struct broker_link *l)
+{
+	uv_os_fd_t fd;
+	uv_buf_t buf;
+
+	if (l->state != BROKERLINK_UP || !l->pipe || uv_fileno((uv_handle_t *)l->pipe, &fd) < 0)
+		return;
+	uv_pipe_t *pipe = l->pipe;
+	/* bounded: what a stall let pile up, not a flood */
+	for (int i = 0; i < AL_IPC_READ_NOW_CHUNKS && l->pipe == pipe; i++) {
+		on_alloc((uv_handle_t *)pipe, AL_IPC_READ_CHUNK, &buf);
+		ssize_t n = recv(fd, buf.base, buf.len, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			link_drop(l, n == 0 ? "broker closed the connection" : strerror(errno));
+			return;
+		}
+		link_input(l, buf.base, (size_t)n);
 	}
 }
 

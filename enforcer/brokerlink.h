@@ -63,6 +63,11 @@ int brokerlink_write(struct broker_link *l, uint8_t *buf, size_t len) AL_MUST_CH
 /* The broker answered as it should: the next retry starts at the shortest
  * backoff again. */
 void brokerlink_healthy(struct broker_link *l);
+/* Read and hand out what the broker has already sent, now, without
+ * waiting for the loop's I/O phase (libuv runs due timers first: after a
+ * stall past an ask's deadline its answer may be waiting unread). Bounded;
+ * the link may go down in it (on_down). */
+void brokerlink_read_now(struct broker_link *l);
 /* Close the connection and the timer; no callback after this. */
 void brokerlink_stop(struct broker_link *l);
 /* After the loop has run the closes (or never ran). */

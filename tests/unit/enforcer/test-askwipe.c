@@ -5,6 +5,10 @@
  * a kept answer would be injected for up to a second more. An answer with
  * no wipe in between is kept (so the checks below can fail).
  *
+ * And a stall: libuv runs due timers before it reads, so a worker loop
+ * that was busy past an ask's deadline while the answer came must read
+ * that answer first rather than refuse the request (broker-unavailable).
+ *
  * Real parts only: the worker's own broker link (brokerlink.c) and the
  * policy link (ipc_client.c) connect over a unix socket in a temp dir to a
  * scripted broker on the same loop, which holds each ask until the test
@@ -18,6 +22,7 @@
 #include <uv.h>
 
 #include "common/ipc.h"
+#include "common/limits.h"
 #include "enforcer/askcache.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/mitm.h"
@@ -234,6 +239,20 @@ int main(void)
 
 	/* and the next ask after the wipe is kept again */
 	CHECK(ask_and_keep(&w, NULL, "after the wipes"), "an answer asked after the wipe is kept");
+
+	/* a stall past the deadline with the answer already sent: the loop
+	 * is not run for longer than the ask's deadline (as a worker busy
+	 * elsewhere), then runs its due timers first */
+	broker_box_policy_changed(&w);   /* not served from the cache */
+	struct broker_ask *a;
+	answer_had_headers = false;
+	CHECK(broker_ask_headers(&w, "tok", "api.example", on_headers, NULL, &a) == 0, "stall: asked");
+	CHECK(run_until(&w.loop, ask_arrived), "stall: the broker got the ask");
+	answers_want = answers + 1;
+	answer_pending();   /* written at once: it waits in the worker's socket */
+	usleep((AL_BROKER_ASK_TIMEOUT_MS + 300) * 1000);
+	CHECK(run_until(&w.loop, answered), "stall: the ask ended");
+	CHECK(answer_had_headers, "an answer that came during a stall past the deadline is taken, not refused");
 
 	broker_box_stop(&w);
 	ipc_client_stop(px.ipc);
