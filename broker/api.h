@@ -150,5 +150,6 @@ extern const struct api_body_table api_secrets_bodies[];
 extern const struct api_body_table api_allows_bodies[];
 extern const struct api_body_table api_explain_bodies[];
 extern const struct api_body_table api_approvals_bodies[];
+extern const struct api_body_table api_ui_bodies[];   /* ui_server.c: the page's login */
 
 #endif

@@ -53,6 +53,11 @@ static const struct json_field login_fields[] = {
 	{ "token", JF_STRING, true, 0, 0, AL_TOKEN_MAX, 0 },
 };
 
+const struct api_body_table api_ui_bodies[] = {
+	{ "POST /ui/login", login_fields, ARRAY_SIZE(login_fields) },
+	{ NULL, NULL, 0 },
+};
+
 struct ui_gate *ui_gate_new(const char *token)
 {
 	struct ui_gate *g = xcalloc(1, sizeof *g);

@@ -33,7 +33,7 @@ static void tables_init(void)
 {
 	const struct api_body_table *const lists[] = { api_clients_bodies, api_secrets_bodies,
 						       api_allows_bodies, api_explain_bodies,
-						       api_approvals_bodies };
+						       api_approvals_bodies, api_ui_bodies };
 	if (ntables)
 		return;
 	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
