@@ -70,7 +70,9 @@ def main():
                        what="client a allowed")
             h.check_eq(status_of(al, TOK_B, origin), 200, "client b before its deletion")
 
-            h.check_eq(al.api("DELETE", "/proxy/v1/clients/b")[0], 204, "delete client b")
+            # each change below writes a 16 MiB state.json and encodes and
+            # sends a 16 MiB policy: seconds on a loaded sanitizer build
+            h.check_eq(al.api("DELETE", "/proxy/v1/clients/b", timeout=60)[0], 204, "delete client b")
             h.wait_for(lambda: status_of(al, TOK_B, origin) == 407, timeout=20,
                        what="deleted client b refused")
             before = state_bytes(al)
@@ -80,7 +82,7 @@ def main():
                 q = "/q" + "q" * (k - 2)
                 return al.api("POST", "/proxy/v1/allows",
                               {"client": "a", "host": "cap.test", "ports": [o.port],
-                               "paths": [F, q]}, timeout=30)
+                               "paths": [F, q]}, timeout=60)
 
             # over the cap by an unknown amount: the error says how much
             code, ans = add(2048)
@@ -116,7 +118,7 @@ def main():
             h.check(at_cap != before and b"cap.test" in at_cap, "the rule at the cap is in state.json")
 
             # the CLI says why, one line, exit 1; still nothing changed
-            p = al.cli("allow", "a", "--host", "more.test", timeout=60)
+            p = al.cli("allow", "a", "--host", "more.test", timeout=90)
             h.check(p.returncode == 1 and "over the IPC frame cap of %d bytes" % CAP in p.stderr,
                     "cli allow past the cap: %d %r" % (p.returncode, p.stderr))
             h.check(state_bytes(al) == at_cap, "state.json changed by a refused CLI change")

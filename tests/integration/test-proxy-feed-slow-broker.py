@@ -1,6 +1,6 @@
 """The decision feed never slows the proxy: with the broker stopped
 (SIGSTOP: it reads nothing, so the worker links fill), allowed requests that
-need no secret keep being answered at once; the lines the broker could not
+need no secret are all answered while it is stopped; the lines the broker could not
 take are dropped and counted (airlock_decision_feed_dropped_total) once it
 runs again, and the live view works again for the next decision. Twin:
 before the stop nothing was dropped."""
@@ -8,6 +8,7 @@ import concurrent.futures
 import os
 import re
 import signal
+import threading
 import time
 
 import airlock_harness as h
@@ -23,6 +24,7 @@ def dropped(al):
 
 N = 800      # ~1.6 KB lines: more than a unix socket buffer and the link's queue cap
 CONNS = 40
+STOPPED_MAX_S = 120  # far beyond the burst's time; a request blocked on the broker never ends
 
 
 def main():
@@ -54,15 +56,35 @@ def main():
 
         base, _ = burst("with the broker running")
         h.wait_for(lambda: dropped(al) == 0, timeout=5, what="nothing dropped while the broker reads")
+        # the proof is that the burst ends while the broker is still
+        # stopped: a request that waited for the broker would wait until
+        # SIGCONT. (Times are logged only: speed is bench/run's business.)
         os.kill(al.broker_pid(), signal.SIGSTOP)
+        got = {}
+
+        def stopped_burst():
+            try:
+                got["r"] = burst("with the broker stopped")
+            except Exception as e:      # a failed check in the burst, raised below
+                got["e"] = e
+        t = threading.Thread(target=stopped_burst, daemon=True)
         try:
-            took, worst = burst("with the broker stopped")
+            t.start()
+            t.join(STOPPED_MAX_S)
+            done = not t.is_alive()
         finally:
             os.kill(al.broker_pid(), signal.SIGCONT)
+        h.check(done, "all %d requests answered while the broker was stopped" % N)
+        t.join()
+        if "e" in got:
+            raise got["e"]
+        took, worst = got["r"]
         h.log("%d requests: %.2fs with the broker running, %.2fs with it stopped (slowest %.1f ms)"
               % (N, base, took, worst * 1000))
-        h.check(took < 3 * base + 1, "not slower with the broker stopped")
-        h.check(worst < 1.0, "no request waited for the broker (slowest %.3fs)" % worst)
+        # no per-line wait either (a timeout on the link instead of a drop):
+        # one request would take that long; this bound is far above a loaded
+        # sanitizer build's slowest request
+        h.check(worst < 10.0, "no request waited on the stopped broker (slowest %.3fs)" % worst)
         h.wait_for(lambda: dropped(al) > 0, timeout=10, what="dropped lines counted")
         # the feed works again
         st, hd, _ = c.request("GET", "http://origin.test:%d/nope" % o.port, token=tok)

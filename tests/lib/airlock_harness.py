@@ -94,7 +94,10 @@ def log(msg):
 
 def run(main):
     """Run main(); map TestFailure, timeouts and unexpected exceptions to
-    exit 1 with a message, SystemExit passes through (skip() / fail())."""
+    exit 1 with a message, SystemExit passes through (skip() / fail()).
+    The log's last line gives the test's time (the suite has a budget)."""
+    t0 = time.monotonic()
+    atexit.register(lambda: print("test time: %.1f s" % (time.monotonic() - t0), flush=True))
     try:
         main()
     except TestFailure as e:
