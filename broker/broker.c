@@ -7,6 +7,7 @@
 #include "broker/broker.h"
 #include "broker/approvals.h"
 #include "broker/observe.h"
+#include "broker/tokens_today.h"
 #include "broker/webhook.h"
 
 #include <errno.h>
@@ -290,6 +291,7 @@ int broker_start(struct broker *b, uv_loop_t *loop, char *err, size_t errlen)
 
 	b->started_ms = time_now_ms();
 	approvals_start(b);
+	tokens_today_load(b);
 	if ((ret = webhook_start(b, err, errlen)) < 0)
 		return ret;
 	if ((ret = ipc_server_start(b, b->ipc_sock_path, &b->ipc, err, errlen)) < 0)
@@ -378,6 +380,7 @@ void broker_free(struct broker *b)
 {
 	observe_free(b);
 	approvals_free(b);
+	tokens_today_free(b);
 	webhook_free(b);
 	state_close(&b->state);
 	fleet_free(b);

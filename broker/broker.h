@@ -23,6 +23,7 @@ struct oauth_mgr;
 struct observe;
 struct fleet;
 struct approvals;
+struct tokens_today;
 
 #define API_SOCKET_NAME "api.sock"
 #define SEAL_KEY_FILE_NAME "seal.key"
@@ -56,6 +57,7 @@ struct broker {
 	struct observe *observe;   /* broker/observe.c: the enforcer's decisions and counters */
 	struct fleet *fleet;       /* broker/fleet.c: --store; NULL with state.json */
 	struct approvals *approvals;   /* broker/approvals.c: requests held for a person */
+	struct tokens_today *tokens_today;   /* broker/tokens_today.c: the day's LLM token counts */
 	uint64_t oauth_refreshes, oauth_refresh_failures;   /* for /metrics */
 	int64_t started_ms;        /* wall clock, for status and /metrics */
 	uv_timer_t ttl_timer;

@@ -19,6 +19,7 @@
 #include "broker/observe.h"
 #include "broker/sealed.h"
 #include "broker/secret_types.h"
+#include "broker/tokens_today.h"
 #include "broker/unixsock.h"
 #include "common/ipc.h"
 #include "common/jsonutil.h"
@@ -223,6 +224,14 @@ static int on_msg_hello(struct ipc_conn *c, const json_t *msg)
 	 * whole policy (rules expired since carry their expires_at) */
 	if (!b->policy.buf)
 		return AL_EINVAL;
+	/* the day's token counts its budgets start from, first: no request
+	 * is decided under the policy before they are in */
+	json_t *tt = tokens_today_msg(b);
+	uint8_t *buf;
+	size_t len;
+	if (tt && ipc_frame_encode(tt, &buf, &len) == 0)
+		conn_send_buf(c, buf, len, false);
+	json_decref(tt);
 	uint8_t *copy = xmalloc(b->policy.len);
 	memcpy(copy, b->policy.buf, b->policy.len);
 	conn_send_buf(c, copy, b->policy.len, false);
@@ -331,6 +340,7 @@ static int on_msg_stats(struct ipc_conn *c, const json_t *msg)
 	if (!c->asks_only)
 		return AL_EPROTO;
 	observe_stats(c->srv->b, msg);
+	tokens_today_note(c->srv->b, msg);
 	return 0;
 }
 

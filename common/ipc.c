@@ -177,6 +177,13 @@ static const struct ipc_field stats_usage_fields[] = {
 	INT("responses", REQ, 0, INT64_MAX),
 };
 static const struct ipc_shape stats_usage_shape = SHAPE(stats_usage_fields);
+/* a client's LLM tokens counted against its budget for a UTC day (a gauge) */
+static const struct ipc_field stats_tokens_today_fields[] = {
+	STR("client", REQ, AL_NAME_MAX),
+	INT("day", REQ, 0, INT64_MAX / 86400),
+	INT("tokens", REQ, 0, INT64_MAX),
+};
+static const struct ipc_shape stats_tokens_today_shape = SHAPE(stats_tokens_today_fields);
 static const struct ipc_field stats_fields[] = {
 	TYPE,
 	OBJS("decisions", REQ, stats_decision_shape, AL_STATS_SERIES_MAX),
@@ -190,6 +197,7 @@ static const struct ipc_field stats_fields[] = {
 	INT("preauth_conns", REQ, 0, INT64_MAX),
 	INT("leaves", REQ, 0, INT64_MAX),
 	OBJS("usage", OPT, stats_usage_shape, AL_STATS_SERIES_MAX),
+	OBJS("tokens_today", OPT, stats_tokens_today_shape, AL_BUDGET_ENTRIES_MAX),
 };
 
 /* broker -> enforcer */
@@ -224,6 +232,16 @@ static const struct ipc_field policy_fields[] = {
 	INT("version", REQ, 0, INT64_MAX),
 	OBJS("clients", REQ, client_shape, AL_CLIENTS_MAX),
 	STRS("secret_hosts", OPT, AL_HOST_BUF + 1, AL_SECRETS_MAX),
+};
+static const struct ipc_field tokens_today_client_fields[] = {
+	STR("name", REQ, AL_NAME_MAX),
+	INT("tokens", REQ, 0, INT64_MAX),
+};
+static const struct ipc_shape tokens_today_client_shape = SHAPE(tokens_today_client_fields);
+static const struct ipc_field tokens_today_fields[] = {
+	TYPE,
+	INT("day", REQ, 0, INT64_MAX / 86400),
+	OBJS("clients", REQ, tokens_today_client_shape, AL_BUDGET_ENTRIES_MAX),
 };
 static const struct ipc_field headers_answer_fields[] = {
 	TYPE, ID,
@@ -277,6 +295,7 @@ static const struct ipc_spec {
 	[IPC_HOLD_ASK] = { IPC_MSG_HOLD, IPC_FROM_ENFORCER, false, SHAPE(hold_ask_fields) },
 	[IPC_HOLD_END] = { IPC_MSG_HOLD_END, IPC_FROM_ENFORCER, false, SHAPE(hold_end_fields) },
 	[IPC_POLICY] = { IPC_MSG_POLICY, IPC_FROM_BROKER, false, SHAPE(policy_fields) },
+	[IPC_TOKENS_TODAY] = { IPC_MSG_TOKENS_TODAY, IPC_FROM_BROKER, false, SHAPE(tokens_today_fields) },
 	[IPC_HEADERS_ANSWER] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, false, SHAPE(headers_answer_fields) },
 	[IPC_HEADERS_REFUSAL] = { IPC_MSG_HEADERS, IPC_FROM_BROKER, true, SHAPE(headers_refusal_fields) },
 	[IPC_SHIM_ANSWER] = { IPC_MSG_SHIM, IPC_FROM_BROKER, false, SHAPE(shim_answer_fields) },

@@ -108,7 +108,8 @@
  *     stats    {type:"stats", decisions:[{client,verdict,reason,n}...],
  *               bytes:[{client,up,down}...], ask_buckets:[N...], ask_sum_us,
  *               leaf_hits, leaf_misses, feed_dropped, conns, preauth_conns,
- *               leaves, usage?:[{client,secret,input,output,responses}...]}
+ *               leaves, usage?:[{client,secret,input,output,responses}...],
+ *               tokens_today?:[{client,day,tokens}...]}
  *                                                         after hello, worker links
  *              enforcer/decision.c, on_msg_stats() in the broker, about once
  *              a second per worker: counters as deltas since that link's
@@ -119,6 +120,10 @@
  *              ipc_ask_bucket_us[i] (non-cumulative), the last one the rest.
  *              usage: LLM tokens read from the answers to injected
  *              requests (enforcer/usage.c), deltas like the others.
+ *              tokens_today: gauges, the LLM tokens each client with a
+ *              max_tokens_per_day has used on UTC day `day` (days since
+ *              the epoch), as its budget counts them: the broker keeps the
+ *              latest (broker/tokens_today.c) across restarts.
  *              No answer; lost when the link is down.
  *
  *     hold     {type:"hold", id, client:NAME, method, scheme, host:CANONICAL_HOST,
@@ -164,6 +169,13 @@
  *              Always whole: the broker refuses a change whose snapshot
  *              would not fit one frame before committing it (API 413), and
  *              refuses to start over a state whose snapshot would not.
+ *     tokens-today {type:"tokens-today", day:N, clients:[{name, tokens}...]}
+ *              right before the policy that answers a hello, when the broker
+ *              knows of tokens counted on UTC day `day` (from stats
+ *              tokens_today, kept in the state dir): the enforcer's budget
+ *              for each named client starts from at least that count, so a
+ *              restarted enforcer (or airlock) does not give a client a
+ *              fresh day's budget. No answer.
  *
  * Both processes use this file only; neither knows the other's internals. */
 #ifndef AIRLOCK_IPC_H
@@ -182,6 +194,7 @@
 
 #define IPC_MSG_HELLO "hello"
 #define IPC_MSG_POLICY "policy"
+#define IPC_MSG_TOKENS_TODAY "tokens-today"
 #define IPC_MSG_HEADERS "headers"
 #define IPC_MSG_UPSTREAM_401 "upstream-401"
 #define IPC_MSG_SHIM "shim"
@@ -212,6 +225,7 @@ enum ipc_kind {
 	IPC_HOLD_END,
 	/* broker -> enforcer */
 	IPC_POLICY,
+	IPC_TOKENS_TODAY,
 	IPC_HEADERS_ANSWER,
 	IPC_HEADERS_REFUSAL,
 	IPC_SHIM_ANSWER,

@@ -39,6 +39,7 @@ static uv_mutex_t mu;
 static uv_once_t mu_once = UV_ONCE_INIT;
 static struct budget_entry *table[BUDGET_BUCKETS];
 static size_t nentries;
+static bool policy_seen;   /* a policy came: the table is what the broker should keep */
 
 static void mu_init(void)
 {
@@ -238,6 +239,7 @@ void budget_prune(const struct policy *p)
 {
 	uv_once(&mu_once, mu_init);
 	uv_mutex_lock(&mu);
+	policy_seen = true;
 	for (size_t i = 0; i < BUDGET_BUCKETS; i++) {
 		struct budget_entry **pp = &table[i];
 		while (*pp) {
@@ -252,6 +254,37 @@ void budget_prune(const struct policy *p)
 		}
 	}
 	uv_mutex_unlock(&mu);
+}
+
+void budget_seed_tokens(const char *client, int64_t day, int64_t tokens)
+{
+	if (day != time_now() / 86400 || tokens <= 0)
+		return;
+	uv_once(&mu_once, mu_init);
+	uv_mutex_lock(&mu);
+	struct budget_entry *e = find(client, 0, true);
+	if (e && e->day != day) {
+		e->day = day;
+		e->tokens = 0;
+	}
+	if (e && e->tokens < tokens)
+		e->tokens = tokens;
+	uv_mutex_unlock(&mu);
+}
+
+bool budget_each_tokens_today(void (*fn)(void *arg, const char *client, int64_t day, int64_t tokens),
+			      void *arg)
+{
+	int64_t day = time_now() / 86400;
+	uv_once(&mu_once, mu_init);
+	uv_mutex_lock(&mu);
+	bool seen = policy_seen;
+	for (size_t i = 0; seen && i < BUDGET_BUCKETS; i++)
+		for (const struct budget_entry *e = table[i]; e; e = e->next)
+			if (e->rule == 0 && e->day == day && e->tokens > 0)
+				fn(arg, e->client, day, e->tokens);
+	uv_mutex_unlock(&mu);
+	return seen;
 }
 
 size_t budget_entries(void)
@@ -275,5 +308,6 @@ void budget_free_all(void)
 		}
 	}
 	nentries = 0;
+	policy_seen = false;
 	uv_mutex_unlock(&mu);
 }

@@ -45,6 +45,15 @@ void budget_release(struct budget_hold *h, uint64_t bytes, uint64_t tokens);
 /* A new policy is current: drop the entries whose client or rule it no
  * longer holds, or holds without a limit, unless a request is under way. */
 void budget_prune(const struct policy *p);
+/* The broker's count of the LLM tokens client used on UTC day `day`
+ * (common/ipc.h "tokens-today"): its entry counts at least that many from
+ * now (another day's count is ignored), so a restart gives no fresh budget. */
+void budget_seed_tokens(const char *client, int64_t day, int64_t tokens);
+/* fn(arg, client, day, tokens) for each client whose tokens today are
+ * counted (under the table's lock: fn must not call back). false, and no
+ * call, before the first policy: the table is not worth keeping yet. */
+bool budget_each_tokens_today(void (*fn)(void *arg, const char *client, int64_t day, int64_t tokens),
+			      void *arg);
 /* Entries held now (tests, metrics). */
 size_t budget_entries(void);
 /* At exit, after the workers stopped. */

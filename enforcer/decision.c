@@ -20,6 +20,7 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "enforcer/budget.h"
 #include "enforcer/ipc_client.h"
 #include "enforcer/leafcache.h"
 #include "enforcer/worker.h"
@@ -284,6 +285,12 @@ void decision_note_ask(struct worker *w, uint64_t us)
 	f->ask_sum_us += us;
 }
 
+static void add_tokens_today(void *arg, const char *client, int64_t day, int64_t tokens)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:I, s:I}", "client", client, "day", (json_int_t)day,
+					     "tokens", (json_int_t)tokens));
+}
+
 static void on_stats_timer(uv_timer_t *t)
 {
 	struct feed *f = t->data;
@@ -346,6 +353,13 @@ static void on_stats_timer(uv_timer_t *t)
 	if (msg && json_array_size(usage))
 		json_object_set(msg, "usage", usage);
 	json_decref(usage);
+	if (msg && w->id == 0) {
+		/* the budget table is the enforcer's: one worker reports it whole */
+		json_t *tt = json_array();
+		if (budget_each_tokens_today(add_tokens_today, tt))
+			json_object_set(msg, "tokens_today", tt);
+		json_decref(tt);
+	}
 	uint8_t *buf;
 	size_t len;
 	if (msg && ipc_frame_encode(msg, &buf, &len) == 0 && broker_note_stats(w, buf, len) == 0) {

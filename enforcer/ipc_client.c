@@ -64,6 +64,24 @@ void ipc_client_applied(struct ipc_client *ic)
 	uv_mutex_unlock(&ic->mu);
 }
 
+/* The day's token counts the broker kept: budgets start from them. */
+static int on_tokens_today(const json_t *msg)
+{
+	char err[160];
+	size_t i;
+	json_t *v;
+	if (ipc_msg_validate(msg, IPC_TOKENS_TODAY, err, sizeof err) < 0) {
+		log_error("token counts refused", KV_S("why", err));
+		return AL_EPROTO;
+	}
+	int64_t day = json_integer_value(json_object_get(msg, "day"));
+	json_array_foreach(json_object_get(msg, "clients"), i, v)
+		budget_seed_tokens(json_string_value(json_object_get(v, "name")), day,
+				   json_integer_value(json_object_get(v, "tokens")));
+	log_debug("the day's token counts read", KV_I("clients", (long long)i));
+	return 0;
+}
+
 static int on_policy_frame(struct broker_link *l, json_t *msg)
 {
 	struct ipc_client *ic = l->data;
@@ -72,6 +90,8 @@ static int on_policy_frame(struct broker_link *l, json_t *msg)
 	struct policy *p;
 	int rc;
 
+	if (type && strcmp(type, IPC_MSG_TOKENS_TODAY) == 0)
+		return on_tokens_today(msg);
 	if (!type || strcmp(type, IPC_MSG_POLICY) != 0) {
 		ipc_msg_wipe(msg);   /* an answer here would be a bug; it may carry a credential */
 		log_warn("unexpected IPC message on the policy link", KV_S("type", type));

@@ -110,6 +110,22 @@ static const struct {
 			   "'hold':true}]}", OK, IPC_POLICY },
 	{ IPC_FROM_BROKER, "{'type':'policy','version':3,'clients':[{'name':'c','token_sha256':'ab','rules':[],"
 			   "'hold':'yes'}]}", AL_EINVAL, IPC_POLICY },
+	/* tokens-today (broker -> enforcer) and stats' tokens_today */
+	{ IPC_FROM_BROKER, "{'type':'tokens-today','day':20428,'clients':[{'name':'c','tokens':36}]}", OK,
+	  IPC_TOKENS_TODAY },
+	{ IPC_FROM_BROKER, "{'type':'tokens-today','day':20428,'clients':[]}", OK, IPC_TOKENS_TODAY },
+	{ IPC_FROM_BROKER, "{'type':'tokens-today','day':20428,'clients':[{'name':'c','tokens':-1}]}", AL_ERANGE,
+	  IPC_TOKENS_TODAY },
+	{ IPC_FROM_BROKER, "{'type':'tokens-today','day':-1,'clients':[]}", AL_ERANGE, IPC_TOKENS_TODAY },
+	{ IPC_FROM_BROKER, "{'type':'tokens-today','clients':[]}", AL_EINVAL, IPC_TOKENS_TODAY },
+	{ IPC_FROM_BROKER, "{'type':'tokens-today','day':1,'clients':[{'name':'c'}]}", AL_EINVAL, IPC_TOKENS_TODAY },
+	{ IPC_FROM_ENFORCER, "{'type':'tokens-today','day':1,'clients':[]}", AL_EPROTO, IPC_KIND_COUNT },
+	{ IPC_FROM_ENFORCER, "{'type':'stats','decisions':[],'bytes':[],'ask_buckets':[],'ask_sum_us':0,"
+			     "'leaf_hits':0,'leaf_misses':0,'feed_dropped':0,'conns':0,'preauth_conns':0,'leaves':0,"
+			     "'tokens_today':[{'client':'c','day':20428,'tokens':36}]}", OK, IPC_STATS },
+	{ IPC_FROM_ENFORCER, "{'type':'stats','decisions':[],'bytes':[],'ask_buckets':[],'ask_sum_us':0,"
+			     "'leaf_hits':0,'leaf_misses':0,'feed_dropped':0,'conns':0,'preauth_conns':0,'leaves':0,"
+			     "'tokens_today':[{'client':'c','tokens':36}]}", AL_EINVAL, IPC_STATS },
 	/* unknown types, both ways */
 	{ IPC_FROM_ENFORCER, "{'type':'give-me-secrets'}", AL_EPROTO, IPC_KIND_COUNT },
 	{ IPC_FROM_ENFORCER, "{'type':'policy','version':1,'clients':[]}", AL_EPROTO, IPC_KIND_COUNT },

@@ -2,10 +2,12 @@
  * hour and tokens per day, per client and per rule, on policies parsed
  * from real "policy" frames; the answer's reason and Retry-After; entries
  * pruned when a policy drops their limit (never under a request in
- * flight); the table's cap refuses past AL_BUDGET_ENTRIES_MAX. */
+ * flight); the table's cap refuses past AL_BUDGET_ENTRIES_MAX; the day's
+ * token count the broker gives back (tokens-today). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "common/limits.h"
@@ -162,9 +164,50 @@ static void test_cap(void)
 	policy_unref(p);
 }
 
+/* The broker's count of the day (tokens-today) is where a budget starts:
+ * at least that many, never fewer than counted here, another day's
+ * ignored; the table is reported only once a policy came. */
+static void each_sum(void *arg, const char *client, int64_t day, int64_t tokens)
+{
+	(void)day;
+	if (strcmp(client, "t") == 0)
+		*(int64_t *)arg = tokens;
+}
+
+static void test_seed(void)
+{
+	struct budget_hold h;
+	enum reason why;
+	int64_t retry, got = -1, today = time(NULL) / 86400;
+
+	budget_free_all();
+	CHECK(!budget_each_tokens_today(each_sum, &got) && got == -1, "nothing reported before a policy");
+	budget_seed_tokens("t", today - 1, 500);    /* yesterday's: ignored */
+	CHECK(budget_entries() == 0, "another day's count makes no entry");
+	budget_seed_tokens("t", today, 36);
+	struct policy *p = parse(json_pack("[o]", client("t", 1, "max_tokens_per_day", 30, json_array())));
+	budget_prune(p);
+	CHECK(budget_entries() == 1, "the seeded entry is kept under a policy with its limit");
+	CHECK(admit(p, "t", (size_t)-1, &h, &why, &retry) == AL_EDENIED && why == REASON_TOKEN_BUDGET,
+	      "36 seeded of 30: refused (%d)", (int)why);
+	CHECK(budget_each_tokens_today(each_sum, &got) && got == 36, "reported: %lld", (long long)got);
+	budget_seed_tokens("t", today, 20);         /* lower: the count stays */
+	CHECK(budget_each_tokens_today(each_sum, &got) && got == 36, "a lower seed lowers nothing: %lld",
+	      (long long)got);
+	policy_unref(p);
+	p = parse(json_pack("[o]", client("t", 1, "max_tokens_per_day", 40, json_array())));
+	budget_prune(p);
+	CHECK(admit(p, "t", (size_t)-1, &h, &why, &retry) == 0, "under a raised budget of 40");
+	budget_release(&h, 0, 18);
+	CHECK(budget_each_tokens_today(each_sum, &got) && got == 54, "counted on top: %lld", (long long)got);
+	budget_free_all();
+	policy_unref(p);
+}
+
 int main(void)
 {
 	test_limits();
 	test_cap();
+	test_seed();
 	return unit_finish("test-budget");
 }
