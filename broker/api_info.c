@@ -13,6 +13,7 @@
 #include "broker/oauth.h"
 #include "broker/observe.h"
 #include "broker/supervise.h"
+#include "broker/tokens_today.h"
 #include "broker/openapi.h"
 #include "common/ca.h"
 #include "common/duration.h"
@@ -63,6 +64,7 @@ void api_info_status(struct broker *b, const struct api_request *req, struct api
 		json_object_set_new(st_json, "store", fleet_describe(b));
 	/* LLM tokens read from answers to injected requests, since the broker started */
 	json_object_set_new(st_json, "llm_usage", observe_usage(b));
+	json_object_set_new(st_json, "tokens_today", tokens_today_status(b));
 	api_json(ans, 200, st_json);
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/state.h"
 #include "common/duration.h"
 #include "common/fileutil.h"
 #include "common/ipc.h"
@@ -171,6 +172,25 @@ json_t *tokens_today_msg(struct broker *b)
 		json_array_append_new(clients, json_pack("{s:s, s:O}", "name", name, "tokens", v));
 	return json_pack("{s:s, s:I, s:o}", "type", IPC_MSG_TOKENS_TODAY, "day", (json_int_t)t->day,
 			 "clients", clients);
+}
+
+json_t *tokens_today_status(struct broker *b)
+{
+	struct tokens_today *t = tt(b);
+	json_t *out = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(state_clients(b->state.doc), i, c) {
+		json_int_t max = json_int(c, "max_tokens_per_day", 0);
+		const char *name = json_str(c, "name", "");
+		if (max <= 0)
+			continue;
+		json_t *n = t->day == today() ? json_object_get(t->clients, name) : NULL;
+		json_array_append_new(out, json_pack("{s:s, s:I, s:I}", "client", name, "tokens",
+						     n ? json_integer_value(n) : (json_int_t)0,
+						     "max_tokens_per_day", max));
+	}
+	return out;
 }
 
 void tokens_today_free(struct broker *b)

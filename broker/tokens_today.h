@@ -22,6 +22,9 @@ void tokens_today_note(struct broker *b, const json_t *msg);
 /* The "tokens-today" message for an enforcer that said hello, or NULL
  * when nothing was counted today. */
 json_t *tokens_today_msg(struct broker *b);
+/* [{client, tokens, max_tokens_per_day}...] for GET /proxy/v1/status:
+ * each client with a budget of tokens per day and what it used today. */
+json_t *tokens_today_status(struct broker *b);
 /* Write what is not written yet (at stop), then forget. */
 void tokens_today_free(struct broker *b);
 

@@ -42,7 +42,8 @@ static const char status_usage[] =
 	"pid and restarts, how many clients, rules and secrets, and each OAuth\n"
 	"secret's health (ok, or relogin-required) and expiry, and the LLM tokens\n"
 	"read from answers to injected requests (llm_usage, per client and secret,\n"
-	"since the broker started).\n"
+	"since the broker started), and each token-budgeted client's tokens of the\n"
+	"UTC day against its budget (tokens_today).\n"
 	"  --json             the API's answer as is\n";
 
 static int status_run(struct cli *cli, int argc, char **argv)
@@ -85,6 +86,9 @@ static int status_run(struct cli *cli, int argc, char **argv)
 		printf("llm_usage: client=%s secret=%s input_tokens=%lld output_tokens=%lld responses=%lld\n",
 		       json_str(v, "client", "?"), json_str(v, "secret", "?"), json_int(v, "input_tokens", 0),
 		       json_int(v, "output_tokens", 0), json_int(v, "responses", 0));
+	json_array_foreach(json_object_get(st, "tokens_today"), i, v)
+		printf("tokens_today: client=%s tokens=%lld max_tokens_per_day=%lld\n", json_str(v, "client", "?"),
+		       json_int(v, "tokens", 0), json_int(v, "max_tokens_per_day", 0));
 	json_decref(st);
 	return CLI_EXIT_OK;
 }

@@ -3,7 +3,8 @@ enforcer's, the broker keeps a copy (tokens-today.json in the state dir)
 and gives it back to every enforcer that connects. A client over its
 budget stays refused (429 token-budget) after its enforcer is killed -9
 and restarted, after airlock is killed -9 and started again, and after a
-clean restart; raising the budget lets it through with its count kept.
+clean restart; raising the budget lets it through with its count kept, and
+GET /proxy/v1/status and `airlock status` show the count against the budget.
 Before, each of these gave the client a fresh day. Twins: another client
 is unaffected throughout; a tokens-today.json that does not parse is said
 in the log, and budgets then start from zero (never a crash, never a
@@ -13,39 +14,19 @@ import os
 import signal
 
 import airlock_harness as h
+import budgettest as bt
 import mitmtest as mt
-import origins
-import proxytest as pt
-
-
-class LLM(origins._Handler):
-    def do_POST(self):
-        self._body()
-        return self._send(200, json.dumps({
-            "id": "msg", "type": "message", "role": "assistant", "content": [],
-            "usage": {"input_tokens": 10, "output_tokens": 8}}).encode(), "application/json")
 
 
 def main():
-    with mt.Setup(handler=LLM) as s:
-        al, port = s.al, s.port
-        p = al.cli("client", "create", "capped", "--max-tokens-per-day", "30")
-        h.check(p.returncode == 0, "client create --max-tokens-per-day: %s" % p.stderr)
-        tok = p.stdout.strip()
-        free = pt.client(al, "free")
-        mt.secret(al, "k", "origin.test", mt.secret_value("tok"))
-        for c in ("capped", "free"):
-            pt.allow(al, c, "origin.test", "--port", str(port), "--secret", "k")
+    with mt.Setup(handler=bt.Messages) as s:
+        al = s.al
+        tok, free = bt.two_clients(s, 30)
         path = os.path.join(al.state_dir, "tokens-today.json")
 
         def call(t):
-            c = mt.Inner(al, t, "origin.test", port)
-            try:
-                st, hd, _ = c.get("/v1/messages", host="origin.test:%d" % port, method="POST",
-                                  body=b"{}", headers=[("Content-Type", "application/json")])
-                return st, hd.get("x-airlock-reason")
-            finally:
-                c.close()
+            st, hd, _ = bt.call(s, t)
+            return st, hd.get("x-airlock-reason")
 
         def kept():
             try:
@@ -54,9 +35,11 @@ def main():
             except (OSError, ValueError):
                 return None
 
-        def refused_until_ready(what):
-            # the proxy may not listen yet right after a start: retry a refused connection
-            return h.wait_for(lambda: _try(call, tok), timeout=20, what=what)
+        def ready(what):
+            # the other client allowed: the enforcer runs the policy, and so
+            # the day's counts, which the broker sends ahead of it
+            h.wait_for(lambda: _try(call, free) == (200, None), timeout=20, what=what)
+            return call(tok)
 
         # 18, then 36 tokens: the second call crosses 30 and completes
         for i in range(2):
@@ -71,7 +54,7 @@ def main():
         os.kill(pid, signal.SIGKILL)
         h.wait_for(lambda: al.enforcer_pid() not in (None, pid), timeout=30,
                    what="the enforcer restarted")
-        h.check_eq(refused_until_ready("an answer from the new enforcer"), (429, "token-budget"),
+        h.check_eq(ready("an answer from the new enforcer"), (429, "token-budget"),
                    "still over the budget after the enforcer's restart")
         h.check_eq(call(free), (200, None), "the other client after the enforcer's restart")
 
@@ -79,7 +62,7 @@ def main():
         al.stop(sig=signal.SIGKILL, expect_clean=False)
         al.enforcer_restarts_allowed = 0
         al.start()
-        h.check_eq(refused_until_ready("an answer after airlock's restart"), (429, "token-budget"),
+        h.check_eq(ready("an answer after airlock's restart"), (429, "token-budget"),
                    "still over the budget after airlock was killed and started again")
 
         # raising the budget: the count is kept (36), so 40 lets one more through
@@ -88,10 +71,15 @@ def main():
         h.check_eq(call(tok), (200, None), "under the raised budget")
         h.check_eq(call(tok), (429, "token-budget"), "54 tokens of 40")
         h.wait_for(lambda: kept() == {"capped": 54}, timeout=10, what="the new count kept (54)")
+        h.check_eq(al.status()["tokens_today"], [{"client": "capped", "tokens": 54, "max_tokens_per_day": 40}],
+                   "GET /proxy/v1/status tokens_today")
+        p = al.cli("status")
+        h.check(p.returncode == 0 and "tokens_today: client=capped tokens=54 max_tokens_per_day=40\n" in p.stdout,
+                "airlock status prints it: %r" % p.stdout[-300:])
 
         # a clean restart keeps it too
         al.restart()
-        h.check_eq(refused_until_ready("an answer after a clean restart"), (429, "token-budget"),
+        h.check_eq(ready("an answer after a clean restart"), (429, "token-budget"),
                    "still over the budget after a clean restart")
 
         # twin: a file that does not parse is said, and budgets start from zero
@@ -99,7 +87,7 @@ def main():
         with open(path, "w") as f:
             f.write('{"day": "today", "clients": {"capped": 1}}')
         al.start()
-        h.check_eq(refused_until_ready("an answer with a broken count file"), (200, None),
+        h.check_eq(ready("an answer with a broken count file"), (200, None),
                    "a broken count file: the budget starts from zero")
         h.check("the day's LLM token counts are not read" in al.log_text()
                 and "why=\"no day\"" in al.log_text(),
@@ -110,12 +98,11 @@ def main():
 
 
 def _try(call, tok):
-    """An answer of the enforcer once it runs a policy, else None."""
+    """The answer, or None while the proxy does not listen."""
     try:
-        r = call(tok)
+        return call(tok)
     except (OSError, EOFError):
         return None
-    return None if r[0] in (502, 503) else r
 
 
 h.run(main)

@@ -5,42 +5,21 @@ X-Airlock-Reason: token-budget and a Retry-After no later than the next UTC
 midnight, on a line of its own. Another client on the same secret and
 origin is unaffected; raising the budget (client set) lets the client
 through again with its count kept."""
-import json
 import time
 
 import airlock_harness as h
+import budgettest as bt
 import mitmtest as mt
-import origins
 import proxytest as pt
 
 
-class LLM(origins._Handler):
-    def do_POST(self):
-        self._body()
-        return self._send(200, json.dumps({
-            "id": "msg", "type": "message", "role": "assistant", "content": [],
-            "usage": {"input_tokens": 10, "output_tokens": 8}}).encode(), "application/json")
-
-
 def main():
-    with mt.Setup(handler=LLM) as s:
-        al, port = s.al, s.port
-        p = al.cli("client", "create", "capped", "--max-tokens-per-day", "30")
-        h.check(p.returncode == 0, "client create --max-tokens-per-day: %s" % p.stderr)
-        tok = p.stdout.strip()
-        free = pt.client(al, "free")
-        mt.secret(al, "k", "origin.test", mt.secret_value("tok"))
-        for c in ("capped", "free"):
-            pt.allow(al, c, "origin.test", "--port", str(port), "--secret", "k")
-        url = "https://origin.test:%d/v1/messages" % port
+    with mt.Setup(handler=bt.Messages) as s:
+        al = s.al
+        tok, free = bt.two_clients(s, 30)
 
         def call(t):
-            c = mt.Inner(al, t, "origin.test", port)
-            try:
-                return c.get("/v1/messages", host="origin.test:%d" % port, method="POST", body=b"{}",
-                             headers=[("Content-Type", "application/json")])
-            finally:
-                c.close()
+            return bt.call(s, t)
 
         # 18 tokens, then 36 (crossing 30: it completes), then refused
         for i in range(2):
