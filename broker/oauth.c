@@ -456,9 +456,11 @@ static void on_refresh_done(void *arg, const struct oauth_http_resp *resp)
 		oauth_state_relogin(s->m->b, s->name, res.reason);
 		waiters_answer(s, "relogin-required", "the secret needs a new login", 0);
 	} else {
-		/* the provider answered without tokens: it rotated nothing */
-		if (resp->status && !fleet_enabled(b) && !p->mints)
-			s->lost_sent_at = oauth_state_sent(b, s->name, false);
+		/* the provider answered without tokens, or the request never
+		 * left: this one rotated nothing, and an earlier refresh whose
+		 * answer was lost (lost_sent_at) stays known */
+		if ((resp->status || resp->unsent) && !fleet_enabled(b) && !p->mints)
+			oauth_state_unsent(b, s->name, s->lost_sent_at);
 		fleet_lease_drop(b, s->name);
 		s->attempts++;
 		int64_t d = res.retry_after > 0 ? res.retry_after : backoff_s(s->attempts);
@@ -561,7 +563,7 @@ static int refresh_start(struct oauth_slot *s, bool forced)
 		return AL_ESTATE;
 	}
 	if (ret == 0 && !fleet_enabled(b) && !p->mints)
-		s->lost_sent_at = oauth_state_sent(b, s->name, true);
+		s->lost_sent_at = oauth_state_sent(b, s->name);
 	if (ret < 0 || (ret = oauth_http_start(s->m->http, &req, on_refresh_done, s, &s->xfer)) < 0) {
 		log_error("cannot start an OAuth refresh", KV_S("secret", s->name),
 			  KV_S("error", airlock_strerror(ret)));

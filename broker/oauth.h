@@ -81,15 +81,18 @@ void oauth_cred_write_back(const json_t *sec, const json_t *cred);
  * refreshed credential (0 when durable; enforcers are told to drop the
  * answers they keep). _relogin marks the secret relogin-required with a
  * reason (words, never a value). _sent, on a single host, records that a
- * refresh request is about to go out (sent true) or that the provider
- * answered one without tokens (false): after a kill between sending and
+ * refresh request is about to go out: after a kill between sending and
  * saving, the refusal of the spent token is then told apart from a login
  * revoked by its owner (a fleet has its lease for that; mints spend
  * nothing). It returns when an earlier refresh went out whose answer was
- * never saved (unix seconds), else 0. */
+ * never saved (unix seconds), else 0. _unsent: that request rotated
+ * nothing (the provider answered without tokens, or it never left): the
+ * mark goes back to `prior`, what _sent returned (0 removes it), so an
+ * earlier lost answer stays known. */
 int oauth_state_save(struct broker *b, const char *name, const json_t *next);
 void oauth_state_relogin(struct broker *b, const char *name, const char *reason);
-int64_t oauth_state_sent(struct broker *b, const char *name, bool sent);
+int64_t oauth_state_sent(struct broker *b, const char *name);
+void oauth_state_unsent(struct broker *b, const char *name, int64_t prior);
 
 /* A secret was created, replaced or deleted: (re)schedule or forget it. */
 void broker_oauth_secret_changed(struct broker *b, const char *name);

@@ -79,20 +79,31 @@ void oauth_state_relogin(struct broker *b, const char *name, const char *reason)
 
 /* A failed write is logged only: the mark is a diagnosis, and the
  * refresh itself does not depend on it. */
-int64_t oauth_state_sent(struct broker *b, const char *name, bool sent)
+/* Set the mark to `at` (0: remove it); returns what it was. */
+static int64_t mark_set(struct broker *b, const char *name, int64_t at)
 {
 	json_t *draft = state_begin(&b->state);
 	json_t *rec = state_secret(draft, name, NULL);
-	int64_t prior = rec ? json_int(rec, "refresh_sent_at", 0) : 0;
-	if (!rec || (!sent && !prior)) {
+	int64_t was = rec ? json_int(rec, "refresh_sent_at", 0) : 0;
+	if (!rec || was == at) {
 		json_decref(draft);
-		return 0;
+		return was;
 	}
-	if (sent)
-		json_object_set_new(rec, "refresh_sent_at", json_integer(time_now()));
+	if (at)
+		json_object_set_new(rec, "refresh_sent_at", json_integer(at));
 	else
 		json_object_del(rec, "refresh_sent_at");
 	if (state_commit(&b->state, draft) < 0)
 		log_warn("cannot record a refresh in flight", KV_S("secret", name));
-	return sent ? prior : 0;
+	return was;
+}
+
+int64_t oauth_state_sent(struct broker *b, const char *name)
+{
+	return mark_set(b, name, time_now());
+}
+
+void oauth_state_unsent(struct broker *b, const char *name, int64_t prior)
+{
+	(void)mark_set(b, name, prior);
 }

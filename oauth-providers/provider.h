@@ -91,6 +91,9 @@ struct oauth_http_resp {
 	char *retry_after_ms;         /* Anthropic's Retry-After-Ms, or NULL */
 	char content_type[128];
 	char error[256];              /* network / TLS error text (never a value) */
+	bool unsent;                  /* no answer, and the request never left: the name did
+				       * not resolve, the connection or the TLS handshake
+				       * failed (the provider cannot have acted on it) */
 };
 void oauth_http_resp_free(struct oauth_http_resp *r);
 

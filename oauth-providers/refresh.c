@@ -236,12 +236,33 @@ static struct oauth_http_xfer *xfer_new(const struct oauth_http_opts *o, struct 
 	return x;
 }
 
+/* Failures before a byte of the request can have been sent: the name,
+ * the connection, the TLS handshake and its checks. A timeout is not one
+ * of them (it may come after the request went out). */
+static bool failed_before_sending(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void xfer_result(struct oauth_http_xfer *x, CURLcode rc)
 {
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->resp.status);
 	} else {
 		x->resp.status = 0;
+		x->resp.unsent = failed_before_sending(rc);
 		snprintf(x->resp.error, sizeof x->resp.error, "%s",
 			 x->too_big ? "answer over the size cap" : curl_easy_strerror(rc));
 	}
